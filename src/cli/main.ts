@@ -1,0 +1,87 @@
+// The `hadirector` command line. Subcommands are thin: they parse flags, call library
+// code and print. Bad flags give a usage message and exit 2; nothing prints a stack trace.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../common/log';
+import { runCheckConfig } from './check-config';
+import { processIo, type CliIo } from './io';
+
+export const defaultConfigFile = '/etc/hadirector/hadirector.conf';
+export const exitUsage = 2;
+export const exitInternal = 70; // EX_SOFTWARE
+
+interface GlobalOptions {
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o: GlobalOptions) => Logger): Command {
+  const program = new Command('hadirector');
+  program
+    .description('High-availability manager for Linux Virtual Server directors')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .addOption(new Option('--log-level <level>', 'least severe log level shown').choices([...logLevels]).default('info'))
+    .addOption(new Option('--log-format <format>', 'text for terminals, json for collectors').choices([...logFormats]).default('text'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  program
+    .command('check-config')
+    .description('check a configuration file and summarise what it will do')
+    .option('-f, --file <file>', 'configuration file', defaultConfigFile)
+    .option('--strict', 'treat warnings as errors', false)
+    .option('--json', 'print the diagnostics and the typed model as JSON', false)
+    .option('--node <name>', 'check for this node only (default: every node of the cluster)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action((opts: { file: string; strict: boolean; json: boolean; node?: string }, cmd: Command) => {
+      const log = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+      log.debug('checking configuration', { component: 'cli', file: opts.file, node: opts.node ?? '(all)' });
+      setExit(runCheckConfig(opts, io));
+    });
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let code = 0;
+  let logger: Logger | undefined;
+  const loggerFor = (o: GlobalOptions): Logger => (logger ??= createLogger({ level: o.logLevel, format: o.logFormat }));
+  const program = buildProgram(io, (c) => (code = c), loggerFor);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      return ok ? 0 : exitUsage;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`hadirector: internal error: ${message} (a bug: please report it)\n`);
+    logger?.debug('internal error', { component: 'cli', stack: err instanceof Error ? err.stack : undefined });
+    return exitInternal;
+  }
+}
+
+export function runFromProcess(): void {
+  run(process.argv.slice(2), processIo()).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`hadirector: internal error: ${String(err)}\n`);
+      process.exitCode = exitInternal;
+    },
+  );
+}

@@ -1,0 +1,37 @@
+// Diagnostic codes of the configuration language. docs/errors.md explains each one and
+// how to fix it; test/config/errors.test.ts keeps the two lists equal.
+
+export const configErrorCodes = [
+  'HAD_CFG_FILE_UNREADABLE',
+  'HAD_CFG_INCLUDE_CYCLE',
+  'HAD_CFG_INCLUDE_NO_MATCH',
+  'HAD_CFG_INCLUDE_LIMIT',
+  'HAD_CFG_UNMATCHED_QUOTE',
+  'HAD_CFG_UNEXPECTED_BRACE',
+  'HAD_CFG_UNCLOSED_BLOCK',
+  'HAD_CFG_NESTING_TOO_DEEP',
+  'HAD_CFG_UNKNOWN_KEYWORD',
+  'HAD_CFG_UNKNOWN_BLOCK',
+  'HAD_CFG_UNSUPPORTED',
+  'HAD_CFG_DEPRECATED',
+  'HAD_CFG_MISSING_ARGUMENT',
+  'HAD_CFG_EXTRA_ARGUMENT',
+  'HAD_CFG_BLOCK_EXPECTED',
+  'HAD_CFG_BLOCK_UNEXPECTED',
+  'HAD_CFG_BAD_NUMBER',
+  'HAD_CFG_OUT_OF_RANGE',
+  'HAD_CFG_BAD_VALUE',
+  'HAD_CFG_BAD_ADDRESS',
+  'HAD_CFG_BAD_DURATION',
+  'HAD_CFG_MISSING_KEYWORD',
+  'HAD_CFG_DUPLICATE',
+  'HAD_CFG_UNKNOWN_REFERENCE',
+  'HAD_CFG_CONFLICT',
+  'HAD_CFG_IMPLICIT_DEFAULT',
+  'HAD_CFG_UNKNOWN_NODE',
+  'HAD_CFG_NO_AUTH',
+  'HAD_CFG_KEY_FILE',
+  'HAD_CFG_RISKY',
+] as const;
+
+export type ConfigErrorCode = (typeof configErrorCodes)[number];

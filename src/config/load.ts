@@ -1,0 +1,140 @@
+// Entry point of the configuration language: read (files, includes, conditionals,
+// definitions), build the statement tree, apply the keyword tables of every top-level
+// block, then validate across blocks. Never throws for bad input: the caller gets a
+// model and every diagnostic, and decides by the worst.
+import os from 'node:os';
+import path from 'node:path';
+import { readCluster } from '../cluster/config';
+import { readVirtualServer, readVirtualServerGroup, newVirtualServerGroup, readVirtualServerKey } from '../ipvs/config';
+import {
+  newVrrpInstance,
+  newVrrpScript,
+  newVrrpSyncGroup,
+  vrrpInstanceSpec,
+  vrrpScriptSpec,
+  vrrpSyncGroupSpec,
+} from '../vrrp/config';
+import { nodeConfigFs, type ConfigFs } from './config-fs';
+import { Diagnostics, promoteWarnings, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { globalDefsSpec, newGlobalDefs } from './global-defs';
+import { applyBlock, type BlockSpec, type ParseContext } from './keywords';
+import type { HadConfig } from './model';
+import { readConfig } from './reader';
+import type { Token } from './token';
+import { buildTree, type Statement } from './tree';
+import { validateConfig } from './validate';
+import { listBlock } from './values';
+
+export interface LoadOptions {
+  /** This node's name; defaults to the short host name, as keepalived's config-id does. */
+  readonly node?: string;
+  readonly strict?: boolean;
+  readonly fs?: ConfigFs;
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LoadResult {
+  readonly config: HadConfig;
+  /** In file order; with `strict`, warnings are already errors. */
+  readonly diagnostics: Diagnostic[];
+  readonly errorCount: number;
+  readonly warningCount: number;
+}
+
+export function defaultNodeName(): string {
+  return os.hostname().split('.')[0] ?? 'localhost';
+}
+
+export function loadConfig(file: string, options: LoadOptions = {}): LoadResult {
+  const fs = options.fs ?? nodeConfigFs;
+  const cwd = options.cwd ?? process.cwd();
+  const node = options.node ?? defaultNodeName();
+  const diags = new Diagnostics();
+  const { tokens, files } = readConfig(file, { fs, node, cwd, env: options.env ?? process.env }, diags);
+  const tree = buildTree(tokens, diags);
+  const cx: ParseContext = { diags, node, fs, baseDir: path.dirname(path.resolve(cwd, file)) };
+  const config: HadConfig = {
+    node,
+    files,
+    global: newGlobalDefs(),
+    vrrpScripts: [],
+    vrrpInstances: [],
+    vrrpSyncGroups: [],
+    virtualServerGroups: [],
+    virtualServers: [],
+  };
+  // global_defs seeds instance defaults, so it goes first wherever it stands.
+  const isGlobal = (s: Statement): boolean => s.keyword.text === 'global_defs';
+  applyBlock(topLevelSpec, tree.filter(isGlobal), config, cx);
+  applyBlock(topLevelSpec, tree.filter((s) => !isGlobal(s)), config, cx);
+  validateConfig(config, cx);
+
+  const list = sortDiagnostics(options.strict === true ? promoteWarnings(diags.list) : diags.list);
+  return {
+    config,
+    diagnostics: list,
+    errorCount: list.filter((d) => d.severity === 'error').length,
+    warningCount: list.filter((d) => d.severity === 'warning').length,
+  };
+}
+
+/** `KEYWORD NAME { ... }`: the name and block, or undefined (reported). */
+function namedBlock(cx: ParseContext, s: Statement): { name: Token; block: Statement[] } | undefined {
+  const name = s.args[0];
+  if (name === undefined) {
+    cx.diags.error('HAD_CFG_MISSING_ARGUMENT', `'${s.keyword.text}' needs a name: ${s.keyword.text} NAME { ... }`, s.where);
+    return undefined;
+  }
+  if (s.args.length > 1) cx.diags.warn('HAD_CFG_EXTRA_ARGUMENT', `${s.keyword.text}: '${(s.args[1] as Token).text}' ignored`, (s.args[1] as Token).where);
+  return { name, block: listBlock(cx, { ...s, args: [] }) };
+}
+
+const topLevelSpec: BlockSpec<HadConfig> = {
+  name: 'top level',
+  keywords: {
+    global_defs: (s, t, cx) => applyBlock(globalDefsSpec, listBlock(cx, s), t.global, cx),
+    vrrp_script: (s, t, cx) => {
+      const b = namedBlock(cx, s);
+      if (b === undefined) return;
+      const script = newVrrpScript(b.name.text, s.where);
+      applyBlock(vrrpScriptSpec, b.block, script, cx);
+      t.vrrpScripts.push(script);
+    },
+    vrrp_instance: (s, t, cx) => {
+      const b = namedBlock(cx, s);
+      if (b === undefined) return;
+      const instance = newVrrpInstance(b.name.text, s.where, t.global);
+      applyBlock(vrrpInstanceSpec, b.block, instance, cx);
+      t.vrrpInstances.push(instance);
+    },
+    vrrp_sync_group: (s, t, cx) => {
+      const b = namedBlock(cx, s);
+      if (b === undefined) return;
+      const group = newVrrpSyncGroup(b.name.text, s.where);
+      applyBlock(vrrpSyncGroupSpec, b.block, group, cx);
+      t.vrrpSyncGroups.push(group);
+    },
+    virtual_server_group: (s, t, cx) => {
+      const b = namedBlock(cx, s);
+      if (b === undefined) return;
+      const group = newVirtualServerGroup(b.name.text, s.where);
+      readVirtualServerGroup(cx, { ...s, args: [] }, group);
+      t.virtualServerGroups.push(group);
+    },
+    virtual_server: (s, t, cx) => {
+      const block = listBlock(cx, { ...s, args: [] });
+      const key = readVirtualServerKey(cx, s);
+      if (key !== undefined) t.virtualServers.push(readVirtualServer(cx, s, key, block));
+    },
+    cluster: (s, t, cx) => {
+      const block = listBlock(cx, s);
+      if (t.cluster !== undefined) {
+        cx.diags.error('HAD_CFG_DUPLICATE', `a second 'cluster' block (the first is at line ${t.cluster.where.line} of ${t.cluster.where.file})`, s.where);
+        return;
+      }
+      t.cluster = readCluster(cx, s, block);
+    },
+  },
+};
+

@@ -1,0 +1,20 @@
+// The typed configuration: what the parser yields and every subsystem reads. Each part
+// keeps the place it was written (`where`), so later errors can point back to the file.
+import type { ClusterConfig } from '../cluster/config';
+import type { VirtualServerConfig, VirtualServerGroupConfig } from '../ipvs/config';
+import type { VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig } from '../vrrp/config';
+import type { GlobalDefs } from './global-defs';
+
+export interface HadConfig {
+  /** The node the file was read for (decides `@name` lines). */
+  readonly node: string;
+  /** Every file read, the main one first. */
+  readonly files: string[];
+  readonly global: GlobalDefs;
+  readonly vrrpScripts: VrrpScriptConfig[];
+  readonly vrrpInstances: VrrpInstanceConfig[];
+  readonly vrrpSyncGroups: VrrpSyncGroupConfig[];
+  readonly virtualServerGroups: VirtualServerGroupConfig[];
+  readonly virtualServers: VirtualServerConfig[];
+  cluster?: ClusterConfig;
+}

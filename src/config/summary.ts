@@ -1,0 +1,75 @@
+// The answer to "what will you do with it?": a short, plain account of a checked
+// configuration, per node, for check-config and `npm start`.
+import { detectorTiming, type ClusterConfig } from '../cluster/config';
+import { expectedVotes, preferredDc, quorumVotes } from '../cluster/votes';
+import { describeServiceKey } from '../ipvs/config-checks';
+import type { VirtualServerConfig } from '../ipvs/config';
+import type { VrrpInstanceConfig } from '../vrrp/config';
+import { masterDownIntervalMs } from '../vrrp/timing';
+import type { HadConfig } from './model';
+import { formatMs } from './values';
+
+export function summarize(configs: readonly HadConfig[]): string[] {
+  const first = configs[0];
+  if (first === undefined) return [];
+  const lines: string[] = [];
+  if (first.cluster !== undefined) lines.push(...summarizeCluster(first.cluster));
+  for (const config of configs) lines.push(...summarizeNode(config));
+  return lines;
+}
+
+function summarizeCluster(c: ClusterConfig): string[] {
+  const t = detectorTiming(c);
+  const auth = c.auth === undefined ? 'none set' : c.auth.kind === 'none' ? 'none (unauthenticated)' : `HMAC-SHA256, key ${c.auth.file}`;
+  const lines = [
+    `cluster '${c.clusterId}': ${c.nodes.length} nodes, ${expectedVotes(c)} votes, quorum ${quorumVotes(c)}${c.quorum.twoNode ? ' (two_node)' : ''}, no_quorum_policy ${c.noQuorumPolicy}`,
+    `  heartbeat every ${formatMs(t.intervalMs)}, warn after ${formatMs(t.warntimeMs)}, dead after ${formatMs(t.deadtimeMs)}, initdead ${formatMs(t.initdeadMs)}; auth ${auth}`,
+  ];
+  for (const n of c.nodes) {
+    const where = n.addresses.map((a) => `${a.link} ${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`).join(', ');
+    const role = n.witness ? 'witness (votes, holds no VIP)' : `director, DC preference ${n.priority}`;
+    lines.push(`  node ${n.name}: ${where}; ${role}; ${n.votes} vote${n.votes === 1 ? '' : 's'}`);
+  }
+  lines.push(`  DC while every node is up: ${preferredDc(c.nodes)?.name ?? '(none)'}`);
+  const f = c.fencing;
+  const levels = f.levels.map((l) => `${l.target} level ${l.index}: ${l.devices.map((d) => d.name).join(' + ')}`);
+  lines.push(`  fencing: mode ${f.mode}, action ${f.action}${levels.length > 0 ? `; ${levels.join('; ')}` : ''}`);
+  const ntp = c.time.ntpServers.map((s) => `${s.host}:${s.port}`).join(', ');
+  lines.push(`  clock skew: warn at ${formatMs(c.time.skewWarnMs)}, critical at ${formatMs(c.time.skewCriticalMs)}; SNTP ${ntp === '' ? 'off' : `${ntp} on "${c.time.schedule}"`}`);
+  return lines;
+}
+
+function summarizeNode(config: HadConfig): string[] {
+  const node = config.cluster?.nodes.find((n) => n.name === config.node);
+  if (node?.witness === true) {
+    return [`node ${config.node}: witness: votes and holds no VIP (its ${config.vrrpInstances.length} vrrp_instance and ${config.virtualServers.length} virtual_server blocks are not run)`];
+  }
+  const lines = [`node ${config.node}:`];
+  for (const i of config.vrrpInstances) lines.push(...summarizeInstance(i));
+  for (const vs of config.virtualServers) lines.push(...summarizeService(vs));
+  if (lines.length === 1) lines.push('  nothing to run: no vrrp_instance, no virtual_server');
+  return lines;
+}
+
+function summarizeInstance(i: VrrpInstanceConfig): string[] {
+  const vips = i.virtualIpAddresses.map((v) => `${v.address}/${v.prefix}${v.dev ? ` dev ${v.dev}` : ''}`).join(', ');
+  const downMs = masterDownIntervalMs(i.version, i.advertIntMs, i.priority);
+  const preempt = i.preempt ? (i.preemptDelayMs > 0 ? `preempt after ${formatMs(i.preemptDelayMs)}` : 'preempt') : 'nopreempt';
+  return [
+    `  vrrp_instance ${i.name}: VRID ${i.virtualRouterId ?? '?'} on ${i.interface ?? 'lo'}, VRRPv${i.version}, advert ${formatMs(i.advertIntMs)}, priority ${i.priority}, starts ${i.initialState}, ${preempt}`,
+    `    VIPs ${vips === '' ? '(none)' : vips}; a backup takes over ${formatMs(Math.round(downMs))} after the master falls silent`,
+  ];
+}
+
+function summarizeService(vs: VirtualServerConfig): string[] {
+  const persistence = vs.persistenceTimeoutS === undefined ? '' : `, persistent ${vs.persistenceTimeoutS}s`;
+  const proto = vs.key.kind === 'fwmark' ? '' : ` ${vs.protocol}`;
+  const lines = [`  virtual_server ${describeServiceKey(vs.key)}${proto}: ${vs.scheduler}, ${vs.method}${persistence}, quorum ${vs.quorum}`];
+  for (const rs of vs.realServers) {
+    const checks = rs.checkers.map((c) => `${c.kind} every ${formatMs(c.timing.delayLoopMs)}`).join(', ');
+    const port = rs.port === undefined ? '' : `:${rs.port}`;
+    lines.push(`    -> ${rs.family === 6 ? `[${rs.address}]` : rs.address}${port} weight ${rs.weight}${rs.method ? ` ${rs.method}` : ''}${checks === '' ? ', no health check' : `, ${checks}`}`);
+  }
+  if (vs.sorryServer !== undefined) lines.push(`    sorry server ${vs.sorryServer.address}${vs.sorryServer.port === undefined ? '' : `:${vs.sorryServer.port}`}`);
+  return lines;
+}

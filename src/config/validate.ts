@@ -1,0 +1,14 @@
+// Checks that span blocks: names that must be unique, references that must resolve,
+// settings that contradict each other. Each subsystem owns the checks of its own
+// keywords; this file only runs them in order.
+import { checkClusterConfig } from '../cluster/config-checks';
+import { checkIpvsConfig } from '../ipvs/config-checks';
+import { checkVrrpConfig } from '../vrrp/config-checks';
+import type { ParseContext } from './keywords';
+import type { HadConfig } from './model';
+
+export function validateConfig(config: HadConfig, cx: ParseContext): void {
+  checkVrrpConfig(config, cx);
+  checkIpvsConfig(config, cx);
+  checkClusterConfig(config, cx);
+}

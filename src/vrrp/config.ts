@@ -1,0 +1,418 @@
+// The VRRP keywords of keepalived.conf: vrrp_script, vrrp_instance, vrrp_sync_group.
+// Defaults are keepalived's (man keepalived.conf; RFC 5798 §5 and §6.1).
+import type { SourcePos } from '../common/where';
+import { applyBlock, type BlockSpec, type ParseContext } from '../config/keywords';
+import type { Token } from '../config/token';
+import type { Statement } from '../config/tree';
+import {
+  addressArg,
+  choiceArg,
+  commandArg,
+  expectArgs,
+  flagArg,
+  intArg,
+  listBlock,
+  nameListBlock,
+  noBlock,
+  parseAddress,
+  parseChoice,
+  parseInteger,
+  secondsArg,
+  set,
+  wordArg,
+  type Command,
+  type IpAddress,
+} from '../config/values';
+import type { GlobalDefs } from '../config/global-defs';
+
+export const vrrpPriorityDefault = 100;
+export const vrrpPriorityOwner = 255;
+export const trackWeightRange = { min: -253, max: 253 } as const;
+
+export interface VrrpScriptConfig {
+  readonly name: string;
+  readonly where: SourcePos;
+  script?: Command;
+  intervalMs: number;
+  /** Defaults to the interval. */
+  timeoutMs?: number;
+  weight: number;
+  weightReverse: boolean;
+  rise: number;
+  fall: number;
+  user?: string;
+  initFail: boolean;
+}
+
+export interface VirtualAddress extends IpAddress {
+  readonly prefix: number;
+  readonly where: SourcePos;
+  brd?: string;
+  dev?: string;
+  label?: string;
+  scope?: string;
+  noTrack?: boolean;
+}
+
+/** An entry of track_interface or track_script. No weight means "FAULT when it fails". */
+export interface TrackRef {
+  readonly name: string;
+  readonly where: SourcePos;
+  weight?: number;
+  reverse: boolean;
+}
+
+export interface UnicastPeer extends IpAddress {
+  readonly where: SourcePos;
+  minTtl?: number;
+  maxTtl?: number;
+}
+
+export interface NotifyScripts {
+  notify?: Command;
+  master?: Command;
+  backup?: Command;
+  fault?: Command;
+  stop?: Command;
+}
+
+export interface VrrpAuthentication {
+  readonly where: SourcePos;
+  type?: 'PASS' | 'AH';
+  pass?: string;
+}
+
+export interface GarpSettings {
+  masterDelayMs: number;
+  masterRepeat: number;
+  masterRefreshMs: number;
+  masterRefreshRepeat: number;
+}
+
+export type VrrpInitialState = 'MASTER' | 'BACKUP';
+
+export interface VrrpInstanceConfig {
+  readonly name: string;
+  readonly where: SourcePos;
+  initialState: VrrpInitialState;
+  interface?: string;
+  virtualRouterId?: number;
+  /** Where the VRID was set, for duplicate reports. */
+  virtualRouterIdWhere?: SourcePos;
+  priority: number;
+  priorityWhere?: SourcePos;
+  advertIntMs: number;
+  advertIntWhere?: SourcePos;
+  version: 2 | 3;
+  preempt: boolean;
+  nopreemptWhere?: SourcePos;
+  preemptDelayMs: number;
+  virtualIpAddresses: VirtualAddress[];
+  virtualIpAddressesExcluded: VirtualAddress[];
+  trackInterfaces: TrackRef[];
+  trackScripts: TrackRef[];
+  authentication?: VrrpAuthentication;
+  unicastSrcIp?: IpAddress;
+  unicastPeers: UnicastPeer[];
+  notify: NotifyScripts;
+  garp: GarpSettings;
+  smtpAlert: boolean;
+  lvsSyncDaemonInterface?: string;
+}
+
+export interface VrrpSyncGroupConfig {
+  readonly name: string;
+  readonly where: SourcePos;
+  members: Array<{ readonly name: string; readonly where: SourcePos }>;
+  notify: NotifyScripts;
+  smtpAlert: boolean;
+  trackInterfaces: TrackRef[];
+  trackScripts: TrackRef[];
+}
+
+export function newVrrpScript(name: string, where: SourcePos): VrrpScriptConfig {
+  return { name, where, intervalMs: 1000, weight: 0, weightReverse: false, rise: 1, fall: 1, initFail: false };
+}
+
+export function newVrrpInstance(name: string, where: SourcePos, global: GlobalDefs): VrrpInstanceConfig {
+  return {
+    name,
+    where,
+    initialState: 'BACKUP',
+    priority: vrrpPriorityDefault,
+    advertIntMs: 1000,
+    version: global.vrrpVersion,
+    preempt: true,
+    preemptDelayMs: 0,
+    virtualIpAddresses: [],
+    virtualIpAddressesExcluded: [],
+    trackInterfaces: [],
+    trackScripts: [],
+    unicastPeers: [],
+    notify: {},
+    garp: { ...global.garp },
+    smtpAlert: false,
+  };
+}
+
+export function newVrrpSyncGroup(name: string, where: SourcePos): VrrpSyncGroupConfig {
+  return { name, where, members: [], notify: {}, smtpAlert: false, trackInterfaces: [], trackScripts: [] };
+}
+
+export const vrrpScriptSpec: BlockSpec<VrrpScriptConfig> = {
+  name: 'vrrp_script',
+  keywords: {
+    script: (s, t, cx) => set(t, 'script', commandArg(cx, s)),
+    interval: (s, t, cx) => set(t, 'intervalMs', secondsArg(cx, s, { min: 0.001, max: 86400 })),
+    timeout: (s, t, cx) => set(t, 'timeoutMs', secondsArg(cx, s, { min: 0.001, max: 86400 })),
+    weight: (s, t, cx) => {
+      if (!expectArgs(cx, s, 1, 2)) return;
+      set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, trackWeightRange));
+      t.weightReverse = readReverse(cx, s, s.args[1]);
+    },
+    rise: (s, t, cx) => set(t, 'rise', intArg(cx, s, { min: 1, max: 1_000_000 })),
+    fall: (s, t, cx) => set(t, 'fall', intArg(cx, s, { min: 1, max: 1_000_000 })),
+    user: (s, t, cx) => {
+      if (expectArgs(cx, s, 1, 2)) t.user = (s.args[0] as Token).text;
+    },
+    init_fail: (s, t, cx) => {
+      t.initFail = flagArg(cx, s);
+    },
+  },
+};
+
+export const notifyKeywords = {
+  notify: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'notify', commandArg(cx, s)),
+  notify_master: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'master', commandArg(cx, s)),
+  notify_backup: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'backup', commandArg(cx, s)),
+  notify_fault: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'fault', commandArg(cx, s)),
+  notify_stop: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'stop', commandArg(cx, s)),
+};
+
+const trackKeywords = {
+  track_interface: (s: Statement, t: { trackInterfaces: TrackRef[] }, cx: ParseContext) => {
+    t.trackInterfaces.push(...readTrackList(cx, s));
+  },
+  track_script: (s: Statement, t: { trackScripts: TrackRef[] }, cx: ParseContext) => {
+    t.trackScripts.push(...readTrackList(cx, s));
+  },
+};
+
+export const vrrpInstanceSpec: BlockSpec<VrrpInstanceConfig> = {
+  name: 'vrrp_instance',
+  keywords: {
+    state: (s, t, cx) => {
+      if (!expectArgs(cx, s, 1)) return;
+      const token = s.args[0] as Token;
+      const state = token.text.toUpperCase();
+      if (state === 'MASTER' || state === 'BACKUP') t.initialState = state;
+      else cx.diags.warn('HAD_CFG_BAD_VALUE', `state: unknown state '${token.text}', using BACKUP`, token.where);
+    },
+    interface: (s, t, cx) => set(t, 'interface', wordArg(cx, s)),
+    virtual_router_id: (s, t, cx) => {
+      set(t, 'virtualRouterId', intArg(cx, s, { min: 1, max: 255 }));
+      t.virtualRouterIdWhere = s.args[0]?.where ?? s.where;
+    },
+    priority: (s, t, cx) => {
+      set(t, 'priority', intArg(cx, s, { min: 1, max: vrrpPriorityOwner }));
+      t.priorityWhere = s.args[0]?.where ?? s.where;
+    },
+    advert_int: (s, t, cx) => {
+      set(t, 'advertIntMs', secondsArg(cx, s, { min: 0.01, max: 255 }));
+      t.advertIntWhere = s.args[0]?.where ?? s.where;
+    },
+    version: (s, t, cx) => {
+      const v = intArg(cx, s, { min: 2, max: 3 });
+      if (v === 2 || v === 3) t.version = v;
+    },
+    nopreempt: (s, t, cx) => {
+      expectArgs(cx, s, 0);
+      t.preempt = false;
+      t.nopreemptWhere = s.where;
+    },
+    preempt: (s, t, cx) => {
+      expectArgs(cx, s, 0);
+      t.preempt = true;
+    },
+    preempt_delay: (s, t, cx) => set(t, 'preemptDelayMs', secondsArg(cx, s, { min: 0, max: 1000 })),
+    virtual_ipaddress: (s, t, cx) => t.virtualIpAddresses.push(...readVirtualAddresses(cx, s)),
+    virtual_ipaddress_excluded: (s, t, cx) => t.virtualIpAddressesExcluded.push(...readVirtualAddresses(cx, s)),
+    ...trackKeywords,
+    authentication: (s, t, cx) => {
+      const auth: VrrpAuthentication = { where: s.where };
+      applyBlock(authenticationSpec, listBlock(cx, s), auth, cx);
+      t.authentication = auth;
+    },
+    unicast_src_ip: (s, t, cx) => set(t, 'unicastSrcIp', addressArg(cx, s)),
+    unicast_peer: (s, t, cx) => {
+      for (const entry of listBlock(cx, s)) {
+        const peer = readUnicastPeer(cx, entry);
+        if (peer !== undefined) t.unicastPeers.push(peer);
+      }
+    },
+    ...notifyKeywords,
+    garp_master_delay: (s, t, cx) => set(t.garp, 'masterDelayMs', secondsArg(cx, s, { min: 0, max: 86400 })),
+    garp_master_repeat: (s, t, cx) => set(t.garp, 'masterRepeat', intArg(cx, s, { min: 1, max: 10000 })),
+    garp_master_refresh: (s, t, cx) => set(t.garp, 'masterRefreshMs', secondsArg(cx, s, { min: 0, max: 86400 })),
+    garp_master_refresh_repeat: (s, t, cx) => set(t.garp, 'masterRefreshRepeat', intArg(cx, s, { min: 1, max: 10000 })),
+    smtp_alert: (s, t, cx) => {
+      t.smtpAlert = flagArg(cx, s);
+    },
+    lvs_sync_daemon_interface: (s, t, cx) => set(t, 'lvsSyncDaemonInterface', wordArg(cx, s)),
+  },
+};
+
+const authenticationSpec: BlockSpec<VrrpAuthentication> = {
+  name: 'authentication',
+  keywords: {
+    auth_type: (s, t, cx) => set(t, 'type', choiceArg(cx, s, ['PASS', 'AH'] as const)),
+    auth_pass: (s, t, cx) => {
+      const pass = wordArg(cx, s);
+      if (pass !== undefined && pass.length > 8) {
+        cx.diags.warn('HAD_CFG_BAD_VALUE', 'auth_pass: only the first 8 characters are used (as in VRRPv2)', s.args[0]?.where ?? s.where);
+      }
+      set(t, 'pass', pass?.slice(0, 8));
+    },
+  },
+};
+
+export const vrrpSyncGroupSpec: BlockSpec<VrrpSyncGroupConfig> = {
+  name: 'vrrp_sync_group',
+  keywords: {
+    group: (s, t, cx) => {
+      for (const name of nameListBlock(cx, s)) t.members.push({ name: name.text, where: name.where });
+    },
+    ...notifyKeywords,
+    smtp_alert: (s, t, cx) => {
+      t.smtpAlert = flagArg(cx, s);
+    },
+    ...trackKeywords,
+  },
+  // keepalived before 1.2 listed members directly in the block: still seen in the field.
+  fallback: (s, t, cx) => {
+    if (s.args.length > 0 || s.block !== undefined) return false;
+    cx.diags.warn('HAD_CFG_DEPRECATED', `sync group member '${s.keyword.text}' outside 'group { }': old syntax, accepted`, s.where);
+    t.members.push({ name: s.keyword.text, where: s.where });
+    return true;
+  },
+};
+
+const scopeNames = ['global', 'site', 'link', 'host', 'nowhere'] as const;
+
+/** `IP[/PREFIX] [brd IP] [dev IF] [scope SCOPE] [label LABEL] [no_track]`, one per line. */
+function readVirtualAddresses(cx: ParseContext, s: Statement): VirtualAddress[] {
+  const out: VirtualAddress[] = [];
+  for (const entry of listBlock(cx, s)) {
+    noBlock(cx, entry);
+    const vip = readVirtualAddress(cx, entry);
+    if (vip !== undefined) out.push(vip);
+  }
+  return out;
+}
+
+function readVirtualAddress(cx: ParseContext, entry: Statement): VirtualAddress | undefined {
+  const head = entry.keyword;
+  const [addressText, prefixText] = head.text.split('/', 2) as [string, string | undefined];
+  const ip = parseAddress(cx, { ...entry, keyword: { ...head, text: 'virtual_ipaddress' } }, { ...head, text: addressText }, 'an IP address (a VIP is an address, optionally /prefix)');
+  if (ip === undefined) return undefined;
+  const prefixMax = ip.family === 4 ? 32 : 128;
+  let prefix = prefixMax;
+  if (prefixText !== undefined) {
+    const p = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+    if (!(p >= 0 && p <= prefixMax)) {
+      cx.diags.error('HAD_CFG_BAD_ADDRESS', `virtual_ipaddress: prefix '/${prefixText}' is outside 0..${prefixMax}`, head.where);
+      return undefined;
+    }
+    prefix = p;
+  }
+  const vip: VirtualAddress = { ...ip, prefix, where: head.where };
+  const opts = entry.args;
+  for (let i = 0; i < opts.length; i++) {
+    const opt = opts[i] as Token;
+    const value = opts[i + 1];
+    const needValue = (): Token | undefined => {
+      if (value === undefined) cx.diags.error('HAD_CFG_MISSING_ARGUMENT', `virtual_ipaddress: '${opt.text}' needs a value`, opt.where);
+      else i++;
+      return value;
+    };
+    switch (opt.text) {
+      case 'brd': {
+        const v = needValue();
+        if (v !== undefined && parseAddress(cx, { ...entry, keyword: opt }, v) !== undefined) vip.brd = v.text;
+        break;
+      }
+      case 'dev': {
+        const v = needValue();
+        if (v !== undefined) vip.dev = v.text;
+        break;
+      }
+      case 'label': {
+        const v = needValue();
+        if (v !== undefined) vip.label = v.text;
+        break;
+      }
+      case 'scope': {
+        const v = needValue();
+        if (v === undefined) break;
+        if (/^\d{1,3}$/.test(v.text) && Number(v.text) <= 255) vip.scope = v.text;
+        else set(vip, 'scope', parseChoice(cx, { ...entry, keyword: opt }, v, scopeNames));
+        break;
+      }
+      case 'no_track':
+        vip.noTrack = true;
+        break;
+      default:
+        cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `virtual_ipaddress: unknown option '${opt.text}': ignored`, opt.where);
+    }
+  }
+  return vip;
+}
+
+/** `NAME [weight N [reverse]]` per line. */
+function readTrackList(cx: ParseContext, s: Statement): TrackRef[] {
+  const out: TrackRef[] = [];
+  for (const entry of listBlock(cx, s)) {
+    noBlock(cx, entry);
+    const ref: TrackRef = { name: entry.keyword.text, where: entry.where, reverse: false };
+    const [kw, value, reverse, extra] = entry.args;
+    if (kw !== undefined) {
+      if (kw.text !== 'weight') {
+        cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `${s.keyword.text}: unknown option '${kw.text}' (expected 'weight N [reverse]'): ignored`, kw.where);
+      } else if (value === undefined) {
+        cx.diags.error('HAD_CFG_MISSING_ARGUMENT', `${s.keyword.text}: 'weight' needs a value`, kw.where);
+      } else {
+        set(ref, 'weight', parseInteger(cx, { ...entry, keyword: { ...kw, text: `${s.keyword.text} weight` } }, value, trackWeightRange));
+        ref.reverse = readReverse(cx, entry, reverse);
+      }
+    }
+    if (extra !== undefined) cx.diags.warn('HAD_CFG_EXTRA_ARGUMENT', `${s.keyword.text}: '${extra.text}' ignored`, extra.where);
+    out.push(ref);
+  }
+  return out;
+}
+
+function readReverse(cx: ParseContext, s: Statement, token: Token | undefined): boolean {
+  if (token === undefined) return false;
+  if (token.text === 'reverse') return true;
+  cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `${s.keyword.text}: '${token.text}' ignored (only 'reverse' may follow a weight)`, token.where);
+  return false;
+}
+
+function readUnicastPeer(cx: ParseContext, entry: Statement): UnicastPeer | undefined {
+  noBlock(cx, entry);
+  const ip = parseAddress(cx, { ...entry, keyword: { ...entry.keyword, text: 'unicast_peer' } }, entry.keyword);
+  if (ip === undefined) return undefined;
+  const peer: UnicastPeer = { ...ip, where: entry.where };
+  for (let i = 0; i < entry.args.length; i += 2) {
+    const opt = entry.args[i] as Token;
+    const value = entry.args[i + 1];
+    if ((opt.text !== 'min_ttl' && opt.text !== 'max_ttl') || value === undefined) {
+      cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `unicast_peer: '${opt.text}' ignored (expected min_ttl N or max_ttl N)`, opt.where);
+      continue;
+    }
+    const ttl = parseInteger(cx, { ...entry, keyword: opt }, value, { min: 0, max: 255 });
+    if (opt.text === 'min_ttl') set(peer, 'minTtl', ttl);
+    else set(peer, 'maxTtl', ttl);
+  }
+  return peer;
+}
