@@ -55,7 +55,7 @@ export interface NodeConfig {
 }
 
 export type ClusterAuth =
-  | { readonly kind: 'key'; readonly file: string; readonly where: SourcePos }
+  | { readonly kind: 'key'; readonly file: string; readonly written: string; readonly where: SourcePos }
   | { readonly kind: 'none'; readonly where: SourcePos };
 
 export interface QuorumConfig {
@@ -136,7 +136,7 @@ const clusterSpec: BlockSpec<ClusterDraft> = {
     },
     auth_key_file: (s, { cluster }, cx) => {
       const file = wordArg(cx, s);
-      if (file !== undefined) cluster.auth = { kind: 'key', file: path.resolve(cx.baseDir, file), where: s.where };
+      if (file !== undefined) cluster.auth = { kind: 'key', file: path.resolve(cx.baseDir, file), written: file, where: s.where };
     },
     auth: (s, { cluster }, cx) => {
       if (choiceArg(cx, s, ['none'] as const) === 'none') cluster.auth = { kind: 'none', where: s.where };

@@ -74,12 +74,16 @@ export function applyBlock<T>(spec: BlockSpec<T>, statements: readonly Statement
     const handler = Object.prototype.hasOwnProperty.call(spec.keywords, keyword) ? spec.keywords[keyword] : undefined;
     if (handler !== undefined) handler(s, target, cx);
     else if (spec.fallback?.(s, target, cx) === true) continue;
-    else reportUnknown(spec.name, s, cx);
+    else reportUnknown(spec, s, cx);
   }
 }
 
-function reportUnknown(blockName: string, s: Statement, cx: ParseContext): void {
+function reportUnknown<T>(spec: BlockSpec<T>, s: Statement, cx: ParseContext): void {
+  const blockName = spec.name;
   const keyword = s.keyword.text;
+  const guess = closestKeyword(keyword, Object.keys(spec.keywords));
+  const hint = guess === undefined ? '' : ` (did you mean '${guess}'?)`;
+  const inBlock = blockName === 'top level' ? 'at the top level' : `in ${blockName}`;
   if (blockName !== 'top level' && topLevelBlocks.has(keyword)) {
     cx.diags.error(
       'HAD_CFG_UNKNOWN_BLOCK',
@@ -89,8 +93,41 @@ function reportUnknown(blockName: string, s: Statement, cx: ParseContext): void 
   } else if (unsupportedKeywords.has(keyword)) {
     cx.diags.warn('HAD_CFG_UNSUPPORTED', `'${keyword}' (a keepalived keyword) is not supported by hadirector: ignored`, s.where);
   } else if (s.block !== undefined) {
-    cx.diags.error('HAD_CFG_UNKNOWN_BLOCK', `unknown block '${keyword}' in ${blockName}: its contents are ignored`, s.where);
+    cx.diags.error('HAD_CFG_UNKNOWN_BLOCK', `unknown block '${keyword}' ${inBlock}${hint}: its contents are ignored`, s.where);
   } else {
-    cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `unknown keyword '${keyword}' in ${blockName}: ignored`, s.where);
+    cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `unknown keyword '${keyword}' ${inBlock}${hint}: ignored`, s.where);
   }
+}
+
+/** The known keyword nearest to a misspelt one, if it is close enough to be a typo. */
+export function closestKeyword(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 4)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(word, candidate, bestDistance);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, giving up (returning `limit`) once it must reach it. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const value = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      current.push(value);
+      rowMin = Math.min(rowMin, value);
+    }
+    if (rowMin >= limit) return limit;
+    previous = current;
+  }
+  return Math.min(previous[b.length] as number, limit);
 }

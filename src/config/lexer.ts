@@ -10,8 +10,13 @@ export interface LineSource {
   readonly file: string;
   readonly line: number;
   readonly text: string;
-  /** colMap[i] is the 1-based column in the original line of text[i]; past the end, the last + 1. */
-  readonly colMap: readonly number[];
+  /**
+   * colMap[i] is the 1-based column in the original line of text[i] (past the end, the
+   * last + 1). Without one, text[i] stood at column colOffset + i + 1: the common case of
+   * a line that expanded nothing, which then allocates no map.
+   */
+  readonly colMap?: readonly number[];
+  readonly colOffset?: number;
 }
 
 export const lineLengthMax = 64 * 1024;
@@ -63,8 +68,10 @@ function isWordEnd(c: string): boolean {
 }
 
 function colAt(src: LineSource, i: number): number {
-  if (i < src.colMap.length) return src.colMap[i] as number;
-  const last = src.colMap.length === 0 ? 0 : (src.colMap[src.colMap.length - 1] as number);
+  const map = src.colMap;
+  if (map === undefined) return (src.colOffset ?? 0) + i + 1;
+  if (i < map.length) return map[i] as number;
+  const last = map.length === 0 ? 0 : (map[map.length - 1] as number);
   return last + 1;
 }
 

@@ -9,7 +9,7 @@ import { describeFsError, type ConfigFs } from './config-fs';
 import { Definitions, parseDefinition } from './definitions';
 import type { Diagnostics } from './diagnostics';
 import { globFiles } from './glob';
-import { commentStart, lexLine, lineLengthMax, readQuoted } from './lexer';
+import { commentStart, lexLine, lineLengthMax, readQuoted, type LineSource } from './lexer';
 import type { Token } from './token';
 
 export const includeDepthMax = 16;
@@ -135,17 +135,22 @@ export function readConfig(mainPath: string, options: ReadOptions, diags: Diagno
 
     const content = raw.slice(0, commentStart(raw));
     if (content.trim() === '') continue;
-    const colMap = Array.from({ length: content.length }, (_, i) => offset + i + 1);
-    const cx = { dir: path.dirname(frame.abs), node: options.node, env: options.env };
-    const expanded = definitions.expand(content, colMap, cx);
-    if (expanded.runaway) {
-      diags.error('HAD_CFG_BAD_VALUE', 'definition expands without end (does it refer to itself?)', where(offset + 1));
-      continue;
+    let line: LineSource = { file: frame.display, line: lineNo, text: content, colOffset: offset };
+    if (content.includes('$')) {
+      const colMap = Array.from({ length: content.length }, (_, i) => offset + i + 1);
+      const cx = { dir: path.dirname(frame.abs), node: options.node, env: options.env };
+      const expanded = definitions.expand(content, colMap, cx);
+      if (expanded.runaway) {
+        diags.error('HAD_CFG_BAD_VALUE', 'definition expands without end (does it refer to itself?)', where(offset + 1));
+        continue;
+      }
+      line = { ...line, text: expanded.text, colMap: expanded.colMap };
     }
 
-    const include = /^\s*(\S+)\s*(.*)$/.exec(expanded.text);
-    if (include !== null && includeKeywords.has(include[1] as string)) {
-      const at = where((expanded.colMap[expanded.text.indexOf(include[1] as string)] as number) ?? 1);
+    const include = firstWordIsInclude(line.text) ? /^\s*(\S+)\s*(.*)$/s.exec(line.text) : null;
+    if (include !== null) {
+      const keywordIndex = line.text.indexOf(include[1] as string);
+      const at = where(line.colMap?.[keywordIndex] ?? offset + keywordIndex + 1);
       const pattern = unquote((include[2] as string).trim());
       if (pattern === '') {
         diags.error('HAD_CFG_MISSING_ARGUMENT', `${include[1]} needs a file name or pattern`, at);
@@ -164,7 +169,7 @@ export function readConfig(mainPath: string, options: ReadOptions, diags: Diagno
       continue;
     }
 
-    const lexed = lexLine({ file: frame.display, line: lineNo, text: expanded.text, colMap: expanded.colMap }, diags);
+    const lexed = lexLine(line, diags);
     for (const token of lexed) tokens.push(token);
     tokens.push({ kind: 'eol', text: '', quoted: false, where: where(offset + content.length + 1) });
   }
@@ -172,6 +177,13 @@ export function readConfig(mainPath: string, options: ReadOptions, diags: Diagno
     diags.error('HAD_CFG_INCLUDE_LIMIT', `configuration has more than ${tokensMax} tokens`, tokens[tokens.length - 1]?.where);
   }
   return { tokens, files };
+}
+
+function firstWordIsInclude(text: string): boolean {
+  const start = text.search(/\S/);
+  if (start === -1 || text.charCodeAt(start) !== 105 /* i */) return false;
+  const end = text.slice(start).search(/\s|$/);
+  return includeKeywords.has(text.slice(start, start + end));
 }
 
 function stripComment(text: string): string {

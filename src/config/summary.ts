@@ -20,7 +20,7 @@ export function summarize(configs: readonly HadConfig[]): string[] {
 
 function summarizeCluster(c: ClusterConfig): string[] {
   const t = detectorTiming(c);
-  const auth = c.auth === undefined ? 'none set' : c.auth.kind === 'none' ? 'none (unauthenticated)' : `HMAC-SHA256, key ${c.auth.file}`;
+  const auth = c.auth === undefined ? 'none set' : c.auth.kind === 'none' ? 'none (unauthenticated)' : `HMAC-SHA256, key ${c.auth.written}`;
   const lines = [
     `cluster '${c.clusterId}': ${c.nodes.length} nodes, ${expectedVotes(c)} votes, quorum ${quorumVotes(c)}${c.quorum.twoNode ? ' (two_node)' : ''}, no_quorum_policy ${c.noQuorumPolicy}`,
     `  heartbeat every ${formatMs(t.intervalMs)}, warn after ${formatMs(t.warntimeMs)}, dead after ${formatMs(t.deadtimeMs)}, initdead ${formatMs(t.initdeadMs)}; auth ${auth}`,
@@ -57,7 +57,7 @@ function summarizeInstance(i: VrrpInstanceConfig): string[] {
   const preempt = i.preempt ? (i.preemptDelayMs > 0 ? `preempt after ${formatMs(i.preemptDelayMs)}` : 'preempt') : 'nopreempt';
   return [
     `  vrrp_instance ${i.name}: VRID ${i.virtualRouterId ?? '?'} on ${i.interface ?? 'lo'}, VRRPv${i.version}, advert ${formatMs(i.advertIntMs)}, priority ${i.priority}, starts ${i.initialState}, ${preempt}`,
-    `    VIPs ${vips === '' ? '(none)' : vips}; a backup takes over ${formatMs(Math.round(downMs))} after the master falls silent`,
+    `    VIPs ${vips === '' ? '(none)' : vips}; as a backup it takes over ${formatMs(Math.round(downMs))} after the master falls silent`,
   ];
 }
 

@@ -1,0 +1,15 @@
+import { configParse } from './config-parse';
+
+export interface BenchOptions {
+  /** The small size that `npm test` runs, to keep every benchmark working. */
+  readonly smoke: boolean;
+}
+
+export interface Benchmark {
+  readonly name: string;
+  run(options: BenchOptions): string[];
+}
+
+export const benchmarks: Readonly<Record<string, Benchmark>> = {
+  [configParse.name]: configParse,
+};

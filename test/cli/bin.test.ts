@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../support/paths';
+
+const bin = path.join(repoRoot(), 'bin', 'hadirector');
+const sample = path.join(repoRoot(), 'config', 'hadirector.conf');
+
+function hadirector(args: string[], cwd = os.tmpdir()): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the hadirector executable', () => {
+  it('runs from any working directory and prints its version', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
+    const r = hadirector(['--version']);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.trim(), pkg.version);
+  });
+
+  it('answers --help on every subcommand', () => {
+    for (const args of [['--help'], ['check-config', '--help'], ['help', 'check-config']]) {
+      const r = hadirector(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.stdout, /Usage: hadirector/);
+    }
+  });
+
+  it('prints the typed model with file:line:col on every part under --json', () => {
+    const r = hadirector(['check-config', '-f', sample, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { diagnostics: unknown[]; nodes: Record<string, { vrrpInstances: Array<{ where: { file: string; line: number; col: number }; priority: number }> }> };
+    assert.deepEqual(out.diagnostics, []);
+    assert.deepEqual(Object.keys(out.nodes), ['d1', 'd2', 'w1']);
+    const vi = out.nodes['d1']?.vrrpInstances[0];
+    assert.equal(vi?.priority, 150);
+    assert.equal(vi?.where.file, sample);
+    assert.ok((vi?.where.line ?? 0) > 1 && (vi?.where.col ?? 0) >= 1);
+  });
+
+  it('exits 1 with the diagnostics on stderr, and no stack trace, for a broken file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-bin-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'bad.conf'), 'vrrp_instance VI_1 {\n  priority 300\n');
+      const r = hadirector(['check-config', '-f', 'bad.conf', '--node', 'x'], dir);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^bad\.conf:2:12: error: priority 300 is outside 1\.\.255 \[HAD_CFG_OUT_OF_RANGE\]$/m);
+      assert.match(r.stderr, /^bad\.conf:1:20: error: '\{' of 'vrrp_instance VI_1' is never closed/m);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs JSON lines through winston with --log-format json', () => {
+    const r = hadirector(['--log-format', 'json', '--log-level', 'debug', 'check-config', '-f', sample, '--node', 'd1']);
+    assert.equal(r.code, 0, r.stderr);
+    const logLine = r.stderr.split('\n').find((l) => l.startsWith('{'));
+    assert.ok(logLine !== undefined, r.stderr);
+    const entry = JSON.parse(logLine) as Record<string, unknown>;
+    assert.equal(entry['level'], 'debug');
+    assert.equal(entry['message'], 'checking configuration');
+    assert.equal(entry['node'], 'd1');
+  });
+
+  it('keeps debug lines out at the default log level', () => {
+    const r = hadirector(['check-config', '-f', sample, '--node', 'd1']);
+    assert.equal(r.code, 0);
+    assert.doesNotMatch(r.stderr, /checking configuration/);
+  });
+
+  it('refuses a bad --log-format with a usage error', () => {
+    const r = hadirector(['--log-format', 'xml', 'check-config', '-f', sample]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Allowed choices are text, json/);
+  });
+});
