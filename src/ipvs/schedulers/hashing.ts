@@ -1,0 +1,102 @@
+// Source hashing (ip_vs_sh.c) and destination hashing (ip_vs_dh.c): a 256-bucket table
+// filled by walking the destination list (sh gives each destination as many consecutive
+// buckets as its weight, dh one each), indexed by a multiplicative hash of the client
+// (sh) or of the packet's destination address (dh). The same address lands on the same
+// real server as on a kernel director with the same list.
+import { foldAddr, type IpAddr } from '../address';
+import type { Destination } from '../destination';
+import { isSchedulable, type PacketFacts, type ScheduledService, type Scheduler } from './scheduler';
+
+export const hashTableSize = 256;
+const goldenRatioPrime = 2654435761;
+
+/** (offset + (port + address) × 2654435761) mod 256, as the kernel's unsigned arithmetic gives it. */
+export function shHashKey(addr: IpAddr, port: number, offset: number): number {
+  return (offset + Math.imul((port + foldAddr(addr)) >>> 0, goldenRatioPrime)) & (hashTableSize - 1);
+}
+
+abstract class BucketScheduler implements Scheduler {
+  abstract readonly name: 'sh' | 'dh';
+  protected buckets: Array<Destination | null> = new Array<Destination | null>(hashTableSize).fill(null);
+
+  abstract schedule(svc: ScheduledService, packet: PacketFacts): Destination | null;
+  protected abstract weighted(): boolean;
+
+  constructor(svc: ScheduledService) {
+    this.reassign(svc);
+  }
+
+  destAdded(svc: ScheduledService): void {
+    this.reassign(svc);
+  }
+
+  destRemoved(svc: ScheduledService): void {
+    this.reassign(svc);
+  }
+
+  destUpdated(svc: ScheduledService): void {
+    this.reassign(svc);
+  }
+
+  /** A bucket's destination, for tests and the what-if simulator. */
+  bucket(index: number): Destination | null {
+    return this.buckets[index] ?? null;
+  }
+
+  private reassign(svc: ScheduledService): void {
+    const list = svc.destinations;
+    let p = 0;
+    let filled = 0;
+    for (let i = 0; i < hashTableSize; i++) {
+      if (list.length === 0) {
+        this.buckets[i] = null;
+        continue;
+      }
+      if (p === list.length) p = 0;
+      const dest = list[p] as Destination;
+      this.buckets[i] = dest;
+      // sh fills `weight` buckets per destination (at least one); dh one each.
+      if (!this.weighted() || ++filled >= dest.weight) {
+        p++;
+        filled = 0;
+      }
+    }
+  }
+}
+
+export class SourceHashScheduler extends BucketScheduler {
+  readonly name = 'sh';
+
+  protected weighted(): boolean {
+    return true;
+  }
+
+  schedule(svc: ScheduledService, packet: PacketFacts): Destination | null {
+    const port = svc.flags.flag2 ? packet.sport : 0; // sh-port
+    const first = shHashKey(packet.saddr, port, 0);
+    const dest = this.buckets[first] ?? null;
+    if (dest === null) return null;
+    if (isSchedulable(dest)) return dest;
+    if (!svc.flags.flag1) return null; // no sh-fallback
+    // Walk the table from the original hash, deterministically, for a usable destination.
+    for (let offset = 0; offset < hashTableSize; offset++) {
+      const next = this.buckets[shHashKey(packet.saddr, port, (offset + first) % hashTableSize)] ?? null;
+      if (next === null) return null;
+      if (isSchedulable(next)) return next;
+    }
+    return null;
+  }
+}
+
+export class DestinationHashScheduler extends BucketScheduler {
+  readonly name = 'dh';
+
+  protected weighted(): boolean {
+    return false;
+  }
+
+  schedule(_svc: ScheduledService, packet: PacketFacts): Destination | null {
+    const dest = this.buckets[Math.imul(foldAddr(packet.daddr), goldenRatioPrime) & (hashTableSize - 1)] ?? null;
+    return dest !== null && dest.available && isSchedulable(dest) ? dest : null;
+  }
+}
