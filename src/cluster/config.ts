@@ -123,6 +123,8 @@ interface PendingAddress {
 interface ClusterDraft {
   readonly cluster: ClusterConfig;
   readonly pending: Map<NodeConfig, PendingAddress[]>;
+  /** Links with no port of their own: they take the cluster's, which may be set later. */
+  readonly onClusterPort: LinkConfig[];
 }
 
 const clusterSpec: BlockSpec<ClusterDraft> = {
@@ -149,14 +151,16 @@ const clusterSpec: BlockSpec<ClusterDraft> = {
       cluster.deadtimeWhere = s.where;
     },
     initdead: (s, { cluster }, cx) => set(cluster, 'initdeadMs', durationArg(cx, s, timingRange)),
-    link: (s, { cluster }, cx) => {
+    link: (s, { cluster, onClusterPort }, cx) => {
       const name = s.args[0];
       if (name === undefined) {
         cx.diags.error('HAD_CFG_MISSING_ARGUMENT', `'link' needs a name: link ring0 { port ... }`, s.where);
         return;
       }
       const link: LinkConfig = { name: name.text, where: s.where, port: cluster.port, ttl: 1 };
-      applyBlock(linkSpec, listBlock(cx, { ...s, args: s.args.slice(1) }), link, cx);
+      const block = listBlock(cx, { ...s, args: s.args.slice(1) });
+      applyBlock(linkSpec, block, link, cx);
+      if (!block.some((x) => x.keyword.text === 'port')) onClusterPort.push(link);
       cluster.links.push(link);
     },
     node: (s, draft, cx) => {
@@ -233,9 +237,10 @@ const quorumSpec: BlockSpec<QuorumConfig> = {
 };
 
 export function readCluster(cx: ParseContext, s: Statement, block: readonly Statement[]): ClusterConfig {
-  const draft: ClusterDraft = { cluster: newCluster(s.where), pending: new Map() };
+  const draft: ClusterDraft = { cluster: newCluster(s.where), pending: new Map(), onClusterPort: [] };
   applyBlock(clusterSpec, block, draft, cx);
   const { cluster } = draft;
+  for (const link of draft.onClusterPort) link.port = cluster.port;
   if (cluster.links.length === 0) cluster.links.push({ name: defaultLinkName, where: s.where, port: cluster.port, ttl: 1 });
   for (const [node, pending] of draft.pending) {
     for (const { statement } of pending) {

@@ -233,11 +233,21 @@ export function isCheckerKeyword(keyword: string): keyword is CheckerKind {
   return (checkerKinds as readonly string[]).includes(keyword);
 }
 
-/** Parses one checker block, starting from the timing its real server passes down. */
+/**
+ * Parses one checker block, starting from the timing its real server passes down. The
+ * defaults fill in only after the checker's own settings, as in keepalived, so that a
+ * DNS_CHECK's delay_before_retry follows a delay_loop written inside it.
+ */
 export function readChecker(cx: ParseContext, s: Statement, kind: CheckerKind, inherited: Partial<CheckerTiming>): CheckerConfig {
+  const checker = readCheckerBlock(cx, s, kind, inherited);
+  checker.timing = defaultTiming(kind, checker.timing);
+  return checker;
+}
+
+function readCheckerBlock(cx: ParseContext, s: Statement, kind: CheckerKind, inherited: Partial<CheckerTiming>): CheckerConfig {
   const statements = listBlock(cx, s);
-  const timing = defaultTiming(kind, inherited);
-  const base = { where: s.where, timing };
+  // Partial until readChecker fills in the defaults.
+  const base = { where: s.where, timing: { ...inherited } as CheckerTiming };
   switch (kind) {
     case 'TCP_CHECK': {
       const c: TcpCheckConfig = { ...base, kind };

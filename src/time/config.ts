@@ -36,7 +36,8 @@ export const timeCheckSpec: BlockSpec<TimeCheckConfig> = {
     ntp_server: (s, t, cx) => {
       if (!expectArgs(cx, s, 1)) return;
       const token = s.args[0] as Token;
-      const named = /^([A-Za-z][A-Za-z0-9.-]*)(?::(\d+))?$/.exec(token.text);
+      // A host name holds a letter before any ':' (RFC 1123 lets it start with a digit: 0.pool.ntp.org).
+      const named = /^(?=[^:]*[A-Za-z])([A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d+))?$/.exec(token.text);
       if (named === null) {
         const endpoint = parseEndpoint(cx, s, token, sntpPort);
         if (endpoint !== undefined) t.ntpServers.push({ host: endpoint.address, port: endpoint.port, where: token.where });

@@ -19,9 +19,10 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
   reportDuplicates(
     diags,
     config.vrrpInstances.filter((i) => i.virtualRouterId !== undefined),
-    (i) => `${i.interface ?? ''}/${i.virtualRouterId}`,
+    // IPv4 and IPv6 virtual routers are separate domains (RFC 5798 §1; keepalived compares the family too).
+    (i) => `${i.interface ?? ''}/${instanceFamily(i)}/${i.virtualRouterId}`,
     (i) => i.virtualRouterIdWhere ?? i.where,
-    (i) => `virtual_router_id ${i.virtualRouterId} on interface ${i.interface ?? '(none)'}`,
+    (i) => `virtual_router_id ${i.virtualRouterId} on interface ${i.interface ?? '(none)'}${instanceFamily(i) === 6 ? ' (IPv6)' : ''}`,
   );
   for (const instance of config.vrrpInstances) {
     checkInstance(instance, cx);
@@ -89,6 +90,11 @@ function checkInstance(i: VrrpInstanceConfig, cx: ParseContext): void {
     }
   }
   reportDuplicates(diags, i.unicastPeers, (p) => p.address, (p) => p.where, (p) => `unicast_peer ${p.address}`);
+}
+
+/** An instance's address family, as keepalived decides it: from its first VIP. */
+function instanceFamily(i: VrrpInstanceConfig): 4 | 6 {
+  return i.virtualIpAddresses[0]?.family ?? i.unicastSrcIp?.family ?? 4;
 }
 
 function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
