@@ -3,6 +3,7 @@
 // Counters change only through bindConnection/unbindConnection, which apply the
 // kernel's overload rule (ip_vs_bind_dest / ip_vs_unbind_dest).
 import type { IpAddr } from './address';
+import { Counters } from './stats';
 
 /** ipvsadm's forwarding methods: -m masquerading (NAT), -g gatewaying (DR), -i tunnelling. */
 export type ForwardMethod = 'masq' | 'route' | 'tunnel';
@@ -33,6 +34,7 @@ export class Destination {
   available = true;
   /** Index in the service's list, kept by the service. */
   position = -1;
+  readonly stats = new Counters();
 
   constructor(
     readonly address: IpAddr,

@@ -6,6 +6,7 @@ import type { IpAddr } from './address';
 import { Destination, destinationKey, type DestinationSettings } from './destination';
 import { createScheduler, type SchedulerDeps } from './schedulers/create';
 import type { PacketFacts, ScheduledService, Scheduler, SchedulerFlags, SchedulerName } from './schedulers/scheduler';
+import { Counters } from './stats';
 
 export type ServiceProtocol = 'tcp' | 'udp' | 'sctp';
 
@@ -32,6 +33,7 @@ export class VirtualService implements ScheduledService {
   private readonly byKey = new Map<string, Destination>();
   private sched: Scheduler;
   settings: ServiceSettings;
+  readonly stats = new Counters();
 
   constructor(
     readonly key: ServiceKey,

@@ -1,0 +1,231 @@
+// The IPVS engine: virtual services, their destinations and the connection table, on an
+// injected clock. It decides as the kernel's ip_vs_schedule and ip_vs_sched_persist do
+// which real server a new connection goes to (persistence templates first), moves
+// entries through their protocol states on each packet, and expires them on time.
+// Data planes feed it packets; ipvsadm commands edit it; nothing here touches the network.
+import type { Clock } from '../common/clock';
+import type { Rng } from '../common/rng';
+import { maskAddr, type IpAddr } from './address';
+import { Connection, connKeyText, type ConnKey } from './conn/connection';
+import {
+  defaultTimeouts,
+  newConnectionTimeoutMs,
+  nextTcpState,
+  type Direction,
+  type ProtocolTimeouts,
+  type TcpFlags,
+} from './conn/protocol-states';
+import { ConnTable } from './conn/table';
+import type { Destination, DestinationSettings } from './destination';
+import { serviceKeyText, VirtualService, type ServiceKey, type ServiceProtocol, type ServiceSettings } from './service';
+
+const ftpPort = 21;
+/** ipvsadm's default persistence timeout. */
+export const persistenceDefaultS = 300;
+
+export interface NewConnection {
+  readonly protocol: ServiceProtocol;
+  readonly caddr: IpAddr;
+  readonly cport: number;
+  readonly vaddr: IpAddr;
+  readonly vport: number;
+  /** The firewall mark of the packet, for fwmark services. */
+  readonly fwmark?: number;
+}
+
+export type ConnectResult =
+  | { readonly ok: true; readonly conn: Connection; readonly created: boolean }
+  | { readonly ok: false; readonly reason: 'no-service' | 'no-destination' | 'table-full' };
+
+export interface EngineOptions {
+  readonly clock: Clock;
+  readonly rng: Rng;
+  /** sysctl expire_quiescent_template: a template on a weight-0 server is dropped at lookup. */
+  readonly expireQuiescentTemplate?: boolean;
+  readonly connEntriesMax?: number;
+}
+
+export class IpvsEngine {
+  private readonly services = new Map<string, VirtualService>();
+  readonly conns: ConnTable;
+  timeouts: ProtocolTimeouts = defaultTimeouts;
+  expireQuiescentTemplate: boolean;
+
+  constructor(private readonly options: EngineOptions) {
+    this.conns = new ConnTable(options.clock.nowMs(), options.connEntriesMax);
+    this.expireQuiescentTemplate = options.expireQuiescentTemplate ?? false;
+  }
+
+  /** Services in kernel order: the table prints the newest first without --sort. */
+  listServices(): VirtualService[] {
+    return [...this.services.values()].reverse();
+  }
+
+  findService(key: ServiceKey): VirtualService | undefined {
+    return this.services.get(serviceKeyText(key));
+  }
+
+  addService(key: ServiceKey, settings: ServiceSettings): VirtualService {
+    const svc = new VirtualService(key, settings, { clock: this.options.clock, rng: this.options.rng });
+    this.services.set(serviceKeyText(key), svc);
+    return svc;
+  }
+
+  deleteService(svc: VirtualService): void {
+    for (const dest of [...svc.destinations]) svc.removeDestination(dest);
+    this.services.delete(serviceKeyText(svc.key));
+  }
+
+  /** ipvsadm -C. */
+  clear(): void {
+    for (const svc of this.listServices()) this.deleteService(svc);
+  }
+
+  addDestination(svc: VirtualService, address: IpAddr, port: number, settings: DestinationSettings): Destination {
+    return svc.addDestination(address, port, settings);
+  }
+
+  /**
+   * A new connection's first packet: find its connection or template, or schedule one.
+   * An existing entry for the same key is returned as it is.
+   */
+  connect(c: NewConnection): ConnectResult {
+    const now = this.options.clock.nowMs();
+    this.conns.expire(now);
+    const existing = this.conns.get(connKeyText({ protocol: c.protocol, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr.text, vport: c.vport }));
+    if (existing !== undefined) return { ok: true, conn: existing, created: false };
+    const svc = this.lookupService(c);
+    if (svc === undefined) return { ok: false, reason: 'no-service' };
+    const conn = svc.settings.persistenceS !== undefined ? this.schedulePersistent(svc, c, now) : this.scheduleNew(svc, c, now);
+    if (typeof conn === 'string') return { ok: false, reason: conn };
+    svc.stats.conns++;
+    if (conn.dest !== null) conn.dest.stats.conns++;
+    return { ok: true, conn, created: true };
+  }
+
+  /** A packet of an existing connection: counters, state and timer. */
+  packet(conn: Connection, direction: Direction, bytes: number, flags: TcpFlags = {}): void {
+    const now = this.options.clock.nowMs();
+    if (direction !== 'output') conn.inPkts++;
+    const dest = conn.dest;
+    for (const stats of [dest?.stats, conn.service?.stats]) {
+      if (stats === undefined) continue;
+      if (direction === 'output') {
+        stats.outPkts++;
+        stats.outBytes += bytes;
+      } else {
+        stats.inPkts++;
+        stats.inBytes += bytes;
+      }
+    }
+    this.transition(conn, direction, flags);
+    this.conns.rearm(conn, now);
+  }
+
+  /** Runs expiry up to now; returns what expired (for sync and logs). */
+  tick(): Connection[] {
+    return this.conns.expire(this.options.clock.nowMs());
+  }
+
+  private lookupService(c: NewConnection): VirtualService | undefined {
+    if (c.fwmark !== undefined && c.fwmark !== 0) {
+      const byMark = this.services.get(serviceKeyText({ kind: 'fwmark', mark: c.fwmark, family: c.vaddr.family }));
+      if (byMark !== undefined) return byMark;
+    }
+    return (
+      this.services.get(serviceKeyText({ kind: 'address', protocol: c.protocol, address: c.vaddr, port: c.vport })) ??
+      // A port-zero service takes every port of its address.
+      this.services.get(serviceKeyText({ kind: 'address', protocol: c.protocol, address: c.vaddr, port: 0 }))
+    );
+  }
+
+  private scheduleNew(svc: VirtualService, c: NewConnection, now: number): Connection | 'no-destination' | 'table-full' {
+    const dest = svc.schedule({ saddr: c.caddr, sport: c.cport, daddr: c.vaddr, dport: c.vport });
+    if (dest === null) return 'no-destination';
+    return this.newConnection(svc, c, dest, now);
+  }
+
+  /** ip_vs_sched_persist: the client's template decides, or a new one is made. */
+  private schedulePersistent(svc: VirtualService, c: NewConnection, now: number): Connection | 'no-destination' | 'table-full' {
+    const snet = svc.settings.netmask === undefined ? c.caddr : maskAddr(c.caddr, svc.settings.netmask);
+    const key = svc.key;
+    const servicePort = key.kind === 'address' ? key.port : 0;
+    let templateKey: ConnKey;
+    if (key.kind === 'address' && c.vport === servicePort) {
+      templateKey = { protocol: c.protocol, caddr: snet, cport: 0, vaddr: c.vaddr.text, vport: servicePort === ftpPort ? 0 : c.vport };
+    } else if (key.kind === 'fwmark') {
+      templateKey = { protocol: 'ip', caddr: snet, cport: 0, vaddr: `fwmark:${key.mark}`, vport: 0 };
+    } else {
+      templateKey = { protocol: c.protocol, caddr: snet, cport: 0, vaddr: c.vaddr.text, vport: 0 };
+    }
+    let template = this.conns.get(connKeyText(templateKey));
+    if (template !== undefined && !this.templateUsable(template)) {
+      this.conns.hide(template);
+      template = undefined;
+    }
+    let dest: Destination;
+    if (template === undefined || template.dest === null) {
+      const chosen = svc.schedule({ saddr: c.caddr, sport: c.cport, daddr: c.vaddr, dport: c.vport });
+      if (chosen === null) return 'no-destination';
+      dest = chosen;
+      const dport = c.vport === servicePort && servicePort !== ftpPort ? dest.port : 0;
+      template = new Connection(templateKey.protocol, snet, 0, templateKey.vaddr, templateKey.vport, dest.address, dport, dest, true, false, 'NONE', (svc.settings.persistenceS ?? persistenceDefaultS) * 1000);
+      if (!this.conns.add(template, now)) return 'table-full';
+    } else {
+      dest = template.dest;
+    }
+    const conn = this.newConnection(svc, c, dest, now);
+    if (typeof conn === 'string') return conn;
+    conn.control = template;
+    template.controlled++;
+    // Each connection made under a template restarts the template's timer.
+    this.conns.rearm(template, now);
+    return conn;
+  }
+
+  /** ip_vs_check_template: the template's server must still exist and, optionally, not be quiescent. */
+  private templateUsable(template: Connection): boolean {
+    const dest = template.dest;
+    if (dest === null || !dest.available) return false;
+    return !(this.expireQuiescentTemplate && dest.weight === 0);
+  }
+
+  private newConnection(svc: VirtualService, c: NewConnection, dest: Destination, now: number): Connection | 'table-full' {
+    const servicePort = svc.key.kind === 'address' ? svc.key.port : 0;
+    // The real server's port replaces the virtual one only on the service's own port.
+    const dport = c.vport === servicePort && dest.port !== 0 ? dest.port : c.vport;
+    const onePacket = svc.settings.onePacket && c.protocol === 'udp';
+    const state = c.protocol === 'udp' ? 'UDP' : 'NONE';
+    const timeoutMs = c.protocol === 'udp' ? this.timeouts.udpMs : newConnectionTimeoutMs;
+    const conn = new Connection(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport, dest.address, dport, dest, false, onePacket, state, timeoutMs);
+    conn.service = svc;
+    if (!this.conns.add(conn, now)) return 'table-full';
+    return conn;
+  }
+
+  private transition(conn: Connection, direction: Direction, flags: TcpFlags): void {
+    if (conn.template) return;
+    if (conn.state === 'UDP') {
+      conn.timeoutMs = this.timeouts.udpMs;
+      return;
+    }
+    let dir = direction;
+    if (conn.noOutput) {
+      if (dir === 'output') conn.noOutput = false;
+      else dir = 'input-only';
+    }
+    const next = nextTcpState(conn.state, dir, flags);
+    const dest = conn.dest;
+    if (next !== conn.state && dest !== null) {
+      if (!conn.inactive && next !== 'ESTABLISHED') {
+        dest.moveConnection('active', 'inactive');
+        conn.inactive = true;
+      } else if (conn.inactive && next === 'ESTABLISHED') {
+        dest.moveConnection('inactive', 'active');
+        conn.inactive = false;
+      }
+    }
+    conn.state = next;
+    conn.timeoutMs = this.timeouts.tcpMs[next];
+  }
+}
