@@ -1,10 +1,23 @@
-// Per-service and per-destination counters, as `ipvsadm -L --stats` shows them.
+// Per-service and per-destination counters, as `ipvsadm -L --stats` shows them, and the
+// smoothed rates that `--rate` shows (filled in by the rate estimator).
+
+export interface Rates {
+  /** Connections per second. */
+  cps: number;
+  inPps: number;
+  outPps: number;
+  /** Bytes per second. */
+  inBps: number;
+  outBps: number;
+}
+
 export class Counters {
   conns = 0;
   inPkts = 0;
   outPkts = 0;
   inBytes = 0;
   outBytes = 0;
+  readonly rate: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
 
   zero(): void {
     this.conns = 0;

@@ -123,8 +123,9 @@ describe('IPVS engine: connections, states and persistence', () => {
     const conn = open(engine, client('10.0.0.1', 1));
     engine.packet(conn, 'input', 100, { syn: true });
     engine.packet(conn, 'output', 60, { syn: true, ack: true });
-    assert.deepEqual({ ...svc.stats }, { conns: 1, inPkts: 1, outPkts: 1, inBytes: 100, outBytes: 60 });
-    assert.deepEqual({ ...rs2.stats }, { conns: 1, inPkts: 1, outPkts: 1, inBytes: 100, outBytes: 60 });
+    for (const { conns, inPkts, outPkts, inBytes, outBytes } of [svc.stats, rs2.stats]) {
+      assert.deepEqual({ conns, inPkts, outPkts, inBytes, outBytes }, { conns: 1, inPkts: 1, outPkts: 1, inBytes: 100, outBytes: 60 });
+    }
   });
 
   it('returns the existing entry for a packet of a known connection', () => {
