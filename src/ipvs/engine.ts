@@ -20,8 +20,8 @@ import type { Destination, DestinationSettings } from './destination';
 import { serviceKeyText, VirtualService, type ServiceKey, type ServiceProtocol, type ServiceSettings } from './service';
 
 const ftpPort = 21;
-/** ipvsadm's default persistence timeout. */
-export const persistenceDefaultS = 300;
+/** libipvs's IPVS_SVC_PERSISTENT_TIMEOUT, what `ipvsadm -p` gives (its man page says 300). */
+export const persistenceDefaultS = 360;
 
 export interface NewConnection {
   readonly protocol: ServiceProtocol;
