@@ -16,6 +16,7 @@ import {
   type TcpFlags,
 } from './conn/protocol-states';
 import { ConnTable } from './conn/table';
+import { estimate, estimatorIntervalMs } from './estimator';
 import type { Destination, DestinationSettings } from './destination';
 import { serviceKeyText, VirtualService, type ServiceKey, type ServiceProtocol, type ServiceSettings } from './service';
 
@@ -50,9 +51,11 @@ export class IpvsEngine {
   readonly conns: ConnTable;
   timeouts: ProtocolTimeouts = defaultTimeouts;
   expireQuiescentTemplate: boolean;
+  private nextEstimateMs: number;
 
   constructor(private readonly options: EngineOptions) {
     this.conns = new ConnTable(options.clock.nowMs(), options.connEntriesMax);
+    this.nextEstimateMs = options.clock.nowMs() + estimatorIntervalMs;
     this.expireQuiescentTemplate = options.expireQuiescentTemplate ?? false;
   }
 
@@ -122,9 +125,26 @@ export class IpvsEngine {
     this.conns.rearm(conn, now);
   }
 
-  /** Runs expiry up to now; returns what expired (for sync and logs). */
+  /** Runs expiry and the 2-second rate estimates up to now; returns what expired. */
   tick(): Connection[] {
-    return this.conns.expire(this.options.clock.nowMs());
+    const now = this.options.clock.nowMs();
+    for (let n = 0; this.nextEstimateMs <= now && n < 1000; n++) {
+      for (const svc of this.services.values()) {
+        estimate(svc.stats, svc.stats.estimator);
+        for (const dest of svc.destinations) estimate(dest.stats, dest.stats.estimator);
+      }
+      this.nextEstimateMs += estimatorIntervalMs;
+    }
+    if (this.nextEstimateMs <= now) this.nextEstimateMs = now + estimatorIntervalMs;
+    return this.conns.expire(now);
+  }
+
+  /** ipvsadm -Z, for one service or all. */
+  zero(svc?: VirtualService): void {
+    for (const s of svc === undefined ? this.services.values() : [svc]) {
+      s.stats.zero();
+      for (const dest of s.destinations) dest.stats.zero();
+    }
   }
 
   private lookupService(c: NewConnection): VirtualService | undefined {
