@@ -1,4 +1,5 @@
 import { configParse } from './config-parse';
+import { ipvsBench } from './ipvs';
 
 export interface BenchOptions {
   /** The small size that `npm test` runs, to keep every benchmark working. */
@@ -12,4 +13,5 @@ export interface Benchmark {
 
 export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [configParse.name]: configParse,
+  [ipvsBench.name]: ipvsBench,
 };
