@@ -11,6 +11,7 @@ import {
   defaultTimeouts,
   newConnectionTimeoutMs,
   nextTcpState,
+  setTimeouts,
   type Direction,
   type ProtocolTimeouts,
   type TcpFlags,
@@ -51,6 +52,8 @@ export class IpvsEngine {
   readonly conns: ConnTable;
   timeouts: ProtocolTimeouts = defaultTimeouts;
   expireQuiescentTemplate: boolean;
+  /** ipvsadm --start-daemon state; connection sync itself is hadirector's own (src/sync). */
+  readonly syncDaemons = new Map<'master' | 'backup', { mcastInterface: string; syncId: number }>();
   private nextEstimateMs: number;
 
   constructor(private readonly options: EngineOptions) {
@@ -86,6 +89,16 @@ export class IpvsEngine {
 
   addDestination(svc: VirtualService, address: IpAddr, port: number, settings: DestinationSettings): Destination {
     return svc.addDestination(address, port, settings);
+  }
+
+  /** ipvsadm -d: its connections keep it (unavailable) until they expire. */
+  removeDestination(svc: VirtualService, dest: Destination): void {
+    svc.removeDestination(dest);
+  }
+
+  /** ipvsadm --set tcp tcpfin udp; a zero leaves that timeout unchanged. */
+  setTimeouts(tcpS: number, tcpfinS: number, udpS: number): void {
+    this.timeouts = setTimeouts(this.timeouts, tcpS, tcpfinS, udpS);
   }
 
   /**
