@@ -15,6 +15,7 @@ import {
   type Direction,
   type ProtocolTimeouts,
   type TcpFlags,
+  type TcpState,
 } from './conn/protocol-states';
 import { ConnTable } from './conn/table';
 import { estimate, estimatorIntervalMs } from './estimator';
@@ -121,21 +122,35 @@ export class IpvsEngine {
 
   /** A packet of an existing connection: counters, state and timer. */
   packet(conn: Connection, direction: Direction, bytes: number, flags: TcpFlags = {}): void {
-    const now = this.options.clock.nowMs();
-    if (direction !== 'output') conn.inPkts++;
-    const dest = conn.dest;
-    for (const stats of [dest?.stats, conn.service?.stats]) {
+    this.count(conn, direction, 1, bytes);
+    this.transition(conn, direction, flags);
+    this.conns.rearm(conn, this.options.clock.nowMs());
+  }
+
+  /** Counts packets without a state change (the simulator's `packets` line). */
+  countPackets(conn: Connection, direction: Direction, packets: number, bytes: number): void {
+    this.count(conn, direction, packets, bytes);
+    this.conns.rearm(conn, this.options.clock.nowMs());
+  }
+
+  private count(conn: Connection, direction: Direction, packets: number, bytes: number): void {
+    if (direction !== 'output') conn.inPkts += packets;
+    for (const stats of [conn.dest?.stats, conn.service?.stats]) {
       if (stats === undefined) continue;
       if (direction === 'output') {
-        stats.outPkts++;
+        stats.outPkts += packets;
         stats.outBytes += bytes;
       } else {
-        stats.inPkts++;
+        stats.inPkts += packets;
         stats.inBytes += bytes;
       }
     }
-    this.transition(conn, direction, flags);
-    this.conns.rearm(conn, now);
+  }
+
+  /** Puts a TCP connection in `state` as packets would have, counters and timer included. */
+  setState(conn: Connection, state: TcpState): void {
+    this.enterState(conn, state);
+    this.conns.rearm(conn, this.options.clock.nowMs());
   }
 
   /** Runs expiry and the 2-second rate estimates up to now; returns what expired. */
@@ -247,9 +262,13 @@ export class IpvsEngine {
       if (dir === 'output') conn.noOutput = false;
       else dir = 'input-only';
     }
-    const next = nextTcpState(conn.state, dir, flags);
+    this.enterState(conn, nextTcpState(conn.state, dir, flags));
+  }
+
+  /** A state change moves the entry between active and inactive at its destination. */
+  private enterState(conn: Connection, next: TcpState): void {
     const dest = conn.dest;
-    if (next !== conn.state && dest !== null) {
+    if (next !== conn.state && dest !== null && !conn.template) {
       if (!conn.inactive && next !== 'ESTABLISHED') {
         dest.moveConnection('active', 'inactive');
         conn.inactive = true;
