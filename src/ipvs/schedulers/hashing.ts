@@ -5,7 +5,7 @@
 // real server as on a kernel director with the same list.
 import { foldAddr, type IpAddr } from '../address';
 import type { Destination } from '../destination';
-import { isSchedulable, type PacketFacts, type ScheduledService, type Scheduler } from './scheduler';
+import { isSchedulable, RebuildingScheduler, type PacketFacts, type ScheduledService } from './scheduler';
 
 export const hashTableSize = 256;
 const goldenRatioPrime = 2654435761;
@@ -15,27 +15,15 @@ export function shHashKey(addr: IpAddr, port: number, offset: number): number {
   return (offset + Math.imul((port + foldAddr(addr)) >>> 0, goldenRatioPrime)) & (hashTableSize - 1);
 }
 
-abstract class BucketScheduler implements Scheduler {
-  abstract readonly name: 'sh' | 'dh';
+abstract class BucketScheduler extends RebuildingScheduler {
+  abstract override readonly name: 'sh' | 'dh';
   protected buckets: Array<Destination | null> = new Array<Destination | null>(hashTableSize).fill(null);
 
-  abstract schedule(svc: ScheduledService, packet: PacketFacts): Destination | null;
   protected abstract weighted(): boolean;
 
   constructor(svc: ScheduledService) {
-    this.reassign(svc);
-  }
-
-  destAdded(svc: ScheduledService): void {
-    this.reassign(svc);
-  }
-
-  destRemoved(svc: ScheduledService): void {
-    this.reassign(svc);
-  }
-
-  destUpdated(svc: ScheduledService): void {
-    this.reassign(svc);
+    super();
+    this.rebuild(svc);
   }
 
   /** A bucket's destination, for tests and the what-if simulator. */
@@ -43,7 +31,7 @@ abstract class BucketScheduler implements Scheduler {
     return this.buckets[index] ?? null;
   }
 
-  private reassign(svc: ScheduledService): void {
+  protected rebuild(svc: ScheduledService): void {
     const list = svc.destinations;
     let p = 0;
     let filled = 0;

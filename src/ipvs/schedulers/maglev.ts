@@ -5,7 +5,7 @@
 // when that slot's destination cannot take connections, mh-port adds the client port.
 import { foldAddr, type IpAddr } from '../address';
 import type { Destination } from '../destination';
-import { isSchedulable, type PacketFacts, type ScheduledService, type Scheduler } from './scheduler';
+import { isSchedulable, RebuildingScheduler, type PacketFacts, type ScheduledService } from './scheduler';
 import { hsiphash32 } from './siphash';
 import { gcd } from './wrr';
 
@@ -24,24 +24,13 @@ function fls(x: number): number {
   return x === 0 ? 0 : 32 - Math.clz32(x);
 }
 
-export class MaglevScheduler implements Scheduler {
+export class MaglevScheduler extends RebuildingScheduler {
   readonly name = 'mh';
   private lookup: Array<Destination | null> = new Array<Destination | null>(maglevTableSize).fill(null);
 
   constructor(svc: ScheduledService) {
-    this.reassign(svc);
-  }
-
-  destAdded(svc: ScheduledService): void {
-    this.reassign(svc);
-  }
-
-  destRemoved(svc: ScheduledService): void {
-    this.reassign(svc);
-  }
-
-  destUpdated(svc: ScheduledService): void {
-    this.reassign(svc);
+    super();
+    this.rebuild(svc);
   }
 
   slot(index: number): Destination | null {
@@ -64,7 +53,7 @@ export class MaglevScheduler implements Scheduler {
     return null;
   }
 
-  private reassign(svc: ScheduledService): void {
+  protected rebuild(svc: ScheduledService): void {
     const list = svc.destinations;
     let g = 0;
     let maxWeight = 0;

@@ -56,6 +56,25 @@ export abstract class StatelessScheduler implements Scheduler {
   destUpdated(_svc: ScheduledService, _dest: Destination): void {}
 }
 
+/** Schedulers whose state is derived from the whole list, rebuilt on any change (wrr, sh, dh, mh). */
+export abstract class RebuildingScheduler implements Scheduler {
+  abstract readonly name: SchedulerName;
+  abstract schedule(svc: ScheduledService, packet: PacketFacts): Destination | null;
+  protected abstract rebuild(svc: ScheduledService): void;
+
+  destAdded(svc: ScheduledService): void {
+    this.rebuild(svc);
+  }
+
+  destRemoved(svc: ScheduledService): void {
+    this.rebuild(svc);
+  }
+
+  destUpdated(svc: ScheduledService): void {
+    this.rebuild(svc);
+  }
+}
+
 /** Not overloaded and a weight above zero: may take new connections. */
 export function isSchedulable(dest: Destination): boolean {
   return !dest.overloaded && dest.weight > 0;

@@ -3,9 +3,9 @@
 // pass picks destinations whose weight is at least cw. Any add, delete or edit restarts
 // the walk at the list head and re-derives the gcd and maximum, keeping cw if it still fits.
 import type { Destination } from '../destination';
-import type { ScheduledService, Scheduler } from './scheduler';
+import { RebuildingScheduler, type ScheduledService } from './scheduler';
 
-export class WeightedRoundRobinScheduler implements Scheduler {
+export class WeightedRoundRobinScheduler extends RebuildingScheduler {
   readonly name = 'wrr';
   /** Current destination; null is the list head. */
   private current: Destination | null = null;
@@ -14,6 +14,7 @@ export class WeightedRoundRobinScheduler implements Scheduler {
   private di = 1;
 
   constructor(svc: ScheduledService) {
+    super();
     this.recompute(svc);
     this.cw = this.mw;
   }
@@ -55,19 +56,7 @@ export class WeightedRoundRobinScheduler implements Scheduler {
     }
   }
 
-  destAdded(svc: ScheduledService): void {
-    this.changed(svc);
-  }
-
-  destRemoved(svc: ScheduledService): void {
-    this.changed(svc);
-  }
-
-  destUpdated(svc: ScheduledService): void {
-    this.changed(svc);
-  }
-
-  private changed(svc: ScheduledService): void {
+  protected rebuild(svc: ScheduledService): void {
     this.current = null;
     this.recompute(svc);
     if (this.cw > this.mw || this.cw === 0) this.cw = this.mw;
