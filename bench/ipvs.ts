@@ -3,7 +3,8 @@
 // entry at a million entries (run with --expose-gc for a clean measure).
 import { VirtualClock } from '../src/common/clock';
 import { SeededRng } from '../src/common/rng';
-import { ipv4FromWord } from '../src/ipvs/address';
+import { ipv4FromWord, type IpAddr } from '../src/ipvs/address';
+import { Destination } from '../src/ipvs/destination';
 import { Connection } from '../src/ipvs/conn/connection';
 import { ConnTable } from '../src/ipvs/conn/table';
 import { noSchedulerFlags, schedulerNames, type PacketFacts } from '../src/ipvs/schedulers/scheduler';
@@ -35,13 +36,14 @@ function tableFigures(entries: number): { insertsPerS: number; lookupsPerS: numb
   const before = process.memoryUsage().heapUsed;
   const table = new ConnTable(0, entries + 1);
   const vaddr = '10.0.0.1';
-  const daddr = ipv4FromWord(0xc0a80001);
-  const keys: string[] = [];
+  const dest = new Destination(ipv4FromWord(0xc0a80001), 80, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+  const keys: Array<[IpAddr, number]> = [];
   const start = process.hrtime.bigint();
   for (let i = 0; i < entries; i++) {
-    const conn = new Connection('tcp', ipv4FromWord(0x0b000000 + (i >>> 4)), 1024 + (i & 15), vaddr, 80, daddr, 80, null, false, false, 'ESTABLISHED', 900_000);
+    const caddr = ipv4FromWord(0x0b000000 + (i >>> 4));
+    const conn = new Connection('tcp', caddr, 1024 + (i & 15), vaddr, 80, dest, 80, { template: false, onePacket: false }, 'ESTABLISHED', 900_000);
     table.add(conn, i & 0xffff);
-    if (i % 97 === 0) keys.push(conn.key);
+    if (i % 97 === 0) keys.push([caddr, conn.cport]);
   }
   const insertS = Number(process.hrtime.bigint() - start) / 1e9;
   gc?.();
@@ -49,7 +51,10 @@ function tableFigures(entries: number): { insertsPerS: number; lookupsPerS: numb
   const lookups = Math.min(entries, 2_000_000);
   const lookupStart = process.hrtime.bigint();
   let found = 0;
-  for (let i = 0; i < lookups; i++) if (table.get(keys[i % keys.length] as string) !== undefined) found++;
+  for (let i = 0; i < lookups; i++) {
+    const [caddr, cport] = keys[i % keys.length] as [IpAddr, number];
+    if (table.lookup('tcp', caddr, cport, vaddr, 80) !== undefined) found++;
+  }
   const lookupS = Number(process.hrtime.bigint() - lookupStart) / 1e9;
   if (found !== lookups) throw new Error('lookup missed');
   return { insertsPerS: entries / insertS, lookupsPerS: lookups / lookupS, bytesPerEntry };

@@ -6,7 +6,7 @@
 import type { Clock } from '../common/clock';
 import type { Rng } from '../common/rng';
 import { maskAddr, type IpAddr } from './address';
-import { Connection, connKeyText, type ConnKey } from './conn/connection';
+import { Connection, type ConnProtocol } from './conn/connection';
 import {
   defaultTimeouts,
   newConnectionTimeoutMs,
@@ -109,14 +109,14 @@ export class IpvsEngine {
   connect(c: NewConnection): ConnectResult {
     const now = this.options.clock.nowMs();
     this.conns.expire(now);
-    const existing = this.conns.get(connKeyText({ protocol: c.protocol, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr.text, vport: c.vport }));
+    const existing = this.conns.lookup(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport);
     if (existing !== undefined) return { ok: true, conn: existing, created: false };
     const svc = this.lookupService(c);
     if (svc === undefined) return { ok: false, reason: 'no-service' };
     const conn = svc.settings.persistenceS !== undefined ? this.schedulePersistent(svc, c, now) : this.scheduleNew(svc, c, now);
     if (typeof conn === 'string') return { ok: false, reason: conn };
     svc.stats.conns++;
-    if (conn.dest !== null) conn.dest.stats.conns++;
+    conn.dest.stats.conns++;
     return { ok: true, conn, created: true };
   }
 
@@ -135,7 +135,7 @@ export class IpvsEngine {
 
   private count(conn: Connection, direction: Direction, packets: number, bytes: number): void {
     if (direction !== 'output') conn.inPkts += packets;
-    for (const stats of [conn.dest?.stats, conn.service?.stats]) {
+    for (const stats of [conn.dest.stats, conn.service?.stats]) {
       if (stats === undefined) continue;
       if (direction === 'output') {
         stats.outPkts += packets;
@@ -198,26 +198,27 @@ export class IpvsEngine {
     const snet = svc.settings.netmask === undefined ? c.caddr : maskAddr(c.caddr, svc.settings.netmask);
     const key = svc.key;
     const servicePort = key.kind === 'address' ? key.port : 0;
-    let templateKey: ConnKey;
+    let templateKey: { protocol: ConnProtocol; vaddr: string; vport: number };
     if (key.kind === 'address' && c.vport === servicePort) {
-      templateKey = { protocol: c.protocol, caddr: snet, cport: 0, vaddr: c.vaddr.text, vport: servicePort === ftpPort ? 0 : c.vport };
+      templateKey = { protocol: c.protocol, vaddr: c.vaddr.text, vport: servicePort === ftpPort ? 0 : c.vport };
     } else if (key.kind === 'fwmark') {
-      templateKey = { protocol: 'ip', caddr: snet, cport: 0, vaddr: `fwmark:${key.mark}`, vport: 0 };
+      templateKey = { protocol: 'ip', vaddr: `fwmark:${key.mark}`, vport: 0 };
     } else {
-      templateKey = { protocol: c.protocol, caddr: snet, cport: 0, vaddr: c.vaddr.text, vport: 0 };
+      templateKey = { protocol: c.protocol, vaddr: c.vaddr.text, vport: 0 };
     }
-    let template = this.conns.get(connKeyText(templateKey));
+    let template = this.conns.lookup(templateKey.protocol, snet, 0, templateKey.vaddr, templateKey.vport);
     if (template !== undefined && !this.templateUsable(template)) {
       this.conns.hide(template);
       template = undefined;
     }
     let dest: Destination;
-    if (template === undefined || template.dest === null) {
+    if (template === undefined) {
       const chosen = svc.schedule({ saddr: c.caddr, sport: c.cport, daddr: c.vaddr, dport: c.vport });
       if (chosen === null) return 'no-destination';
       dest = chosen;
       const dport = c.vport === servicePort && servicePort !== ftpPort ? dest.port : 0;
-      template = new Connection(templateKey.protocol, snet, 0, templateKey.vaddr, templateKey.vport, dest.address, dport, dest, true, false, 'NONE', (svc.settings.persistenceS ?? persistenceDefaultS) * 1000);
+      const timeoutMs = (svc.settings.persistenceS ?? persistenceDefaultS) * 1000;
+      template = new Connection(templateKey.protocol, snet, 0, templateKey.vaddr, templateKey.vport, dest, dport, { template: true, onePacket: false }, 'NONE', timeoutMs);
       if (!this.conns.add(template, now)) return 'table-full';
     } else {
       dest = template.dest;
@@ -234,7 +235,7 @@ export class IpvsEngine {
   /** ip_vs_check_template: the template's server must still exist and, optionally, not be quiescent. */
   private templateUsable(template: Connection): boolean {
     const dest = template.dest;
-    if (dest === null || !dest.available) return false;
+    if (!dest.available) return false;
     return !(this.expireQuiescentTemplate && dest.weight === 0);
   }
 
@@ -245,7 +246,7 @@ export class IpvsEngine {
     const onePacket = svc.settings.onePacket && c.protocol === 'udp';
     const state = c.protocol === 'udp' ? 'UDP' : 'NONE';
     const timeoutMs = c.protocol === 'udp' ? this.timeouts.udpMs : newConnectionTimeoutMs;
-    const conn = new Connection(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport, dest.address, dport, dest, false, onePacket, state, timeoutMs);
+    const conn = new Connection(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport, dest, dport, { template: false, onePacket }, state, timeoutMs);
     conn.service = svc;
     if (!this.conns.add(conn, now)) return 'table-full';
     return conn;
@@ -268,7 +269,7 @@ export class IpvsEngine {
   /** A state change moves the entry between active and inactive at its destination. */
   private enterState(conn: Connection, next: TcpState): void {
     const dest = conn.dest;
-    if (next !== conn.state && dest !== null && !conn.template) {
+    if (next !== conn.state && !conn.template) {
       if (!conn.inactive && next !== 'ESTABLISHED') {
         dest.moveConnection('active', 'inactive');
         conn.inactive = true;

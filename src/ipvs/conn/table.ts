@@ -1,8 +1,10 @@
-// The connection table: entries by key, and an expiry wheel of one-second slots so that
-// each tick touches only what falls due (O(expired), never a scan of the table). Expiry
-// follows ip_vs_conn_expire: a template that still controls connections is not removed
-// but re-armed for 60 s, and an expired entry releases its destination counters.
-import { Connection } from './connection';
+// The connection table: entries found by virtual service key, then by client; an expiry
+// wheel of one-second slots, each a list threaded through its entries, so that a tick
+// touches only what falls due (O(expired), never a scan of the table). Expiry follows
+// ip_vs_conn_expire: a template that still controls connections is not removed but
+// re-armed for 60 s, and an expired entry releases its destination counters.
+import type { IpAddr } from '../address';
+import { clientKey, virtualKey, type Connection, type ConnProtocol } from './connection';
 
 /** A template still in use is looked at again this much later (the kernel's expire_later). */
 export const expireLaterMs = 60_000;
@@ -10,8 +12,9 @@ const slotMs = 1000;
 export const connEntriesMaxDefault = 2_000_000;
 
 export class ConnTable {
-  private readonly byKey = new Map<string, Connection>();
-  private readonly wheel = new Map<number, Set<Connection>>();
+  private readonly byVirtual = new Map<string, Map<number | string, Connection>>();
+  /** Slot number → first entry of that slot's list. */
+  private readonly wheel = new Map<number, Connection>();
   private lastSlot: number;
   private count = 0;
 
@@ -26,17 +29,22 @@ export class ConnTable {
     return this.count;
   }
 
-  get(key: string): Connection | undefined {
-    return this.byKey.get(key);
+  lookup(protocol: ConnProtocol, caddr: IpAddr, cport: number, vaddr: string, vport: number): Connection | undefined {
+    return this.byVirtual.get(virtualKey(protocol, vaddr, vport))?.get(clientKey(caddr, cport));
   }
 
   /** False at the table's bound: the caller drops the packet, as the kernel does without memory. */
   add(conn: Connection, nowMs: number): boolean {
     if (this.count >= this.entriesMax) return false;
-    this.byKey.set(conn.key, conn);
+    let clients = this.byVirtual.get(conn.virtualKey);
+    if (clients === undefined) {
+      clients = new Map();
+      this.byVirtual.set(conn.virtualKey, clients);
+    }
+    clients.set(conn.clientKey, conn);
     this.count++;
     this.rearm(conn, nowMs);
-    if (conn.dest !== null) conn.dest.bindConnection(conn.countKind());
+    conn.dest.bindConnection(conn.countKind());
     return true;
   }
 
@@ -45,19 +53,17 @@ export class ConnTable {
     conn.expiresAtMs = nowMs + conn.timeoutMs;
     const slot = Math.max(Math.floor(conn.expiresAtMs / slotMs), this.lastSlot);
     if (slot === conn.wheelSlot) return;
-    this.wheel.get(conn.wheelSlot)?.delete(conn);
-    let set = this.wheel.get(slot);
-    if (set === undefined) {
-      set = new Set();
-      this.wheel.set(slot, set);
-    }
-    set.add(conn);
+    this.unthread(conn);
+    const head = this.wheel.get(slot) ?? null;
+    conn.wheelNext = head;
+    if (head !== null) head.wheelPrev = conn;
+    this.wheel.set(slot, conn);
     conn.wheelSlot = slot;
   }
 
   /** An invalidated template is no longer found, but keeps its timer and its place. */
   hide(conn: Connection): void {
-    if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
+    this.unindex(conn);
     conn.invalidated = true;
   }
 
@@ -66,48 +72,68 @@ export class ConnTable {
     const expired: Connection[] = [];
     const target = Math.floor(nowMs / slotMs);
     for (let slot = this.lastSlot; slot <= target; slot++) {
-      const set = this.wheel.get(slot);
-      if (set === undefined) continue;
-      for (const conn of set) {
-        if (conn.expiresAtMs > nowMs) continue;
-        set.delete(conn);
-        conn.wheelSlot = -1;
-        if (this.expireOne(conn, nowMs)) expired.push(conn);
+      let conn = this.wheel.get(slot) ?? null;
+      while (conn !== null) {
+        const next = conn.wheelNext;
+        if (conn.expiresAtMs <= nowMs) {
+          this.unthread(conn);
+          if (this.expireOne(conn)) expired.push(conn);
+        }
+        conn = next;
       }
-      if (set.size === 0) this.wheel.delete(slot);
     }
     this.lastSlot = target;
     return expired;
   }
 
-  /** Removes at once (ipvsadm -d of a destination with expire_nodest_conn, or a flush). */
+  /** Removes at once (a flush, or a connection dropped with its real server). */
   remove(conn: Connection): void {
-    this.wheel.get(conn.wheelSlot)?.delete(conn);
-    conn.wheelSlot = -1;
+    this.unthread(conn);
     this.unlink(conn);
   }
 
   *entries(): IterableIterator<Connection> {
-    for (const set of this.wheel.values()) yield* set;
+    for (const head of this.wheel.values()) {
+      for (let c: Connection | null = head; c !== null; c = c.wheelNext) yield c;
+    }
   }
 
-  private expireOne(conn: Connection, nowMs: number): boolean {
+  private expireOne(conn: Connection): boolean {
     if (conn.controlled > 0) {
+      // From when its timer fell due, as the kernel's timer would have fired then.
       conn.timeoutMs = expireLaterMs;
-      this.rearm(conn, nowMs);
+      this.rearm(conn, conn.expiresAtMs);
       return false;
     }
     this.unlink(conn);
     return true;
   }
 
+  private unthread(conn: Connection): void {
+    if (conn.wheelSlot === -1) return;
+    if (conn.wheelPrev !== null) conn.wheelPrev.wheelNext = conn.wheelNext;
+    else if (conn.wheelNext !== null) this.wheel.set(conn.wheelSlot, conn.wheelNext);
+    else this.wheel.delete(conn.wheelSlot);
+    if (conn.wheelNext !== null) conn.wheelNext.wheelPrev = conn.wheelPrev;
+    conn.wheelPrev = null;
+    conn.wheelNext = null;
+    conn.wheelSlot = -1;
+  }
+
+  private unindex(conn: Connection): void {
+    const clients = this.byVirtual.get(conn.virtualKey);
+    if (clients?.get(conn.clientKey) !== conn) return;
+    clients.delete(conn.clientKey);
+    if (clients.size === 0) this.byVirtual.delete(conn.virtualKey);
+  }
+
   private unlink(conn: Connection): void {
-    if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
+    this.unindex(conn);
     this.count--;
     if (conn.control !== null) {
       conn.control.controlled--;
       conn.control = null;
     }
-    if (conn.dest !== null) conn.dest.unbindConnection(conn.countKind());
+    conn.dest.unbindConnection(conn.countKind());
   }
 }

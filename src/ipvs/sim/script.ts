@@ -132,7 +132,7 @@ export class IpvsSimulator {
     const client = endpoint(words[2]);
     const vip = endpoint(words[3]);
     if (client === undefined || vip === undefined) return `usage: ${words[0]} tcp|udp CLIENT:PORT VIP:PORT ...`;
-    const conn = this.engine.conns.get(`${protocol}|${client.addr.text}|${client.port}|${vip.addr.text}|${vip.port}`);
+    const conn = this.engine.conns.lookup(protocol, client.addr, client.port, vip.addr.text, vip.port);
     return conn ?? `no connection ${protocol} ${words[2]} ${words[3]}`;
   }
 
