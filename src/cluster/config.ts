@@ -127,7 +127,7 @@ interface ClusterDraft {
   readonly onClusterPort: LinkConfig[];
 }
 
-const clusterSpec: BlockSpec<ClusterDraft> = {
+export const clusterSpec: BlockSpec<ClusterDraft> = {
   name: 'cluster',
   keywords: {
     cluster_id: (s, { cluster }, cx) => {
@@ -189,7 +189,7 @@ const clusterSpec: BlockSpec<ClusterDraft> = {
   },
 };
 
-const linkSpec: BlockSpec<LinkConfig> = {
+export const linkSpec: BlockSpec<LinkConfig> = {
   name: 'link',
   keywords: {
     port: (s, t, cx) => set(t, 'port', intArg(cx, s, { min: 1, max: 65535 })),
@@ -205,7 +205,7 @@ const linkSpec: BlockSpec<LinkConfig> = {
   },
 };
 
-const nodeSpec: BlockSpec<{ node: NodeConfig; pending: PendingAddress[] }> = {
+export const nodeSpec: BlockSpec<{ node: NodeConfig; pending: PendingAddress[] }> = {
   name: 'node',
   keywords: {
     address: (s, t, cx) => {
@@ -219,7 +219,7 @@ const nodeSpec: BlockSpec<{ node: NodeConfig; pending: PendingAddress[] }> = {
   },
 };
 
-const quorumSpec: BlockSpec<QuorumConfig> = {
+export const quorumSpec: BlockSpec<QuorumConfig> = {
   name: 'quorum',
   keywords: {
     expected_votes: (s, t, cx) => {

@@ -88,7 +88,7 @@ export const fencingSpec: BlockSpec<FencingConfig> = {
   },
 };
 
-const fenceDeviceSpec: BlockSpec<FenceDeviceConfig> = {
+export const fenceDeviceSpec: BlockSpec<FenceDeviceConfig> = {
   name: 'device',
   keywords: {
     agent: (s, t, cx) => {

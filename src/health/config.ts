@@ -130,9 +130,9 @@ const commonKeywords: Readonly<Record<string, Handler<CheckerCommon>>> = {
   },
 };
 
-const tcpCheckSpec: BlockSpec<TcpCheckConfig> = { name: 'TCP_CHECK', keywords: commonKeywords };
+export const tcpCheckSpec: BlockSpec<TcpCheckConfig> = { name: 'TCP_CHECK', keywords: commonKeywords };
 
-function httpCheckSpec(name: 'HTTP_GET' | 'SSL_GET'): BlockSpec<HttpCheckConfig> {
+export function httpCheckSpec(name: 'HTTP_GET' | 'SSL_GET'): BlockSpec<HttpCheckConfig> {
   return {
     name,
     keywords: {
@@ -153,7 +153,7 @@ function httpCheckSpec(name: 'HTTP_GET' | 'SSL_GET'): BlockSpec<HttpCheckConfig>
   };
 }
 
-const urlSpec: BlockSpec<UrlCheck> = {
+export const urlSpec: BlockSpec<UrlCheck> = {
   name: 'url',
   keywords: {
     path: (s, t, cx) => set(t, 'path', wordArg(cx, s)),
@@ -192,7 +192,7 @@ function parseStatusRange(cx: ParseContext, s: Statement, token: Token): StatusR
   return { from, to };
 }
 
-const miscCheckSpec: BlockSpec<MiscCheckConfig> = {
+export const miscCheckSpec: BlockSpec<MiscCheckConfig> = {
   name: 'MISC_CHECK',
   keywords: {
     ...commonKeywords,
@@ -207,7 +207,7 @@ const miscCheckSpec: BlockSpec<MiscCheckConfig> = {
   },
 };
 
-const dnsCheckSpec: BlockSpec<DnsCheckConfig> = {
+export const dnsCheckSpec: BlockSpec<DnsCheckConfig> = {
   name: 'DNS_CHECK',
   keywords: {
     ...commonKeywords,
@@ -221,7 +221,7 @@ const dnsCheckSpec: BlockSpec<DnsCheckConfig> = {
   },
 };
 
-const smtpCheckSpec: BlockSpec<SmtpCheckConfig> = {
+export const smtpCheckSpec: BlockSpec<SmtpCheckConfig> = {
   name: 'SMTP_CHECK',
   keywords: {
     ...commonKeywords,

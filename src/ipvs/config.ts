@@ -215,9 +215,9 @@ for (const flag of schedulerFlagKeywords) {
   };
 }
 
-const virtualServerSpec: BlockSpec<VirtualServerConfig> = { name: 'virtual_server', keywords: virtualServerKeywords };
+export const virtualServerSpec: BlockSpec<VirtualServerConfig> = { name: 'virtual_server', keywords: virtualServerKeywords };
 
-const realServerSpec: BlockSpec<RealServerConfig & { timing: Partial<CheckerTiming> }> = {
+export const realServerSpec: BlockSpec<RealServerConfig & { timing: Partial<CheckerTiming> }> = {
   name: 'real_server',
   keywords: {
     ...timingKeywords,

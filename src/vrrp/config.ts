@@ -262,7 +262,7 @@ export const vrrpInstanceSpec: BlockSpec<VrrpInstanceConfig> = {
   },
 };
 
-const authenticationSpec: BlockSpec<VrrpAuthentication> = {
+export const authenticationSpec: BlockSpec<VrrpAuthentication> = {
   name: 'authentication',
   keywords: {
     auth_type: (s, t, cx) => set(t, 'type', choiceArg(cx, s, ['PASS', 'AH'] as const)),
