@@ -6,7 +6,19 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** EX_IOERR: output could not be written. */
+export const exitIoError = 74;
+
+/**
+ * The process's own streams. A closed pipe (`hadirector ... | head`) ends the run quietly,
+ * as Unix tools do, instead of crashing with a stack trace.
+ */
 export function processIo(): CliIo {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      process.exit(err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : 0) : exitIoError);
+    });
+  }
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -78,3 +78,12 @@ describe('the hadirector executable', () => {
     assert.match(r.stderr, /Allowed choices are text, json/);
   });
 });
+
+describe('the hadirector executable on a closed pipe', () => {
+  it('stops quietly when its reader goes away (| head), with no stack trace', () => {
+    const r = spawnSync('/bin/sh', ['-c', `"${bin}" check-config -f "${path.join(repoRoot(), 'config', 'three-directors.conf')}" | head -1`], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.split('\n').length, 2, 'one line, then the pipe closed');
+    assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+  });
+});
