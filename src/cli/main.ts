@@ -2,9 +2,10 @@
 // code and print. Bad flags give a usage message and exit 2; nothing prints a stack trace.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../common/log';
 import { runCheckConfig } from './check-config';
+import { runIpvsSim } from './ipvs-sim';
 import { processIo, type CliIo } from './io';
 
 export const defaultConfigFile = '/etc/hadirector/hadirector.conf';
@@ -50,7 +51,25 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
       log.debug('checking configuration', { component: 'cli', file: opts.file, node: opts.node ?? '(all)' });
       setExit(runCheckConfig(opts, io));
     });
+
+  program
+    .command('ipvs-sim')
+    .description('run ipvsadm commands and client events on an in-memory IPVS table (docs/ipvs-sim.md)')
+    .argument('[file]', 'script to run (standard input when absent or -)')
+    .option('--echo', 'print each line, after "$ ", before its output', false)
+    .addOption(new Option('--seed <n>', 'seed of the random source (twos scheduler)').argParser(parseSeed).default(1))
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (file: string | undefined, opts: { echo: boolean; seed: number }) => {
+      setExit(await runIpvsSim({ ...(file !== undefined ? { file } : {}), echo: opts.echo, seed: opts.seed }, io));
+    });
   return program;
+}
+
+function parseSeed(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('a whole number is expected');
+  return n;
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */

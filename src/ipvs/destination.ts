@@ -10,6 +10,16 @@ export type ForwardMethod = 'masq' | 'route' | 'tunnel';
 
 export const weightMax = 65535;
 
+/** How a tunnelling destination encapsulates (ipvsadm --tun-type, --tun-port, --tun-*csum). */
+export interface TunnelEncap {
+  readonly type: 'ipip' | 'gue' | 'gre';
+  /** gue's destination port; 0 for the others. */
+  readonly port: number;
+  readonly checksum: 'nocsum' | 'csum' | 'remcsum';
+}
+
+export const ipipTunnel: TunnelEncap = { type: 'ipip', port: 0, checksum: 'nocsum' };
+
 export interface DestinationSettings {
   readonly forward: ForwardMethod;
   readonly weight: number;
@@ -17,10 +27,13 @@ export interface DestinationSettings {
   readonly upperThreshold: number;
   /** 0: clear the overload flag below 3/4 of the upper threshold. */
   readonly lowerThreshold: number;
+  /** Kept for every destination, used only by tunnelling ones; ipip when absent. */
+  readonly tunnel?: TunnelEncap;
 }
 
 export class Destination {
   forward: ForwardMethod;
+  tunnel: TunnelEncap;
   weight: number;
   /** The latest non-zero weight (mh builds its table with it, so quiescing keeps the table). */
   lastWeight: number;
@@ -42,6 +55,7 @@ export class Destination {
     settings: DestinationSettings,
   ) {
     this.forward = settings.forward;
+    this.tunnel = settings.tunnel ?? ipipTunnel;
     this.weight = settings.weight;
     this.lastWeight = settings.weight;
     this.upperThreshold = settings.upperThreshold;
@@ -58,6 +72,7 @@ export class Destination {
     if (settings.weight !== 0) this.lastWeight = settings.weight;
     this.weight = settings.weight;
     this.forward = settings.forward;
+    this.tunnel = settings.tunnel ?? ipipTunnel;
     // A raised or removed upper threshold lifts the overload at once.
     if (settings.upperThreshold === 0 || settings.upperThreshold > this.upperThreshold) this.overloaded = false;
     this.upperThreshold = settings.upperThreshold;

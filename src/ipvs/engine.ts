@@ -48,13 +48,23 @@ export interface EngineOptions {
   readonly connEntriesMax?: number;
 }
 
+/** A sync daemon as the kernel reports it, its defaults filled in. */
+export interface SyncDaemon {
+  readonly mcastInterface: string;
+  readonly syncId: number;
+  readonly syncMaxlen: number;
+  readonly mcastGroup: IpAddr;
+  readonly mcastPort: number;
+  readonly mcastTtl: number;
+}
+
 export class IpvsEngine {
   private readonly services = new Map<string, VirtualService>();
   readonly conns: ConnTable;
   timeouts: ProtocolTimeouts = defaultTimeouts;
   expireQuiescentTemplate: boolean;
   /** ipvsadm --start-daemon state; connection sync itself is hadirector's own (src/sync). */
-  readonly syncDaemons = new Map<'master' | 'backup', { mcastInterface: string; syncId: number }>();
+  readonly syncDaemons = new Map<'master' | 'backup', SyncDaemon>();
   private nextEstimateMs: number;
 
   constructor(private readonly options: EngineOptions) {

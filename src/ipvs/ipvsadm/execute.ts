@@ -1,12 +1,12 @@
 // Runs ipvsadm commands against the engine, answering as ipvsadm 1.31 over a kernel
 // would: the same output, the same messages for the kernel's refusals (which exit 255,
 // the -1 ipvsadm returns), and -R reading commands line by line as ipvsadm-restore does.
-import type { IpAddr } from '../address';
+import { parseIpAddr, type IpAddr } from '../address';
 import type { DestinationSettings } from '../destination';
-import type { IpvsEngine } from '../engine';
+import type { IpvsEngine, SyncDaemon } from '../engine';
 import { isSchedulerName } from '../schedulers/scheduler';
 import type { ServiceKey, ServiceSettings, VirtualService } from '../service';
-import { parseIpvsadm, type IpvsadmCommand, type ListFormat, type PortNames, type ServiceSpec } from './parse';
+import { parseIpvsadm, type DaemonSpec, type IpvsadmCommand, type ListFormat, type PortNames, type ServiceSpec } from './parse';
 import { tryHelpText } from './usage';
 
 export interface IpvsadmOutput {
@@ -128,7 +128,7 @@ function serviceSettings(c: IpvsadmCommand): ServiceSettings | string {
 }
 
 function destSettings(c: IpvsadmCommand): DestinationSettings {
-  return { forward: c.dest.forward, weight: c.dest.weight, upperThreshold: c.dest.upperThreshold, lowerThreshold: c.dest.lowerThreshold };
+  return { forward: c.dest.forward, weight: c.dest.weight, upperThreshold: c.dest.upperThreshold, lowerThreshold: c.dest.lowerThreshold, tunnel: { ...c.dest.tunnel } };
 }
 
 /** The kernel takes only unicast (or local) real-server addresses. */
@@ -178,7 +178,7 @@ function change(c: IpvsadmCommand, cx: IpvsadmContext): IpvsadmOutput {
       const state = c.daemon.state ?? 'master';
       if (c.name === 'start-daemon') {
         if (engine.syncDaemons.has(state)) return refused(kernelErrors.daemonRunning);
-        engine.syncDaemons.set(state, { mcastInterface: c.daemon.mcastInterface ?? 'eth0', syncId: c.daemon.syncId ?? 0 });
+        engine.syncDaemons.set(state, syncDaemon(c.daemon));
       } else if (!engine.syncDaemons.delete(state)) return refused(kernelErrors.noDaemon);
       return ok();
     }
@@ -187,6 +187,23 @@ function change(c: IpvsadmCommand, cx: IpvsadmContext): IpvsadmOutput {
     case 'restore':
       return ok();
   }
+}
+
+/**
+ * The kernel's defaults for what was not given: group 224.0.0.81, port 8848, ttl 1, and
+ * datagrams sized for a 1500-byte MTU (the interface's MTU is not known here).
+ */
+function syncDaemon(spec: DaemonSpec): SyncDaemon {
+  const group = spec.mcastGroup ?? (parseIpAddr('224.0.0.81') as IpAddr);
+  const headers = group.family === 6 ? 48 : 28;
+  return {
+    mcastInterface: spec.mcastInterface ?? 'eth0',
+    syncId: spec.syncId ?? 0,
+    syncMaxlen: spec.syncMaxlen !== undefined ? Math.min(Math.max(spec.syncMaxlen, 1), 65535 - headers) : 1500 - headers,
+    mcastGroup: group,
+    mcastPort: spec.mcastPort ?? 8848,
+    mcastTtl: spec.mcastTtl ?? 1,
+  };
 }
 
 function changeServer(c: IpvsadmCommand, cx: IpvsadmContext, svc: VirtualService | undefined): IpvsadmOutput {

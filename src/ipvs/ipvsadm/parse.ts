@@ -4,7 +4,7 @@
 // message and exit code, so that scripts written for ipvsadm behave the same here.
 import net from 'node:net';
 import { parseIpAddr, prefixMask, type IpAddr } from '../address';
-import type { ForwardMethod } from '../destination';
+import { ipipTunnel, type ForwardMethod, type TunnelEncap } from '../destination';
 import type { ServiceProtocol } from '../service';
 import {
   commandOptions,
@@ -42,6 +42,7 @@ export interface DestSpec {
   weight: number;
   upperThreshold: number;
   lowerThreshold: number;
+  tunnel: { type: TunnelEncap['type']; port: number; checksum: TunnelEncap['checksum'] };
 }
 
 export interface ListFormat {
@@ -59,6 +60,10 @@ export interface DaemonSpec {
   state?: 'master' | 'backup';
   mcastInterface?: string;
   syncId?: number;
+  syncMaxlen?: number;
+  mcastGroup?: IpAddr;
+  mcastPort?: number;
+  mcastTtl?: number;
 }
 
 export interface IpvsadmCommand {
@@ -202,7 +207,7 @@ function newDraft(): Draft {
     scheduler: '',
     onePacket: false,
     // ipvsadm's defaults before options: weight 1, direct routing.
-    dest: { family: 4, port: 0, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 },
+    dest: { family: 4, port: 0, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0, tunnel: { ...ipipTunnel } },
     format: { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, nosort: false, exact: false, tunInfo: false },
     daemon: {},
   };
@@ -406,35 +411,65 @@ function applyOption(d: Draft, t: Token, ports: PortNames): void {
       if (v.includes(':') ? !(net.isIPv6(v) && v.toLowerCase().startsWith('ff')) : !isIpv4Multicast(v)) {
         fail(`invalid ${v.includes(':') ? 'IPv6' : 'IPv4'} mcast-group \`${v}'`);
       }
+      d.daemon.mcastGroup = parseIpAddr(v);
       return;
     case 'mcast-port':
       setOption(d, 'mcast-port');
-      if (toNumber(v, 1, 65535) === -1) fail('illegal mcast-port specified');
+      d.daemon.mcastPort = toNumber(v, 1, 65535);
+      if (d.daemon.mcastPort === -1) fail('illegal mcast-port specified');
       return;
     case 'mcast-ttl':
       setOption(d, 'mcast-ttl');
-      if (toNumber(v, 1, 255) === -1) fail('illegal mcast-ttl specified');
+      d.daemon.mcastTtl = toNumber(v, 1, 255);
+      if (d.daemon.mcastTtl === -1) fail('illegal mcast-ttl specified');
       return;
     case 'sync-maxlen':
       setOption(d, 'sync-maxlen');
-      if (toNumber(v, 1, 65535 - 20 - 8) === -1) fail('illegal sync-maxlen specified');
+      d.daemon.syncMaxlen = toNumber(v, 1, 65535 - 20 - 8);
+      if (d.daemon.syncMaxlen === -1) fail('illegal sync-maxlen specified');
       return;
     case 'tun-type':
       setOption(d, 'tun-type');
-      if (!['ipip', 'gue', 'gre'].includes(v)) fail('illegal tunnel type specified');
+      if (v !== 'ipip' && v !== 'gue' && v !== 'gre') fail('illegal tunnel type specified');
+      d.dest.tunnel.type = v as TunnelEncap['type'];
       return;
     case 'tun-port':
       setOption(d, 'tun-port');
-      if (toNumber(v, 1, 65535) === -1) fail('illegal tunnel port specified');
+      d.dest.tunnel.port = toNumber(v, 1, 65535);
+      if (d.dest.tunnel.port === -1) fail('illegal tunnel port specified');
       return;
     case 'tun-nocsum':
     case 'tun-csum':
     case 'tun-remcsum':
       setOption(d, t.spec.long);
+      if (t.spec.long !== 'tun-nocsum') d.dest.tunnel.checksum = t.spec.long === 'tun-csum' ? 'csum' : 'remcsum';
       return;
     default:
       // A second command (e.g. -A after -a).
       fail('multiple commands specified');
+  }
+}
+
+/** Which tunnel options each type takes: required, at most one of a group, or none. */
+const tunnelTypeOptions: Record<TunnelEncap['type'], Partial<Record<OptionName, 'required' | 'one'>>> = {
+  ipip: {},
+  gue: { 'tun-port': 'required', 'tun-nocsum': 'one', 'tun-csum': 'one', 'tun-remcsum': 'one' },
+  gre: { 'tun-nocsum': 'one', 'tun-csum': 'one' },
+};
+
+function checkTunnelOptions(type: TunnelEncap['type'], options: ReadonlySet<OptionName>): void {
+  let one: OptionName | undefined;
+  for (const option of ['tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum'] as const) {
+    const rule = tunnelTypeOptions[type][option];
+    if (!options.has(option)) {
+      if (rule === 'required') fail(`You need to supply the '${option}' option for the '${type}' tunnel type`);
+      continue;
+    }
+    if (rule === undefined) fail(`Illegal '${option}' option with the '${type}' tunnel type`);
+    if (rule === 'one') {
+      if (one !== undefined) fail(`The option '${option}' conflicts with the '${one}' option in the '${type}' tunnel type`);
+      one = option;
+    }
   }
 }
 
@@ -541,6 +576,7 @@ function checkCommand(d: Draft): void {
     if (d.dest.family !== d.service.family && d.dest.forward !== 'tunnel') fail('Different address family is allowed only for tunneling servers');
     const tunnelOptions: OptionName[] = ['tun-type', 'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum'];
     if (tunnelOptions.some((o) => options.has(o)) && d.dest.forward !== 'tunnel') fail('Tunnel options conflict with forward method');
+    checkTunnelOptions(d.dest.tunnel.type, options);
   }
   if (d.name === 'list') {
     const outputs = options.has('connection') || options.has('timeout') || options.has('daemon');

@@ -13,17 +13,27 @@ import type { ServiceProtocol } from '../service';
 
 export const simLinesMax = 100_000;
 export const simRepeatMax = 1_000_000;
+export const simFileBytesMax = 4 * 1024 * 1024;
 
 export interface SimOptions {
   readonly printer: IpvsadmPrinter;
   readonly ports: PortNames;
   readonly seed?: number;
+  /** Reads a file the script did not write itself (`ipvsadm -R < FILE`); undefined when absent. */
+  readonly readFile?: (name: string) => string | undefined;
+  /** Print each line, after `$ `, before its output. */
+  readonly echo?: boolean;
 }
 
 export interface SimResult {
   readonly output: string;
   /** 0 when every line ran; the first bad event line (not ipvsadm's own errors) makes it 1. */
   readonly code: number;
+}
+
+interface LineResult {
+  readonly text: string;
+  readonly error?: string;
 }
 
 interface Endpoint {
@@ -39,7 +49,7 @@ function endpoint(text: string | undefined): Endpoint | undefined {
   return addr === undefined || !(port >= 0 && port <= 65535) ? undefined : { addr, port };
 }
 
-/** `2.5s`, `300ms`, `2m`, or bare seconds. */
+/** `2.5s`, `300ms`, `2m`, `1h`, or bare seconds. */
 export function parseDurationMs(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
   if (m === null) return undefined;
@@ -47,9 +57,20 @@ export function parseDurationMs(text: string): number | undefined {
   return Math.round(Number(m[1]) * unit);
 }
 
+const protocols: readonly ServiceProtocol[] = ['tcp', 'udp', 'sctp'];
+const connectUsage = 'usage: connect tcp|udp|sctp CLIENT:PORT VIP:PORT [fwmark N] [repeat N] [state STATE]';
+
+interface ConnectOptions {
+  fwmark?: number;
+  repeat: number;
+  state?: TcpState;
+}
+
 export class IpvsSimulator {
   readonly clock = new VirtualClock();
   readonly engine: IpvsEngine;
+  /** What `>` wrote: the simulator never writes to the disk. */
+  private readonly files = new Map<string, string>();
 
   constructor(private readonly options: SimOptions) {
     this.engine = new IpvsEngine({ clock: this.clock, rng: new SeededRng(options.seed ?? 1) });
@@ -62,6 +83,7 @@ export class IpvsSimulator {
     for (const [index, raw] of lines.entries()) {
       const line = raw.replace(/#.*/, '').trim();
       if (line === '') continue;
+      if (this.options.echo === true) output += `$ ${line}\n`;
       const r = this.line(line);
       output += r.text;
       if (r.error !== undefined) return { output: `${output}line ${index + 1}: ${r.error}\n`, code: 1 };
@@ -69,14 +91,13 @@ export class IpvsSimulator {
     return { output, code: 0 };
   }
 
-  private line(line: string): { text: string; error?: string } {
+  private line(line: string): LineResult {
     const words = line.split(/\s+/);
-    const verb = words[0] as string;
-    switch (verb) {
-      case 'ipvsadm': {
-        const r = runIpvsadm(words.slice(1), { engine: this.engine, ports: this.options.ports, printer: this.options.printer });
-        return { text: r.stdout + r.stderr };
-      }
+    switch (words[0]) {
+      case 'ipvsadm':
+        return this.ipvsadm(words.slice(1));
+      case 'cat':
+        return this.cat(words);
       case 'connect':
         return this.connect(words);
       case 'state':
@@ -84,80 +105,133 @@ export class IpvsSimulator {
       case 'packets':
         return this.packets(words);
       case 'advance': {
-        const ms = parseDurationMs(words[1] ?? '');
-        if (ms === undefined) return { text: '', error: `advance needs a duration (like 2.5s): '${words[1] ?? ''}'` };
-        this.clock.advance(ms);
-        this.engine.tick();
+        const ms = words.length === 2 ? parseDurationMs(words[1] as string) : undefined;
+        if (ms === undefined) return { text: '', error: `advance needs one duration (like 2.5s): '${words.slice(1).join(' ')}'` };
+        this.advance(ms);
         return { text: '' };
       }
       default:
-        return { text: '', error: `unknown line '${verb}': expected ipvsadm, connect, state, packets or advance` };
+        return { text: '', error: `unknown line '${words[0] ?? ''}': expected ipvsadm, cat, connect, state, packets or advance` };
     }
   }
 
-  /** `connect tcp|udp CIP:PORT VIP:PORT [fwmark N] [repeat N]`: each new port per repeat. */
-  private connect(words: string[]): { text: string; error?: string } {
+  /** Moves the clock in steps of at most a second, so expiry and rates see every tick. */
+  private advance(ms: number): void {
+    for (let left = ms; left > 0; left -= 1000) {
+      this.clock.advance(Math.min(left, 1000));
+      this.engine.tick();
+    }
+  }
+
+  /** `ipvsadm ARGS [> FILE | >> FILE | < FILE]`. */
+  private ipvsadm(words: string[]): LineResult {
+    const redirect = words.findIndex((w) => w === '>' || w === '>>' || w === '<');
+    const args = redirect === -1 ? words : words.slice(0, redirect);
+    let stdin: string | undefined;
+    if (redirect !== -1) {
+      const target = words[redirect + 1];
+      if (target === undefined || words.length !== redirect + 2) return { text: '', error: `'${words[redirect]}' needs exactly one file name after it` };
+      if (words[redirect] === '<') {
+        stdin = this.files.get(target) ?? this.options.readFile?.(target);
+        if (stdin === undefined) return { text: '', error: `${target}: no such file` };
+      }
+    }
+    const r = runIpvsadm(args, { engine: this.engine, ports: this.options.ports, printer: this.options.printer, ...(stdin !== undefined ? { stdin } : {}) });
+    if (redirect === -1 || words[redirect] === '<') return { text: r.stdout + r.stderr };
+    const target = words[redirect + 1] as string;
+    const before = words[redirect] === '>>' ? (this.files.get(target) ?? '') : '';
+    if (before.length + r.stdout.length > simFileBytesMax) return { text: '', error: `${target}: larger than ${simFileBytesMax} bytes` };
+    this.files.set(target, before + r.stdout);
+    return { text: r.stderr };
+  }
+
+  private cat(words: string[]): LineResult {
+    const name = words[1];
+    if (name === undefined || words.length !== 2) return { text: '', error: 'usage: cat FILE' };
+    const text = this.files.get(name) ?? this.options.readFile?.(name);
+    return text === undefined ? { text: '', error: `${name}: no such file` } : { text };
+  }
+
+  /**
+   * `connect PROTO CIP:PORT VIP:PORT [fwmark N] [repeat N] [state STATE]`: one connection,
+   * or N from consecutive client ports, summarised per real server.
+   */
+  private connect(words: string[]): LineResult {
     const protocol = words[1] as ServiceProtocol;
     const client = endpoint(words[2]);
     const vip = endpoint(words[3]);
-    if (!['tcp', 'udp', 'sctp'].includes(protocol) || client === undefined || vip === undefined) {
-      return { text: '', error: 'usage: connect tcp|udp CLIENT:PORT VIP:PORT [fwmark N] [repeat N]' };
-    }
-    const opts = this.options_(words.slice(4));
+    if (!protocols.includes(protocol) || client === undefined || vip === undefined) return { text: '', error: connectUsage };
+    const opts = connectOptions(words.slice(4));
     if (typeof opts === 'string') return { text: '', error: opts };
+    if (opts.state !== undefined && protocol !== 'tcp') return { text: '', error: 'state applies to tcp connections only' };
+    const tally = new Map<string, number>();
     let text = '';
     for (let i = 0; i < opts.repeat; i++) {
       const cport = (client.port + i) % 65536;
       const r = this.engine.connect({ protocol, caddr: client.addr, cport, vaddr: vip.addr, vport: vip.port, ...(opts.fwmark !== undefined ? { fwmark: opts.fwmark } : {}) });
-      const from = formatEndpoint(client.addr, cport);
-      if (!r.ok) text += `${from} -> ${r.reason === 'no-service' ? 'no virtual service' : r.reason === 'table-full' ? 'connection table full' : 'no destination available'}\n`;
-      else text += `${from} -> ${formatEndpoint(r.conn.daddr, r.conn.dport)}${r.created ? '' : ' (existing)'}\n`;
+      let where: string;
+      if (!r.ok) where = r.reason === 'no-service' ? 'no virtual service' : r.reason === 'table-full' ? 'connection table full' : 'no destination available';
+      else {
+        where = formatEndpoint(r.conn.daddr, r.conn.dport) + (r.created ? '' : ' (existing)');
+        if (opts.state !== undefined) this.engine.setState(r.conn, opts.state);
+      }
+      if (opts.repeat === 1) text = `${formatEndpoint(client.addr, cport)} -> ${where}\n`;
+      else tally.set(where, (tally.get(where) ?? 0) + 1);
     }
-    return { text };
-  }
-
-  private options_(words: string[]): { fwmark?: number; repeat: number } | string {
-    const out: { fwmark?: number; repeat: number } = { repeat: 1 };
-    for (let i = 0; i < words.length; i += 2) {
-      const value = Number(words[i + 1]);
-      if (words[i] === 'fwmark' && value > 0) out.fwmark = value;
-      else if (words[i] === 'repeat' && Number.isInteger(value) && value >= 1 && value <= simRepeatMax) out.repeat = value;
-      else return `unknown option '${words[i]} ${words[i + 1] ?? ''}' (fwmark N, repeat 1..${simRepeatMax})`;
-    }
-    return out;
+    if (opts.repeat === 1) return { text };
+    const last = (client.port + opts.repeat - 1) % 65536;
+    const spread = [...tally].map(([where, n]) => `${where} ${n}`).join(', ');
+    return { text: `${formatEndpoint(client.addr, client.port)}..${last} -> ${spread}\n` };
   }
 
   private find(words: string[]): Connection | string {
     const protocol = words[1] as ServiceProtocol;
     const client = endpoint(words[2]);
     const vip = endpoint(words[3]);
-    if (client === undefined || vip === undefined) return `usage: ${words[0]} tcp|udp CLIENT:PORT VIP:PORT ...`;
+    if (!protocols.includes(protocol) || client === undefined || vip === undefined) return `usage: ${words[0] ?? ''} tcp|udp|sctp CLIENT:PORT VIP:PORT ...`;
     const conn = this.engine.conns.lookup(protocol, client.addr, client.port, vip.addr.text, vip.port);
-    return conn ?? `no connection ${protocol} ${words[2]} ${words[3]}`;
+    return conn ?? `no connection ${protocol} ${words[2] ?? ''} ${words[3] ?? ''}`;
   }
 
   /** `state tcp CIP:PORT VIP:PORT STATE`: as if packets had brought it there. */
-  private state(words: string[]): { text: string; error?: string } {
+  private state(words: string[]): LineResult {
     const conn = this.find(words);
     if (typeof conn === 'string') return { text: '', error: conn };
     if (conn.state === 'UDP') return { text: '', error: 'a UDP flow has no TCP state' };
-    const state = words[4] as TcpState;
-    if (!(tcpStates as readonly string[]).includes(state)) return { text: '', error: `state must be one of ${tcpStates.join('|')}` };
+    const state = tcpState(words[4]);
+    if (state === undefined) return { text: '', error: `state must be one of ${tcpStates.join('|')}` };
     this.engine.setState(conn, state);
     return { text: '' };
   }
 
-  /** `packets tcp CIP:PORT VIP:PORT in|out COUNT [BYTES]`: counted, states unchanged. */
-  private packets(words: string[]): { text: string; error?: string } {
+  /** `packets PROTO CIP:PORT VIP:PORT in|out COUNT [BYTES]`: counted, states unchanged. */
+  private packets(words: string[]): LineResult {
     const conn = this.find(words);
     if (typeof conn === 'string') return { text: '', error: conn };
     const dir = words[4];
     const count = Number(words[5]);
     const bytes = Number(words[6] ?? 0);
-    if ((dir !== 'in' && dir !== 'out') || !Number.isInteger(count) || count < 1 || count > simRepeatMax || !(bytes >= 0)) {
-      return { text: '', error: 'usage: packets tcp|udp CLIENT:PORT VIP:PORT in|out COUNT [BYTES]' };
+    if ((dir !== 'in' && dir !== 'out') || !Number.isInteger(count) || count < 1 || count > simRepeatMax || !Number.isInteger(bytes) || bytes < 0 || words.length > 7) {
+      return { text: '', error: 'usage: packets tcp|udp|sctp CLIENT:PORT VIP:PORT in|out COUNT [BYTES]' };
     }
     this.engine.countPackets(conn, dir === 'in' ? 'input' : 'output', count, bytes);
     return { text: '' };
   }
+}
+
+function tcpState(text: string | undefined): TcpState | undefined {
+  return (tcpStates as readonly string[]).includes(text ?? '') ? (text as TcpState) : undefined;
+}
+
+function connectOptions(words: string[]): ConnectOptions | string {
+  const out: ConnectOptions = { repeat: 1 };
+  for (let i = 0; i < words.length; i += 2) {
+    const [name, text] = [words[i] as string, words[i + 1]];
+    const value = Number(text);
+    if (name === 'fwmark' && Number.isInteger(value) && value > 0 && value <= 0xffffffff) out.fwmark = value;
+    else if (name === 'repeat' && Number.isInteger(value) && value >= 1 && value <= simRepeatMax) out.repeat = value;
+    else if (name === 'state' && tcpState(text) !== undefined) out.state = tcpState(text);
+    else return `bad option '${name} ${text ?? ''}': ${connectUsage}`;
+  }
+  return out;
 }

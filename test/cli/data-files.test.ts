@@ -14,11 +14,11 @@ export async function runCli(args: string[], cwd: string): Promise<string[]> {
   const write = (text: string): void => {
     out += text;
   };
-  const code = await run(args, { stdout: write, stderr: write, cwd, env: {} });
+  const code = await run(args, { stdout: write, stderr: write, cwd, env: {}, readStdin: () => Promise.resolve('') });
   return [...out.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1), `exit ${code}`];
 }
 
-describe('hadirector check-config (test/data/cli/*.txt)', () => {
+describe('hadirector commands (test/data/cli/*.txt)', () => {
   for (const name of fs.readdirSync(dataDir).filter((f) => f.endsWith('.txt')).sort()) {
     it(`prints what ${name} expects, case by case`, async () => {
       const file = path.join(dataDir, name);
