@@ -200,7 +200,7 @@ export class IpvsEngine {
   private scheduleNew(svc: VirtualService, c: NewConnection, now: number): Connection | 'no-destination' | 'table-full' {
     const dest = svc.schedule({ saddr: c.caddr, sport: c.cport, daddr: c.vaddr, dport: c.vport });
     if (dest === null) return 'no-destination';
-    return this.newConnection(svc, c, dest, now);
+    return this.newConnection(svc, c, dest, now, false);
   }
 
   /** ip_vs_sched_persist: the client's template decides, or a new one is made. */
@@ -233,7 +233,7 @@ export class IpvsEngine {
     } else {
       dest = template.dest;
     }
-    const conn = this.newConnection(svc, c, dest, now);
+    const conn = this.newConnection(svc, c, dest, now, true);
     if (typeof conn === 'string') return conn;
     conn.control = template;
     template.controlled++;
@@ -249,10 +249,12 @@ export class IpvsEngine {
     return !(this.expireQuiescentTemplate && dest.weight === 0);
   }
 
-  private newConnection(svc: VirtualService, c: NewConnection, dest: Destination, now: number): Connection | 'table-full' {
+  private newConnection(svc: VirtualService, c: NewConnection, dest: Destination, now: number, persistent: boolean): Connection | 'table-full' {
     const servicePort = svc.key.kind === 'address' ? svc.key.port : 0;
-    // The real server's port replaces the virtual one only on the service's own port.
-    const dport = c.vport === servicePort && dest.port !== 0 ? dest.port : c.vport;
+    // ip_vs_schedule takes the real server's port whenever it has one; ip_vs_sched_persist
+    // only on the service's own port, so a port-0 or fwmark service keeps the client's.
+    const mapped = persistent ? c.vport === servicePort : true;
+    const dport = mapped && dest.port !== 0 ? dest.port : c.vport;
     const onePacket = svc.settings.onePacket && c.protocol === 'udp';
     const state = c.protocol === 'udp' ? 'UDP' : 'NONE';
     const timeoutMs = c.protocol === 'udp' ? this.timeouts.udpMs : newConnectionTimeoutMs;

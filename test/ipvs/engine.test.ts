@@ -214,4 +214,10 @@ describe('IPVS engine: connections, states and persistence', () => {
       assert.equal(b.dport, 443, 'the real server port follows the packet for fwmark services');
     });
   });
+
+  it('maps to the real server port whenever it has one, without persistence (ip_vs_schedule)', () => {
+    const { engine } = setup({ key: { kind: 'fwmark', mark: 7, family: 4 } });
+    const conn = open(engine, { ...client('10.0.0.1', 1, 'tcp', 443), fwmark: 7 });
+    assert.equal(conn.dport, 8080);
+  });
 });

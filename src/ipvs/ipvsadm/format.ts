@@ -96,9 +96,10 @@ function compareServices(a: VirtualService, b: VirtualService): number {
   return r !== 0 ? r : ka.port - kb.port;
 }
 
+/** libipvs compares in the first address's family; an IPv4 address is one word then zeros. */
 function compareWords(a: IpAddr, b: IpAddr): number {
   for (let i = 0; i < a.words.length; i++) {
-    const r = ((a.words[i] as number) - (b.words[i] as number)) | 0;
+    const r = ((a.words[i] ?? 0) - (b.words[i] ?? 0)) | 0;
     if (r !== 0) return r;
   }
   return 0;
@@ -184,6 +185,14 @@ function tunnelRule(t: TunnelEncap): string {
   return ` --tun-type ${t.type}${port} --tun-${t.checksum}`;
 }
 
+/**
+ * ipvsadm 1.31 leaves thresholds out of -S, so -R would lose them; they are written when
+ * set, in the -x/-y options ipvsadm -R reads.
+ */
+function thresholdRule(d: Destination): string {
+  return (d.upperThreshold !== 0 ? ` -x ${d.upperThreshold}` : '') + (d.lowerThreshold !== 0 ? ` -y ${d.lowerThreshold}` : '');
+}
+
 function sortedServices(engine: IpvsEngine, format: ListFormat): VirtualService[] {
   const list = engine.listServices();
   return format.nosort ? list : [...list].sort(compareServices);
@@ -223,7 +232,7 @@ export function formatSave(engine: IpvsEngine, format: ListFormat, names: Servic
     for (const d of sortedDests(svc, format)) {
       const dname = addrPort(d.address, d.port, protocol, format, names);
       const tunnel = d.forward === 'tunnel' ? tunnelRule(d.tunnel) : '';
-      out += `-a ${name} -r ${dname} ${forwardSwitches[d.forward]} -w ${d.weight}${tunnel}\n`;
+      out += `-a ${name} -r ${dname} ${forwardSwitches[d.forward]} -w ${d.weight}${thresholdRule(d)}${tunnel}\n`;
     }
   }
   return out;
