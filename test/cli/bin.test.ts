@@ -86,4 +86,11 @@ describe('the hadirector executable on a closed pipe', () => {
     assert.equal(r.stdout.split('\n').length, 2, 'one line, then the pipe closed');
     assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
   });
+
+  it('runs an ipvs-sim script from standard input', () => {
+    const script = 'ipvsadm -A -u 10.0.0.1:53 -s rr\nipvsadm -a -u 10.0.0.1:53 -r 10.0.0.2 -m\nconnect udp 192.168.0.1:5353 10.0.0.1:53\nipvsadm -L -n --timeout\n';
+    const r = spawnSync(bin, ['ipvs-sim'], { input: script, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '192.168.0.1:5353 -> 10.0.0.2:53\nTimeout (tcp tcpfin udp): 900 120 300\n');
+  });
 });

@@ -98,6 +98,8 @@ export class IpvsSimulator {
         return this.ipvsadm(words.slice(1));
       case 'cat':
         return this.cat(words);
+      case 'sysctl':
+        return this.sysctl(words);
       case 'connect':
         return this.connect(words);
       case 'state':
@@ -111,7 +113,7 @@ export class IpvsSimulator {
         return { text: '' };
       }
       default:
-        return { text: '', error: `unknown line '${words[0] ?? ''}': expected ipvsadm, cat, connect, state, packets or advance` };
+        return { text: '', error: `unknown line '${words[0] ?? ''}': expected ipvsadm, cat, sysctl, connect, state, packets or advance` };
     }
   }
 
@@ -143,6 +145,15 @@ export class IpvsSimulator {
     if (before.length + r.stdout.length > simFileBytesMax) return { text: '', error: `${target}: larger than ${simFileBytesMax} bytes` };
     this.files.set(target, before + r.stdout);
     return { text: r.stderr };
+  }
+
+  /** `sysctl [-w] net.ipv4.vs.expire_quiescent_template=0|1`, the one IPVS sysctl the engine reads. */
+  private sysctl(words: string[]): LineResult {
+    const setting = words[1] === '-w' ? words.slice(2) : words.slice(1);
+    const m = setting.length === 1 ? /^net\.ipv4\.vs\.expire_quiescent_template=([01])$/.exec(setting[0] as string) : null;
+    if (m === null) return { text: '', error: 'usage: sysctl [-w] net.ipv4.vs.expire_quiescent_template=0|1' };
+    this.engine.expireQuiescentTemplate = m[1] === '1';
+    return { text: `net.ipv4.vs.expire_quiescent_template = ${m[1] as string}\n` };
   }
 
   private cat(words: string[]): LineResult {
