@@ -5,7 +5,10 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../common/log';
 import { runCheckConfig } from './check-config';
+import { runIpvsadmCommand, runQuery } from './control';
+import { runGenhash } from './genhash';
 import { runIpvsSim } from './ipvs-sim';
+import { runDaemon } from './run';
 import { processIo, type CliIo } from './io';
 
 export const defaultConfigFile = '/etc/hadirector/hadirector.conf';
@@ -33,6 +36,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices([...logLevels]).default('info'))
     .addOption(new Option('--log-format <format>', 'text for terminals, json for collectors').choices([...logFormats]).default('text'))
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -53,6 +57,77 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
     });
 
   program
+    .command('run')
+    .description('run the director: IPVS table, data plane, health checks and control socket')
+    .option('-f, --file <file>', 'configuration file', defaultConfigFile)
+    .option('--node <name>', 'this node\'s name (default: the short host name)')
+    .option('--control <path>', 'control socket (default: <runtime dir>/hadirector/<node>.sock)')
+    .option('--pid-file <path>', 'pid file (default: <runtime dir>/hadirector/<node>.pid)')
+    .addOption(new Option('--drain <seconds>', 'on SIGTERM, how long established connections may finish').argParser(parseSeconds).default(10))
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (opts: { file: string; node?: string; control?: string; pidFile?: string; drain: number }, cmd: Command) => {
+      const log = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+      setExit(
+        await runDaemon(
+          {
+            file: opts.file,
+            drainS: opts.drain,
+            ...(opts.node !== undefined ? { node: opts.node } : {}),
+            ...(opts.control !== undefined ? { control: opts.control } : {}),
+            ...(opts.pidFile !== undefined ? { pidFile: opts.pidFile } : {}),
+          },
+          io,
+          log,
+        ),
+      );
+    });
+
+  program
+    .command('ipvsadm')
+    .description('run an ipvsadm command on a running director: same arguments, output and exit codes as ipvsadm (--node or --control say which director)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument('[args...]', 'ipvsadm\'s arguments')
+    .action(async (args: string[]) => {
+      setExit(await runIpvsadmCommand(args, io));
+    });
+
+  for (const [op, what] of [
+    ['status', 'print a running director\'s status (JSON)'],
+    ['health', 'print the health of every real server of a running director (JSON)'],
+    ['metrics', 'print a running director\'s metrics in Prometheus text format'],
+  ] as const) {
+    program
+      .command(op)
+      .description(what)
+      .option('--node <name>', 'the director\'s node name (default: the short host name)')
+      .option('--control <path>', 'its control socket')
+      .exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+      .action(async (opts: { node?: string; control?: string }) => {
+        setExit(await runQuery(op, opts, io));
+      });
+  }
+
+  program
+    .command('genhash')
+    .description('print the MD5 digest of a page, for the digest of an HTTP_GET or SSL_GET url')
+    .requiredOption('-s, --server <address>', 'real server address')
+    .requiredOption('-p, --port <port>', 'real server port', parsePort)
+    .requiredOption('-u, --url <path>', 'path of the page')
+    .option('-S, --ssl', 'use TLS (SSL_GET)', false)
+    .option('-V, --virtualhost <host>', 'Host header (and TLS server name)')
+    .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(parseSeconds).default(5))
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (opts: { server: string; port: number; url: string; ssl: boolean; virtualhost?: string; timeout: number }) => {
+      setExit(await runGenhash({ server: opts.server, port: opts.port, url: opts.url, ssl: opts.ssl, timeoutS: opts.timeout, ...(opts.virtualhost !== undefined ? { virtualhost: opts.virtualhost } : {}) }, io));
+    });
+
+  program
     .command('ipvs-sim')
     .description('run ipvsadm commands and client events on an in-memory IPVS table (docs/ipvs-sim.md)')
     .argument('[file]', 'script to run (standard input when absent or -)')
@@ -64,6 +139,18 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
       setExit(await runIpvsSim({ ...(file !== undefined ? { file } : {}), echo: opts.echo, seed: opts.seed }, io));
     });
   return program;
+}
+
+function parseSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n > 86_400) throw new InvalidArgumentError('seconds, from 0 to 86400, are expected');
+  return n;
+}
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new InvalidArgumentError('a port from 1 to 65535 is expected');
+  return n;
 }
 
 function parseSeed(text: string): number {

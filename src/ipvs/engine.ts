@@ -137,6 +137,11 @@ export class IpvsEngine {
     this.conns.rearm(conn, this.options.clock.nowMs());
   }
 
+  /** Ends an entry at once: a reused client port (conn_reuse_mode), or a flushed flow. */
+  drop(conn: Connection): void {
+    this.conns.remove(conn);
+  }
+
   /** Counts packets without a state change (the simulator's `packets` line). */
   countPackets(conn: Connection, direction: Direction, packets: number, bytes: number): void {
     this.count(conn, direction, packets, bytes);

@@ -18,6 +18,13 @@ export function serviceKeyText(key: ServiceKey): string {
   return key.kind === 'fwmark' ? `fwmark|${key.family}|${key.mark}` : `${key.protocol}|${key.address.text}|${key.port}`;
 }
 
+/** The service as ipvsadm -L -n names it: `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 7`. */
+export function serviceDisplayName(key: ServiceKey): string {
+  if (key.kind === 'fwmark') return key.family === 6 ? `FWM ${key.mark} IPv6` : `FWM ${key.mark}`;
+  const host = key.address.family === 6 ? `[${key.address.text}]` : key.address.text;
+  return `${key.protocol.toUpperCase()} ${host}:${key.port}`;
+}
+
 export interface ServiceSettings {
   readonly scheduler: SchedulerName;
   readonly flags: SchedulerFlags;

@@ -30,6 +30,8 @@ export interface IpvsadmContext {
   readonly printer: IpvsadmPrinter;
   /** What -R reads. */
   readonly stdin?: string;
+  /** A data plane's veto on a change it cannot carry: the message, or undefined. */
+  readonly admit?: (command: IpvsadmCommand) => string | undefined;
   readonly program?: string;
 }
 
@@ -141,6 +143,8 @@ function isUnicast(addr: IpAddr): boolean {
 
 function change(c: IpvsadmCommand, cx: IpvsadmContext): IpvsadmOutput {
   const { engine } = cx;
+  const veto = cx.admit?.(c);
+  if (veto !== undefined) return refused(veto, 2);
   const svc = c.options.has('service-address') ? engine.findService(serviceKey(c.service)) : undefined;
   switch (c.name) {
     case 'flush':

@@ -1,0 +1,41 @@
+// The control API's wire format: one JSON object per line each way, on a unix socket
+// only the owner may open. A request names an operation; the answer carries its result
+// or an error that says what was wrong with the request.
+export const controlLineMaxBytes = 8 * 1024 * 1024;
+export const ipvsadmArgsMax = 256;
+
+export type ControlRequest =
+  | { readonly op: 'status' }
+  | { readonly op: 'health' }
+  | { readonly op: 'metrics' }
+  | { readonly op: 'ipvsadm'; readonly args: readonly string[]; readonly stdin?: string };
+
+export type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+
+export interface IpvsadmResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+const ops = ['status', 'health', 'metrics', 'ipvsadm'] as const;
+
+/** A request, or what is wrong with the line. */
+export function parseControlRequest(line: string): ControlRequest | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return `not JSON: ${(err as Error).message}`;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'a request is a JSON object: {"op": "status"}';
+  const op = (value as { op?: unknown }).op;
+  if (typeof op !== 'string' || !(ops as readonly string[]).includes(op)) return `field 'op' must be one of ${ops.join(', ')}`;
+  if (op !== 'ipvsadm') return { op } as ControlRequest;
+  const { args, stdin } = value as { args?: unknown; stdin?: unknown };
+  if (!Array.isArray(args) || args.length > ipvsadmArgsMax || !args.every((a): a is string => typeof a === 'string')) {
+    return `field 'args' must be an array of at most ${ipvsadmArgsMax} strings`;
+  }
+  if (stdin !== undefined && typeof stdin !== 'string') return "field 'stdin' must be a string";
+  return stdin === undefined ? { op, args } : { op, args, stdin };
+}

@@ -1,0 +1,342 @@
+// One director: the IPVS table built from the virtual_server blocks, the userspace data
+// plane serving it, health checks deciding which real servers are in it, and the control
+// API. It owns the lifecycle: start, reload (apply the difference, keep every
+// established connection), stop (stop accepting, drain, release).
+import { RealClock, type Clock, type TimerHandle } from '../common/clock';
+import type { Logger } from '../common/log';
+import { systemRng, type Rng } from '../common/rng';
+import type { HadConfig } from '../config/model';
+import type { Command } from '../config/values';
+import type { CheckerConfig } from '../health/config';
+import { HealthMonitor, type HealthTarget, type ServerHealth } from '../health/monitor';
+import { ServicePool, type DesiredDest } from '../health/pool';
+import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/probes';
+import { parseIpAddr, type IpAddr } from '../ipvs/address';
+import { UserspacePlane, userspaceAdmit, userspaceRefusal } from '../ipvs/dataplane/userspace-plane';
+import { IpvsEngine } from '../ipvs/engine';
+import { runIpvsadm } from '../ipvs/ipvsadm/execute';
+import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
+import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
+import type { VirtualService } from '../ipvs/service';
+import type { ControlRequest, IpvsadmResult } from './control-protocol';
+import { ControlServer } from './control-server';
+import { directorMetrics } from './metrics';
+import { runNotify } from './notify';
+import { planServices, type RealServerPlan, type ServicePlan } from './service-plan';
+import type { Registry } from 'prom-client';
+
+export const drainDefaultMs = 10_000;
+const tickMs = 1000;
+
+export interface DirectorOptions {
+  readonly config: HadConfig;
+  readonly configFile: string;
+  readonly controlPath: string;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+  /** How long a real server may take to accept a relayed connection. */
+  readonly upstreamConnectTimeoutMs?: number;
+  readonly drainMs?: number;
+  /** Tests replace the real probes. */
+  readonly probeFor?: (checker: CheckerConfig, target: Target) => Probe | undefined;
+}
+
+export class StartError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+interface ActiveService {
+  readonly plan: ServicePlan;
+  readonly pool: ServicePool;
+}
+
+const withoutPositions = (value: unknown): string => JSON.stringify(value, (k, v: unknown) => (k === 'where' ? undefined : v));
+
+export class Director {
+  readonly engine: IpvsEngine;
+  readonly plane: UserspacePlane;
+  private readonly health: HealthMonitor;
+  private readonly control: ControlServer;
+  private readonly metrics: Registry;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly services = new Map<string, ActiveService>();
+  private readonly memberService = new Map<string, string>();
+  private config: HadConfig;
+  private tickTimer: TimerHandle | undefined;
+  private readonly startedWallMs: number;
+  private stopping = false;
+
+  private constructor(private readonly options: DirectorOptions) {
+    this.clock = options.clock ?? new RealClock();
+    this.log = options.log;
+    this.config = options.config;
+    this.startedWallMs = this.clock.wallMs();
+    this.engine = new IpvsEngine({ clock: this.clock, rng: options.rng ?? systemRng });
+    this.plane = new UserspacePlane(this.engine, { warn: (message, fields) => this.log.warn(message, { component: 'dataplane', ...fields }) }, options.upstreamConnectTimeoutMs);
+    this.health = new HealthMonitor(this.clock, options.rng ?? systemRng, {
+      changed: (id, up, reason) => this.serverChanged(id, up, reason),
+      weight: (id, weight) => this.serverWeight(id, weight),
+    });
+    this.control = new ControlServer(options.controlPath, (request) => this.answer(request));
+    this.metrics = directorMetrics({
+      engine: this.engine,
+      plane: () => this.plane.counters,
+      health: () => this.health.view(),
+      quorum: () => [...this.services.values()].map((s) => ({ service: s.plan.id, held: s.pool.hasQuorum, liveWeight: s.pool.liveWeight() })),
+    });
+  }
+
+  /** Builds and starts everything, or explains every reason it cannot. */
+  static async start(options: DirectorOptions): Promise<Director> {
+    const director = new Director(options);
+    const { plans, errors } = planServices(options.config.virtualServers, options.config.virtualServerGroups);
+    errors.push(...plans.flatMap((p) => refusals(p)));
+    if (errors.length > 0) throw new StartError(errors);
+    for (const plan of plans) director.addService(plan);
+    const listenErrors = await director.plane.reconcile();
+    if (listenErrors.length > 0) {
+      director.health.stop();
+      await director.plane.close(0);
+      throw new StartError(listenErrors);
+    }
+    try {
+      await director.control.start();
+    } catch (err) {
+      director.health.stop();
+      await director.plane.close(0);
+      throw new StartError([(err as Error).message]);
+    }
+    director.scheduleTick();
+    director.log.info('director started', { component: 'director', node: options.config.node, services: plans.length, control: options.controlPath });
+    return director;
+  }
+
+  /** Applies a new configuration; a refused one changes nothing and its problems are returned. */
+  async reload(config: HadConfig): Promise<string[]> {
+    const { plans, errors } = planServices(config.virtualServers, config.virtualServerGroups);
+    errors.push(...plans.flatMap((p) => refusals(p)));
+    if (errors.length > 0) return errors;
+    const wanted = new Map(plans.map((p) => [p.id, p]));
+    for (const [id, active] of this.services) {
+      if (wanted.has(id)) continue;
+      const svc = this.engine.findService(active.plan.key);
+      if (svc !== undefined) this.engine.deleteService(svc);
+      this.forget(active);
+      this.services.delete(id);
+    }
+    for (const plan of plans) {
+      const active = this.services.get(plan.id);
+      if (active === undefined) this.addService(plan);
+      else this.updateService(active, plan);
+    }
+    this.config = config;
+    const listenErrors = await this.plane.reconcile();
+    this.log.info('configuration reloaded', { component: 'director', services: plans.length });
+    return listenErrors;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    this.health.stop();
+    await this.control.stop();
+    await this.plane.close(this.options.drainMs ?? drainDefaultMs);
+    this.log.info('director stopped', { component: 'director' });
+  }
+
+  healthView(): ServerHealth[] {
+    return this.health.view();
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      node: this.config.node,
+      pid: process.pid,
+      configFile: this.options.configFile,
+      startedAt: new Date(this.startedWallMs).toISOString(),
+      uptimeS: Math.floor((this.clock.wallMs() - this.startedWallMs) / 1000),
+      dataPlane: 'userspace',
+      connectionEntries: this.engine.conns.size,
+      relays: this.plane.liveRelays,
+      dataPlaneEvents: { ...this.plane.counters },
+      services: [...this.services.values()].map(({ plan, pool }) => ({
+        service: plan.id,
+        quorum: { held: pool.hasQuorum, liveWeight: pool.liveWeight(), needed: plan.pool.quorum, hysteresis: plan.pool.hysteresis },
+        realServers: plan.members.map((m) => ({ server: m.id, up: pool.isUp(m.id) })),
+      })),
+    };
+  }
+
+  ipvsadm(args: readonly string[], stdin?: string): IpvsadmResult {
+    const names = systemServiceNames();
+    return runIpvsadm(args, {
+      engine: this.engine,
+      ports: names,
+      printer: ipvsadmPrinter(names, () => this.clock.nowMs()),
+      admit: userspaceAdmit,
+      ...(stdin !== undefined ? { stdin } : {}),
+    });
+  }
+
+  private async answer(request: ControlRequest): Promise<unknown> {
+    switch (request.op) {
+      case 'status':
+        return this.status();
+      case 'health':
+        return this.healthView();
+      case 'metrics':
+        return this.metrics.metrics();
+      case 'ipvsadm': {
+        const result = this.ipvsadm(request.args, request.stdin);
+        const problems = await this.plane.reconcile();
+        this.log.info('ipvsadm', { component: 'control', args: request.args.join(' '), code: result.code });
+        return problems.length === 0 ? result : { ...result, stderr: result.stderr + problems.map((p) => `hadirector: warning: ${p}\n`).join('') };
+      }
+    }
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.clock.setTimeout(() => {
+      this.plane.expired(this.engine.tick());
+      if (!this.stopping) this.scheduleTick();
+    }, tickMs);
+  }
+
+  private healthTarget(plan: ServicePlan, member: RealServerPlan): HealthTarget {
+    const probeFor = this.options.probeFor ?? defaultProbeFor;
+    const checkers: Array<{ config: CheckerConfig; probe: Probe }> = [];
+    for (const config of member.checkers) {
+      const probe = probeFor(config, { address: member.address, port: member.port });
+      if (probe === undefined) this.log.warn(`${config.kind} is not supported yet: this checker is ignored`, { component: 'health', server: member.id });
+      else checkers.push({ config, probe });
+    }
+    return { id: member.id, checkers, startDown: plan.alpha };
+  }
+
+  private addService(plan: ServicePlan): void {
+    const svc = this.engine.addService(plan.key, plan.settings);
+    for (const m of plan.members) this.memberService.set(m.id, plan.id);
+    const pool = new ServicePool(plan.members, plan.pool, (id) => {
+      const member = plan.members.find((m) => m.id === id) as RealServerPlan;
+      return this.health.add(this.healthTarget(plan, member));
+    });
+    this.services.set(plan.id, { plan, pool });
+    applyDests(this.engine, svc, [], pool.desired());
+  }
+
+  private updateService(active: ActiveService, plan: ServicePlan): void {
+    const svc = this.engine.findService(plan.key);
+    if (svc === undefined) {
+      // Deleted by hand (ipvsadm -D): the reload puts it back as configured.
+      this.services.delete(plan.id);
+      this.forget(active);
+      this.addService(plan);
+      return;
+    }
+    if (withoutPositions(active.plan.settings) !== withoutPositions(plan.settings)) svc.edit(plan.settings);
+    const oldMembers = new Map(active.plan.members.map((m) => [m.id, m]));
+    for (const m of active.plan.members) {
+      if (!plan.members.some((n) => n.id === m.id)) {
+        this.health.remove(m.id);
+        this.memberService.delete(m.id);
+      }
+    }
+    const pool = new ServicePool(plan.members, plan.pool, (id) => {
+      const member = plan.members.find((m) => m.id === id) as RealServerPlan;
+      const old = oldMembers.get(id);
+      this.memberService.set(id, plan.id);
+      const kept = old !== undefined && withoutPositions(old.checkers) === withoutPositions(member.checkers) && active.plan.alpha === plan.alpha;
+      const up = kept ? this.health.isUp(id) : undefined;
+      return up ?? this.health.add(this.healthTarget(plan, member));
+    });
+    this.services.set(plan.id, { plan, pool });
+    applyDests(this.engine, svc, active.pool.desired(), pool.desired());
+  }
+
+  private forget(active: ActiveService): void {
+    for (const m of active.plan.members) {
+      this.health.remove(m.id);
+      this.memberService.delete(m.id);
+    }
+  }
+
+  private serverChanged(id: string, up: boolean, reason: string): void {
+    const active = this.activeFor(id);
+    if (active === undefined) return;
+    const { plan, pool } = active;
+    const before = pool.desired();
+    const quorum = pool.setUp(id, up);
+    this.applyPool(active, before);
+    this.log.info(`real server ${up ? 'up' : 'down'}`, { component: 'health', server: id, reason });
+    const member = plan.members.find((m) => m.id === id);
+    this.notify(up ? member?.notifyUp : member?.notifyDown, id);
+    this.quorumChanged(active, quorum);
+  }
+
+  private serverWeight(id: string, weight: number): void {
+    const active = this.activeFor(id);
+    if (active === undefined) return;
+    const before = active.pool.desired();
+    const quorum = active.pool.setWeight(id, weight);
+    this.applyPool(active, before);
+    this.log.info('real server weight set by its check', { component: 'health', server: id, weight });
+    this.quorumChanged(active, quorum);
+  }
+
+  private activeFor(memberId: string): ActiveService | undefined {
+    const sid = this.memberService.get(memberId);
+    return sid === undefined ? undefined : this.services.get(sid);
+  }
+
+  private applyPool(active: ActiveService, before: DesiredDest[]): void {
+    const svc = this.engine.findService(active.plan.key);
+    if (svc !== undefined) applyDests(this.engine, svc, before, active.pool.desired());
+  }
+
+  private quorumChanged(active: ActiveService, change: 'quorum-lost' | 'quorum-gained' | undefined): void {
+    if (change === undefined) return;
+    const { plan, pool } = active;
+    const lost = change === 'quorum-lost';
+    const fields = { component: 'health', service: plan.id, liveWeight: pool.liveWeight(), quorum: plan.pool.quorum, sorryServer: plan.pool.sorry?.id };
+    if (lost) this.log.warn('virtual service lost its quorum', fields);
+    else this.log.info('virtual service has its quorum again', fields);
+    this.notify(lost ? plan.quorumDown : plan.quorumUp, plan.id);
+  }
+
+  private notify(command: Command | undefined, subject: string): void {
+    if (command === undefined) return;
+    runNotify(command, (message) => this.log.warn(message, { component: 'notify', subject }));
+  }
+}
+
+/** Why the userspace plane cannot serve a planned service. */
+function refusals(plan: ServicePlan): string[] {
+  const where = `${plan.source.where.file}:${plan.source.where.line}:${plan.source.where.col}`;
+  const refusal = userspaceRefusal({ key: plan.key, destinations: plan.members.map((m) => ({ forward: m.settings.forward, key: m.id })) });
+  return refusal === undefined ? [] : [`${where}: ${refusal}`];
+}
+
+/** Applies the difference between two wanted sets of real servers to a service. */
+export function applyDests(engine: IpvsEngine, svc: VirtualService, before: readonly DesiredDest[], after: readonly DesiredDest[]): void {
+  const addr = (d: DesiredDest): IpAddr | undefined => parseIpAddr(d.address);
+  const wanted = new Map(after.map((d) => [d.id, d]));
+  for (const d of before) {
+    if (wanted.has(d.id)) continue;
+    const a = addr(d);
+    const dest = a === undefined ? undefined : svc.findDestination(a, d.port);
+    if (dest !== undefined) engine.removeDestination(svc, dest);
+  }
+  const previous = new Map(before.map((d) => [d.id, d]));
+  for (const d of after) {
+    const a = addr(d);
+    if (a === undefined) continue;
+    const dest = svc.findDestination(a, d.port);
+    if (dest === undefined) engine.addDestination(svc, a, d.port, d.settings);
+    else if (withoutPositions(previous.get(d.id)?.settings) !== withoutPositions(d.settings)) svc.editDestination(dest, d.settings);
+  }
+}

@@ -1,0 +1,139 @@
+// The director's Prometheus metrics, read from the engine, the plane and the health
+// monitor at scrape time (nothing is counted twice). IPVS counters restart at zero after
+// `ipvsadm -Z`, which Prometheus reads as a counter reset.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { IpvsEngine } from '../ipvs/engine';
+import type { PlaneCounters } from '../ipvs/dataplane/userspace-plane';
+import type { ServerHealth } from '../health/monitor';
+import { serviceDisplayName } from '../ipvs/service';
+
+export interface MetricsSources {
+  readonly engine: IpvsEngine;
+  readonly plane: () => PlaneCounters;
+  readonly health: () => ServerHealth[];
+  readonly quorum: () => ReadonlyArray<{ service: string; held: boolean; liveWeight: number }>;
+}
+
+export function directorMetrics(src: MetricsSources): Registry {
+  const registers = [new Registry()];
+  const registry = registers[0] as Registry;
+  collectDefaultMetrics({ register: registry, prefix: 'hadirector_' });
+
+  const services = () => src.engine.listServices().map((svc) => ({ svc, service: serviceDisplayName(svc.key) }));
+  const dests = () => services().flatMap(({ svc, service }) => svc.destinations.map((d) => ({ d, service, server: d.key })));
+
+  new Counter({
+    name: 'hadirector_ipvs_service_connections_total',
+    help: 'Connections scheduled by each virtual service (ipvsadm --stats Conns).',
+    labelNames: ['service'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { svc, service } of services()) this.inc({ service }, svc.stats.conns);
+    },
+  });
+  new Counter({
+    name: 'hadirector_ipvs_service_packets_total',
+    help: 'Packets through each virtual service; in is client to server.',
+    labelNames: ['service', 'direction'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { svc, service } of services()) {
+        this.inc({ service, direction: 'in' }, svc.stats.inPkts);
+        this.inc({ service, direction: 'out' }, svc.stats.outPkts);
+      }
+    },
+  });
+  new Counter({
+    name: 'hadirector_ipvs_service_bytes_total',
+    help: 'Bytes through each virtual service; in is client to server.',
+    labelNames: ['service', 'direction'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { svc, service } of services()) {
+        this.inc({ service, direction: 'in' }, svc.stats.inBytes);
+        this.inc({ service, direction: 'out' }, svc.stats.outBytes);
+      }
+    },
+  });
+  new Counter({
+    name: 'hadirector_ipvs_server_connections_total',
+    help: 'Connections scheduled to each real server.',
+    labelNames: ['service', 'server'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { d, service, server } of dests()) this.inc({ service, server }, d.stats.conns);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_ipvs_server_connections',
+    help: 'Connections of each real server now, active (ESTABLISHED) or inactive, as ipvsadm -L counts them.',
+    labelNames: ['service', 'server', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { d, service, server } of dests()) {
+        this.set({ service, server, state: 'active' }, d.activeConns);
+        this.set({ service, server, state: 'inactive' }, d.inactConns);
+      }
+    },
+  });
+  new Gauge({
+    name: 'hadirector_ipvs_server_weight',
+    help: 'Weight of each real server in the table (0: quiescent).',
+    labelNames: ['service', 'server'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { d, service, server } of dests()) this.set({ service, server }, d.weight);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_ipvs_connection_entries',
+    help: 'Entries in the connection table, persistence templates included.',
+    registers,
+    collect() {
+      this.set(src.engine.conns.size);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_realserver_up',
+    help: 'Whether the health checks pass for each real server (1) or not (0).',
+    labelNames: ['server'],
+    registers,
+    collect() {
+      this.reset();
+      for (const h of src.health()) this.set({ server: h.id }, h.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_service_quorum',
+    help: 'Whether each virtual service has its quorum of live weight (1) or serves its sorry server (0).',
+    labelNames: ['service'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of src.quorum()) this.set({ service: q.service }, q.held ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'hadirector_dataplane_events_total',
+    help: 'Userspace data plane events: accepted connections, clients with no real server, real servers that refused or timed out, UDP datagrams dropped.',
+    labelNames: ['event'],
+    registers,
+    collect() {
+      this.reset();
+      const c = src.plane();
+      this.inc({ event: 'accepted' }, c.accepted);
+      this.inc({ event: 'no_destination' }, c.noDestination);
+      this.inc({ event: 'upstream_refused' }, c.upstreamRefused);
+      this.inc({ event: 'upstream_timeout' }, c.upstreamTimeout);
+      this.inc({ event: 'upstream_error' }, c.upstreamError);
+      this.inc({ event: 'udp_dropped' }, c.udpDropped);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,219 @@
+// The userspace data plane: a TCP listener or a UDP socket on each virtual service's
+// address, sending each new client where the engine schedules it. It forwards as LVS-NAT
+// does (the real server may listen on another port); direct routing, tunnelling and
+// fwmark services need the kernel and are refused.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { parseIpAddr } from '../address';
+import type { Connection } from '../conn/connection';
+import type { IpvsEngine } from '../engine';
+import type { ForwardMethod } from '../destination';
+import { serviceDisplayName, serviceKeyText, type ServiceKey, type VirtualService } from '../service';
+import type { IpvsadmCommand } from '../ipvsadm/parse';
+import { TcpRelay } from './tcp-relay';
+import { UdpService } from './udp-flows';
+
+export const upstreamConnectTimeoutDefaultMs = 5000;
+
+/** What the plane counts beyond the engine's own counters. */
+export interface PlaneCounters {
+  accepted: number;
+  noDestination: number;
+  upstreamRefused: number;
+  upstreamTimeout: number;
+  upstreamError: number;
+  udpDropped: number;
+}
+
+export interface PlaneEvents {
+  /** Something an operator should hear about: a listener that failed, a server that refused. */
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/** What the refusal rules read of a service: a VirtualService, or a planned one. */
+export interface ServiceShape {
+  readonly key: ServiceKey;
+  readonly destinations: ReadonlyArray<{ readonly forward: ForwardMethod; readonly key: string }>;
+}
+
+/** Why the userspace plane cannot carry a service or a real server, or undefined. */
+export function userspaceRefusal(svc: ServiceShape): string | undefined {
+  const key = svc.key;
+  if (key.kind === 'fwmark') return `fwmark service ${key.mark} needs the kernel IPVS data plane (firewall marks are set by the kernel)`;
+  if (key.protocol === 'sctp') return `SCTP service ${serviceDisplayName(key)} needs the kernel IPVS data plane`;
+  if (key.port === 0) return `port-zero service ${serviceDisplayName(key)} needs the kernel IPVS data plane`;
+  const dest = svc.destinations.find((d) => d.forward !== 'masq');
+  if (dest !== undefined) {
+    const method = dest.forward === 'route' ? 'direct routing (DR, -g)' : 'tunnelling (TUN, -i)';
+    return `real server ${dest.key} of ${serviceDisplayName(key)} uses ${method}, which needs the kernel IPVS data plane; the userspace plane forwards by NAT (-m) only`;
+  }
+  return undefined;
+}
+
+interface Listener {
+  readonly svc: VirtualService;
+  close(): void;
+}
+
+export class UserspacePlane {
+  readonly counters: PlaneCounters = { accepted: 0, noDestination: 0, upstreamRefused: 0, upstreamTimeout: 0, upstreamError: 0, udpDropped: 0 };
+  private readonly listeners = new Map<string, Listener>();
+  private readonly relays = new Map<Connection, TcpRelay>();
+  private readonly udp = new Set<UdpService>();
+  private closing = false;
+
+  constructor(
+    private readonly engine: IpvsEngine,
+    private readonly events: PlaneEvents,
+    private readonly connectTimeoutMs = upstreamConnectTimeoutDefaultMs,
+  ) {}
+
+  get liveRelays(): number {
+    return this.relays.size;
+  }
+
+  /** Opens a listener for each service of the engine without one, closes the rest. */
+  async reconcile(): Promise<string[]> {
+    const errors: string[] = [];
+    const wanted = new Map(this.engine.listServices().map((svc) => [serviceKeyText(svc.key), svc]));
+    for (const [key, listener] of this.listeners) {
+      if (wanted.get(key) !== listener.svc) {
+        listener.close();
+        this.listeners.delete(key);
+      }
+    }
+    for (const [key, svc] of wanted) {
+      if (this.listeners.has(key)) continue;
+      const refusal = userspaceRefusal(svc);
+      if (refusal !== undefined) {
+        errors.push(refusal);
+        continue;
+      }
+      try {
+        this.listeners.set(key, await this.listen(svc));
+      } catch (err) {
+        errors.push(`cannot listen on ${serviceDisplayName(svc.key)}: ${(err as Error).message}`);
+      }
+    }
+    return errors;
+  }
+
+  /** Entries the engine expired: their connections end with them. */
+  expired(conns: readonly Connection[]): void {
+    for (const conn of conns) {
+      this.relays.get(conn)?.destroy();
+      for (const u of this.udp) u.expired(conn);
+    }
+  }
+
+  /** Stops accepting, lets live connections finish for up to `drainMs`, then cuts them. */
+  async close(drainMs: number): Promise<void> {
+    this.closing = true;
+    for (const listener of this.listeners.values()) listener.close();
+    this.listeners.clear();
+    const deadline = Date.now() + drainMs;
+    while (this.relays.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, Math.min(50, drainMs)));
+    for (const relay of [...this.relays.values()]) relay.destroy();
+  }
+
+  private listen(svc: VirtualService): Promise<Listener> {
+    const key = svc.key;
+    if (key.kind !== 'address') throw new Error('fwmark services are refused before listening');
+    return key.protocol === 'udp' ? this.listenUdp(svc, key.address.text, key.port) : this.listenTcp(svc, key.address.text, key.port);
+  }
+
+  private listenTcp(svc: VirtualService, host: string, port: number): Promise<Listener> {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => this.accept(svc, client));
+    server.maxConnections = 65_536;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, backlog: 4096 }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.events.warn('listener error', { service: serviceDisplayName(svc.key), error: err.message }));
+        resolve({ svc, close: () => server.close() });
+      });
+    });
+  }
+
+  private listenUdp(svc: VirtualService, host: string, port: number): Promise<Listener> {
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        socket.on('error', (err) => this.events.warn('udp socket error', { service: serviceDisplayName(svc.key), error: err.message }));
+        const vaddr = parseIpAddr(host);
+        if (vaddr === undefined) {
+          socket.close();
+          reject(new Error(`bad address ${host}`));
+          return;
+        }
+        const service = new UdpService(socket, vaddr, port, this.engine, {
+          dropped: () => this.counters.udpDropped++,
+        });
+        this.udp.add(service);
+        resolve({
+          svc,
+          close: () => {
+            service.close();
+            this.udp.delete(service);
+          },
+        });
+      });
+    });
+  }
+
+  private accept(svc: VirtualService, client: net.Socket): void {
+    const caddr = client.remoteAddress === undefined ? undefined : parseIpAddr(client.remoteAddress);
+    const vaddr = client.localAddress === undefined ? undefined : parseIpAddr(client.localAddress);
+    if (this.closing || caddr === undefined || vaddr === undefined || client.remotePort === undefined || svc.key.kind !== 'address') {
+      client.destroy();
+      return;
+    }
+    const c = { protocol: 'tcp' as const, caddr, cport: client.remotePort, vaddr, vport: svc.key.port };
+    let r = this.engine.connect(c);
+    if (r.ok && !r.created) {
+      // The client reused a port whose entry is still in the table (TIME_WAIT, say):
+      // the kernel's conn_reuse_mode schedules such a connection afresh.
+      this.relays.get(r.conn)?.destroy();
+      this.engine.drop(r.conn);
+      r = this.engine.connect(c);
+    }
+    if (!r.ok) {
+      this.counters.noDestination++;
+      client.resetAndDestroy();
+      return;
+    }
+    this.counters.accepted++;
+    const relay = new TcpRelay(r.conn, client, this.engine, {
+      upstreamFailed: (conn, reason, error) => {
+        if (reason === 'refused') this.counters.upstreamRefused++;
+        else if (reason === 'timeout') this.counters.upstreamTimeout++;
+        else this.counters.upstreamError++;
+        this.events.warn(`real server ${reason === 'refused' ? 'refused the connection' : reason === 'timeout' ? 'did not answer in time' : 'failed'}`, {
+          realServer: `${conn.daddr.text}:${conn.dport}`,
+          client: `${caddr.text}:${c.cport}`,
+          ...(error !== undefined ? { error: error.message } : {}),
+        });
+      },
+      closed: (done) => {
+        if (this.relays.get(done.conn) === done) this.relays.delete(done.conn);
+      },
+    });
+    this.relays.set(r.conn, relay);
+    relay.start(this.connectTimeoutMs);
+  }
+}
+
+/** The userspace plane's veto on an ipvsadm change it could not carry. */
+export function userspaceAdmit(c: IpvsadmCommand): string | undefined {
+  const service = c.name === 'add-service' || c.name === 'edit-service' || c.name === 'add-server' || c.name === 'edit-server';
+  if (!service) return undefined;
+  if (c.service.kind === 'fwmark') return 'hadirector: fwmark services need the kernel IPVS data plane; this director runs the userspace plane';
+  if (c.service.protocol === 'sctp') return 'hadirector: SCTP services need the kernel IPVS data plane; this director runs the userspace plane';
+  if (c.name === 'add-service' && c.service.port === 0) return 'hadirector: port-zero services need the kernel IPVS data plane; this director runs the userspace plane';
+  if ((c.name === 'add-server' || c.name === 'edit-server') && c.dest.forward !== 'masq') {
+    return 'hadirector: the userspace data plane forwards by masquerading only: give -m (-g and -i need the kernel IPVS data plane)';
+  }
+  return undefined;
+}
