@@ -106,6 +106,11 @@ export class VirtualClock implements Clock {
     this.now = Math.max(this.now, targetMs);
   }
 
+  /** When the next timer falls due, if any. */
+  nextTimerAtMs(): number | undefined {
+    return this.timers[0]?.atMs;
+  }
+
   pendingTimers(): number {
     return this.timers.length;
   }
