@@ -68,7 +68,11 @@ export async function runDaemon(options: RunOptions, io: CliIo, log: Logger): Pr
   }
   return new Promise<number>((resolve) => {
     let reloading = Promise.resolve();
+    let stopping = false;
     const stop = (signal: string): void => {
+      // A second signal while draining is not a reason to die half-way.
+      if (stopping) return;
+      stopping = true;
       log.info(`${signal}: stopping`, { component: 'director' });
       process.off('SIGHUP', hup);
       void reloading.then(() => director.stop()).then(() => {
@@ -89,8 +93,8 @@ export async function runDaemon(options: RunOptions, io: CliIo, log: Logger): Pr
         if (problems.length > 0) log.error('SIGHUP: reload refused; the running configuration is kept', { component: 'director' });
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', hup);
   });
 }

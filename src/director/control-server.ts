@@ -70,13 +70,15 @@ export class ControlServer {
     socket.on('error', () => socket.destroy());
     let buffered = '';
     let chain = Promise.resolve();
+    let overflowed = false;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
+      if (overflowed) return;
       buffered += chunk;
       if (buffered.length > controlLineMaxBytes) {
-        this.answer(socket, { ok: false, error: `request longer than ${controlLineMaxBytes} bytes` });
-        socket.end();
+        overflowed = true;
         buffered = '';
+        socket.end(`${JSON.stringify({ ok: false, error: `request longer than ${controlLineMaxBytes} bytes` })}\n`, () => socket.destroy());
         return;
       }
       let newline = buffered.indexOf('\n');
