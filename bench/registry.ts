@@ -1,4 +1,5 @@
 import { configParse } from './config-parse';
+import { dataplaneBench } from './dataplane';
 import { ipvsBench } from './ipvs';
 
 export interface BenchOptions {
@@ -8,10 +9,11 @@ export interface BenchOptions {
 
 export interface Benchmark {
   readonly name: string;
-  run(options: BenchOptions): string[];
+  run(options: BenchOptions): string[] | Promise<string[]>;
 }
 
 export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [configParse.name]: configParse,
   [ipvsBench.name]: ipvsBench,
+  [dataplaneBench.name]: dataplaneBench,
 };

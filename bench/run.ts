@@ -2,7 +2,7 @@
 // Benchmarks report numbers; they never pass or fail.
 import { benchmarks } from './registry';
 
-function main(): void {
+async function main(): Promise<void> {
   const name = process.argv[2];
   const bench = name === undefined ? undefined : benchmarks[name];
   if (bench === undefined) {
@@ -10,7 +10,10 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
-  for (const line of bench.run({ smoke: false })) process.stdout.write(line + '\n');
+  for (const line of await bench.run({ smoke: false })) process.stdout.write(line + '\n');
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

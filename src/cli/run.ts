@@ -44,9 +44,10 @@ function claimPidFile(file: string): string | undefined {
 export async function runDaemon(options: RunOptions, io: CliIo, log: Logger): Promise<number> {
   const file = path.resolve(io.cwd, options.file);
   const node = options.node ?? defaultNodeName();
-  const load = () => loadConfig(file, { node, cwd: io.cwd, env: io.env });
+  // Read as given, so messages name the file as the operator wrote it.
+  const load = () => loadConfig(options.file, { node, cwd: io.cwd, env: io.env });
   const first = load();
-  for (const d of first.diagnostics) log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d), { component: 'config' });
+  for (const d of first.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
   if (first.errorCount > 0) {
     io.stderr(`hadirector run: ${options.file}: ${first.errorCount} error(s); not started\n`);
     return 1;

@@ -314,11 +314,16 @@ export class Director {
   }
 }
 
-/** Why the userspace plane cannot serve a planned service. */
+/** Why the userspace plane cannot serve a planned service, at the block that says so. */
 function refusals(plan: ServicePlan): string[] {
-  const where = `${plan.source.where.file}:${plan.source.where.line}:${plan.source.where.col}`;
-  const refusal = userspaceRefusal({ key: plan.key, destinations: plan.members.map((m) => ({ forward: m.settings.forward, key: m.id })) });
-  return refusal === undefined ? [] : [`${where}: ${refusal}`];
+  const at = (w: { file: string; line: number; col: number }): string => `${w.file}:${w.line}:${w.col}`;
+  const service = userspaceRefusal({ key: plan.key, destinations: [] });
+  if (service !== undefined) return [`${at(plan.source.where)}: ${service}`];
+  return plan.members.flatMap((m, i) => {
+    const refusal = userspaceRefusal({ key: plan.key, destinations: [{ forward: m.settings.forward, key: `${m.address}:${m.port}` }] });
+    const where = plan.source.realServers[i]?.where ?? plan.source.where;
+    return refusal === undefined ? [] : [`${at(where)}: ${refusal}`];
+  });
 }
 
 /** Applies the difference between two wanted sets of real servers to a service. */

@@ -1,19 +1,36 @@
 import assert from 'node:assert/strict';
+import { missingTools } from '../../bench/dataplane';
 import { benchmarks } from '../../bench/registry';
 
 describe('benchmarks at smoke size', () => {
   it('config-parse reads every generated service and reports its rate', () => {
     const bench = benchmarks['config-parse'];
     assert.ok(bench !== undefined);
-    const [line] = bench.run({ smoke: true });
+    const [line] = bench.run({ smoke: true }) as string[];
     assert.match(line ?? '', /^config-parse services=10 lines=\d+ hadirector=[\d.]+ms \(\d+ lines\/s\)$/);
   });
 
   it('ipvs reports decisions per second for all 14 schedulers and the table figures', () => {
     const bench = benchmarks['ipvs'];
     assert.ok(bench !== undefined);
-    const [schedule, table] = bench.run({ smoke: true });
+    const [schedule, table] = bench.run({ smoke: true }) as string[];
     assert.equal(schedule?.match(/ [a-z]+=[\d.]+[kM]?\/s/g)?.length, 14, schedule);
     assert.match(table ?? '', /^ipvs conn-table entries=10000 inserts=[\d.]+[kM]?\/s lookups=[\d.]+[kM]?\/s bytes\/entry=(\d+|n\/a \(run with --expose-gc\))$/);
+  });
+
+  it('dataplane compares hadirector with haproxy in both modes, or says which tool is missing', async function () {
+    this.timeout(60_000);
+    const bench = benchmarks['dataplane'];
+    assert.ok(bench !== undefined);
+    const missing = missingTools();
+    if (missing.length > 0) {
+      console.log(`      (skipped: ${missing.join(', ')} not installed)`);
+      this.skip();
+    }
+    const lines = await bench.run({ smoke: true });
+    assert.equal(lines.length, 2, lines.join('\n'));
+    for (const [i, mode] of ['keep-alive', 'new-connection'].entries()) {
+      assert.match(lines[i] ?? '', new RegExp(`^dataplane ${mode} connections=4 haproxy=\\d+ req/s p99=[\\d.]+ms hadirector=\\d+ req/s p99=[\\d.]+ms ratio=[\\d.]+$`));
+    }
   });
 });

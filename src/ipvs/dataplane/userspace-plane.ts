@@ -165,12 +165,12 @@ export class UserspacePlane {
 
   private accept(svc: VirtualService, client: net.Socket): void {
     const caddr = client.remoteAddress === undefined ? undefined : parseIpAddr(client.remoteAddress);
-    const vaddr = client.localAddress === undefined ? undefined : parseIpAddr(client.localAddress);
-    if (this.closing || caddr === undefined || vaddr === undefined || client.remotePort === undefined || svc.key.kind !== 'address') {
+    if (this.closing || caddr === undefined || client.remotePort === undefined || svc.key.kind !== 'address') {
       client.destroy();
       return;
     }
-    const c = { protocol: 'tcp' as const, caddr, cport: client.remotePort, vaddr, vport: svc.key.port };
+    // The listener is bound to the VIP itself, so the service's address is the local one.
+    const c = { protocol: 'tcp' as const, caddr, cport: client.remotePort, vaddr: svc.key.address, vport: svc.key.port };
     let r = this.engine.connect(c);
     if (r.ok && !r.created) {
       // The client reused a port whose entry is still in the table (TIME_WAIT, say):
