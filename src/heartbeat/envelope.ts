@@ -1,0 +1,107 @@
+// The cluster envelope on the wire: protobuf bytes (src/heartbeat/cluster.proto is the
+// source of truth) followed by an HMAC-SHA256 tag over them, keyed with the cluster key.
+// Encoding never fails for a well-formed message; decoding never throws: a datagram is
+// either an envelope or a reason to drop it.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+
+export const protocolVersion = 1;
+export const tagBytes = 32;
+/** The largest UDP payload over IPv4. */
+export const datagramMaxBytes = 65_507;
+export const nameMaxChars = 64;
+export const hearsMax = 64;
+
+const protoFile = path.resolve(__dirname, '..', '..', '..', 'src', 'heartbeat', 'cluster.proto');
+const root = protobuf.loadSync(protoFile);
+const EnvelopeType = root.lookupType('hadirector.cluster.Envelope');
+
+export interface HeartbeatBody {
+  readonly link: string;
+  readonly echoOriginWallUs: number;
+  readonly echoReceiveWallUs: number;
+  readonly hears: readonly string[];
+  readonly viewId: number;
+  readonly uptimeMs: number;
+}
+
+export interface Envelope {
+  readonly version: number;
+  readonly clusterId: string;
+  readonly sender: string;
+  readonly bootEpoch: number;
+  readonly sequence: number;
+  readonly sentWallUs: number;
+  readonly heartbeat?: HeartbeatBody;
+}
+
+/** The cluster key, or null with `auth none` (then no tag is sent or expected). */
+export type ClusterKey = Buffer | null;
+
+function tag(key: Buffer, bytes: Uint8Array): Buffer {
+  return crypto.createHmac('sha256', key).update(bytes).digest();
+}
+
+export function encodeEnvelope(envelope: Envelope, key: ClusterKey): Buffer {
+  const bytes = EnvelopeType.encode(EnvelopeType.fromObject(envelope)).finish();
+  return key === null ? Buffer.from(bytes) : Buffer.concat([bytes, tag(key, bytes)]);
+}
+
+export type DecodeFailure = 'oversize' | 'short' | 'bad-tag' | 'malformed';
+
+/** The envelope in a datagram, checked for authenticity and shape only. */
+export function decodeEnvelope(datagram: Uint8Array, key: ClusterKey): Envelope | DecodeFailure {
+  if (datagram.length > datagramMaxBytes) return 'oversize';
+  const tagLength = key === null ? 0 : tagBytes;
+  if (datagram.length <= tagLength) return 'short';
+  const bytes = datagram.subarray(0, datagram.length - tagLength);
+  if (key !== null) {
+    const expected = tag(key, bytes);
+    const got = datagram.subarray(datagram.length - tagBytes);
+    if (!crypto.timingSafeEqual(expected, got)) return 'bad-tag';
+  }
+  let object: Record<string, unknown>;
+  try {
+    object = EnvelopeType.toObject(EnvelopeType.decode(bytes), { longs: Number, defaults: true, arrays: true }) as Record<string, unknown>;
+  } catch {
+    return 'malformed';
+  }
+  return shape(object) ?? 'malformed';
+}
+
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= nameMaxChars;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** A decoded object as an Envelope, or undefined when a field is out of its bounds. */
+function shape(o: Record<string, unknown>): Envelope | undefined {
+  const { version, clusterId, sender, bootEpoch, sequence, sentWallUs, heartbeat } = o;
+  if (!isCount(version) || !isName(clusterId) || !isName(sender) || !isCount(bootEpoch) || !isCount(sequence) || !isCount(sentWallUs)) return undefined;
+  const envelope = { version, clusterId, sender, bootEpoch, sequence, sentWallUs };
+  if (heartbeat === undefined || heartbeat === null) return envelope;
+  const h = heartbeat as Record<string, unknown>;
+  const hears = h['hears'];
+  if (
+    !isName(h['link']) ||
+    !isCount(h['echoOriginWallUs']) ||
+    !isCount(h['echoReceiveWallUs']) ||
+    !isCount(h['viewId']) ||
+    !isCount(h['uptimeMs']) ||
+    !Array.isArray(hears) ||
+    hears.length > hearsMax ||
+    !hears.every(isName)
+  ) {
+    return undefined;
+  }
+  return {
+    ...envelope,
+    heartbeat: {
+      link: h['link'],
+      echoOriginWallUs: h['echoOriginWallUs'],
+      echoReceiveWallUs: h['echoReceiveWallUs'],
+      hears,
+      viewId: h['viewId'],
+      uptimeMs: h['uptimeMs'],
+    },
+  };
+}
