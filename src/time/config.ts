@@ -25,7 +25,7 @@ export interface TimeCheckConfig {
 }
 
 export function newTimeCheck(): TimeCheckConfig {
-  return { ntpServers: [], skewWarnMs: 250, skewCriticalMs: 1000, schedule: '*/5 * * * *' };
+  return { ntpServers: [], skewWarnMs: 500, skewCriticalMs: 1000, schedule: '*/5 * * * *' };
 }
 
 const skewRange = { min: 1, max: 3_600_000 } as const;

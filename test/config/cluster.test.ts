@@ -48,7 +48,7 @@ describe('cluster', () => {
       assert.deepEqual(c.links, [{ name: 'ring0', where: { file: mainFile, line: 1, col: 1 }, port: 6405, ttl: 1 }]);
       assert.deepEqual(c.quorum, { twoNode: false });
       assert.equal(c.noQuorumPolicy, 'stop');
-      assert.deepEqual(c.time, { ntpServers: [], skewWarnMs: 250, skewCriticalMs: 1000, schedule: '*/5 * * * *' });
+      assert.deepEqual(c.time, { ntpServers: [], skewWarnMs: 500, skewCriticalMs: 1000, schedule: '*/5 * * * *' });
       assert.deepEqual(c.nodes.map((n) => [n.name, n.priority, n.votes, n.witness]), [
         ['d1', 100, 1, false],
         ['d2', 100, 1, false],
