@@ -1,0 +1,186 @@
+// One member of the cluster: sends heartbeats on every link to every peer, takes what
+// the receive gate lets through, feeds the failure detector, the membership and the skew
+// watches, and reports what changed. Sockets sit behind `ClusterTransport`, time behind
+// the injected Clock, so a whole cluster runs in one process on virtual time.
+import type { Clock, TimerHandle } from '../common/clock';
+import { encodeEnvelope, protocolVersion, type ClusterKey, type Envelope } from '../heartbeat/envelope';
+import { FailureDetector, type DetectorTiming, type PeerChange, type PeerView } from '../heartbeat/failure-detector';
+import { Receiver, type DropReason } from '../heartbeat/receiver';
+import { offsetFromExchange, SkewWatch, type SkewLevel, type SkewThresholds } from '../time/skew';
+import { Membership, type MemberConfig, type QuorumRules, type View, type ViewChange } from './membership';
+
+export interface ClusterTransport {
+  /** Sends one datagram to a peer on a link; losing it is the network's business. */
+  send(peer: string, link: string, datagram: Buffer): void;
+}
+
+export interface ClusterEvents {
+  peerChanged(change: PeerChange): void;
+  viewChanged(change: ViewChange): void;
+  skewChanged(peer: string, level: SkewLevel, offsetMs: number): void;
+}
+
+export interface ClusterNodeOptions {
+  readonly self: string;
+  readonly clusterId: string;
+  readonly key: ClusterKey;
+  readonly nodes: readonly MemberConfig[];
+  readonly links: readonly string[];
+  readonly timing: DetectorTiming;
+  readonly quorum: QuorumRules;
+  readonly skew: SkewThresholds;
+  readonly clock: Clock;
+  readonly transport: ClusterTransport;
+  readonly events: ClusterEvents;
+  /** Distinguishes this run from earlier ones; the wall clock in ms at start by default. */
+  readonly bootEpoch?: number;
+}
+
+interface PeerExchange {
+  /** The peer's send time and our receive time of its latest heartbeat, echoed back. */
+  originUs: number;
+  receiveUs: number;
+  viewId: number;
+}
+
+export interface ClusterStatus {
+  readonly self: string;
+  readonly view: View;
+  readonly settled: boolean;
+  readonly peers: Array<PeerView & { readonly offsetMs?: number; readonly skew: SkewLevel; readonly viewId?: number }>;
+  readonly dropped: Record<string, number>;
+  readonly accepted: number;
+}
+
+export class ClusterNode {
+  private readonly detector: FailureDetector;
+  private readonly membership: Membership;
+  private readonly receiver: Receiver;
+  private readonly exchanges = new Map<string, PeerExchange>();
+  private readonly skews = new Map<string, SkewWatch>();
+  private readonly peers: string[];
+  private readonly bootEpoch: number;
+  private readonly startMs: number;
+  private sequence = 0;
+  private heartbeatTimer: TimerHandle | undefined;
+  private evaluateTimer: TimerHandle | undefined;
+  private evaluateAtMs = Infinity;
+  private running = false;
+
+  constructor(private readonly o: ClusterNodeOptions) {
+    this.startMs = o.clock.nowMs();
+    this.bootEpoch = o.bootEpoch ?? Math.floor(o.clock.wallMs());
+    this.peers = o.nodes.map((n) => n.name).filter((n) => n !== o.self);
+    this.detector = new FailureDetector(o.timing, this.peers, o.links, this.startMs);
+    this.membership = new Membership(o.self, o.nodes, o.quorum);
+    this.receiver = new Receiver(o.clusterId, o.key, new Set(o.nodes.map((n) => n.name)), o.self);
+    for (const p of this.peers) this.skews.set(p, new SkewWatch(o.skew));
+  }
+
+  get view(): View {
+    return this.membership.view;
+  }
+
+  start(): void {
+    this.running = true;
+    this.sendHeartbeats();
+    this.reevaluate();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.heartbeatTimer !== undefined) this.o.clock.clearTimeout(this.heartbeatTimer);
+    if (this.evaluateTimer !== undefined) this.o.clock.clearTimeout(this.evaluateTimer);
+    this.heartbeatTimer = undefined;
+    this.evaluateTimer = undefined;
+  }
+
+  /** A datagram from the network; whatever it holds, this returns normally. */
+  receive(datagram: Uint8Array): Envelope | DropReason {
+    const result = this.receiver.accept(datagram);
+    if (typeof result === 'string' || !this.running) return result;
+    const hb = result.heartbeat;
+    if (hb === undefined) return result;
+    const nowMs = this.o.clock.nowMs();
+    const nowUs = Math.round(this.o.clock.wallMs() * 1000);
+    if (hb.echoOriginWallUs > 0) {
+      const sample = offsetFromExchange(hb.echoOriginWallUs, hb.echoReceiveWallUs, result.sentWallUs, nowUs);
+      this.detector.rtt(result.sender, sample.delayMs);
+      const watch = this.skews.get(result.sender);
+      const level = watch?.sample(sample);
+      if (level !== undefined) this.o.events.skewChanged(result.sender, level, watch?.offsetMs ?? sample.offsetMs);
+    }
+    this.exchanges.set(result.sender, { originUs: result.sentWallUs, receiveUs: nowUs, viewId: hb.viewId });
+    for (const change of this.detector.heard(result.sender, hb.link, nowMs, result.bootEpoch)) this.o.events.peerChanged(change);
+    this.updateView();
+    // A peer heard for the first time has deadlines sooner than the start-up grace.
+    if (this.detector.nextDeadlineMs(nowMs) < this.evaluateAtMs) this.armEvaluation(nowMs);
+    return result;
+  }
+
+  status(): ClusterStatus {
+    const nowMs = this.o.clock.nowMs();
+    return {
+      self: this.o.self,
+      view: this.membership.view,
+      settled: this.detector.settled(nowMs),
+      peers: this.detector.view(nowMs).map((p) => {
+        const watch = this.skews.get(p.peer);
+        const offsetMs = watch?.offsetMs;
+        const viewId = this.exchanges.get(p.peer)?.viewId;
+        return { ...p, skew: watch?.level ?? 'ok', ...(offsetMs !== undefined ? { offsetMs } : {}), ...(viewId !== undefined ? { viewId } : {}) };
+      }),
+      dropped: Object.fromEntries(this.receiver.dropped),
+      accepted: this.receiver.accepted,
+    };
+  }
+
+  private sendHeartbeats(): void {
+    if (!this.running) return;
+    const nowMs = this.o.clock.nowMs();
+    const hears = this.detector.alive();
+    for (const peer of this.peers) {
+      const echo = this.exchanges.get(peer);
+      for (const link of this.o.links) {
+        const envelope: Envelope = {
+          version: protocolVersion,
+          clusterId: this.o.clusterId,
+          sender: this.o.self,
+          bootEpoch: this.bootEpoch,
+          sequence: ++this.sequence,
+          sentWallUs: Math.round(this.o.clock.wallMs() * 1000),
+          heartbeat: {
+            link,
+            echoOriginWallUs: echo?.originUs ?? 0,
+            echoReceiveWallUs: echo?.receiveUs ?? 0,
+            hears,
+            viewId: this.membership.view.id,
+            uptimeMs: Math.max(0, Math.round(nowMs - this.startMs)),
+          },
+        };
+        this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
+      }
+    }
+    this.heartbeatTimer = this.o.clock.setTimeout(() => this.sendHeartbeats(), this.o.timing.intervalMs);
+  }
+
+  private reevaluate(): void {
+    if (!this.running) return;
+    const nowMs = this.o.clock.nowMs();
+    for (const change of this.detector.evaluate(nowMs)) this.o.events.peerChanged(change);
+    this.updateView();
+    this.armEvaluation(nowMs);
+  }
+
+  private armEvaluation(nowMs: number): void {
+    if (this.evaluateTimer !== undefined) this.o.clock.clearTimeout(this.evaluateTimer);
+    this.evaluateAtMs = Math.max(nowMs + 1, this.detector.nextDeadlineMs(nowMs));
+    this.evaluateTimer = this.o.clock.setTimeout(() => this.reevaluate(), this.evaluateAtMs - nowMs);
+  }
+
+  private updateView(): void {
+    const ids = new Map([...this.exchanges].map(([peer, e]) => [peer, e.viewId]));
+    const change = this.membership.update(this.detector.alive(), this.detector.settled(this.o.clock.nowMs()), ids);
+    if (change !== undefined) this.o.events.viewChanged(change);
+  }
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/common/clock';
+import { SeededRng } from '../../src/common/rng';
+import { ClusterNode } from '../../src/cluster/node';
+import { defaultSimNodes, defaultSimTiming, runClusterSim } from './cluster-sim';
+import { NodeClock, VirtualNetwork } from './network';
+
+const key = Buffer.from('simulation key, 32 bytes long!!!');
+
+/** Three nodes on one virtual network, for scripted scenarios. */
+function trio(seed = 1) {
+  const clock = new VirtualClock();
+  const net = new VirtualNetwork(clock, new SeededRng(seed));
+  const log: string[] = [];
+  const make = (name: string) => {
+    const nodeClock = new NodeClock(clock);
+    const node = new ClusterNode({
+      self: name,
+      clusterId: 'sim',
+      key,
+      nodes: defaultSimNodes,
+      links: ['ring0'],
+      timing: defaultSimTiming,
+      quorum: { twoNode: false, waitForAll: false },
+      skew: { warnMs: 500, criticalMs: 1000 },
+      clock: nodeClock,
+      transport: { send: (peer, link, d) => net.send(name, peer, link, d) },
+      events: {
+        peerChanged: () => undefined,
+        viewChanged: (c) => log.push(`${clock.nowMs()} ${name} [${c.view.members.join(',')}] ${c.view.quorate ? 'Q' : '-'} ${c.view.dc ?? '-'}`),
+        skewChanged: (peer, level, offset) => log.push(`${clock.nowMs()} ${name} skew ${peer} ${level} ${Math.round(offset)}`),
+      },
+    });
+    net.attach(name, (d) => node.receive(d));
+    return { node, clock: nodeClock };
+  };
+  const nodes = { d1: make('d1'), d2: make('d2'), w1: make('w1') };
+  for (const n of Object.values(nodes)) n.node.start();
+  return { clock, net, nodes, log };
+}
+
+describe('cluster simulation', function () {
+  this.timeout(30_000);
+
+  it('100 random seeds of two minutes, up to 20% loss, partitions, crashes and clock jumps: no invariant broken', () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = runClusterSim({ seed, durationMs: 120_000, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, maxLoss: 0.2 });
+      assert.deepEqual(r.violations, [], `seed ${seed}: npm run sim -- --seed ${seed} --trace`);
+      assert.ok(r.stats.calmChecks > 0 && r.stats.datagrams > 0);
+    }
+  });
+
+  it('the invariants are not vacuous: nodes told one vote is quorum are caught claiming it alone', () => {
+    const caught = [1, 2, 3, 4, 5].flatMap((seed) =>
+      runClusterSim({ seed, durationMs: 120_000, nodes: defaultSimNodes, links: ['ring0'], timing: defaultSimTiming, maxLoss: 0.2, quorum: { twoNode: false, waitForAll: false, expectedVotes: 1 } }).violations,
+    );
+    assert.ok(caught.some((v) => /claims quorum on its own/.test(v)), caught.join('\n'));
+    assert.ok(caught.some((v) => /cut off from a majority .* still reports quorum/.test(v)), caught.join('\n'));
+  });
+
+  it('replays a seed exactly', () => {
+    const run = () => runClusterSim({ seed: 42, durationMs: 60_000, nodes: defaultSimNodes, links: ['ring0'], timing: defaultSimTiming, maxLoss: 0.2 });
+    assert.deepEqual(run().trace, run().trace);
+  });
+
+  it('a crashed member leaves the others\' view, with a new DC, within deadtime + one interval', () => {
+    const { clock, nodes, net, log } = trio();
+    clock.advance(10_000);
+    assert.deepEqual([nodes.d1.node.view.dc, nodes.d2.node.view.dc, nodes.w1.node.view.dc], ['d1', 'd1', 'd1']);
+    nodes.d1.node.stop();
+    net.detach('d1');
+    const crashAt = clock.nowMs();
+    log.length = 0;
+    clock.advance(defaultSimTiming.deadtimeMs + defaultSimTiming.intervalMs);
+    assert.deepEqual([nodes.d2.node.view.members, nodes.d2.node.view.dc, nodes.w1.node.view.members, nodes.w1.node.view.dc], [['d2', 'w1'], 'd2', ['d2', 'w1'], 'd2']);
+    const agreedAt = Math.max(...log.map((l) => Number(l.split(' ')[0])));
+    assert.ok(agreedAt - crashAt <= defaultSimTiming.deadtimeMs + defaultSimTiming.intervalMs, log.join('\n'));
+  });
+
+  it('a node cut off reports no quorum within deadtime; the majority keeps it', () => {
+    const { clock, nodes, net } = trio();
+    clock.advance(10_000);
+    net.partition([['w1']]);
+    clock.advance(defaultSimTiming.deadtimeMs + defaultSimTiming.intervalMs);
+    assert.deepEqual([nodes.w1.node.view.quorate, nodes.w1.node.view.dc], [false, undefined]);
+    assert.deepEqual([nodes.d1.node.view.quorate, nodes.d1.node.view.members], [true, ['d1', 'd2']]);
+    net.heal();
+    clock.advance(2 * defaultSimTiming.intervalMs);
+    assert.deepEqual(nodes.w1.node.view.members, ['d1', 'd2', 'w1']);
+  });
+
+  it('a peer whose clock is 1.5 s ahead raises a critical skew alert on the others, and it clears', () => {
+    const { clock, nodes, log } = trio();
+    clock.advance(5000);
+    nodes.d2.clock.wallOffsetMs = 1500;
+    clock.advance(10_000);
+    assert.ok(log.some((l) => / d1 skew d2 critical 1[45]\d\d$/.test(l)), log.join('\n'));
+    assert.ok(log.some((l) => / d2 skew d1 critical -1[45]\d\d$/.test(l)), log.join('\n'));
+    nodes.d2.clock.wallOffsetMs = 0;
+    clock.advance(10_000);
+    assert.ok(log.some((l) => / d1 skew d2 ok /.test(l)), log.join('\n'));
+    const status = nodes.w1.node.status();
+    assert.equal(status.peers.find((p) => p.peer === 'd2')?.skew, 'ok');
+  });
+});

@@ -1,0 +1,212 @@
+// The deterministic cluster simulation: three nodes in one process on a virtual network
+// that loses, duplicates, delays and partitions, with crashes, restarts and clock jumps,
+// all driven by one seed. It alternates chaos phases with calm ones, and checks the
+// invariants as it goes:
+//   - no node of a three-node cluster claims quorum on its own;
+//   - a node cut off from a majority reports no quorum within deadtime (and the slack
+//     of one interval and the network's delay);
+//   - after a calm phase as long as the agreement bound, the live members of each
+//     connected group agree on the view's members and the DC.
+import { VirtualClock } from '../../src/common/clock';
+import { SeededRng } from '../../src/common/rng';
+import { ClusterNode } from '../../src/cluster/node';
+import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
+import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
+import { NodeClock, VirtualNetwork } from './network';
+
+export interface ClusterSimOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly nodes: readonly MemberConfig[];
+  readonly links: readonly string[];
+  readonly timing: DetectorTiming;
+  /** The worst loss a chaos phase may bring, 0..1. */
+  readonly maxLoss: number;
+  /** The nodes' quorum rules; a test may break them to see the invariants catch it. */
+  readonly quorum?: QuorumRules;
+}
+
+export interface ClusterSimResult {
+  readonly seed: number;
+  readonly violations: string[];
+  readonly trace: string[];
+  readonly stats: { crashes: number; restarts: number; partitions: number; viewChanges: number; datagrams: number; calmChecks: number };
+}
+
+export const defaultSimNodes: readonly MemberConfig[] = [
+  { name: 'd1', priority: 150, votes: 1, witness: false },
+  { name: 'd2', priority: 100, votes: 1, witness: false },
+  { name: 'w1', priority: 0, votes: 1, witness: true },
+];
+
+export const defaultSimTiming: DetectorTiming = { intervalMs: 1000, warntimeMs: 1500, deadtimeMs: 3000, initdeadMs: 6000 };
+
+const key = Buffer.from('simulation key, 32 bytes long!!!');
+const checkEveryMs = 100;
+
+interface SimNode {
+  readonly name: string;
+  readonly clock: NodeClock;
+  node: ClusterNode | null;
+  epoch: number;
+  /** Since when this node has been cut off from a majority, if it is. */
+  minoritySince?: number;
+}
+
+export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
+  const clock = new VirtualClock();
+  const rng = new SeededRng(o.seed);
+  const net = new VirtualNetwork(clock, rng);
+  const trace: string[] = [];
+  const violations: string[] = [];
+  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0 };
+  const at = (): string => `t=${(clock.nowMs() / 1000).toFixed(3)}s`;
+  const note = (line: string): void => {
+    trace.push(`${at()} ${line}`);
+  };
+  const totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
+  const quorumVotes = Math.floor(totalVotes / 2) + 1;
+  const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
+  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, epoch: 0 }));
+
+  const boot = (s: SimNode): void => {
+    s.epoch++;
+    const node = new ClusterNode({
+      self: s.name,
+      clusterId: 'sim',
+      key,
+      nodes: o.nodes,
+      links: o.links,
+      timing: o.timing,
+      quorum: o.quorum ?? { twoNode: false, waitForAll: false },
+      skew: { warnMs: 500, criticalMs: 1000 },
+      clock: s.clock,
+      bootEpoch: s.epoch,
+      transport: { send: (peer, link, datagram) => net.send(s.name, peer, link, datagram) },
+      events: {
+        peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
+        viewChanged: (c) => {
+          stats.viewChanges++;
+          note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
+        },
+        skewChanged: (peer, level, offsetMs) => note(`${s.name}: skew with ${peer} ${level} (${offsetMs.toFixed(0)} ms)`),
+      },
+    });
+    s.node = node;
+    net.attach(s.name, (datagram) => node.receive(datagram));
+    node.start();
+  };
+  const crash = (s: SimNode): void => {
+    s.node?.stop();
+    s.node = null;
+    s.clock.clearAll();
+    net.detach(s.name);
+  };
+
+  /** Live nodes s can exchange heartbeats with, itself included. */
+  const reachable = (s: SimNode): SimNode[] => nodes.filter((n) => n.node !== null && net.canReach(s.name, n.name));
+  const updateMinority = (): void => {
+    for (const s of nodes) {
+      if (s.node === null) {
+        delete s.minoritySince;
+        continue;
+      }
+      const votes = reachable(s).reduce((sum, n) => sum + (votesOf.get(n.name) ?? 0), 0);
+      if (votes >= quorumVotes) delete s.minoritySince;
+      else s.minoritySince ??= clock.nowMs();
+    }
+  };
+
+  const slackMs = o.timing.intervalMs + 100;
+  const checkContinuous = (): void => {
+    for (const s of nodes) {
+      const view = s.node?.view;
+      if (view === undefined) continue;
+      if (view.quorate && view.members.length === 1 && totalVotes >= 3) violations.push(`${at()} ${s.name} claims quorum on its own: ${JSON.stringify(view)}`);
+      if (s.minoritySince !== undefined && view.quorate && clock.nowMs() - s.minoritySince > o.timing.deadtimeMs + slackMs) {
+        violations.push(`${at()} ${s.name} is cut off from a majority since t=${(s.minoritySince / 1000).toFixed(3)}s but still reports quorum: [${view.members.join(',')}]`);
+      }
+    }
+  };
+
+  const checkAgreement = (): void => {
+    stats.calmChecks++;
+    const seen = new Set<string>();
+    for (const s of nodes) {
+      if (s.node === null || seen.has(s.name)) continue;
+      const group = reachable(s);
+      group.forEach((g) => seen.add(g.name));
+      const expected = group.map((g) => g.name).sort().join(',');
+      for (const g of group) {
+        const view = g.node?.view;
+        if (view === undefined) continue;
+        if (view.members.join(',') !== expected) violations.push(`${at()} ${g.name} sees [${view.members.join(',')}] after a calm phase; its group is [${expected}]`);
+      }
+      const dcs = new Set(group.map((g) => g.node?.view.dc ?? '-'));
+      if (dcs.size > 1) violations.push(`${at()} group [${expected}] disagrees on the DC: ${[...dcs].join(' vs ')}`);
+    }
+  };
+
+  const runFor = (ms: number): void => {
+    const end = clock.nowMs() + ms;
+    while (clock.nowMs() < end) {
+      clock.advanceTo(Math.min(end, clock.nowMs() + checkEveryMs));
+      checkContinuous();
+    }
+  };
+
+  for (const s of nodes) clock.setTimeout(() => boot(s), Math.floor(rng.next() * 2000));
+  const agreementBoundMs = o.timing.initdeadMs + o.timing.deadtimeMs + 2 * o.timing.intervalMs;
+  runFor(agreementBoundMs);
+  checkAgreement();
+
+  while (clock.nowMs() < o.durationMs) {
+    // Chaos: a few random events.
+    const chaosMs = 5000 + Math.floor(rng.next() * 15_000);
+    const events = 1 + Math.floor(rng.next() * 4);
+    for (let i = 0; i < events; i++) {
+      runFor(Math.floor(chaosMs / events));
+      const roll = rng.next();
+      if (roll < 0.3) {
+        net.conditions = { loss: rng.next() * o.maxLoss, duplicate: rng.next() * 0.05, minDelayMs: 1, maxDelayMs: 1 + rng.next() * 80 };
+        note(`network: loss ${(net.conditions.loss * 100).toFixed(0)}%, delay up to ${net.conditions.maxDelayMs.toFixed(0)} ms`);
+      } else if (roll < 0.55) {
+        const names = nodes.map((n) => n.name);
+        const lone = names[Math.floor(rng.next() * names.length)] as string;
+        net.partition([[lone]]);
+        stats.partitions++;
+        note(`network: ${lone} cut off`);
+      } else if (roll < 0.7) {
+        net.heal();
+        note('network: healed');
+      } else if (roll < 0.85) {
+        const live = nodes.filter((n) => n.node !== null);
+        const victim = live[Math.floor(rng.next() * live.length)];
+        if (victim !== undefined && live.length > 1) {
+          crash(victim);
+          stats.crashes++;
+          note(`${victim.name} crashed`);
+        }
+      } else if (roll < 0.95) {
+        const dead = nodes.filter((n) => n.node === null);
+        const back = dead[Math.floor(rng.next() * dead.length)];
+        if (back !== undefined) {
+          boot(back);
+          stats.restarts++;
+          note(`${back.name} restarted`);
+        }
+      } else {
+        const s = nodes[Math.floor(rng.next() * nodes.length)] as SimNode;
+        s.clock.wallOffsetMs += (rng.next() - 0.5) * 4000;
+        note(`${s.name}: wall clock jumped to ${s.clock.wallOffsetMs.toFixed(0)} ms off`);
+      }
+      updateMinority();
+    }
+    // Calm: a steady network for the agreement bound (partitions may stay).
+    net.conditions = { loss: 0, duplicate: 0, minDelayMs: 1, maxDelayMs: 5 };
+    runFor(agreementBoundMs + Math.floor(rng.next() * 3000));
+    checkAgreement();
+  }
+  stats.datagrams = net.sent;
+  return { seed: o.seed, violations, trace, stats };
+}

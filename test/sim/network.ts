@@ -1,0 +1,107 @@
+// A virtual network for the simulation: datagrams between named nodes on named links,
+// delivered on the shared virtual clock after a random delay, or lost, duplicated,
+// reordered (by their delays) or cut by a partition. Every choice comes from the seed.
+import type { Clock, TimerHandle } from '../../src/common/clock';
+import type { SeededRng } from '../../src/common/rng';
+import type { VirtualClock } from '../../src/common/clock';
+
+export interface NetworkConditions {
+  /** Probability that a datagram is lost, 0..1. */
+  loss: number;
+  duplicate: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export type Deliver = (datagram: Buffer, link: string) => void;
+
+export class VirtualNetwork {
+  conditions: NetworkConditions = { loss: 0, duplicate: 0, minDelayMs: 1, maxDelayMs: 5 };
+  /** Node → the partition group it is in; nodes in different groups cannot talk. */
+  private readonly group = new Map<string, number>();
+  private readonly endpoints = new Map<string, Deliver>();
+  sent = 0;
+  delivered = 0;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly rng: SeededRng,
+  ) {}
+
+  attach(node: string, deliver: Deliver): void {
+    this.endpoints.set(node, deliver);
+  }
+
+  /** A crashed node receives nothing. */
+  detach(node: string): void {
+    this.endpoints.delete(node);
+  }
+
+  /** Splits the nodes into groups; nodes not named stay in group 0. */
+  partition(groups: readonly (readonly string[])[]): void {
+    this.group.clear();
+    groups.forEach((members, i) => members.forEach((m) => this.group.set(m, i + 1)));
+  }
+
+  heal(): void {
+    this.group.clear();
+  }
+
+  canReach(from: string, to: string): boolean {
+    return (this.group.get(from) ?? 0) === (this.group.get(to) ?? 0);
+  }
+
+  send(from: string, to: string, link: string, datagram: Buffer): void {
+    this.sent++;
+    if (!this.canReach(from, to)) return;
+    const c = this.conditions;
+    if (this.rng.next() < c.loss) return;
+    const copies = this.rng.next() < c.duplicate ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const delay = c.minDelayMs + this.rng.next() * (c.maxDelayMs - c.minDelayMs);
+      this.clock.setTimeout(() => {
+        // A partition or crash that happened in flight also stops the datagram.
+        const deliver = this.endpoints.get(to);
+        if (deliver === undefined || !this.canReach(from, to)) return;
+        this.delivered++;
+        deliver(datagram, link);
+      }, delay);
+    }
+  }
+}
+
+/** A node's own view of time: the shared timeline, with a wall clock that may be off. */
+export class NodeClock implements Clock {
+  wallOffsetMs = 0;
+  private readonly owned = new Set<TimerHandle>();
+
+  constructor(private readonly shared: VirtualClock) {}
+
+  nowMs(): number {
+    return this.shared.nowMs();
+  }
+
+  wallMs(): number {
+    return this.shared.wallMs() + this.wallOffsetMs;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const handle = this.shared.setTimeout(() => {
+      this.owned.delete(handle);
+      callback();
+    }, delayMs);
+    this.owned.add(handle);
+    return handle;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.owned.delete(handle);
+    this.shared.clearTimeout(handle);
+  }
+
+  /** A crash: every timer the node had armed is gone. */
+  clearAll(): void {
+    for (const h of this.owned) this.shared.clearTimeout(h);
+    this.owned.clear();
+  }
+}

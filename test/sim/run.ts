@@ -1,0 +1,41 @@
+// `npm run sim -- --seeds N` runs N seeds of the cluster simulation and prints a summary;
+// `npm run sim -- --seed S [--trace]` replays one, printing its events.
+import { defaultSimNodes, defaultSimTiming, runClusterSim } from './cluster-sim';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+function main(): number {
+  const seeds = Number(arg('--seeds') ?? '100');
+  const one = arg('--seed');
+  const durationMs = Number(arg('--duration') ?? '120') * 1000;
+  const maxLoss = Number(arg('--max-loss') ?? '0.2');
+  const list = one !== undefined ? [Number(one)] : Array.from({ length: seeds }, (_, i) => i + 1);
+  if (list.some((s) => !Number.isSafeInteger(s)) || !(durationMs > 0) || !(maxLoss >= 0 && maxLoss <= 1)) {
+    process.stderr.write('usage: npm run sim -- [--seeds N | --seed S [--trace]] [--duration SECONDS] [--max-loss 0..1]\n');
+    return 2;
+  }
+  const started = Date.now();
+  const failing: number[] = [];
+  const totals = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0 };
+  for (const seed of list) {
+    const r = runClusterSim({ seed, durationMs, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, maxLoss });
+    for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += r.stats[k];
+    if (one !== undefined && process.argv.includes('--trace')) for (const line of r.trace) process.stdout.write(`${line}\n`);
+    if (r.violations.length > 0) {
+      failing.push(seed);
+      process.stdout.write(`seed ${seed}: ${r.violations.length} violation(s), first: ${r.violations[0] ?? ''}\n`);
+      process.stdout.write(`  replay: npm run sim -- --seed ${seed} --trace --duration ${durationMs / 1000} --max-loss ${maxLoss}\n`);
+    }
+  }
+  process.stdout.write(
+    `sim: ${list.length} seed(s) of ${durationMs / 1000}s, loss up to ${(maxLoss * 100).toFixed(0)}%: ${failing.length} with violations; ` +
+      `${totals.crashes} crashes, ${totals.restarts} restarts, ${totals.partitions} partitions, ${totals.viewChanges} view changes, ` +
+      `${totals.calmChecks} agreement checks, ${totals.datagrams} datagrams, in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+  );
+  return failing.length === 0 ? 0 : 1;
+}
+
+process.exitCode = main();
