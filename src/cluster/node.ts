@@ -103,14 +103,15 @@ export class ClusterNode {
     if (hb === undefined) return result;
     const nowMs = this.o.clock.nowMs();
     const nowUs = Math.round(this.o.clock.wallMs() * 1000);
-    if (hb.echoOriginWallUs > 0) {
+    const forUs = hb.to === this.o.self;
+    if (forUs && hb.echoOriginWallUs > 0) {
       const sample = offsetFromExchange(hb.echoOriginWallUs, hb.echoReceiveWallUs, result.sentWallUs, nowUs);
       this.detector.rtt(result.sender, sample.delayMs);
       const watch = this.skews.get(result.sender);
       const level = watch?.sample(sample);
       if (level !== undefined) this.o.events.skewChanged(result.sender, level, watch?.offsetMs ?? sample.offsetMs);
     }
-    this.exchanges.set(result.sender, { originUs: result.sentWallUs, receiveUs: nowUs, viewId: hb.viewId });
+    if (forUs) this.exchanges.set(result.sender, { originUs: result.sentWallUs, receiveUs: nowUs, viewId: hb.viewId });
     for (const change of this.detector.heard(result.sender, hb.link, nowMs, result.bootEpoch)) this.o.events.peerChanged(change);
     this.updateView();
     // A peer heard for the first time has deadlines sooner than the start-up grace.
@@ -151,6 +152,7 @@ export class ClusterNode {
           sentWallUs: Math.round(this.o.clock.wallMs() * 1000),
           heartbeat: {
             link,
+            to: peer,
             echoOriginWallUs: echo?.originUs ?? 0,
             echoReceiveWallUs: echo?.receiveUs ?? 0,
             hears,

@@ -19,6 +19,7 @@ import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
 import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
 import type { VirtualService } from '../ipvs/service';
 import type { ControlRequest, IpvsadmResult } from './control-protocol';
+import { ClusterMember } from './cluster-member';
 import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
@@ -69,6 +70,7 @@ export class Director {
   private tickTimer: TimerHandle | undefined;
   private readonly startedWallMs: number;
   private stopping = false;
+  private member: ClusterMember | undefined;
 
   private constructor(private readonly options: DirectorOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -104,8 +106,10 @@ export class Director {
       throw new StartError(listenErrors);
     }
     try {
+      if (options.config.cluster !== undefined) director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log);
       await director.control.start();
     } catch (err) {
+      director.member?.stop();
       director.health.stop();
       await director.plane.close(0);
       throw new StartError([(err as Error).message]);
@@ -133,6 +137,9 @@ export class Director {
       if (active === undefined) this.addService(plan);
       else this.updateService(active, plan);
     }
+    if (withoutPositions(config.cluster ?? null) !== withoutPositions(this.config.cluster ?? null)) {
+      this.log.warn('the cluster block changed: it takes effect at the next restart', { component: 'director' });
+    }
     this.config = config;
     const listenErrors = await this.plane.reconcile();
     this.log.info('configuration reloaded', { component: 'director', services: plans.length });
@@ -143,6 +150,7 @@ export class Director {
     if (this.stopping) return;
     this.stopping = true;
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    this.member?.stop();
     this.health.stop();
     await this.control.stop();
     await this.plane.close(this.options.drainMs ?? drainDefaultMs);
@@ -161,6 +169,7 @@ export class Director {
       startedAt: new Date(this.startedWallMs).toISOString(),
       uptimeS: Math.floor((this.clock.wallMs() - this.startedWallMs) / 1000),
       dataPlane: 'userspace',
+      ...(this.member !== undefined ? { cluster: this.member.status() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
       dataPlaneEvents: { ...this.plane.counters },

@@ -19,6 +19,8 @@ const EnvelopeType = root.lookupType('hadirector.cluster.Envelope');
 
 export interface HeartbeatBody {
   readonly link: string;
+  /** The peer it is for. */
+  readonly to: string;
   readonly echoOriginWallUs: number;
   readonly echoReceiveWallUs: number;
   readonly hears: readonly string[];
@@ -83,6 +85,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
   const hears = h['hears'];
   if (
     !isName(h['link']) ||
+    !isName(h['to']) ||
     !isCount(h['echoOriginWallUs']) ||
     !isCount(h['echoReceiveWallUs']) ||
     !isCount(h['viewId']) ||
@@ -97,6 +100,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     ...envelope,
     heartbeat: {
       link: h['link'],
+      to: h['to'],
       echoOriginWallUs: h['echoOriginWallUs'],
       echoReceiveWallUs: h['echoReceiveWallUs'],
       hears,

@@ -15,7 +15,7 @@ function envelope(over: Partial<Envelope> = {}): Envelope {
     bootEpoch: 1_764_000_000_000,
     sequence: 1,
     sentWallUs: 1_764_000_000_000_000,
-    heartbeat: { link: 'ring0', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: ['d1', 'w1'], viewId: 3, uptimeMs: 1234 },
+    heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: ['d1', 'w1'], viewId: 3, uptimeMs: 1234 },
     ...over,
   };
 }
@@ -70,7 +70,7 @@ describe('cluster datagrams: the receive gate', () => {
   it('rejects an authentic envelope whose fields are out of bounds as malformed', () => {
     const r = receiver();
     assert.equal(r.accept(encodeEnvelope(envelope({ sender: 'x'.repeat(65) }), key)), 'malformed');
-    assert.equal(r.accept(encodeEnvelope(envelope({ heartbeat: { link: 'ring0', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: Array.from({ length: 65 }, () => 'd1'), viewId: 1, uptimeMs: 1 } }), key)), 'malformed');
+    assert.equal(r.accept(encodeEnvelope(envelope({ heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: Array.from({ length: 65 }, () => 'd1'), viewId: 1, uptimeMs: 1 } }), key)), 'malformed');
     // Authentic garbage: a valid tag over bytes that are not an Envelope.
     const junk = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]);
     assert.equal(r.accept(Buffer.concat([junk, crypto.createHmac('sha256', key).update(junk).digest()])), 'malformed');

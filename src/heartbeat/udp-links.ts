@@ -1,0 +1,84 @@
+// The cluster links over UDP: one socket per link this node has an address on, bound to
+// that address and the link's port. Heartbeats go unicast to each peer's address on the
+// link, or to the link's multicast group when it has one. Datagrams are handed up as they
+// come; the receive gate decides what they are worth.
+import dgram from 'node:dgram';
+import type { ClusterConfig, LinkConfig, NodeConfig } from '../cluster/config';
+import type { ClusterTransport } from '../cluster/node';
+
+export interface LinkSocketError {
+  readonly link: string;
+  readonly error: Error;
+}
+
+interface OpenLink {
+  readonly config: LinkConfig;
+  readonly socket: dgram.Socket;
+}
+
+export class UdpLinks implements ClusterTransport {
+  private readonly open = new Map<string, OpenLink>();
+  /** peer → link → where to send. */
+  private readonly targets = new Map<string, Map<string, { address: string; port: number }>>();
+  sendErrors = 0;
+
+  constructor(
+    private readonly cluster: ClusterConfig,
+    private readonly self: NodeConfig,
+    private readonly onDatagram: (datagram: Buffer, link: string) => void,
+    private readonly onError: (e: LinkSocketError) => void,
+  ) {
+    for (const n of cluster.nodes) {
+      if (n.name === self.name) continue;
+      const byLink = new Map<string, { address: string; port: number }>();
+      for (const a of n.addresses) byLink.set(a.link, { address: a.address, port: a.port });
+      this.targets.set(n.name, byLink);
+    }
+  }
+
+  /** The links this node takes part in: those it has an address on. */
+  get links(): string[] {
+    return this.self.addresses.map((a) => a.link);
+  }
+
+  async start(): Promise<void> {
+    for (const a of this.self.addresses) {
+      const config = this.cluster.links.find((l) => l.name === a.link);
+      if (config === undefined) continue;
+      const socket = dgram.createSocket({ type: a.family === 6 ? 'udp6' : 'udp4', reuseAddr: config.mcastGroup !== undefined });
+      socket.on('message', (msg) => this.onDatagram(msg, a.link));
+      socket.on('error', (error) => this.onError({ link: a.link, error }));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        // A multicast link binds the wildcard address so the group's datagrams arrive.
+        socket.bind(a.port, config.mcastGroup !== undefined ? undefined : a.address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      if (config.mcastGroup !== undefined) {
+        socket.addMembership(config.mcastGroup, a.address);
+        socket.setMulticastTTL(config.ttl);
+        socket.setMulticastInterface(a.address);
+        socket.setMulticastLoopback(true);
+      }
+      this.open.set(a.link, { config, socket });
+    }
+  }
+
+  send(peer: string, link: string, datagram: Buffer): void {
+    const open = this.open.get(link);
+    if (open === undefined) return;
+    const group = open.config.mcastGroup;
+    const target = group !== undefined ? { address: group, port: open.config.port } : this.targets.get(peer)?.get(link);
+    if (target === undefined) return;
+    open.socket.send(datagram, target.port, target.address, (err) => {
+      if (err !== null && err !== undefined) this.sendErrors++;
+    });
+  }
+
+  close(): void {
+    for (const { socket } of this.open.values()) socket.close();
+    this.open.clear();
+  }
+}
