@@ -3,15 +3,11 @@
 // and the survivor reports no quorum. Garbage sent to a node's cluster port is dropped,
 // counted, and survived.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { controlRequest } from '../../src/director/control-client';
 import { SeededRng } from '../../src/common/rng';
-import { bin, loopbackNet, waitFor } from '../support/director-process';
-import { repoRoot } from '../support/paths';
+import { ClusterLab } from '../support/cluster-lab';
+import { loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
 const port = 16400 + (process.pid % 50);
@@ -43,68 +39,25 @@ cluster {
 }
 `;
 
-interface ClusterView {
-  members: string[];
-  quorate: boolean;
-  dc?: string;
-}
+const threeNodes = (clusterPort: number): string => config.replace(`port ${port}`, `port ${clusterPort}`);
 
 describe('three directors on loopback (integration)', function () {
   this.timeout(60_000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-cluster-'));
-  const procs = new Map<Name, ChildProcess>();
-  const output = new Map<Name, string>();
-
-  const start = (name: Name): void => {
-    output.set(name, '');
-    const child = spawn(bin, ['run', '-f', path.join(dir, 'c.conf'), '--node', name, '--control', path.join(dir, `${name}.sock`), '--pid-file', path.join(dir, `${name}.pid`)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const append = (d: Buffer): void => {
-      output.set(name, (output.get(name) ?? '') + d.toString());
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
-    procs.set(name, child);
-  };
-  const kill9 = async (name: Name): Promise<void> => {
-    const child = procs.get(name);
-    procs.delete(name);
-    if (child === undefined || child.exitCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-  };
-  const status = async (name: Name): Promise<{ view: ClusterView; dropped: Record<string, number> } | undefined> => {
-    try {
-      const r = await controlRequest(path.join(dir, `${name}.sock`), { op: 'status' }, 2000);
-      return r.ok ? ((r.result as { cluster: { view: ClusterView; dropped: Record<string, number> } }).cluster) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const viewOf = async (name: Name): Promise<string | undefined> => {
-    const s = await status(name);
-    return s === undefined ? undefined : `[${s.view.members.join(',')}] ${s.view.quorate ? 'quorate' : 'no-quorum'} dc=${s.view.dc ?? '-'}`;
-  };
-  const agree = (who: Name[], expected: string) => async (): Promise<true | undefined> => {
-    const views = await Promise.all(who.map(viewOf));
-    return views.every((v) => v === expected) ? true : undefined;
-  };
+  const lab = new ClusterLab(config);
+  const agree = (who: Name[], expected: string) => lab.agree(who, expected);
+  const status = (name: Name) => lab.status(name);
+  const viewOf = (name: Name) => lab.viewOf(name);
 
   before(async () => {
-    fs.copyFileSync(path.join(repoRoot(), 'config', 'cluster.key'), path.join(dir, 'cluster.key'));
-    fs.writeFileSync(path.join(dir, 'c.conf'), config);
-    for (const n of names) start(n);
+    for (const n of names) lab.start(n);
     await waitFor('all three to agree', agree([...names], '[d1,d2,w1] quorate dc=d1'), 15_000);
   });
 
-  after(async () => {
-    for (const n of names) await kill9(n);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => lab.stop());
 
   it('agrees on a new view and DC within deadtime + one interval after kill -9 of the DC', async () => {
     const killedAt = Date.now();
-    await kill9('d1');
+    await lab.kill9('d1');
     await waitFor('d2 and w1 to agree without d1', agree(['d2', 'w1'], '[d2,w1] quorate dc=d2'), 10_000, 20);
     const tookMs = Date.now() - killedAt;
     console.log(`      (new view and DC agreed ${tookMs} ms after kill -9; deadtime ${deadtimeMs} ms, interval ${intervalMs} ms)`);
@@ -112,7 +65,7 @@ describe('three directors on loopback (integration)', function () {
   });
 
   it('takes the restarted node back, and it becomes DC again by priority', async () => {
-    start('d1');
+    lab.start('d1');
     await waitFor('all three again', agree([...names], '[d1,d2,w1] quorate dc=d1'), 15_000);
   });
 
@@ -137,9 +90,40 @@ describe('three directors on loopback (integration)', function () {
   });
 
   it('leaves the survivor without quorum when two are killed', async () => {
-    await kill9('d1');
-    await kill9('w1');
+    await lab.kill9('d1');
+    await lab.kill9('w1');
     await waitFor('d2 alone, without quorum', agree(['d2'], '[d2] no-quorum dc=-'), deadtimeMs + intervalMs + 2000, 20);
-    assert.match(output.get('d2') ?? '', /WITHOUT QUORUM/);
+    assert.match(lab.log('d2'), /WITHOUT QUORUM/);
+  });
+});
+
+describe('clock skew between directors (integration, faketime)', function () {
+  this.timeout(60_000);
+  const lab = new ClusterLab(threeNodes(port + 60));
+
+  before(function () {
+    if (!fs.existsSync('/usr/bin/faketime')) {
+      console.log('      (skipped: faketime is not installed; apt-get install faketime)');
+      this.skip();
+    }
+  });
+
+  after(() => lab.stop());
+
+  it('raises a critical skew alert on the peers of a node whose clock is 1.5 s ahead, within three heartbeats of meeting it', async () => {
+    lab.start('d1');
+    lab.start('w1');
+    lab.start('d2', ['faketime', '-f', '+1.5s']);
+    await waitFor('the three to meet', lab.agree([...names], '[d1,d2,w1] quorate dc=d1'), 15_000);
+    const metAt = Date.now();
+    const skewOf = async (on: Name, peer: Name) => (await lab.status(on))?.peers.find((p) => p.peer === peer);
+    const d2SeenByD1 = await waitFor('d1 to alert on d2', async () => ((await skewOf('d1', 'd2'))?.skew === 'critical' ? skewOf('d1', 'd2') : undefined), 10_000, 20);
+    const tookMs = Date.now() - metAt;
+    assert.ok(tookMs <= 3 * intervalMs + 500, `alert after ${tookMs} ms`);
+    assert.ok(Math.abs((d2SeenByD1?.offsetMs ?? 0) - 1500) < 200, `offset ${d2SeenByD1?.offsetMs}`);
+    await waitFor('w1 to alert on d2', async () => ((await skewOf('w1', 'd2'))?.skew === 'critical' ? true : undefined), 5000, 20);
+    assert.equal((await skewOf('w1', 'd1'))?.skew, 'ok');
+    assert.match(lab.log('d1'), /clock skew with d2: \+1[45]\d\d ms \(critical\)/);
+    assert.match(lab.log('d2'), /clock skew with d1: -1[45]\d\d ms \(critical\)/);
   });
 });
