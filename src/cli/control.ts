@@ -5,6 +5,7 @@ import type { ControlRequest, IpvsadmResult } from '../director/control-protocol
 import { defaultControlPath } from '../director/paths';
 import { defaultNodeName } from '../config/load';
 import type { CliIo } from './io';
+import { formatStatus } from './status-text';
 
 export interface ControlTarget {
   readonly control?: string;
@@ -55,9 +56,22 @@ export async function runIpvsadmCommand(args: readonly string[], io: CliIo): Pro
   return r.code;
 }
 
-export async function runQuery(op: 'status' | 'health' | 'metrics', target: ControlTarget, io: CliIo): Promise<number> {
-  const answer = await ask(target, { op }, io);
-  if ('code' in answer) return answer.code;
-  io.stdout(typeof answer.result === 'string' ? answer.result : `${JSON.stringify(answer.result, null, 2)}\n`);
-  return 0;
+export interface QueryOptions extends ControlTarget {
+  readonly json?: boolean;
+  /** Ask again every this many ms until interrupted. */
+  readonly watchMs?: number;
+}
+
+export async function runQuery(op: 'status' | 'health' | 'metrics', options: QueryOptions, io: CliIo): Promise<number> {
+  for (;;) {
+    const answer = await ask(options, { op }, io);
+    if ('code' in answer) return answer.code;
+    const result = answer.result;
+    if (typeof result === 'string') io.stdout(result);
+    else if (op === 'status' && options.json !== true) io.stdout(formatStatus(result));
+    else io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    if (options.watchMs === undefined) return 0;
+    io.stdout('\n');
+    await new Promise((resolve) => setTimeout(resolve, options.watchMs));
+  }
 }

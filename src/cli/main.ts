@@ -95,8 +95,20 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
       setExit(await runIpvsadmCommand(args, io));
     });
 
+  program
+    .command('status')
+    .description('print a running director\'s status: cluster view, quorum, DC, peers, clock offsets, services')
+    .option('--node <name>', 'the director\'s node name (default: the short host name)')
+    .option('--control <path>', 'its control socket')
+    .option('--json', 'print the status as JSON', false)
+    .option('--watch', 'print it again every second until interrupted', false)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (opts: { node?: string; control?: string; json: boolean; watch: boolean }) => {
+      setExit(await runQuery('status', { ...opts, ...(opts.watch ? { watchMs: 1000 } : {}) }, io));
+    });
+
   for (const [op, what] of [
-    ['status', 'print a running director\'s status (JSON)'],
     ['health', 'print the health of every real server of a running director (JSON)'],
     ['metrics', 'print a running director\'s metrics in Prometheus text format'],
   ] as const) {

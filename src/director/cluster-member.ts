@@ -1,6 +1,7 @@
 // This node's part in the cluster: the cluster node (heartbeats, membership, quorum, DC,
 // skew) on real UDP links, with what it reports logged. Built from the `cluster` block.
 import fs from 'node:fs';
+import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
 import { detectorTiming, type ClusterConfig } from '../cluster/config';
@@ -8,12 +9,77 @@ import type { MemberConfig } from '../cluster/membership';
 import { ClusterNode, type ClusterStatus } from '../cluster/node';
 import { UdpLinks } from '../heartbeat/udp-links';
 import type { ClusterKey } from '../heartbeat/envelope';
+import type { TimeCheckConfig } from '../time/config';
+import { querySntp } from '../time/sntp';
+import { SkewWatch, type SkewLevel } from '../time/skew';
 import { runNotify } from './notify';
+
+export interface NtpCheck {
+  readonly server: string;
+  readonly at: string;
+  readonly offsetMs?: number;
+  readonly delayMs?: number;
+  readonly skew?: SkewLevel;
+  readonly error?: string;
+}
+
+/** This host's offset from each NTP server, checked on the `time` schedule. */
+class NtpWatch {
+  readonly last = new Map<string, NtpCheck>();
+  private readonly watches = new Map<string, SkewWatch>();
+  private task: ScheduledTask | undefined;
+
+  constructor(
+    private readonly time: TimeCheckConfig,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.time.ntpServers.length === 0) return;
+    void this.check();
+    this.task = cron.schedule(this.time.schedule, () => void this.check());
+  }
+
+  stop(): void {
+    void this.task?.stop();
+  }
+
+  private async check(): Promise<void> {
+    const component = { component: 'time' };
+    await Promise.all(
+      this.time.ntpServers.map(async ({ host, port }) => {
+        const r = await querySntp(host, port, 5000, () => this.clock.wallMs());
+        const at = new Date(this.clock.wallMs()).toISOString();
+        if ('error' in r) {
+          this.last.set(r.server, { server: r.server, at, error: r.error });
+          this.log.warn(`NTP server ${r.server}: ${r.error}`, component);
+          return;
+        }
+        let watch = this.watches.get(r.server);
+        if (watch === undefined) {
+          watch = new SkewWatch({ warnMs: this.time.skewWarnMs, criticalMs: this.time.skewCriticalMs }, 1);
+          this.watches.set(r.server, watch);
+        }
+        const level = watch.sample(r);
+        this.last.set(r.server, { server: r.server, at, offsetMs: r.offsetMs, delayMs: r.delayMs, skew: watch.level });
+        this.log.debug(`NTP server ${r.server}: offset ${r.offsetMs.toFixed(1)} ms, delay ${r.delayMs.toFixed(1)} ms`, component);
+        if (level !== undefined) {
+          const message = `this host's clock is ${(-r.offsetMs).toFixed(0)} ms off NTP server ${r.server} (${level})`;
+          if (level === 'ok') this.log.info(message, component);
+          else this.log.warn(message, component);
+          if (this.time.notify !== undefined) runNotify({ ...this.time.notify, argv: [...this.time.notify.argv, r.server, level, (-r.offsetMs).toFixed(0)] }, (m) => this.log.warn(m, component));
+        }
+      }),
+    );
+  }
+}
 
 export class ClusterMember {
   private constructor(
     readonly node: ClusterNode,
     private readonly links: UdpLinks,
+    private readonly ntp: NtpWatch,
   ) {}
 
   /** Starts heartbeating, or says why this node cannot take part. */
@@ -71,14 +137,17 @@ export class ClusterMember {
     });
     await links.start();
     node.start();
-    return new ClusterMember(node, links);
+    const ntp = new NtpWatch(cluster.time, clock, log);
+    ntp.start();
+    return new ClusterMember(node, links, ntp);
   }
 
-  status(): ClusterStatus {
-    return this.node.status();
+  status(): ClusterStatus & { readonly ntp: NtpCheck[] } {
+    return { ...this.node.status(), ntp: [...this.ntp.last.values()] };
   }
 
   stop(): void {
+    this.ntp.stop();
     this.node.stop();
     this.links.close();
   }

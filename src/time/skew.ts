@@ -25,14 +25,16 @@ export interface SkewThresholds {
 export const clearRatio = 0.8;
 /** Samples kept; the alert reads their median, so one delayed heartbeat raises nothing. */
 const samplesKept = 5;
-/** No verdict before this many samples. */
-const samplesNeeded = 3;
 
 export class SkewWatch {
   private readonly samples: number[] = [];
   private current: SkewLevel = 'ok';
 
-  constructor(private readonly thresholds: SkewThresholds) {}
+  /** `samplesNeeded`: no verdict before this many samples (heartbeats come often; NTP checks do not). */
+  constructor(
+    private readonly thresholds: SkewThresholds,
+    private readonly samplesNeeded = 3,
+  ) {}
 
   get level(): SkewLevel {
     return this.current;
@@ -49,7 +51,7 @@ export class SkewWatch {
   sample(s: OffsetSample): SkewLevel | undefined {
     this.samples.push(s.offsetMs);
     if (this.samples.length > samplesKept) this.samples.shift();
-    if (this.samples.length < samplesNeeded) return undefined;
+    if (this.samples.length < this.samplesNeeded) return undefined;
     const skew = Math.abs(this.offsetMs ?? 0);
     const { warnMs, criticalMs } = this.thresholds;
     let next: SkewLevel = this.current;

@@ -1,0 +1,75 @@
+// `hadirector status` for a terminal: the director, its cluster view (members, quorum,
+// DC), each peer's state, round trip, clock offset and links, the datagrams dropped, the
+// NTP checks, and each virtual service's quorum. `--json` prints the answer as it is.
+
+interface LinkLike {
+  link: string;
+  up: boolean;
+  lossRate: number;
+}
+
+interface PeerLike {
+  peer: string;
+  state: string;
+  rttMs?: number;
+  offsetMs?: number;
+  skew: string;
+  lastHeardAgoMs?: number;
+  links: LinkLike[];
+}
+
+interface StatusLike {
+  node?: string;
+  pid?: number;
+  uptimeS?: number;
+  configFile?: string;
+  connectionEntries?: number;
+  cluster?: {
+    view: { id: number; members: string[]; votes: number; expectedVotes: number; quorum: number; quorate: boolean; waitingForAll: boolean; dc?: string };
+    settled: boolean;
+    peers: PeerLike[];
+    dropped: Record<string, number>;
+    accepted: number;
+    ntp?: Array<{ server: string; offsetMs?: number; delayMs?: number; skew?: string; error?: string }>;
+  };
+  services?: Array<{ service: string; quorum: { held: boolean; liveWeight: number; needed: number }; realServers: Array<{ server: string; up: boolean }> }>;
+}
+
+const signed = (ms: number): string => `${ms >= 0 ? '+' : ''}${ms.toFixed(0)} ms`;
+
+function duration(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return [d > 0 ? `${d}d` : '', h > 0 ? `${h}h` : '', m > 0 ? `${m}m` : '', `${s % 60}s`].filter((x) => x !== '').join(' ');
+}
+
+export function formatStatus(value: unknown): string {
+  const s = value as StatusLike;
+  const lines: string[] = [];
+  lines.push(`node ${s.node ?? '?'} (pid ${s.pid ?? '?'}), up ${duration(s.uptimeS ?? 0)}, ${s.connectionEntries ?? 0} connection entries${s.configFile !== undefined ? `, ${s.configFile}` : ''}`);
+  const c = s.cluster;
+  if (c !== undefined) {
+    const v = c.view;
+    const quorum = v.quorate ? 'quorate' : v.waitingForAll ? 'waiting for all nodes' : c.settled ? 'WITHOUT QUORUM' : 'starting';
+    lines.push(`view ${v.id}: [${v.members.join(', ')}] ${quorum}, ${v.votes}/${v.expectedVotes} votes (quorum ${v.quorum}), DC ${v.dc ?? 'none'}`);
+    for (const p of c.peers) {
+      const parts = [p.state];
+      if (p.lastHeardAgoMs !== undefined) parts.push(`heard ${p.lastHeardAgoMs.toFixed(0)} ms ago`);
+      if (p.rttMs !== undefined) parts.push(`rtt ${p.rttMs.toFixed(1)} ms`);
+      if (p.offsetMs !== undefined) parts.push(`clock ${signed(p.offsetMs)}${p.skew !== 'ok' ? ` (${p.skew.toUpperCase()})` : ''}`);
+      const links = p.links.map((l) => `${l.link} ${l.up ? 'up' : 'DOWN'} loss ${(l.lossRate * 100).toFixed(0)}%`).join(', ');
+      lines.push(`  peer ${p.peer}: ${parts.join(', ')}; ${links}`);
+    }
+    const drops = Object.entries(c.dropped).filter(([, n]) => n > 0);
+    lines.push(`  datagrams: ${c.accepted} accepted${drops.length > 0 ? `, dropped ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}` : ', none dropped'}`);
+    for (const n of c.ntp ?? []) {
+      lines.push(n.error !== undefined ? `  ntp ${n.server}: ${n.error}` : `  ntp ${n.server}: this host ${signed(-(n.offsetMs ?? 0))}, delay ${(n.delayMs ?? 0).toFixed(1)} ms (${n.skew ?? 'ok'})`);
+    }
+  }
+  for (const svc of s.services ?? []) {
+    const up = svc.realServers.filter((r) => r.up).length;
+    lines.push(`service ${svc.service}: ${up}/${svc.realServers.length} real servers up, live weight ${svc.quorum.liveWeight} (quorum ${svc.quorum.needed}${svc.quorum.held ? '' : ', SORRY SERVER'})`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { formatStatus } from '../../src/cli/status-text';
+
+describe('hadirector status, as text', () => {
+  it('shows the view, quorum, DC, peers with their clocks and links, drops, NTP and services', () => {
+    const text = formatStatus({
+      node: 'd2',
+      pid: 4242,
+      uptimeS: 3723,
+      configFile: '/etc/hadirector/hadirector.conf',
+      connectionEntries: 17,
+      cluster: {
+        view: { id: 9, members: ['d2', 'w1'], votes: 2, expectedVotes: 3, quorum: 2, quorate: true, waitingForAll: false, dc: 'd2' },
+        settled: true,
+        peers: [
+          { peer: 'd1', state: 'dead', skew: 'ok', lastHeardAgoMs: 12_034, links: [{ link: 'ring0', up: false, lossRate: 1 }] },
+          { peer: 'w1', state: 'up', skew: 'critical', rttMs: 0.42, offsetMs: 1503.7, lastHeardAgoMs: 310, links: [{ link: 'ring0', up: true, lossRate: 0.03 }] },
+        ],
+        dropped: { 'bad-tag': 12, replay: 0, 'old-epoch': 1 },
+        accepted: 5000,
+        ntp: [{ server: '10.0.0.123:123', offsetMs: -20.4, delayMs: 1.25, skew: 'ok' }, { server: 'ntp2:123', error: 'no answer within 5000 ms' }],
+      },
+      services: [{ service: 'TCP 10.0.0.100:80', quorum: { held: false, liveWeight: 0, needed: 1 }, realServers: [{ server: 'a', up: false }, { server: 'b', up: false }] }],
+    });
+    assert.equal(
+      text,
+      [
+        'node d2 (pid 4242), up 1h 2m 3s, 17 connection entries, /etc/hadirector/hadirector.conf',
+        'view 9: [d2, w1] quorate, 2/3 votes (quorum 2), DC d2',
+        '  peer d1: dead, heard 12034 ms ago; ring0 DOWN loss 100%',
+        '  peer w1: up, heard 310 ms ago, rtt 0.4 ms, clock +1504 ms (CRITICAL); ring0 up loss 3%',
+        '  datagrams: 5000 accepted, dropped bad-tag 12, old-epoch 1',
+        '  ntp 10.0.0.123:123: this host +20 ms, delay 1.3 ms (ok)',
+        '  ntp ntp2:123: no answer within 5000 ms',
+        'service TCP 10.0.0.100:80: 0/2 real servers up, live weight 0 (quorum 1, SORRY SERVER)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says why a view has no quorum: starting, waiting for all, or lost', () => {
+    const view = (quorate: boolean, waitingForAll: boolean, settled: boolean) =>
+      formatStatus({ cluster: { view: { id: 1, members: ['d1'], votes: 1, expectedVotes: 2, quorum: 1, quorate, waitingForAll }, settled, peers: [], dropped: {}, accepted: 0 } }).split('\n')[1];
+    assert.match(view(false, false, false) ?? '', / starting,/);
+    assert.match(view(false, true, true) ?? '', / waiting for all nodes,/);
+    assert.match(view(false, false, true) ?? '', / WITHOUT QUORUM,/);
+  });
+});
