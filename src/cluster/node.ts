@@ -57,6 +57,8 @@ export class ClusterNode {
   private readonly membership: Membership;
   private readonly receiver: Receiver;
   private readonly exchanges = new Map<string, PeerExchange>();
+  /** The send times of our latest heartbeats to each peer, for the freshness proof. */
+  private readonly recentSends = new Map<string, number[]>();
   private readonly skews = new Map<string, SkewWatch>();
   private readonly peers: string[];
   private readonly bootEpoch: number;
@@ -73,7 +75,7 @@ export class ClusterNode {
     this.peers = o.nodes.map((n) => n.name).filter((n) => n !== o.self);
     this.detector = new FailureDetector(o.timing, this.peers, o.links, this.startMs);
     this.membership = new Membership(o.self, o.nodes, o.quorum);
-    this.receiver = new Receiver(o.clusterId, o.key, new Set(o.nodes.map((n) => n.name)), o.self);
+    this.receiver = new Receiver(o.clusterId, o.key, new Set(o.nodes.map((n) => n.name)), o.self, (e) => this.echoesRecentSend(e));
     for (const p of this.peers) this.skews.set(p, new SkewWatch(o.skew));
   }
 
@@ -161,9 +163,23 @@ export class ClusterNode {
           },
         };
         this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
+        this.rememberSend(peer, envelope.sentWallUs);
       }
     }
     this.heartbeatTimer = this.o.clock.setTimeout(() => this.sendHeartbeats(), this.o.timing.intervalMs);
+  }
+
+  private rememberSend(peer: string, sentWallUs: number): void {
+    const list = this.recentSends.get(peer) ?? [];
+    list.push(sentWallUs);
+    // A few intervals' worth on every link: an echo older than that proves nothing.
+    if (list.length > 4 * this.o.links.length) list.shift();
+    this.recentSends.set(peer, list);
+  }
+
+  private echoesRecentSend(e: Envelope): boolean {
+    const hb = e.heartbeat;
+    return hb !== undefined && hb.to === this.o.self && hb.echoOriginWallUs > 0 && (this.recentSends.get(e.sender) ?? []).includes(hb.echoOriginWallUs);
   }
 
   private reevaluate(): void {

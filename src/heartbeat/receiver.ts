@@ -12,6 +12,8 @@ export const dropReasons: readonly DropReason[] = ['oversize', 'short', 'bad-tag
 
 interface SenderWindow {
   epoch: number;
+  /** The highest epoch ever seen: an epoch at or below it must prove itself fresh. */
+  highestEpoch: number;
   highest: number;
   /** Bit i set: sequence highest - i was seen (i < 64). */
   seen: bigint;
@@ -24,11 +26,17 @@ export class Receiver {
   accepted = 0;
   private readonly windows = new Map<string, SenderWindow>();
 
+  /**
+   * `provesFresh`: whether an envelope from an older epoch shows it was sent now, by
+   * echoing a timestamp we sent moments ago. A node restarted with its clock stepped
+   * back has a lower epoch; a recorded old datagram cannot echo what we just sent.
+   */
   constructor(
     private readonly clusterId: string,
     private readonly key: ClusterKey,
     private readonly nodes: ReadonlySet<string>,
     private readonly self: string,
+    private readonly provesFresh: (e: Envelope) => boolean = () => false,
   ) {}
 
   /** The envelope, or the reason it was dropped (already counted). */
@@ -53,17 +61,17 @@ export class Receiver {
 
   private staleReason(e: Envelope): DropReason {
     const w = this.windows.get(e.sender);
-    return w !== undefined && e.bootEpoch < w.epoch ? 'old-epoch' : 'replay';
+    return w !== undefined && e.bootEpoch !== w.epoch ? 'old-epoch' : 'replay';
   }
 
   /** Records the sequence when it is new for its sender's epoch. */
   private fresh(e: Envelope): boolean {
     const w = this.windows.get(e.sender);
-    if (w === undefined || e.bootEpoch > w.epoch) {
-      this.windows.set(e.sender, { epoch: e.bootEpoch, highest: e.sequence, seen: 1n });
+    if (w === undefined || e.bootEpoch > w.highestEpoch || (e.bootEpoch !== w.epoch && this.provesFresh(e))) {
+      this.windows.set(e.sender, { epoch: e.bootEpoch, highestEpoch: Math.max(e.bootEpoch, w?.highestEpoch ?? 0), highest: e.sequence, seen: 1n });
       return true;
     }
-    if (e.bootEpoch < w.epoch) return false;
+    if (e.bootEpoch !== w.epoch) return false;
     if (e.sequence > w.highest) {
       const shift = e.sequence - w.highest;
       w.seen = shift >= replayWindow ? 1n : ((w.seen << BigInt(shift)) | 1n) & fullMask;

@@ -56,6 +56,17 @@ describe('cluster datagrams: the receive gate', () => {
     assert.equal(at(500), 'old-epoch');
   });
 
+  it('takes an older epoch only when the envelope proves it was sent now', () => {
+    const r = new Receiver('lab', key, nodes, 'd1', (e) => e.heartbeat?.echoOriginWallUs === 777);
+    const at = (sequence: number, bootEpoch: number, echo = 0) =>
+      r.accept(encodeEnvelope(envelope({ sequence, bootEpoch, heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: echo, echoReceiveWallUs: echo, hears: [], viewId: 1, uptimeMs: 1 } }), key));
+    assert.equal(typeof at(5, 2000), 'object');
+    assert.equal(at(1, 1000), 'old-epoch', 'a restart with the clock stepped back, not yet proven');
+    assert.equal(typeof at(2, 1000, 777), 'object', 'it echoes what we just sent: fresh');
+    assert.equal(at(6, 2000), 'old-epoch', 'a recording of the run before the restart is refused');
+    assert.equal(typeof at(1, 3000), 'object', 'a later restart with a clock past every epoch seen');
+  });
+
   it('checks the tag before anything else: a tampered byte is bad-tag, a cut datagram short or bad-tag', () => {
     const r = receiver();
     const good = encodeEnvelope(envelope(), key);

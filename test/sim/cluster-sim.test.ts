@@ -12,9 +12,10 @@ function trio(seed = 1) {
   const clock = new VirtualClock();
   const net = new VirtualNetwork(clock, new SeededRng(seed));
   const log: string[] = [];
-  const make = (name: string) => {
+  const make = (name: string, bootEpoch?: number) => {
     const nodeClock = new NodeClock(clock);
     const node = new ClusterNode({
+      ...(bootEpoch !== undefined ? { bootEpoch } : {}),
       self: name,
       clusterId: 'sim',
       key,
@@ -34,9 +35,9 @@ function trio(seed = 1) {
     net.attach(name, (d) => node.receive(d));
     return { node, clock: nodeClock };
   };
-  const nodes = { d1: make('d1'), d2: make('d2'), w1: make('w1') };
+  const nodes = { d1: make('d1', 1000), d2: make('d2', 1000), w1: make('w1', 1000) };
   for (const n of Object.values(nodes)) n.node.start();
-  return { clock, net, nodes, log };
+  return { clock, net, nodes, log, make };
 }
 
 describe('cluster simulation', function () {
@@ -101,5 +102,21 @@ describe('cluster simulation', function () {
     assert.ok(log.some((l) => / d1 skew d2 ok /.test(l)), log.join('\n'));
     const status = nodes.w1.node.status();
     assert.equal(status.peers.find((p) => p.peer === 'd2')?.skew, 'ok');
+  });
+
+  it('takes back a node restarted with its clock stepped back (a lower boot epoch), once it echoes a fresh heartbeat', () => {
+    const { clock, nodes, net, make } = trio();
+    clock.advance(10_000);
+    nodes.d2.node.stop();
+    nodes.d2.clock.clearAll();
+    net.detach('d2');
+    clock.advance(5000);
+    const again = make('d2', 500);
+    again.node.start();
+    clock.advance(4 * defaultSimTiming.intervalMs);
+    assert.deepEqual(nodes.d1.node.view.members, ['d1', 'd2', 'w1']);
+    assert.deepEqual(again.node.view.members, ['d1', 'd2', 'w1']);
+    // Its first heartbeats, which echo nothing yet, were dropped as from an old epoch.
+    assert.ok((nodes.d1.node.status().dropped['old-epoch'] ?? 0) >= 1);
   });
 });

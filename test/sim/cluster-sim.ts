@@ -67,10 +67,11 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
   const quorumVotes = Math.floor(totalVotes / 2) + 1;
   const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
-  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, epoch: 0 }));
+  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, epoch: 10_000 }));
 
   const boot = (s: SimNode): void => {
-    s.epoch++;
+    // Now and then a restart comes with the wall clock stepped back: a lower epoch.
+    s.epoch = s.epoch > 0 && rng.next() < 0.2 ? s.epoch - 1000 : s.epoch + 1;
     const node = new ClusterNode({
       self: s.name,
       clusterId: 'sim',
