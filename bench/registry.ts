@@ -1,3 +1,4 @@
+import { clusterLoadBench } from './cluster-load';
 import { configParse } from './config-parse';
 import { dataplaneBench } from './dataplane';
 import { ipvsBench } from './ipvs';
@@ -16,4 +17,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [configParse.name]: configParse,
   [ipvsBench.name]: ipvsBench,
   [dataplaneBench.name]: dataplaneBench,
+  [clusterLoadBench.name]: clusterLoadBench,
 };

@@ -33,4 +33,12 @@ describe('benchmarks at smoke size', () => {
       assert.match(lines[i] ?? '', new RegExp(`^dataplane ${mode} connections=4 haproxy=\\d+ req/s p99=[\\d.]+ms hadirector=\\d+ req/s p99=[\\d.]+ms ratio=[\\d.]+$`));
     }
   });
+
+  it('cluster-load counts false late and dead verdicts under a busy machine', async function () {
+    this.timeout(30_000);
+    const bench = benchmarks['cluster-load'];
+    assert.ok(bench !== undefined);
+    const [line] = await bench.run({ smoke: true });
+    assert.match(line ?? '', /^cluster-load nodes=3 heartbeat=1000ms deadtime=3000ms busy-processes=\d+ cores=\d+ duration=3s false-late=\d+ false-dead=\d+$/);
+  });
 });
