@@ -24,6 +24,7 @@ interface StatusLike {
   uptimeS?: number;
   configFile?: string;
   connectionEntries?: number;
+  vips?: string;
   cluster?: {
     view: { id: number; members: string[]; votes: number; expectedVotes: number; quorum: number; quorate: boolean; waitingForAll: boolean; dc?: string };
     settled: boolean;
@@ -61,6 +62,7 @@ export function formatStatus(value: unknown): string {
       const links = p.links.map((l) => `${l.link} ${l.up ? 'up' : 'DOWN'} loss ${(l.lossRate * 100).toFixed(0)}%`).join(', ');
       lines.push(`  peer ${p.peer}: ${parts.join(', ')}; ${links}`);
     }
+    if (s.vips !== undefined) lines.push(`  VIPs: ${{ 'may-hold': 'may be held', 'keep-only': 'kept, none taken (no quorum, freeze)', release: 'released (no quorum, or a witness)' }[s.vips] ?? s.vips}`);
     const drops = Object.entries(c.dropped).filter(([, n]) => n > 0);
     lines.push(`  datagrams: ${c.accepted} accepted${drops.length > 0 ? `, dropped ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}` : ', none dropped'}`);
     for (const n of c.ntp ?? []) {

@@ -19,6 +19,7 @@ import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
 import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
 import type { VirtualService } from '../ipvs/service';
 import type { ControlRequest, IpvsadmResult } from './control-protocol';
+import { vipPermission, type VipPermission } from '../cluster/quorum-policy';
 import { ClusterMember } from './cluster-member';
 import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
@@ -95,7 +96,7 @@ export class Director {
   /** Builds and starts everything, or explains every reason it cannot. */
   static async start(options: DirectorOptions): Promise<Director> {
     const director = new Director(options);
-    const { plans, errors } = planServices(options.config.virtualServers, options.config.virtualServerGroups);
+    const { plans, errors } = director.plan(options.config);
     errors.push(...plans.flatMap((p) => refusals(p)));
     if (errors.length > 0) throw new StartError(errors);
     for (const plan of plans) director.addService(plan);
@@ -121,7 +122,7 @@ export class Director {
 
   /** Applies a new configuration; a refused one changes nothing and its problems are returned. */
   async reload(config: HadConfig): Promise<string[]> {
-    const { plans, errors } = planServices(config.virtualServers, config.virtualServerGroups);
+    const { plans, errors } = this.plan(config);
     errors.push(...plans.flatMap((p) => refusals(p)));
     if (errors.length > 0) return errors;
     const wanted = new Map(plans.map((p) => [p.id, p]));
@@ -144,6 +145,16 @@ export class Director {
     const listenErrors = await this.plane.reconcile();
     this.log.info('configuration reloaded', { component: 'director', services: plans.length });
     return listenErrors;
+  }
+
+  /** The services to run: none on a witness, which only votes. */
+  private plan(config: HadConfig): { plans: ServicePlan[]; errors: string[] } {
+    const witness = config.cluster?.nodes.find((n) => n.name === config.node)?.witness === true;
+    if (witness) {
+      if (config.virtualServers.length > 0) this.log.info(`node ${config.node} is a witness: its ${config.virtualServers.length} virtual_server blocks are not run`, { component: 'director' });
+      return { plans: [], errors: [] };
+    }
+    return planServices(config.virtualServers, config.virtualServerGroups);
   }
 
   async stop(): Promise<void> {
@@ -169,7 +180,7 @@ export class Director {
       startedAt: new Date(this.startedWallMs).toISOString(),
       uptimeS: Math.floor((this.clock.wallMs() - this.startedWallMs) / 1000),
       dataPlane: 'userspace',
-      ...(this.member !== undefined ? { cluster: this.member.status() } : {}),
+      ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
       dataPlaneEvents: { ...this.plane.counters },
@@ -179,6 +190,14 @@ export class Director {
         realServers: plan.members.map((m) => ({ server: m.id, up: pool.isUp(m.id) })),
       })),
     };
+  }
+
+  /** What the view and no_quorum_policy allow this node to do with VIPs. */
+  vipPermission(): VipPermission | undefined {
+    const cluster = this.config.cluster;
+    if (this.member === undefined || cluster === undefined) return undefined;
+    const witness = cluster.nodes.find((n) => n.name === this.config.node)?.witness === true;
+    return vipPermission(this.member.node.view, cluster.noQuorumPolicy, witness);
   }
 
   ipvsadm(args: readonly string[], stdin?: string): IpvsadmResult {

@@ -9,6 +9,7 @@ describe('hadirector status, as text', () => {
       uptimeS: 3723,
       configFile: '/etc/hadirector/hadirector.conf',
       connectionEntries: 17,
+      vips: 'may-hold',
       cluster: {
         view: { id: 9, members: ['d2', 'w1'], votes: 2, expectedVotes: 3, quorum: 2, quorate: true, waitingForAll: false, dc: 'd2' },
         settled: true,
@@ -29,6 +30,7 @@ describe('hadirector status, as text', () => {
         'view 9: [d2, w1] quorate, 2/3 votes (quorum 2), DC d2',
         '  peer d1: dead, heard 12034 ms ago; ring0 DOWN loss 100%',
         '  peer w1: up, heard 310 ms ago, rtt 0.4 ms, clock +1504 ms (CRITICAL); ring0 up loss 3%',
+        '  VIPs: may be held',
         '  datagrams: 5000 accepted, dropped bad-tag 12, old-epoch 1',
         '  ntp 10.0.0.123:123: this host +20 ms, delay 1.3 ms (ok)',
         '  ntp ntp2:123: no answer within 5000 ms',
