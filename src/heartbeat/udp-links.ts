@@ -46,7 +46,11 @@ export class UdpLinks implements ClusterTransport {
       const config = this.cluster.links.find((l) => l.name === a.link);
       if (config === undefined) continue;
       const socket = dgram.createSocket({ type: a.family === 6 ? 'udp6' : 'udp4', reuseAddr: config.mcastGroup !== undefined });
-      socket.on('message', (msg) => this.onDatagram(msg, a.link));
+      socket.on('message', (msg, from) => {
+        // A multicast group loops our own datagrams back to us: not news.
+        if (from.address === a.address && from.port === a.port) return;
+        this.onDatagram(msg, a.link);
+      });
       socket.on('error', (error) => this.onError({ link: a.link, error }));
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);

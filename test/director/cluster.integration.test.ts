@@ -127,3 +127,43 @@ describe('clock skew between directors (integration, faketime)', function () {
     assert.match(lab.log('d2'), /clock skew with d1: -1[45]\d\d ms \(critical\)/);
   });
 });
+
+describe('three directors on a multicast link (integration)', function () {
+  this.timeout(60_000);
+  const mport = port + 120;
+  const lab = new ClusterLab(`
+cluster {
+    cluster_id mcast
+    auth_key_file cluster.key
+    heartbeat_interval ${intervalMs}ms
+    deadtime ${deadtimeMs}ms
+    link ring0 {
+        port ${mport}
+        mcast_group 239.192.${process.pid % 250}.${(process.pid >> 8) % 250}
+    }
+    node d1 {
+        address ring0 ${lan}.51
+        priority 150
+    }
+    node d2 {
+        address ring0 ${lan}.52
+    }
+    node w1 {
+        address ring0 ${lan}.53
+        priority 0
+        witness
+    }
+}
+`);
+
+  after(() => lab.stop());
+
+  it('meets over the group, and sees a node go when it is killed', async () => {
+    for (const n of names) lab.start(n);
+    await waitFor('all three to agree over multicast', lab.agree([...names], '[d1,d2,w1] quorate dc=d1'), 15_000);
+    await lab.kill9('w1');
+    await waitFor('d1 and d2 without w1', lab.agree(['d1', 'd2'], '[d1,d2] quorate dc=d1'), deadtimeMs + intervalMs + 2000, 20);
+    const dropped = (await lab.status('d1'))?.dropped ?? {};
+    assert.equal(dropped['from-self'], 0, 'its own datagrams, looped back by the group, are not counted as drops');
+  });
+});
