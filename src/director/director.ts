@@ -160,12 +160,22 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.omega();
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     this.member?.stop();
     this.health.stop();
     await this.control.stop();
     await this.plane.close(this.options.drainMs ?? drainDefaultMs);
     this.log.info('director stopped', { component: 'director' });
+  }
+
+  /** keepalived's omega: at shutdown, the down notifiers of what was up run as if it went down. */
+  private omega(): void {
+    for (const { plan, pool } of this.services.values()) {
+      if (!plan.source.omega) continue;
+      for (const m of plan.members) if (pool.isUp(m.id)) this.notify(m.notifyDown, m.id);
+      if (pool.hasQuorum) this.notify(plan.quorumDown, plan.id);
+    }
   }
 
   healthView(): ServerHealth[] {

@@ -1,11 +1,15 @@
 // The checks against real sockets and processes on loopback.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { runGenhash } from '../../src/cli/genhash';
 import type { CheckerTiming, HttpCheckConfig, MiscCheckConfig, TcpCheckConfig } from '../../src/health/config';
 import { httpProbe, miscProbe, tcpProbe } from '../../src/health/probes';
+import { repoRoot } from '../support/paths';
 
 const where = { file: 't.conf', line: 1, col: 1 };
 const timing: CheckerTiming = { connectTimeoutMs: 1000, retry: 0, delayBeforeRetryMs: 0, delayLoopMs: 2000, warmupMs: 0 };
@@ -50,6 +54,26 @@ describe('health probes on loopback', function () {
     assert.deepEqual(await httpProbe(check([{ where, path: '/missing', statusCodes: [{ from: 400, to: 404 }] }]), target), { ok: true });
     const both = check([{ where, path: '/hello', statusCodes: [] }, { where, path: '/missing', statusCodes: [] }]);
     assert.equal((await httpProbe(both, target)).ok, false, 'every url must pass');
+  });
+
+  it('SSL_GET fetches over TLS, trusting a self-signed certificate as keepalived does, with the virtualhost as SNI and Host', async () => {
+    const tls = path.join(repoRoot(), 'test', 'data', 'tls');
+    let seen = { host: '', servername: '' };
+    const secure = https.createServer({ key: fs.readFileSync(path.join(tls, 'rs.key')), cert: fs.readFileSync(path.join(tls, 'rs.crt')) }, (req, res) => {
+      seen = { host: req.headers.host ?? '', servername: (req.socket as import('node:tls').TLSSocket).servername || '' };
+      res.end('hello world\n');
+    });
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const sport = (secure.address() as AddressInfo).port;
+      const check: HttpCheckConfig = { kind: 'SSL_GET', where, timing, virtualhost: 'www.example.test', urls: [{ where, path: '/hello', digest: '6f5902ac237024bdd0c176cb93063dc4', statusCodes: [] }] };
+      assert.deepEqual(await httpProbe(check, { address: '127.0.0.1', port: sport }), { ok: true });
+      assert.deepEqual(seen, { host: 'www.example.test', servername: 'www.example.test' });
+      const plain = await httpProbe({ ...check, kind: 'HTTP_GET' }, { address: '127.0.0.1', port: sport });
+      assert.equal(plain.ok, false, 'plain HTTP to a TLS port fails');
+    } finally {
+      await new Promise((resolve) => secure.close(resolve));
+    }
   });
 
   it('MISC_CHECK reads exit statuses, with misc_dynamic weights, and kills a program past its timeout', async () => {
