@@ -60,7 +60,14 @@ export async function runDaemon(options: RunOptions, io: CliIo, log: Logger): Pr
   }
   let director: Director;
   try {
-    director = await Director.start({ config: first.config, configFile: file, controlPath: options.control ?? defaultControlPath(node, io.env), log, drainMs: options.drainS * 1000 });
+    director = await Director.start({
+      config: first.config,
+      configFile: file,
+      controlPath: options.control ?? defaultControlPath(node, io.env),
+      log,
+      drainMs: options.drainS * 1000,
+      ...(io.env['HADIRECTOR_TCP_RELAY'] === 'streams' ? { tcpRelay: 'streams' as const } : {}),
+    });
   } catch (err) {
     fs.rmSync(pidFile, { force: true });
     const problems = err instanceof StartError ? err.problems : [(err as Error).message];

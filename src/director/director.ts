@@ -40,6 +40,8 @@ export interface DirectorOptions {
   /** How long a real server may take to accept a relayed connection. */
   readonly upstreamConnectTimeoutMs?: number;
   readonly drainMs?: number;
+  /** `streams` relays TCP on net.Socket instead of Node's handles (an escape hatch). */
+  readonly tcpRelay?: 'handles' | 'streams';
   /** Tests replace the real probes. */
   readonly probeFor?: (checker: CheckerConfig, target: Target) => Probe | undefined;
 }
@@ -79,7 +81,12 @@ export class Director {
     this.config = options.config;
     this.startedWallMs = this.clock.wallMs();
     this.engine = new IpvsEngine({ clock: this.clock, rng: options.rng ?? systemRng });
-    this.plane = new UserspacePlane(this.engine, { warn: (message, fields) => this.log.warn(message, { component: 'dataplane', ...fields }) }, options.upstreamConnectTimeoutMs);
+    this.plane = new UserspacePlane(
+      this.engine,
+      { warn: (message, fields) => this.log.warn(message, { component: 'dataplane', ...fields }) },
+      options.upstreamConnectTimeoutMs,
+      options.tcpRelay ?? 'handles',
+    );
     this.health = new HealthMonitor(this.clock, options.rng ?? systemRng, {
       changed: (id, up, reason) => this.serverChanged(id, up, reason),
       weight: (id, weight) => this.serverWeight(id, weight),
@@ -190,6 +197,7 @@ export class Director {
       startedAt: new Date(this.startedWallMs).toISOString(),
       uptimeS: Math.floor((this.clock.wallMs() - this.startedWallMs) / 1000),
       dataPlane: 'userspace',
+      tcpRelay: this.plane.tcpRelay,
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,

@@ -1,0 +1,276 @@
+// The TCP relay on Node's own TCP handles, beneath net.Socket. A userspace director
+// spends most of its time opening and closing connections, and a net.Socket (a stream,
+// its state, its events) costs more than the system calls it wraps: on these handles a
+// relay opens and closes connections about twice as fast. The handles are internal to
+// Node (process.binding('tcp_wrap'), still on its allow-list); `rawTcp()` checks that
+// every piece is there, and the plane falls back to net.Socket when one is missing.
+import util from 'node:util';
+import type { Connection } from '../conn/connection';
+import type { IpvsEngine } from '../engine';
+
+/** What is used of a TCP handle. */
+export interface TcpHandle {
+  // Node checks natively that these are functions: assigning anything else aborts.
+  onread: (buf: ArrayBuffer | undefined) => void;
+  onconnection: (status: number, client: TcpHandle | undefined) => void;
+  readonly writeQueueSize: number;
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  listen(backlog: number): number;
+  connect(req: ConnectReq, address: string, port: number): number;
+  connect6(req: ConnectReq, address: string, port: number): number;
+  readStart(): number;
+  readStop(): number;
+  setNoDelay(on: boolean): number;
+  getpeername(out: { address?: string; port?: number }): number;
+  writeBuffer(req: WriteReq, data: Buffer): number;
+  shutdown(req: ShutdownReq): number;
+  close(callback?: () => void): void;
+  reset(callback?: () => void): number;
+}
+
+interface ConnectReq {
+  oncomplete: (status: number) => void;
+}
+interface WriteReq {
+  handle: TcpHandle;
+  buffer?: Buffer;
+  oncomplete: (status: number) => void;
+}
+interface ShutdownReq {
+  handle: TcpHandle;
+  oncomplete: (status: number) => void;
+}
+
+export interface RawBindings {
+  readonly TCP: new (type: number) => TcpHandle;
+  readonly TCPConnectWrap: new () => ConnectReq;
+  readonly WriteWrap: new () => WriteReq;
+  readonly ShutdownWrap: new () => ShutdownReq;
+  readonly serverType: number;
+  readonly socketType: number;
+  readonly state: Int32Array;
+  readonly kReadBytesOrError: number;
+  readonly kArrayBufferOffset: number;
+  readonly kLastWriteWasAsync: number;
+}
+
+const eof = -4095; // UV_EOF
+const ignoreRead = (): void => undefined;
+/** Pause reading a side while this many bytes wait to be written to the other. */
+const writeQueueHighBytes = 256 * 1024;
+
+let cached: RawBindings | null | undefined;
+
+/** Node's TCP handles, or null where this Node has not got them as expected. */
+export function rawTcp(): RawBindings | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  try {
+    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
+    const tcp = binding('tcp_wrap') as { TCP?: unknown; TCPConnectWrap?: unknown; constants?: { SERVER?: number; SOCKET?: number } };
+    const stream = binding('stream_wrap') as Record<string, unknown>;
+    const b = {
+      TCP: tcp.TCP,
+      TCPConnectWrap: tcp.TCPConnectWrap,
+      WriteWrap: stream['WriteWrap'],
+      ShutdownWrap: stream['ShutdownWrap'],
+      serverType: tcp.constants?.SERVER,
+      socketType: tcp.constants?.SOCKET,
+      state: stream['streamBaseState'],
+      kReadBytesOrError: stream['kReadBytesOrError'],
+      kArrayBufferOffset: stream['kArrayBufferOffset'],
+      kLastWriteWasAsync: stream['kLastWriteWasAsync'],
+    };
+    const complete =
+      typeof b.TCP === 'function' &&
+      typeof b.TCPConnectWrap === 'function' &&
+      typeof b.WriteWrap === 'function' &&
+      typeof b.ShutdownWrap === 'function' &&
+      typeof b.serverType === 'number' &&
+      typeof b.socketType === 'number' &&
+      b.state instanceof Int32Array &&
+      typeof b.kReadBytesOrError === 'number' &&
+      typeof b.kArrayBufferOffset === 'number' &&
+      typeof b.kLastWriteWasAsync === 'number';
+    if (complete && typeof (new (b.TCP as new (t: number) => TcpHandle)(b.socketType as number)).reset === 'function') cached = b as RawBindings;
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
+
+function errorText(status: number): string {
+  try {
+    return util.getSystemErrorName(status);
+  } catch {
+    return `error ${status}`;
+  }
+}
+
+export interface RawListener {
+  close(): void;
+}
+
+/** Listens on address:port, handing each accepted connection's peer to `accept`. */
+export function rawListen(b: RawBindings, address: string, port: number, accept: (client: TcpHandle, peer: { address: string; port: number }) => void): RawListener {
+  const server = new b.TCP(b.serverType);
+  const status = address.includes(':') ? server.bind6(address, port, 0) : server.bind(address, port);
+  const listened = status === 0 ? server.listen(4096) : status;
+  if (listened !== 0) {
+    server.close();
+    throw new Error(errorText(listened));
+  }
+  server.onconnection = (err, client) => {
+    if (err !== 0 || client === undefined) return;
+    const peer: { address?: string; port?: number } = {};
+    if (client.getpeername(peer) !== 0 || peer.address === undefined || peer.port === undefined) {
+      client.close();
+      return;
+    }
+    accept(client, { address: peer.address, port: peer.port });
+  };
+  return { close: () => server.close() };
+}
+
+export interface RawRelayEvents {
+  upstreamFailed(conn: Connection, reason: 'refused' | 'timeout' | 'error', detail: string): void;
+  closed(relay: RawRelay): void;
+}
+
+/** One client relayed to its real server on raw handles; the same IPVS states as TcpRelay. */
+export class RawRelay {
+  private upstream: TcpHandle | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private ended = { input: false, output: false };
+  private shutdownsDone = 0;
+  private closed = false;
+
+  constructor(
+    private readonly b: RawBindings,
+    readonly conn: Connection,
+    private readonly client: TcpHandle,
+    private readonly engine: IpvsEngine,
+    private readonly events: RawRelayEvents,
+  ) {}
+
+  get live(): boolean {
+    return !this.closed;
+  }
+
+  start(connectTimeoutMs: number): void {
+    const { b, conn, engine } = this;
+    engine.packet(conn, 'input', 0, { syn: true });
+    const upstream = new b.TCP(b.socketType);
+    this.upstream = upstream;
+    const req = new b.TCPConnectWrap();
+    req.oncomplete = (status) => {
+      if (this.closed) return;
+      this.clearTimer();
+      if (status !== 0) {
+        this.events.upstreamFailed(conn, status === -111 ? 'refused' : 'error', errorText(status));
+        this.reset('output');
+        return;
+      }
+      engine.packet(conn, 'output', 0, { syn: true, ack: true });
+      engine.packet(conn, 'input', 0, { ack: true });
+      this.client.setNoDelay(true);
+      upstream.setNoDelay(true);
+      this.wire(this.client, upstream, 'input');
+      this.wire(upstream, this.client, 'output');
+      this.client.readStart();
+      upstream.readStart();
+    };
+    const daddr = conn.daddr;
+    const status = daddr.family === 6 ? upstream.connect6(req, daddr.text, conn.dport) : upstream.connect(req, daddr.text, conn.dport);
+    if (status !== 0) {
+      this.events.upstreamFailed(conn, 'error', errorText(status));
+      this.reset('output');
+      return;
+    }
+    this.connectTimer = setTimeout(() => {
+      this.events.upstreamFailed(conn, 'timeout', `no answer within ${connectTimeoutMs} ms`);
+      this.reset('output');
+    }, connectTimeoutMs);
+  }
+
+  destroy(): void {
+    this.finish(true);
+  }
+
+  private wire(from: TcpHandle, to: TcpHandle, direction: 'input' | 'output'): void {
+    const { b, conn, engine } = this;
+    from.onread = (buf) => {
+      const n = b.state[b.kReadBytesOrError] as number;
+      if (n > 0 && buf !== undefined) {
+        const chunk = Buffer.from(buf, b.state[b.kArrayBufferOffset] as number, n);
+        engine.countPackets(conn, direction, 1, n);
+        const req = new b.WriteWrap();
+        req.handle = to;
+        req.buffer = chunk;
+        req.oncomplete = (status) => {
+          if (status < 0) this.reset(direction === 'input' ? 'output' : 'input');
+          else if (to.writeQueueSize < writeQueueHighBytes && !this.closed && !this.ended[direction]) from.readStart();
+        };
+        const status = to.writeBuffer(req, chunk);
+        if (status < 0) this.reset(direction === 'input' ? 'output' : 'input');
+        else if (to.writeQueueSize >= writeQueueHighBytes) from.readStop();
+        return;
+      }
+      if (n === eof) {
+        from.readStop();
+        this.ended[direction] = true;
+        engine.packet(conn, direction, 0, { fin: true, ack: true });
+        const other = direction === 'input' ? 'output' : 'input';
+        if (this.ended[other] && this.shutdownsDone === 1) {
+          // Both sides have ended and the first end is flushed: closing sends the last FIN.
+          engine.packet(conn, other, 0, { ack: true });
+          this.finish(false);
+          return;
+        }
+        const req = new b.ShutdownWrap();
+        req.handle = to;
+        req.oncomplete = () => {
+          this.shutdownsDone++;
+          this.maybeDone();
+        };
+        if (to.shutdown(req) !== 0) this.finish(false);
+        return;
+      }
+      if (n < 0) this.reset(direction);
+    };
+  }
+
+  /** Both sides ended and both shutdowns flushed: a clean close. */
+  private maybeDone(): void {
+    if (this.shutdownsDone < 2) return;
+    this.engine.packet(this.conn, 'input', 0, { ack: true });
+    this.finish(false);
+  }
+
+  /** An error on one side: the kernel would see a RST from it, and both ends are reset. */
+  private reset(direction: 'input' | 'output'): void {
+    if (this.closed) return;
+    this.engine.packet(this.conn, direction, 0, { rst: true });
+    this.finish(true);
+  }
+
+  private clearTimer(): void {
+    if (this.connectTimer === null) return;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  private finish(abort: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimer();
+    for (const h of [this.client, this.upstream]) {
+      if (h === null) continue;
+      h.onread = ignoreRead;
+      // reset() sends a RST where the connection is up; a handle not yet connected just closes.
+      if (!abort || h.reset(() => undefined) !== 0) h.close();
+    }
+    this.events.closed(this);
+  }
+}

@@ -1,0 +1,115 @@
+// The userspace data plane's TCP relay, in both its implementations (Node's TCP handles,
+// and net.Socket streams): bytes both ways intact under back-pressure, half-close, a
+// refusing real server, and the IPVS states the engine ends up with.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { RealClock } from '../../src/common/clock';
+import { SeededRng } from '../../src/common/rng';
+import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import { UserspacePlane } from '../../src/ipvs/dataplane/userspace-plane';
+import { IpvsEngine } from '../../src/ipvs/engine';
+import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
+import { loopbackNet, waitFor } from '../support/director-process';
+
+const lan = loopbackNet();
+
+async function listen(server: net.Server, host: string): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
+  return (server.address() as AddressInfo).port;
+}
+
+function connectAndCollect(host: string, port: number, send: Buffer, halfClose: boolean): Promise<{ received: Buffer; error?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ host, port, allowHalfOpen: true });
+    socket.on('connect', () => {
+      socket.write(send);
+      if (halfClose) socket.end();
+    });
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('end', () => {
+      if (!halfClose) socket.end();
+    });
+    socket.on('close', () => resolve({ received: Buffer.concat(chunks) }));
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve({ received: Buffer.concat(chunks), error: err.code ?? err.message }));
+  });
+}
+
+for (const implementation of ['handles', 'streams'] as const) {
+  describe(`userspace data plane, TCP relay on ${implementation}`, function () {
+    this.timeout(20_000);
+    const vip = `${lan}.70`;
+    const rs = `${lan}.71`;
+    let engine: IpvsEngine;
+    let plane: UserspacePlane;
+    let backend: net.Server;
+    let vport = 0;
+
+    before(async () => {
+      // The real server answers after the client's end of stream: it needs half-close.
+      backend = net.createServer({ allowHalfOpen: true }, (socket) => {
+        const hash = crypto.createHash('sha256');
+        let length = 0;
+        socket.on('data', (d: Buffer) => {
+          hash.update(d);
+          length += d.length;
+        });
+        socket.on('end', () => {
+          // Echo back a large body to push back-pressure the other way.
+          socket.end(Buffer.concat([Buffer.from(`${length} ${hash.digest('hex')}\n`), Buffer.alloc(8 * 1024 * 1024, 7)]));
+        });
+        socket.on('error', () => socket.destroy());
+      });
+      const rport = await listen(backend, rs);
+      const probe = net.createServer();
+      vport = await listen(probe, vip);
+      await new Promise((resolve) => probe.close(resolve));
+      engine = new IpvsEngine({ clock: new RealClock(), rng: new SeededRng(1) });
+      const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: parseIpAddr(vip) as IpAddr, port: vport }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+      engine.addDestination(svc, parseIpAddr(rs) as IpAddr, rport, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+      plane = new UserspacePlane(engine, { warn: () => undefined }, 2000, implementation);
+      assert.deepEqual(await plane.reconcile(), []);
+      assert.equal(plane.tcpRelay, implementation);
+    });
+
+    after(async () => {
+      await plane.close(0);
+      await new Promise((resolve) => backend.close(resolve));
+    });
+
+    it('carries 16 MiB up and 8 MiB down intact, with half-close, and counts the bytes', async () => {
+      const payload = crypto.randomBytes(16 * 1024 * 1024);
+      const { received, error } = await connectAndCollect(vip, vport, payload, true);
+      assert.equal(error, undefined);
+      const header = received.subarray(0, received.indexOf(10) + 1).toString();
+      assert.equal(header, `${payload.length} ${crypto.createHash('sha256').update(payload).digest('hex')}\n`);
+      assert.equal(received.length - header.length, 8 * 1024 * 1024);
+      const svc = engine.listServices()[0];
+      assert.equal(svc?.stats.inBytes, payload.length);
+      assert.equal(svc?.stats.outBytes, received.length);
+      await waitFor('the relay to close', () => (plane.liveRelays === 0 ? true : undefined), 5000);
+      const states = [...engine.conns.entries()].map((c) => c.state);
+      assert.deepEqual(states, ['TIME_WAIT'], 'both ends closed in order: TIME_WAIT, inactive');
+      assert.deepEqual([svc?.destinations[0]?.activeConns, svc?.destinations[0]?.inactConns], [0, 1]);
+    });
+
+    it('resets the client and counts the refusal when the real server refuses', async () => {
+      const svc = engine.listServices()[0];
+      assert.ok(svc !== undefined);
+      const dest = svc.destinations[0];
+      assert.ok(dest !== undefined);
+      engine.removeDestination(svc, dest);
+      const closed = net.createServer();
+      const deadPort = await listen(closed, rs);
+      await new Promise((resolve) => closed.close(resolve));
+      engine.addDestination(svc, parseIpAddr(rs) as IpAddr, deadPort, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+      const before = plane.counters.upstreamRefused;
+      const r = await connectAndCollect(vip, vport, Buffer.from('hello'), false);
+      assert.equal(r.received.length, 0);
+      assert.ok(r.error === 'ECONNRESET' || r.error === undefined, String(r.error));
+      assert.equal(plane.counters.upstreamRefused, before + 1);
+    });
+  });
+}
