@@ -168,7 +168,7 @@ export class RawRelay {
       if (this.closed) return;
       this.clearTimer();
       if (status !== 0) {
-        this.events.upstreamFailed(conn, status === -111 ? 'refused' : 'error', errorText(status));
+        this.events.upstreamFailed(conn, errorText(status) === 'ECONNREFUSED' ? 'refused' : 'error', errorText(status));
         this.reset('output');
         return;
       }
