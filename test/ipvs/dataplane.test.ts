@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { RealClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import { ConnectDeadlines } from '../../src/ipvs/dataplane/raw-tcp';
 import { UserspacePlane } from '../../src/ipvs/dataplane/userspace-plane';
 import { IpvsEngine } from '../../src/ipvs/engine';
 import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
@@ -113,3 +114,22 @@ for (const implementation of ['handles', 'streams'] as const) {
     });
   });
 }
+
+describe('connect deadlines', () => {
+  it('times out what is still pending at its deadline, once, and nothing removed', async () => {
+    const deadlines = new ConnectDeadlines();
+    const fired: string[] = [];
+    const relay = (name: string) => ({ timedOut: () => fired.push(name) });
+    const a = relay('a');
+    const b = relay('b');
+    const c = relay('c');
+    deadlines.add(a, performance.now() + 100);
+    deadlines.add(b, performance.now() + 100);
+    deadlines.add(c, performance.now() + 5000);
+    deadlines.remove(b);
+    await waitFor('a to time out', () => (fired.length > 0 ? true : undefined), 2000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(fired, ['a']);
+    deadlines.remove(c);
+  });
+});

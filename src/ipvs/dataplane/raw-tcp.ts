@@ -133,6 +133,40 @@ export function rawListen(b: RawBindings, address: string, port: number, accept:
   return { close: () => server.close() };
 }
 
+/**
+ * Connect deadlines for every relay at once: one timer sweeping four times a second
+ * instead of a timer per connection, so a timeout fires up to 250 ms late.
+ */
+export class ConnectDeadlines {
+  private readonly pending = new Map<{ timedOut(): void }, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  add(relay: { timedOut(): void }, atMs: number): void {
+    this.pending.set(relay, atMs);
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.sweep(), 250);
+      this.timer.unref();
+    }
+  }
+
+  remove(relay: { timedOut(): void }): void {
+    this.pending.delete(relay);
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [relay, atMs] of this.pending) {
+      if (atMs > now) continue;
+      this.pending.delete(relay);
+      relay.timedOut();
+    }
+    if (this.pending.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
 export interface RawRelayEvents {
   upstreamFailed(conn: Connection, reason: 'refused' | 'timeout' | 'error', detail: string): void;
   closed(relay: RawRelay): void;
@@ -141,7 +175,7 @@ export interface RawRelayEvents {
 /** One client relayed to its real server on raw handles; the same IPVS states as TcpRelay. */
 export class RawRelay {
   private upstream: TcpHandle | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private connectTimeoutMs = 0;
   private ended = { input: false, output: false };
   private shutdownsDone = 0;
   private closed = false;
@@ -152,6 +186,7 @@ export class RawRelay {
     private readonly client: TcpHandle,
     private readonly engine: IpvsEngine,
     private readonly events: RawRelayEvents,
+    private readonly deadlines: ConnectDeadlines,
   ) {}
 
   get live(): boolean {
@@ -166,7 +201,7 @@ export class RawRelay {
     const req = new b.TCPConnectWrap();
     req.oncomplete = (status) => {
       if (this.closed) return;
-      this.clearTimer();
+      this.deadlines.remove(this);
       if (status !== 0) {
         this.events.upstreamFailed(conn, errorText(status) === 'ECONNREFUSED' ? 'refused' : 'error', errorText(status));
         this.reset('output');
@@ -188,10 +223,15 @@ export class RawRelay {
       this.reset('output');
       return;
     }
-    this.connectTimer = setTimeout(() => {
-      this.events.upstreamFailed(conn, 'timeout', `no answer within ${connectTimeoutMs} ms`);
-      this.reset('output');
-    }, connectTimeoutMs);
+    this.connectTimeoutMs = connectTimeoutMs;
+    this.deadlines.add(this, performance.now() + connectTimeoutMs);
+  }
+
+  /** The real server did not accept within the connect timeout. */
+  timedOut(): void {
+    if (this.closed) return;
+    this.events.upstreamFailed(this.conn, 'timeout', `no answer within ${this.connectTimeoutMs} ms`);
+    this.reset('output');
   }
 
   destroy(): void {
@@ -255,16 +295,10 @@ export class RawRelay {
     this.finish(true);
   }
 
-  private clearTimer(): void {
-    if (this.connectTimer === null) return;
-    clearTimeout(this.connectTimer);
-    this.connectTimer = null;
-  }
-
   private finish(abort: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.clearTimer();
+    this.deadlines.remove(this);
     for (const h of [this.client, this.upstream]) {
       if (h === null) continue;
       h.onread = ignoreRead;

@@ -10,7 +10,7 @@ import type { IpvsEngine } from '../engine';
 import type { ForwardMethod } from '../destination';
 import { serviceDisplayName, serviceKeyText, type ServiceKey, type VirtualService } from '../service';
 import type { IpvsadmCommand } from '../ipvsadm/parse';
-import { rawListen, RawRelay, rawTcp, type RawBindings, type TcpHandle } from './raw-tcp';
+import { ConnectDeadlines, rawListen, RawRelay, rawTcp, type RawBindings, type TcpHandle } from './raw-tcp';
 import { TcpRelay } from './tcp-relay';
 import { UdpService } from './udp-flows';
 
@@ -63,6 +63,7 @@ export class UserspacePlane {
   /** Node's own TCP handles when present (twice as fast on new connections); net.Socket otherwise. */
   private readonly raw: RawBindings | null;
   private readonly udp = new Set<UdpService>();
+  private readonly deadlines = new ConnectDeadlines();
   private closing = false;
 
   constructor(
@@ -222,12 +223,19 @@ export class UserspacePlane {
       if (client.reset(() => undefined) !== 0) client.close();
       return;
     }
-    const relay = new RawRelay(raw, conn, client, this.engine, {
-      upstreamFailed: (c, reason, detail) => this.upstreamFailed(c, reason, detail),
-      closed: (done) => {
-        if (this.relays.get(done.conn) === done) this.relays.delete(done.conn);
+    const relay = new RawRelay(
+      raw,
+      conn,
+      client,
+      this.engine,
+      {
+        upstreamFailed: (c, reason, detail) => this.upstreamFailed(c, reason, detail),
+        closed: (done) => {
+          if (this.relays.get(done.conn) === done) this.relays.delete(done.conn);
+        },
       },
-    });
+      this.deadlines,
+    );
     this.relays.set(conn, relay);
     relay.start(this.connectTimeoutMs);
   }
