@@ -3,7 +3,7 @@
 // watches, and reports what changed. Sockets sit behind `ClusterTransport`, time behind
 // the injected Clock, so a whole cluster runs in one process on virtual time.
 import type { Clock, TimerHandle } from '../common/clock';
-import { encodeEnvelope, protocolVersion, type ClusterKey, type Envelope } from '../heartbeat/envelope';
+import { encodeEnvelope, protocolVersion, type AdvertBody, type ClusterKey, type Envelope, type Heard, type Want } from '../heartbeat/envelope';
 import { FailureDetector, type DetectorTiming, type PeerChange, type PeerView } from '../heartbeat/failure-detector';
 import { Receiver, type DropReason } from '../heartbeat/receiver';
 import { offsetFromExchange, SkewWatch, type SkewLevel, type SkewThresholds } from '../time/skew';
@@ -18,6 +18,8 @@ export interface ClusterEvents {
   peerChanged(change: PeerChange): void;
   viewChanged(change: ViewChange): void;
   skewChanged(peer: string, level: SkewLevel, offsetMs: number): void;
+  /** A VRRP advert arrived through the receive gate. */
+  advertReceived?(sender: string, advert: AdvertBody): void;
 }
 
 export interface ClusterNodeOptions {
@@ -34,6 +36,10 @@ export interface ClusterNodeOptions {
   readonly events: ClusterEvents;
   /** Distinguishes this run from earlier ones; the wall clock in ms at start by default. */
   readonly bootEpoch?: number;
+  /** The VRRP instances this node is MASTER of, told to peers in every heartbeat. */
+  readonly holds?: () => readonly string[];
+  /** The instances this node, as a backup, would preempt. */
+  readonly wants?: () => readonly Want[];
 }
 
 interface PeerExchange {
@@ -60,6 +66,10 @@ export class ClusterNode {
   /** The send times of our latest heartbeats to each peer, for the freshness proof. */
   private readonly recentSends = new Map<string, number[]>();
   private readonly skews = new Map<string, SkewWatch>();
+  /** node → peer → when that peer last heard that node, as its heartbeats tell. */
+  private readonly heardVia = new Map<string, Map<string, number>>();
+  /** What each peer's latest heartbeat said it holds, and when it came. */
+  private readonly peerHolds = new Map<string, { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number }>();
   private readonly peers: string[];
   private readonly bootEpoch: number;
   private readonly startMs: number;
@@ -101,9 +111,21 @@ export class ClusterNode {
   receive(datagram: Uint8Array): Envelope | DropReason {
     const result = this.receiver.accept(datagram);
     if (typeof result === 'string' || !this.running) return result;
+    if (result.advert !== undefined) {
+      this.o.events.advertReceived?.(result.sender, result.advert);
+      return result;
+    }
     const hb = result.heartbeat;
     if (hb === undefined) return result;
     const nowMs = this.o.clock.nowMs();
+    this.peerHolds.set(result.sender, { holds: hb.holds, wants: hb.wants, atMs: nowMs });
+    for (const h of hb.heard) {
+      // Late by the datagram's transit at most: the self-release guard covers that.
+      const at = nowMs - h.agoMs;
+      const byNode = this.heardVia.get(h.node) ?? new Map<string, number>();
+      if (at > (byNode.get(result.sender) ?? -Infinity)) byNode.set(result.sender, at);
+      this.heardVia.set(h.node, byNode);
+    }
     const nowUs = Math.round(this.o.clock.wallMs() * 1000);
     const forUs = hb.to === this.o.self;
     if (forUs && hb.echoOriginWallUs > 0) {
@@ -119,6 +141,65 @@ export class ClusterNode {
     // A peer heard for the first time has deadlines sooner than the start-up grace.
     if (this.detector.nextDeadlineMs(nowMs) < this.evaluateAtMs) this.armEvaluation(nowMs);
     return result;
+  }
+
+  /** Sends a VRRP advert to every peer on every link, in the authenticated envelope. */
+  sendAdvert(advert: AdvertBody): void {
+    if (!this.running) return;
+    for (const peer of this.peers) {
+      for (const link of this.o.links) {
+        const envelope: Envelope = { ...this.envelopeHead(), advert };
+        this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
+      }
+    }
+  }
+
+  /** The instances a peer's latest heartbeat said it holds, and when it arrived. */
+  holdsOf(peer: string): { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number } | undefined {
+    return this.peerHolds.get(peer);
+  }
+
+  /** Whether the failure detector counts a peer as present (up or late). */
+  alive(peer: string): boolean {
+    const state = this.detector.state(peer);
+    return state === 'up' || state === 'late';
+  }
+
+  /** Initdead has passed or every peer has been heard. */
+  settled(): boolean {
+    return this.detector.settled(this.o.clock.nowMs());
+  }
+
+  /**
+   * When this node's partition last heard a node: by ourselves, or by a peer we hear now
+   * (its heartbeats say when it last heard it).
+   */
+  lastHeardByPartitionMs(node: string): number {
+    let latest = this.detector.lastHeardMs(node);
+    for (const [peer, at] of this.heardVia.get(node) ?? []) if (this.alive(peer) && at > latest) latest = at;
+    return latest;
+  }
+
+  /** When a peer was last heard, or -Infinity. */
+  lastHeardMs(peer: string): number {
+    return this.detector.lastHeardMs(peer);
+  }
+
+  /**
+   * The last moment a quorum heard this node: enough peers (with our own votes), each by
+   * when its heartbeats say it last heard us. A master whose quorum contact is older
+   * than deadtime less a guard lets its VIPs go, before the others may take them.
+   */
+  quorumContactMs(nowMs: number): number {
+    const votes = new Map(this.o.nodes.map((n) => [n.name, n.votes]));
+    let need = this.membership.view.quorum - (votes.get(this.o.self) ?? 0);
+    if (need <= 0) return nowMs;
+    const contacts = [...(this.heardVia.get(this.o.self) ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]);
+    for (const [peer, atMs] of contacts) {
+      need -= votes.get(peer) ?? 0;
+      if (need <= 0) return atMs;
+    }
+    return -Infinity;
   }
 
   status(): ClusterStatus {
@@ -146,12 +227,7 @@ export class ClusterNode {
       const echo = this.exchanges.get(peer);
       for (const link of this.o.links) {
         const envelope: Envelope = {
-          version: protocolVersion,
-          clusterId: this.o.clusterId,
-          sender: this.o.self,
-          bootEpoch: this.bootEpoch,
-          sequence: ++this.sequence,
-          sentWallUs: Math.round(this.o.clock.wallMs() * 1000),
+          ...this.envelopeHead(),
           heartbeat: {
             link,
             to: peer,
@@ -160,6 +236,9 @@ export class ClusterNode {
             hears,
             viewId: this.membership.view.id,
             uptimeMs: Math.max(0, Math.round(nowMs - this.startMs)),
+            heard: this.heardList(nowMs),
+            holds: this.o.holds?.() ?? [],
+            wants: this.o.wants?.() ?? [],
           },
         };
         this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
@@ -167,6 +246,26 @@ export class ClusterNode {
       }
     }
     this.heartbeatTimer = this.o.clock.setTimeout(() => this.sendHeartbeats(), this.o.timing.intervalMs);
+  }
+
+  private heardList(nowMs: number): Heard[] {
+    const out: Heard[] = [];
+    for (const peer of this.peers) {
+      const last = this.detector.lastHeardMs(peer);
+      if (last !== -Infinity) out.push({ node: peer, agoMs: Math.min(0xffffffff, Math.max(0, Math.round(nowMs - last))) });
+    }
+    return out;
+  }
+
+  private envelopeHead(): Omit<Envelope, 'heartbeat' | 'advert'> {
+    return {
+      version: protocolVersion,
+      clusterId: this.o.clusterId,
+      sender: this.o.self,
+      bootEpoch: this.bootEpoch,
+      sequence: ++this.sequence,
+      sentWallUs: Math.round(this.o.clock.wallMs() * 1000),
+    };
   }
 
   private rememberSend(peer: string, sentWallUs: number): void {

@@ -26,7 +26,34 @@ export interface HeartbeatBody {
   readonly hears: readonly string[];
   readonly viewId: number;
   readonly uptimeMs: number;
+  /** How long before sending the sender last heard each node it has heard. */
+  readonly heard: readonly Heard[];
+  /** The VRRP instances the sender is MASTER of. */
+  readonly holds: readonly string[];
+  /** The instances the sender would preempt, as a backup, with its priority. */
+  readonly wants: readonly Want[];
 }
+
+export interface Want {
+  readonly instance: string;
+  readonly priority: number;
+  readonly address: string;
+}
+
+export interface Heard {
+  readonly node: string;
+  readonly agoMs: number;
+}
+
+export interface AdvertBody {
+  readonly instance: string;
+  readonly priority: number;
+  readonly advertIntervalMs: number;
+  readonly address: string;
+}
+
+/** VRRPv3 goes down to 10 ms; v2 up to 255 s. */
+export const advertIntervalRangeMs = { min: 10, max: 255_000 } as const;
 
 export interface Envelope {
   readonly version: number;
@@ -36,6 +63,7 @@ export interface Envelope {
   readonly sequence: number;
   readonly sentWallUs: number;
   readonly heartbeat?: HeartbeatBody;
+  readonly advert?: AdvertBody;
 }
 
 /** The cluster key, or null with `auth none` (then no tag is sent or expected). */
@@ -75,11 +103,33 @@ export function decodeEnvelope(datagram: Uint8Array, key: ClusterKey): Envelope 
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= nameMaxChars;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
+function isHeard(v: unknown): v is Heard {
+  if (typeof v !== 'object' || v === null) return false;
+  const x = v as Record<string, unknown>;
+  return isName(x['node']) && isCount(x['agoMs']) && (x['agoMs'] as number) <= 0xffffffff;
+}
+
+function isWant(v: unknown): v is Want {
+  if (typeof v !== 'object' || v === null) return false;
+  const w = v as Record<string, unknown>;
+  return isName(w['instance']) && isName(w['address']) && isCount(w['priority']) && (w['priority'] as number) <= 255;
+}
+
 /** A decoded object as an Envelope, or undefined when a field is out of its bounds. */
 function shape(o: Record<string, unknown>): Envelope | undefined {
   const { version, clusterId, sender, bootEpoch, sequence, sentWallUs, heartbeat } = o;
   if (!isCount(version) || !isName(clusterId) || !isName(sender) || !isCount(bootEpoch) || !isCount(sequence) || !isCount(sentWallUs)) return undefined;
   const envelope = { version, clusterId, sender, bootEpoch, sequence, sentWallUs };
+  const advert = o['advert'];
+  if (advert !== undefined && advert !== null) {
+    const a = advert as Record<string, unknown>;
+    const interval = a['advertIntervalMs'];
+    const priority = a['priority'];
+    if (!isName(a['instance']) || !isName(a['address']) || !isCount(priority) || priority > 255 || !isCount(interval) || interval < advertIntervalRangeMs.min || interval > advertIntervalRangeMs.max) {
+      return undefined;
+    }
+    return { ...envelope, advert: { instance: a['instance'], priority, advertIntervalMs: interval, address: a['address'] } };
+  }
   if (heartbeat === undefined || heartbeat === null) return envelope;
   const h = heartbeat as Record<string, unknown>;
   const hears = h['hears'];
@@ -90,6 +140,15 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     !isCount(h['echoReceiveWallUs']) ||
     !isCount(h['viewId']) ||
     !isCount(h['uptimeMs']) ||
+    !Array.isArray(h['heard']) ||
+    (h['heard'] as unknown[]).length > hearsMax ||
+    !(h['heard'] as unknown[]).every(isHeard) ||
+    !Array.isArray(h['holds']) ||
+    (h['holds'] as unknown[]).length > hearsMax ||
+    !(h['holds'] as unknown[]).every(isName) ||
+    !Array.isArray(h['wants']) ||
+    (h['wants'] as unknown[]).length > hearsMax ||
+    !(h['wants'] as unknown[]).every(isWant) ||
     !Array.isArray(hears) ||
     hears.length > hearsMax ||
     !hears.every(isName)
@@ -106,6 +165,9 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
       hears,
       viewId: h['viewId'],
       uptimeMs: h['uptimeMs'],
+      heard: (h['heard'] as Heard[]).map((x) => ({ node: x.node, agoMs: x.agoMs })),
+      holds: h['holds'] as string[],
+      wants: (h['wants'] as Want[]).map((w) => ({ instance: w.instance, priority: w.priority, address: w.address })),
     },
   };
 }

@@ -142,6 +142,10 @@ export class FailureDetector {
     return next === Infinity ? nowMs + this.timing.intervalMs : next;
   }
 
+  lastHeardMs(peer: string): number {
+    return this.peers.get(peer)?.lastHeardMs ?? -Infinity;
+  }
+
   state(peer: string): PeerState | undefined {
     return this.peers.get(peer)?.state;
   }

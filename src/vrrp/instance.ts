@@ -35,6 +35,8 @@ export type VrrpEvent =
   | { readonly kind: 'priorityChanged'; readonly priority: number }
   | { readonly kind: 'faultRaised'; readonly reason: string }
   | { readonly kind: 'faultCleared' }
+  /** A better backup wants the instance: hand it over with priority 0, rather than both be master. */
+  | { readonly kind: 'yieldTo'; readonly node: string }
   | { readonly kind: 'shutdown' };
 
 export type VrrpAction =
@@ -99,6 +101,8 @@ export class VrrpInstance {
         return this.onFault(event.reason);
       case 'faultCleared':
         return this.onFaultCleared();
+      case 'yieldTo':
+        return this.onYield(event.node);
       case 'shutdown':
         return this.onShutdown();
     }
@@ -185,6 +189,20 @@ export class VrrpInstance {
     this.faults.clear();
     if (this.current !== 'fault') return [];
     return this.becomeBackup('fault cleared', this.masterDownIntervalMs());
+  }
+
+  private onYield(node: string): VrrpAction[] {
+    if (this.current !== 'master') return [];
+    return [{ kind: 'cancelTimer', timer: 'advert' }, this.advert(0), this.changeTo('backup', `handing over to ${node}, which has a higher priority`), this.setTimer('masterDown', this.masterDownIntervalMs())];
+  }
+
+  /** A backup that would take the instance from a lower-priority master now. */
+  get preempting(): boolean {
+    return this.current === 'backup' && this.settings.preempt && this.now() >= this.preemptAllowedAtMs;
+  }
+
+  get effectivePriority(): number {
+    return this.priority;
   }
 
   private onShutdown(): VrrpAction[] {

@@ -43,12 +43,20 @@ function trio(seed = 1) {
 describe('cluster simulation', function () {
   this.timeout(30_000);
 
-  it('100 random seeds of two minutes, up to 20% loss, partitions, crashes and clock jumps: no invariant broken', () => {
+  it('100 random seeds of two minutes, up to 20% loss, partitions, crashes and clock jumps, with VRRP: no invariant broken', () => {
     for (let seed = 1; seed <= 100; seed++) {
-      const r = runClusterSim({ seed, durationMs: 120_000, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, maxLoss: 0.2 });
+      const r = runClusterSim({ seed, durationMs: 120_000, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, maxLoss: 0.2, vrrp: true });
       assert.deepEqual(r.violations, [], `seed ${seed}: npm run sim -- --seed ${seed} --trace`);
-      assert.ok(r.stats.calmChecks > 0 && r.stats.datagrams > 0);
+      assert.ok(r.stats.calmChecks > 0 && r.stats.datagrams > 0 && r.stats.takeovers > 0);
     }
+  });
+
+  it('the VRRP invariants are not vacuous: masters that ignore a lost quorum are caught beside a new one', () => {
+    const caught = [1, 2, 3, 4, 5, 6, 7, 8].flatMap((seed) =>
+      runClusterSim({ seed, durationMs: 120_000, nodes: defaultSimNodes, links: ['ring0'], timing: defaultSimTiming, maxLoss: 0.2, vrrp: true, noQuorumPolicy: 'ignore' }).violations,
+    );
+    assert.ok(caught.some((v) => /two masters of VI_1 at once/.test(v)), caught.join('\n'));
+    assert.ok(caught.some((v) => /master of VI_1 without quorum/.test(v)), caught.join('\n'));
   });
 
   it('the invariants are not vacuous: nodes told one vote is quorum are caught claiming it alone', () => {

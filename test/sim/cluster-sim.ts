@@ -12,6 +12,7 @@ import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
 import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
+import { VrrpAgent } from '../../src/vrrp/agent';
 import { NodeClock, VirtualNetwork } from './network';
 
 export interface ClusterSimOptions {
@@ -24,13 +25,17 @@ export interface ClusterSimOptions {
   readonly maxLoss: number;
   /** The nodes' quorum rules; a test may break them to see the invariants catch it. */
   readonly quorum?: QuorumRules;
+  /** Run a VRRP instance on every director, and check its invariants. */
+  readonly vrrp?: boolean;
+  /** The directors' no_quorum_policy (stop unless told). */
+  readonly noQuorumPolicy?: 'stop' | 'freeze' | 'ignore';
 }
 
 export interface ClusterSimResult {
   readonly seed: number;
   readonly violations: string[];
   readonly trace: string[];
-  readonly stats: { crashes: number; restarts: number; partitions: number; viewChanges: number; datagrams: number; calmChecks: number };
+  readonly stats: { crashes: number; restarts: number; partitions: number; viewChanges: number; datagrams: number; calmChecks: number; takeovers: number };
 }
 
 export const defaultSimNodes: readonly MemberConfig[] = [
@@ -48,6 +53,9 @@ interface SimNode {
   readonly name: string;
   readonly clock: NodeClock;
   node: ClusterNode | null;
+  vrrp: VrrpAgent | null;
+  /** Since when this node has been master without a quorate view, if it has. */
+  masterWithoutQuorumSince?: number;
   epoch: number;
   /** Since when this node has been cut off from a majority, if it is. */
   minoritySince?: number;
@@ -59,7 +67,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const net = new VirtualNetwork(clock, rng);
   const trace: string[] = [];
   const violations: string[] = [];
-  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0 };
+  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0, takeovers: 0 };
   const at = (): string => `t=${(clock.nowMs() / 1000).toFixed(3)}s`;
   const note = (line: string): void => {
     trace.push(`${at()} ${line}`);
@@ -67,7 +75,8 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
   const quorumVotes = Math.floor(totalVotes / 2) + 1;
   const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
-  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, epoch: 10_000 }));
+  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, epoch: 10_000 }));
+  const addressOf = (name: string): string => `10.0.0.${o.nodes.findIndex((n) => n.name === name) + 1}`;
 
   const boot = (s: SimNode): void => {
     // Now and then a restart comes with the wall clock stepped back: a lower epoch.
@@ -84,9 +93,13 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       clock: s.clock,
       bootEpoch: s.epoch,
       transport: { send: (peer, link, datagram) => net.send(s.name, peer, link, datagram) },
+      holds: () => (s.vrrp?.holding === true ? ['VI_1'] : []),
+      wants: () => s.vrrp?.wants() ?? [],
       events: {
+        advertReceived: (sender, advert) => s.vrrp?.advertReceived(sender, advert),
         peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
         viewChanged: (c) => {
+          s.vrrp?.viewChanged();
           stats.viewChanges++;
           note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
         },
@@ -94,10 +107,34 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       },
     });
     s.node = node;
+    const member = o.nodes.find((n) => n.name === s.name);
+    if (o.vrrp === true && member !== undefined && !member.witness) {
+      s.vrrp = new VrrpAgent({
+        settings: { name: 'VI_1', version: 3, priority: member.priority, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0, startAsMaster: false, primaryAddress: addressOf(s.name) },
+        peers: o.nodes.filter((n) => n.name !== s.name && !n.witness).map((n) => n.name),
+        clock: s.clock,
+        cluster: node,
+        deadtimeMs: o.timing.deadtimeMs,
+        heartbeatIntervalMs: o.timing.intervalMs,
+        policy: o.noQuorumPolicy ?? 'stop',
+        driver: { hold: () => undefined, release: () => undefined },
+        events: {
+          stateChanged: (from, to, reason) => {
+            if (to === 'master') stats.takeovers++;
+            note(`${s.name}: VI_1 ${from} -> ${to} (${reason})`);
+          },
+          gateChanged: () => undefined,
+        },
+      });
+    }
     net.attach(s.name, (datagram) => node.receive(datagram));
     node.start();
+    s.vrrp?.start();
   };
   const crash = (s: SimNode): void => {
+    s.vrrp?.crash();
+    s.vrrp = null;
+    delete s.masterWithoutQuorumSince;
     s.node?.stop();
     s.node = null;
     s.clock.clearAll();
@@ -119,7 +156,24 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   };
 
   const slackMs = o.timing.intervalMs + 100;
+  const firstMasterDownMs = 3 * 1000 + 1000;
+  const checkVrrp = (): void => {
+    const masters = nodes.filter((n) => n.vrrp?.holding === true);
+    if (clock.nowMs() > firstMasterDownMs && masters.length > 1) {
+      violations.push(`${at()} two masters of VI_1 at once: ${masters.map((m) => m.name).join(', ')}${masters.every((m) => masters.every((x) => net.canReach(m.name, x.name))) ? ' (and they can talk)' : ' (cut off from each other)'}`);
+    }
+    for (const s of nodes) {
+      const quorate = s.node?.view.quorate === true;
+      if (s.vrrp?.holding !== true || quorate) {
+        delete s.masterWithoutQuorumSince;
+        continue;
+      }
+      s.masterWithoutQuorumSince ??= clock.nowMs();
+      if (clock.nowMs() - s.masterWithoutQuorumSince > o.timing.deadtimeMs) violations.push(`${at()} ${s.name} is master of VI_1 without quorum since t=${(s.masterWithoutQuorumSince / 1000).toFixed(3)}s`);
+    }
+  };
   const checkContinuous = (): void => {
+    if (o.vrrp === true) checkVrrp();
     for (const s of nodes) {
       const view = s.node?.view;
       if (view === undefined) continue;
@@ -145,6 +199,13 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       }
       const dcs = new Set(group.map((g) => g.node?.view.dc ?? '-'));
       if (dcs.size > 1) violations.push(`${at()} group [${expected}] disagrees on the DC: ${[...dcs].join(' vs ')}`);
+      // Liveness: a quorate group with a director serves the VIP, from exactly one master.
+      const votes = group.reduce((sum, g) => sum + (votesOf.get(g.name) ?? 0), 0);
+      const directors = group.filter((g) => g.vrrp !== null);
+      if (o.vrrp === true && votes >= quorumVotes && directors.length > 0) {
+        const masters = directors.filter((g) => g.vrrp?.holding === true).map((g) => g.name);
+        if (masters.length !== 1) violations.push(`${at()} quorate group [${expected}] has ${masters.length} masters of VI_1 after a calm phase: [${masters.join(',')}]`);
+      }
     }
   };
 

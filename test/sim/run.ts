@@ -19,9 +19,9 @@ function main(): number {
   }
   const started = Date.now();
   const failing: number[] = [];
-  const totals = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0 };
+  const totals = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0, takeovers: 0 };
   for (const seed of list) {
-    const r = runClusterSim({ seed, durationMs, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, maxLoss });
+    const r = runClusterSim({ seed, durationMs, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, maxLoss, vrrp: !process.argv.includes('--no-vrrp') });
     for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += r.stats[k];
     if (one !== undefined && process.argv.includes('--trace')) for (const line of r.trace) process.stdout.write(`${line}\n`);
     if (r.violations.length > 0) {
@@ -32,7 +32,7 @@ function main(): number {
   }
   process.stdout.write(
     `sim: ${list.length} seed(s) of ${durationMs / 1000}s, loss up to ${(maxLoss * 100).toFixed(0)}%: ${failing.length} with violations; ` +
-      `${totals.crashes} crashes, ${totals.restarts} restarts, ${totals.partitions} partitions, ${totals.viewChanges} view changes, ` +
+      `${totals.crashes} crashes, ${totals.restarts} restarts, ${totals.partitions} partitions, ${totals.viewChanges} view changes, ${totals.takeovers} VRRP takeovers, ` +
       `${totals.calmChecks} agreement checks, ${totals.datagrams} datagrams, in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );
   return failing.length === 0 ? 0 : 1;

@@ -1,0 +1,69 @@
+// The takeover gate: when a backup may become master of an instance. Only while its
+// partition has quorum (and the start-up grace is over), and only when every other node
+// that may hold the instance is known safe: it released (priority 0), or it is a node we
+// hear whose heartbeats say it does not hold it, or it has been silent past deadtime —
+// past its own self-release deadline, so it has let go if it was cut off. (Fencing, a
+// later layer, will be one more way to be safe.) And when a master must let go: when
+// the last moment a quorum heard it is older than deadtime less a guard, it releases by
+// itself, before any survivor's gate can open on it.
+
+export interface Claim {
+  readonly node: string;
+  /** It said, by advert or heartbeat, that it holds the instance, and has not released. */
+  readonly holding: boolean;
+  /** We hear it now (the failure detector counts it up or late). */
+  readonly heard: boolean;
+  /** When our partition last heard it: we, or a peer we hear. */
+  readonly lastHeardMs: number;
+}
+
+export interface GateInputs {
+  readonly nowMs: number;
+  readonly quorate: boolean;
+  /** The last moment a quorum heard this node (ClusterNode.quorumContactMs). */
+  readonly quorumContactMs: number;
+  readonly guardMs: number;
+  readonly settled: boolean;
+  readonly deadtimeMs: number;
+  /** What every other node is known to claim. */
+  readonly claims: readonly Claim[];
+  /** The node was fenced: it holds nothing any more. */
+  readonly fenced?: (node: string) => boolean;
+}
+
+export interface GateVerdict {
+  readonly open: boolean;
+  readonly reason: string;
+  /** When the verdict may change by time alone (a self-release deadline), if it may. */
+  readonly recheckAtMs?: number;
+}
+
+export function takeoverGate(i: GateInputs): GateVerdict {
+  if (!i.settled) return { open: false, reason: 'starting: initdead has not passed and not every peer is heard' };
+  if (!i.quorate) return { open: false, reason: 'no quorum' };
+  // A view still counts peers until deadtime; a node they stopped hearing must not take
+  // over only to let go again at once.
+  if (selfReleaseDue(i.nowMs, i.quorumContactMs, i.deadtimeMs, i.guardMs)) return { open: false, reason: 'no quorum has heard this node lately' };
+  for (const c of i.claims) {
+    if (!c.holding || i.fenced?.(c.node) === true) continue;
+    if (c.heard) return { open: false, reason: `${c.node} holds it and is heard` };
+    const deadline = c.lastHeardMs + i.deadtimeMs;
+    if (i.nowMs < deadline) return { open: false, reason: `${c.node} may still hold it: its self-release deadline is in ${Math.ceil(deadline - i.nowMs)} ms`, recheckAtMs: deadline };
+  }
+  return { open: true, reason: 'quorum, and no other holder' };
+}
+
+/**
+ * One heartbeat interval: a master releases one interval before any peer can have gone
+ * deadtime without hearing it. It covers the datagram's transit (peers' reports of when
+ * they last heard us are late by it) and timer lateness; deadtime must exceed two
+ * intervals for it to leave a master time to be heard.
+ */
+export function selfReleaseGuardMs(heartbeatIntervalMs: number): number {
+  return heartbeatIntervalMs;
+}
+
+/** A master keeps its VIPs until deadtime − guard after a quorum last heard it. */
+export function selfReleaseDue(nowMs: number, quorumContactMs: number, deadtimeMs: number, guardMs: number): boolean {
+  return nowMs >= quorumContactMs + deadtimeMs - guardMs;
+}

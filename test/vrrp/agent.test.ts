@@ -1,0 +1,166 @@
+// VRRP over the cluster on virtual time: who becomes master, how long a takeover takes
+// after a crash and after a clean stop, and a preempting return handed over without two
+// masters at once.
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/common/clock';
+import { SeededRng } from '../../src/common/rng';
+import { ClusterNode } from '../../src/cluster/node';
+import { selfReleaseDue, takeoverGate } from '../../src/vrrp/gate';
+import { VrrpAgent } from '../../src/vrrp/agent';
+import { defaultSimNodes, defaultSimTiming } from '../sim/cluster-sim';
+import { NodeClock, VirtualNetwork } from '../sim/network';
+
+const key = Buffer.from('simulation key, 32 bytes long!!!');
+const advertMs = 1000;
+
+function lab() {
+  const clock = new VirtualClock();
+  const net = new VirtualNetwork(clock, new SeededRng(3));
+  const agents = new Map<string, VrrpAgent>();
+  const nodes = new Map<string, ClusterNode>();
+  let epoch = 100;
+  const boot = (name: string) => {
+    const member = defaultSimNodes.find((n) => n.name === name);
+    if (member === undefined) throw new Error(name);
+    const nodeClock = new NodeClock(clock);
+    let agent: VrrpAgent | undefined;
+    const node = new ClusterNode({
+      self: name,
+      clusterId: 'sim',
+      key,
+      nodes: defaultSimNodes,
+      links: ['ring0'],
+      timing: defaultSimTiming,
+      quorum: { twoNode: false, waitForAll: false },
+      skew: { warnMs: 500, criticalMs: 1000 },
+      clock: nodeClock,
+      bootEpoch: epoch++,
+      holds: () => (agent?.holding === true ? ['VI_1'] : []),
+      wants: () => agent?.wants() ?? [],
+      transport: { send: (peer, link, d) => net.send(name, peer, link, d) },
+      events: { peerChanged: () => undefined, viewChanged: () => agent?.viewChanged(), skewChanged: () => undefined, advertReceived: (s, a) => agent?.advertReceived(s, a) },
+    });
+    if (!member.witness) {
+      agent = new VrrpAgent({
+        settings: { name: 'VI_1', version: 3, priority: member.priority, advertIntervalMs: advertMs, preempt: true, preemptDelayMs: 0, startAsMaster: false, primaryAddress: `10.0.0.${defaultSimNodes.indexOf(member) + 1}` },
+        peers: defaultSimNodes.filter((n) => n.name !== name && !n.witness).map((n) => n.name),
+        clock: nodeClock,
+        cluster: node,
+        deadtimeMs: defaultSimTiming.deadtimeMs,
+        heartbeatIntervalMs: defaultSimTiming.intervalMs,
+        policy: 'stop',
+        driver: { hold: () => undefined, release: () => undefined },
+        events: { stateChanged: () => undefined, gateChanged: () => undefined },
+      });
+      agents.set(name, agent);
+    }
+    nodes.set(name, node);
+    net.attach(name, (d) => node.receive(d));
+    node.start();
+    agent?.start();
+    return nodeClock;
+  };
+  const clocks = new Map(defaultSimNodes.map((n) => [n.name, boot(n.name)]));
+  const masters = () => [...agents].filter(([, a]) => a.holding).map(([n]) => n);
+  const crash = (name: string) => {
+    agents.get(name)?.crash();
+    agents.delete(name);
+    nodes.get(name)?.stop();
+    clocks.get(name)?.clearAll();
+    net.detach(name);
+  };
+  const stop = (name: string) => {
+    agents.get(name)?.stop();
+    agents.delete(name);
+    nodes.get(name)?.stop();
+    clocks.get(name)?.clearAll();
+    net.detach(name);
+  };
+  /** Runs in 10 ms steps; answers when `done` first held, and the longest time with no master and with two. */
+  const runUntil = (done: () => boolean, maxMs: number) => {
+    const start = clock.nowMs();
+    let noneSince: number | undefined;
+    let longestNone = 0;
+    let twoSeen = false;
+    for (let t = 0; t <= maxMs; t += 10) {
+      const m = masters();
+      if (m.length > 1) twoSeen = true;
+      if (m.length === 0) noneSince ??= clock.nowMs();
+      else if (noneSince !== undefined) {
+        longestNone = Math.max(longestNone, clock.nowMs() - noneSince);
+        noneSince = undefined;
+      }
+      if (done()) return { afterMs: clock.nowMs() - start, longestNoneMs: longestNone, twoSeen };
+      clock.advance(10);
+    }
+    throw new Error(`not done within ${maxMs} ms; masters: ${masters().join(',')}`);
+  };
+  return { clock, masters, crash, stop, runUntil, boot: (name: string) => clocks.set(name, boot(name)) };
+}
+
+describe('VRRP over the cluster (virtual time)', () => {
+  it('the highest priority director becomes the one master', () => {
+    const l = lab();
+    l.runUntil(() => l.masters().length === 1 && l.masters()[0] === 'd1', 15_000);
+    l.clock.advance(10_000);
+    assert.deepEqual(l.masters(), ['d1']);
+  });
+
+  it('after a crash of the master the backup serves within Master_Down_Interval (3 × advert + skew)', () => {
+    const l = lab();
+    l.runUntil(() => l.masters()[0] === 'd1', 15_000);
+    l.clock.advance(500);
+    l.crash('d1');
+    const r = l.runUntil(() => l.masters()[0] === 'd2', 10_000);
+    const mdi = 3 * advertMs + ((256 - 100) * advertMs) / 256;
+    assert.ok(r.afterMs <= mdi + 20, `took ${r.afterMs} ms, MDI ${mdi}`);
+    console.log(`      (crash: served after ${r.afterMs} ms; MDI ${mdi} ms)`);
+    assert.ok(!r.twoSeen);
+  });
+
+  it('after a clean stop (priority 0) the backup serves within the skew time', () => {
+    const l = lab();
+    l.runUntil(() => l.masters()[0] === 'd1', 15_000);
+    l.clock.advance(500);
+    l.stop('d1');
+    const r = l.runUntil(() => l.masters()[0] === 'd2', 10_000);
+    const skew = ((256 - 100) * advertMs) / 256;
+    assert.ok(r.afterMs <= skew + 20, `took ${r.afterMs} ms, skew ${skew}`);
+    console.log(`      (clean stop: served after ${r.afterMs} ms; skew ${skew} ms)`);
+  });
+
+  it('a returning higher priority director takes over by handover: never two masters, no gap longer than one advert', () => {
+    const l = lab();
+    l.runUntil(() => l.masters()[0] === 'd1', 15_000);
+    l.crash('d1');
+    l.runUntil(() => l.masters()[0] === 'd2', 10_000);
+    l.boot('d1');
+    const r = l.runUntil(() => l.masters()[0] === 'd1', 20_000);
+    assert.ok(!r.twoSeen, 'two masters during the handover');
+    assert.ok(r.longestNoneMs <= advertMs, `a gap of ${r.longestNoneMs} ms`);
+    console.log(`      (handover gap ${r.longestNoneMs} ms)`);
+  });
+});
+
+describe('the takeover gate', () => {
+  const base = { nowMs: 10_000, quorate: true, settled: true, deadtimeMs: 3000, quorumContactMs: 9900, guardMs: 1000, claims: [] };
+  it('opens with quorum, a quorum that hears us, and no other holder', () => {
+    assert.deepEqual(takeoverGate(base), { open: true, reason: 'quorum, and no other holder' });
+  });
+  it('stays shut while starting, without quorum, or when no quorum has heard us lately', () => {
+    assert.equal(takeoverGate({ ...base, settled: false }).open, false);
+    assert.equal(takeoverGate({ ...base, quorate: false }).reason, 'no quorum');
+    assert.equal(takeoverGate({ ...base, quorumContactMs: 7900 }).reason, 'no quorum has heard this node lately');
+  });
+  it('waits for a silent holder\'s self-release deadline, and never for a holder it hears', () => {
+    const silent = takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 8000 }] });
+    assert.deepEqual(silent, { open: false, reason: 'd1 may still hold it: its self-release deadline is in 1000 ms', recheckAtMs: 11_000 });
+    assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 7000 }] }).open, true);
+    assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: true, lastHeardMs: 9999 }] }).reason, 'd1 holds it and is heard');
+    assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 9999 }], fenced: () => true }).open, true);
+  });
+  it('lets a master keep its VIPs until deadtime less the guard after a quorum last heard it', () => {
+    assert.equal(selfReleaseDue(11_899, 9900, 3000, 1000), false);
+    assert.equal(selfReleaseDue(11_900, 9900, 3000, 1000), true);
+  });
+});
