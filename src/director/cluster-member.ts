@@ -8,7 +8,7 @@ import { detectorTiming, type ClusterConfig } from '../cluster/config';
 import type { MemberConfig } from '../cluster/membership';
 import { ClusterNode, type ClusterStatus } from '../cluster/node';
 import { UdpLinks } from '../heartbeat/udp-links';
-import type { ClusterKey } from '../heartbeat/envelope';
+import type { AdvertBody, ClusterKey, Want } from '../heartbeat/envelope';
 import type { TimeCheckConfig } from '../time/config';
 import { querySntp } from '../time/sntp';
 import { SkewWatch, type SkewLevel } from '../time/skew';
@@ -75,6 +75,14 @@ class NtpWatch {
   }
 }
 
+/** How the VRRP agents ride on the cluster node: what heartbeats say, adverts in, view changes. */
+export interface VrrpHooks {
+  readonly holds?: () => readonly string[];
+  readonly wants?: () => readonly Want[];
+  readonly advertReceived?: (sender: string, advert: AdvertBody) => void;
+  readonly viewChanged?: () => void;
+}
+
 export class ClusterMember {
   private constructor(
     readonly node: ClusterNode,
@@ -83,7 +91,7 @@ export class ClusterMember {
   ) {}
 
   /** Starts heartbeating, or says why this node cannot take part. */
-  static async start(cluster: ClusterConfig, self: string, clock: Clock, log: Logger): Promise<ClusterMember> {
+  static async start(cluster: ClusterConfig, self: string, clock: Clock, log: Logger, vrrp: VrrpHooks = {}): Promise<ClusterMember> {
     const me = cluster.nodes.find((n) => n.name === self);
     if (me === undefined) throw new Error(`node '${self}' is not a member of the cluster (nodes: ${cluster.nodes.map((n) => n.name).join(', ')}); give --node`);
     if (me.addresses.length === 0) throw new Error(`node '${self}' has no address on any link`);
@@ -113,7 +121,10 @@ export class ClusterMember {
       skew: { warnMs: cluster.time.skewWarnMs, criticalMs: cluster.time.skewCriticalMs },
       clock,
       transport: links,
+      ...(vrrp.holds !== undefined ? { holds: vrrp.holds } : {}),
+      ...(vrrp.wants !== undefined ? { wants: vrrp.wants } : {}),
       events: {
+        advertReceived: (sender, advert) => vrrp.advertReceived?.(sender, advert),
         peerChanged: (c) => {
           const fields = { ...component, peer: c.peer, ...(c.silentMs !== undefined ? { silentMs: Math.round(c.silentMs) } : {}) };
           if (c.to === 'late') log.warn(`peer ${c.peer} is late`, fields);
@@ -121,6 +132,7 @@ export class ClusterMember {
           else log.info(`peer ${c.peer} is ${c.to}`, fields);
         },
         viewChanged: (c) => {
+          vrrp.viewChanged?.();
           const v = c.view;
           log.info(`view ${v.id}: [${v.members.join(', ')}] ${v.quorate ? 'quorate' : 'WITHOUT QUORUM'}, ${v.votes}/${v.expectedVotes} votes, DC ${v.dc ?? 'none'}`, component);
           if (c.dcReason !== undefined) log.info(`DC: ${c.dcReason}`, component);
@@ -146,10 +158,10 @@ export class ClusterMember {
     return { ...this.node.status(), ntp: [...this.ntp.last.values()] };
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.ntp.stop();
     this.node.stop();
-    this.links.close();
+    await this.links.close();
   }
 }
 

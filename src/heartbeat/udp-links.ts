@@ -21,6 +21,7 @@ export class UdpLinks implements ClusterTransport {
   /** peer → link → where to send. */
   private readonly targets = new Map<string, Map<string, { address: string; port: number }>>();
   sendErrors = 0;
+  private inFlight = 0;
 
   constructor(
     private readonly cluster: ClusterConfig,
@@ -76,12 +77,16 @@ export class UdpLinks implements ClusterTransport {
     const group = open.config.mcastGroup;
     const target = group !== undefined ? { address: group, port: open.config.port } : this.targets.get(peer)?.get(link);
     if (target === undefined) return;
+    this.inFlight++;
     open.socket.send(datagram, target.port, target.address, (err) => {
+      this.inFlight--;
       if (err !== null && err !== undefined) this.sendErrors++;
     });
   }
 
-  close(): void {
+  /** Closes the sockets once what was sent has left (a last priority-0 advert), or after 200 ms. */
+  async close(): Promise<void> {
+    for (let waited = 0; this.inFlight > 0 && waited < 200; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
     for (const { socket } of this.open.values()) socket.close();
     this.open.clear();
   }

@@ -131,7 +131,9 @@ export class VrrpInstance {
     if (this.current !== 'init') return [];
     this.preemptAllowedAtMs = this.now() + this.settings.preemptDelayMs;
     if (this.faults.size > 0) return [this.changeTo('fault', [...this.faults][0] ?? 'fault')];
-    if (this.priority === 255 || this.settings.startAsMaster) return this.becomeMaster(this.priority === 255 ? 'address owner (priority 255)' : 'configured to start as MASTER');
+    // The owner, or `state MASTER`, takes over at once — through the gate like any backup,
+    // so a restart never makes a second master beside one that holds the instance.
+    if (this.priority === 255 || this.settings.startAsMaster) return this.becomeBackup(this.priority === 255 ? 'started; the address owner (priority 255) takes over as soon as the gate allows' : 'started; configured to start as MASTER: takes over as soon as the gate allows', 0);
     return this.becomeBackup('started', this.masterDownIntervalMs());
   }
 

@@ -43,6 +43,16 @@ export class ClusterLab {
     await gone;
   }
 
+  /** SIGTERM, and wait for it to exit. */
+  async term(name: string): Promise<number | null> {
+    const child = this.procs.get(name);
+    this.procs.delete(name);
+    if (child === undefined || child.exitCode !== null) return child?.exitCode ?? null;
+    const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    return gone;
+  }
+
   log(name: string): string {
     return this.output.get(name) ?? '';
   }

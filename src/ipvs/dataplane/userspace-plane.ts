@@ -65,6 +65,8 @@ export class UserspacePlane {
   private readonly udp = new Set<UdpService>();
   private readonly deadlines = new ConnectDeadlines();
   private closing = false;
+  /** Whether this node holds an address now: a VIP's services listen only on its master. */
+  private holds: (address: string) => boolean = () => true;
 
   constructor(
     private readonly engine: IpvsEngine,
@@ -84,10 +86,16 @@ export class UserspacePlane {
     return this.relays.size;
   }
 
+  /** From now on, listen only on the addresses `holds` says this node holds. */
+  setHeldAddresses(holds: (address: string) => boolean): void {
+    this.holds = holds;
+  }
+
   /** Opens a listener for each service of the engine without one, closes the rest. */
   async reconcile(): Promise<string[]> {
     const errors: string[] = [];
-    const wanted = new Map(this.engine.listServices().map((svc) => [serviceKeyText(svc.key), svc]));
+    const held = this.engine.listServices().filter((svc) => svc.key.kind !== 'address' || this.holds(svc.key.address.text));
+    const wanted = new Map(held.map((svc) => [serviceKeyText(svc.key), svc]));
     for (const [key, listener] of this.listeners) {
       if (wanted.get(key) !== listener.svc) {
         listener.close();
