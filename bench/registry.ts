@@ -1,6 +1,7 @@
 import { clusterLoadBench } from './cluster-load';
 import { configParse } from './config-parse';
 import { dataplaneBench } from './dataplane';
+import { failoverBench } from './failover';
 import { ipvsBench } from './ipvs';
 
 export interface BenchOptions {
@@ -18,4 +19,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [ipvsBench.name]: ipvsBench,
   [dataplaneBench.name]: dataplaneBench,
   [clusterLoadBench.name]: clusterLoadBench,
+  [failoverBench.name]: failoverBench,
 };

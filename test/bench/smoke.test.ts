@@ -41,4 +41,13 @@ describe('benchmarks at smoke size', () => {
     const [line] = await bench.run({ smoke: true });
     assert.match(line ?? '', /^cluster-load nodes=3 heartbeat=1000ms deadtime=3000ms busy-processes=\d+ cores=\d+ duration=3s false-late=\d+ false-dead=\d+$/);
   });
+
+  it('failover measures the outage after kill -9 and SIGTERM of a master', async function () {
+    this.timeout(120_000);
+    const bench = benchmarks['failover'];
+    assert.ok(bench !== undefined);
+    const lines = await bench.run({ smoke: true });
+    assert.match(lines[0] ?? '', /^failover advert=1000ms deadtime=2000ms kill-9 runs=1 p50=\d+ms max=\d+ms aim=3609ms$/);
+    assert.match(lines[1] ?? '', /^failover advert=1000ms deadtime=2000ms sigterm runs=1 p50=\d+ms max=\d+ms aim=609ms$/);
+  });
 });

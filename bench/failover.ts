@@ -1,0 +1,192 @@
+// `npm run bench -- failover`: how long clients lose the VIP when its master dies
+// (kill -9) or stops (SIGTERM), on loopback: two directors and a witness as processes,
+// one real server, a client probing every 10 ms. Ten runs per case at advert 1 s
+// (heartbeat 500 ms, deadtime 2 s) and 100 ms (heartbeat 100 ms, deadtime 300 ms);
+// p50 and max of the outage, beside the Master_Down_Interval and skew time they aim at.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { BenchOptions, Benchmark } from './registry';
+
+const base = '127.0.87';
+const vip = `${base}.100`;
+const vport = 18700;
+
+interface Setting {
+  readonly advertMs: number;
+  readonly heartbeatMs: number;
+  readonly deadtimeMs: number;
+}
+
+const settings: readonly Setting[] = [
+  { advertMs: 1000, heartbeatMs: 500, deadtimeMs: 2000 },
+  { advertMs: 100, heartbeatMs: 100, deadtimeMs: 300 },
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function probe(timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: vip, port: vport, path: '/', agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, deadlineMs: number): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function config(s: Setting, port: number): string {
+  return `
+cluster {
+    cluster_id bench
+    auth_key_file cluster.key
+    port ${port}
+    heartbeat_interval ${s.heartbeatMs}ms
+    deadtime ${s.deadtimeMs}ms
+    fencing {
+        mode self_release
+    }
+    node d1 {
+        address ${base}.1
+        priority 150
+    }
+    node d2 {
+        address ${base}.2
+    }
+    node w1 {
+        address ${base}.3
+        priority 0
+        witness
+    }
+}
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 60
+    version 3
+@d1 priority 150
+@d2 priority 100
+    advert_int ${s.advertMs / 1000}
+    virtual_ipaddress {
+        ${vip}/32
+    }
+}
+virtual_server ${vip} ${vport} {
+    protocol TCP
+    lb_algo rr
+    lb_kind NAT
+    real_server ${base}.50 8080 {
+        weight 1
+    }
+}
+`;
+}
+
+class Lab {
+  private readonly procs = new Map<string, ChildProcess>();
+  constructor(private readonly dir: string) {}
+
+  start(node: string): void {
+    const bin = path.join(__dirname, '..', '..', 'bin', 'hadirector');
+    const child = spawn(bin, ['--log-level', 'warn', 'run', '-f', path.join(this.dir, 'c.conf'), '--node', node, '--control', path.join(this.dir, `${node}.sock`), '--pid-file', path.join(this.dir, `${node}.pid`), '--drain', '0'], { stdio: 'ignore' });
+    this.procs.set(node, child);
+  }
+
+  async stop(node: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    const child = this.procs.get(node);
+    this.procs.delete(node);
+    if (child === undefined || child.exitCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await gone;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const node of [...this.procs.keys()]) await this.stop(node, 'SIGKILL');
+  }
+}
+
+/** One outage: from the signal to the first answer again, with a probe every 10 ms. */
+async function outage(lab: Lab, signal: 'SIGKILL' | 'SIGTERM'): Promise<number> {
+  let firstFailAt: number | undefined;
+  let recoveredAt: number | undefined;
+  let probing = true;
+  const signalledAt = { at: 0 };
+  const prober = (async () => {
+    for (let n = 0; probing && n < 100_000; n++) {
+      const started = Date.now();
+      const ok = await probe(200);
+      if (!ok) firstFailAt ??= started;
+      else if (firstFailAt !== undefined && recoveredAt === undefined) recoveredAt = Date.now();
+      await sleep(Math.max(0, 10 - (Date.now() - started)));
+    }
+  })();
+  await sleep(300);
+  signalledAt.at = Date.now();
+  await lab.stop('d1', signal);
+  await until('the VIP again', async () => recoveredAt !== undefined || (firstFailAt === undefined && Date.now() - signalledAt.at > 15_000), 20_000);
+  probing = false;
+  await prober;
+  return recoveredAt === undefined || firstFailAt === undefined ? 0 : recoveredAt - firstFailAt;
+}
+
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
+
+async function measure(options: BenchOptions): Promise<string[]> {
+  const runs = options.smoke ? 1 : 10;
+  const lines: string[] = [];
+  const rs = http.createServer((_req, res) => res.end('rs\n'));
+  await new Promise<void>((resolve) => rs.listen(8080, `${base}.50`, () => resolve()));
+  try {
+    for (const [i, s] of (options.smoke ? settings.slice(0, 1) : settings).entries()) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-failover-'));
+      fs.copyFileSync(path.join(__dirname, '..', '..', 'config', 'cluster.key'), path.join(dir, 'cluster.key'));
+      fs.writeFileSync(path.join(dir, 'c.conf'), config(s, 16700 + i));
+      const lab = new Lab(dir);
+      try {
+        for (const n of ['d1', 'd2', 'w1']) lab.start(n);
+        await until('the VIP', () => probe(200), 30_000);
+        for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+          const outages: number[] = [];
+          for (let r = 0; r < runs; r++) {
+            await sleep(1500);
+            outages.push(await outage(lab, signal));
+            // d1 comes back and, with preempt, takes the VIP again before the next run.
+            lab.start('d1');
+            await sleep(Math.max(3000, 4 * s.deadtimeMs));
+          }
+          const mdi = 3 * s.advertMs + ((256 - 100) * s.advertMs) / 256;
+          const skew = ((256 - 100) * s.advertMs) / 256;
+          lines.push(
+            `failover advert=${s.advertMs}ms deadtime=${s.deadtimeMs}ms ${signal === 'SIGKILL' ? 'kill-9' : 'sigterm'} runs=${runs} ` +
+              `p50=${percentile(outages, 0.5)}ms max=${Math.max(...outages)}ms aim=${(signal === 'SIGKILL' ? mdi : skew).toFixed(0)}ms`,
+          );
+        }
+      } finally {
+        await lab.stopAll();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rs.close();
+  }
+  lines.push('failover keepalived: not compared yet (needs the network-namespace lab)');
+  return lines;
+}
+
+export const failoverBench: Benchmark = {
+  name: 'failover',
+  run: (options) => measure(options),
+};
