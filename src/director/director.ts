@@ -20,14 +20,11 @@ import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
 import type { VirtualService } from '../ipvs/service';
 import type { ControlRequest, IpvsadmResult } from './control-protocol';
 import { vipPermission, type VipPermission } from '../cluster/quorum-policy';
-import { detectorTiming } from '../cluster/config';
-import { VrrpAgent } from '../vrrp/agent';
-import type { VrrpInstanceConfig } from '../vrrp/config';
-import type { VrrpState } from '../vrrp/instance';
-import { ClusterMember, type VrrpHooks } from './cluster-member';
+import { ClusterMember } from './cluster-member';
 import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
+import { VrrpInstances } from './vrrp-instances';
 import { planServices, type RealServerPlan, type ServicePlan } from './service-plan';
 import type { Registry } from 'prom-client';
 
@@ -78,9 +75,7 @@ export class Director {
   private readonly startedWallMs: number;
   private stopping = false;
   private member: ClusterMember | undefined;
-  private readonly agents = new Map<string, VrrpAgent>();
-  /** VIP address → the instance it belongs to. */
-  private readonly vipOwners = new Map<string, string>();
+  private readonly vrrp: VrrpInstances;
 
   private constructor(private readonly options: DirectorOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -94,6 +89,7 @@ export class Director {
       options.upstreamConnectTimeoutMs,
       options.tcpRelay ?? 'handles',
     );
+    this.vrrp = new VrrpInstances(options.config, this.plane, this.clock, this.log, (command, subject) => this.notify(command, subject));
     this.health = new HealthMonitor(this.clock, options.rng ?? systemRng, {
       changed: (id, up, reason) => this.serverChanged(id, up, reason),
       weight: (id, weight) => this.serverWeight(id, weight),
@@ -114,7 +110,7 @@ export class Director {
     errors.push(...plans.flatMap((p) => refusals(p)));
     if (errors.length > 0) throw new StartError(errors);
     for (const plan of plans) director.addService(plan);
-    director.prepareVrrp(options.config);
+    director.vrrp.claimVipListeners();
     const listenErrors = await director.plane.reconcile();
     if (listenErrors.length > 0) {
       director.health.stop();
@@ -123,8 +119,8 @@ export class Director {
     }
     try {
       if (options.config.cluster !== undefined) {
-        director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, director.vrrpHooks());
-        director.startVrrp(options.config);
+        director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, director.vrrp.hooks());
+        director.vrrp.start(director.member.node);
       }
       await director.control.start();
     } catch (err) {
@@ -159,6 +155,9 @@ export class Director {
     if (withoutPositions(config.cluster ?? null) !== withoutPositions(this.config.cluster ?? null)) {
       this.log.warn('the cluster block changed: it takes effect at the next restart', { component: 'director' });
     }
+    if (withoutPositions(config.vrrpInstances) !== withoutPositions(this.config.vrrpInstances)) {
+      this.log.warn('a vrrp_instance changed: it takes effect at the next restart', { component: 'director' });
+    }
     this.config = config;
     const listenErrors = await this.plane.reconcile();
     this.log.info('configuration reloaded', { component: 'director', services: plans.length });
@@ -181,7 +180,7 @@ export class Director {
     this.omega();
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     // Priority 0 first, so a backup takes over after its skew time, not a full timeout.
-    for (const agent of this.agents.values()) agent.stop();
+    this.vrrp.stop();
     await this.member?.stop();
     this.health.stop();
     await this.control.stop();
@@ -212,7 +211,7 @@ export class Director {
       dataPlane: 'userspace',
       tcpRelay: this.plane.tcpRelay,
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
-      vrrp: [...this.agents.values()].map((a) => ({ instance: a.instance.describe(), state: a.instance.state, gate: a.gateVerdict })),
+      vrrp: this.vrrp.status(),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
       dataPlaneEvents: { ...this.plane.counters },
@@ -222,79 +221,6 @@ export class Director {
         realServers: plan.members.map((m) => ({ server: m.id, up: pool.isUp(m.id) })),
       })),
     };
-  }
-
-  /**
-   * Services on a VRRP instance's addresses listen only on its master (the loopback VIP
-   * driver: holding a VIP is serving it). Must run before the plane first listens.
-   */
-  private prepareVrrp(config: HadConfig): void {
-    const cluster = config.cluster;
-    const me = cluster?.nodes.find((n) => n.name === config.node);
-    if (cluster === undefined || me === undefined || me.witness) return;
-    for (const vi of config.vrrpInstances) for (const vip of vi.virtualIpAddresses) this.vipOwners.set(vip.address, vi.name);
-    if (this.vipOwners.size > 0) this.plane.setHeldAddresses((address) => {
-      const owner = this.vipOwners.get(address);
-      return owner === undefined || this.agents.get(owner)?.holding === true;
-    });
-  }
-
-  private vrrpHooks(): VrrpHooks {
-    return {
-      holds: () => [...this.agents].filter(([, a]) => a.holding).map(([name]) => name),
-      wants: () => [...this.agents.values()].flatMap((a) => a.wants()),
-      advertReceived: (sender, advert) => this.agents.get(advert.instance)?.advertReceived(sender, advert),
-      viewChanged: () => {
-        for (const a of this.agents.values()) a.viewChanged();
-      },
-    };
-  }
-
-  private startVrrp(config: HadConfig): void {
-    const cluster = config.cluster;
-    const member = this.member;
-    const me = cluster?.nodes.find((n) => n.name === config.node);
-    if (cluster === undefined || member === undefined || me === undefined || me.witness) return;
-    const peers = cluster.nodes.filter((n) => n.name !== me.name && !n.witness).map((n) => n.name);
-    const timing = detectorTiming(cluster);
-    for (const vi of config.vrrpInstances) {
-      const agent = new VrrpAgent({
-        settings: {
-          name: vi.name,
-          version: vi.version,
-          priority: vi.priority,
-          advertIntervalMs: vi.advertIntMs,
-          preempt: vi.preempt,
-          preemptDelayMs: vi.preemptDelayMs,
-          startAsMaster: vi.initialState === 'MASTER',
-          primaryAddress: vi.unicastSrcIp?.address ?? me.addresses[0]?.address ?? config.node,
-        },
-        peers,
-        clock: this.clock,
-        cluster: member.node,
-        deadtimeMs: timing.deadtimeMs,
-        heartbeatIntervalMs: timing.intervalMs,
-        policy: cluster.noQuorumPolicy,
-        driver: { hold: () => void this.plane.reconcile(), release: () => void this.plane.reconcile() },
-        events: {
-          stateChanged: (from, to, reason) => {
-            this.log.info(`${vi.name}: ${from.toUpperCase()} -> ${to.toUpperCase()}: ${reason}`, { component: 'vrrp' });
-            this.notifyVrrp(vi, to);
-          },
-          gateChanged: (verdict) => this.log.info(`${vi.name}: takeover gate ${verdict.open ? 'open' : 'shut'}: ${verdict.reason}`, { component: 'vrrp' }),
-        },
-      });
-      this.agents.set(vi.name, agent);
-      agent.start();
-    }
-  }
-
-  /** keepalived's notify scripts: the state's own, then `notify` with INSTANCE NAME STATE PRIORITY. */
-  private notifyVrrp(vi: VrrpInstanceConfig, state: VrrpState): void {
-    const own = state === 'master' ? vi.notify.master : state === 'backup' ? vi.notify.backup : state === 'fault' ? vi.notify.fault : vi.notify.stop;
-    this.notify(own, vi.name);
-    const generic = vi.notify.notify;
-    if (generic !== undefined) this.notify({ ...generic, argv: [...generic.argv, 'INSTANCE', vi.name, state === 'init' ? 'STOP' : state.toUpperCase(), String(vi.priority)] }, vi.name);
   }
 
   /** What the view and no_quorum_policy allow this node to do with VIPs. */
