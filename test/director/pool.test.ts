@@ -10,17 +10,8 @@ import { SeededRng } from '../../src/common/rng';
 import { loadConfig } from '../../src/config/load';
 import { Director } from '../../src/director/director';
 import { loopbackNet, waitFor } from '../support/director-process';
+import { runVirtual as run } from '../support/virtual-time';
 
-async function run(clock: VirtualClock, ms: number): Promise<void> {
-  const end = clock.nowMs() + ms;
-  for (let n = 0; n < 10_000; n++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    const next = clock.nextTimerAtMs();
-    if (next === undefined || next > end) break;
-    clock.advanceTo(next);
-  }
-  clock.advanceTo(end);
-}
 
 describe('director: health checks drive the table', function () {
   this.timeout(20_000);

@@ -4,6 +4,7 @@ import { SeededRng } from '../../src/common/rng';
 import type { CheckOutcome } from '../../src/health/checker-state';
 import type { CheckerConfig } from '../../src/health/config';
 import { HealthMonitor } from '../../src/health/monitor';
+import { runVirtual as run } from '../support/virtual-time';
 
 const tcp = (retry: number): CheckerConfig => ({
   kind: 'TCP_CHECK',
@@ -11,17 +12,6 @@ const tcp = (retry: number): CheckerConfig => ({
   timing: { connectTimeoutMs: 1000, retry, delayBeforeRetryMs: 500, delayLoopMs: 3000, warmupMs: 0 },
 });
 
-/** Moves virtual time timer by timer, letting each probe's promise settle before the next. */
-async function run(clock: VirtualClock, ms: number): Promise<void> {
-  const end = clock.nowMs() + ms;
-  for (let n = 0; n < 10_000; n++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    const next = clock.nextTimerAtMs();
-    if (next === undefined || next > end) break;
-    clock.advanceTo(next);
-  }
-  clock.advanceTo(end);
-}
 
 describe('health monitor on virtual time', () => {
   it('checks every delay_loop, retries a failure, and reports down then up with the time it happened', async () => {
