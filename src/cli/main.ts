@@ -9,6 +9,7 @@ import { runIpvsadmCommand, runQuery } from './control';
 import { runGenhash } from './genhash';
 import { runIpvsSim } from './ipvs-sim';
 import { runDaemon } from './run';
+import { runLab } from '../lab/lab';
 import { processIo, type CliIo } from './io';
 
 export const defaultConfigFile = '/etc/hadirector/hadirector.conf';
@@ -81,6 +82,18 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
           log,
         ),
       );
+    });
+
+  program
+    .command('lab')
+    .description('run the whole cluster of a configuration on loopback (no root): every node, its real servers, a status line each per second')
+    .option('-f, --file <file>', 'configuration file', path.resolve(__dirname, '..', '..', '..', 'config', 'hadirector.conf'))
+    .addOption(new Option('--duration <seconds>', 'stop by itself after this long (default: at Ctrl-C)').argParser(parseSeconds))
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (opts: { file: string; duration?: number }) => {
+      const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      setExit(await runLab({ file: opts.file, cwd: io.cwd, out: io.stdout, interrupted, ...(opts.duration !== undefined ? { durationS: opts.duration } : {}) }));
     });
 
   program
