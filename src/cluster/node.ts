@@ -161,8 +161,7 @@ export class ClusterNode {
 
   /** Whether the failure detector counts a peer as present (up or late). */
   alive(peer: string): boolean {
-    const state = this.detector.state(peer);
-    return state === 'up' || state === 'late';
+    return this.detector.isAlive(peer);
   }
 
   /** Initdead has passed or every peer has been heard. */

@@ -111,7 +111,7 @@ export class ClusterMember {
       clusterId: cluster.clusterId,
       key,
       nodes: members,
-      links: me.addresses.map((a) => a.link),
+      links: links.links,
       timing: detectorTiming(cluster),
       quorum: {
         twoNode: cluster.quorum.twoNode,

@@ -280,10 +280,7 @@ export class Director {
   private addService(plan: ServicePlan): void {
     const svc = this.engine.addService(plan.key, plan.settings);
     for (const m of plan.members) this.memberService.set(m.id, plan.id);
-    const pool = new ServicePool(plan.members, plan.pool, (id) => {
-      const member = plan.members.find((m) => m.id === id) as RealServerPlan;
-      return this.health.add(this.healthTarget(plan, member));
-    });
+    const pool = new ServicePool(plan.members, plan.pool, (member) => this.health.add(this.healthTarget(plan, member)));
     this.services.set(plan.id, { plan, pool });
     applyDests(this.engine, svc, [], pool.desired());
   }
@@ -305,12 +302,11 @@ export class Director {
         this.memberService.delete(m.id);
       }
     }
-    const pool = new ServicePool(plan.members, plan.pool, (id) => {
-      const member = plan.members.find((m) => m.id === id) as RealServerPlan;
-      const old = oldMembers.get(id);
-      this.memberService.set(id, plan.id);
+    const pool = new ServicePool(plan.members, plan.pool, (member) => {
+      const old = oldMembers.get(member.id);
+      this.memberService.set(member.id, plan.id);
       const kept = old !== undefined && withoutPositions(old.checkers) === withoutPositions(member.checkers) && active.plan.alpha === plan.alpha;
-      const up = kept ? this.health.isUp(id) : undefined;
+      const up = kept ? this.health.isUp(member.id) : undefined;
       return up ?? this.health.add(this.healthTarget(plan, member));
     });
     this.services.set(plan.id, { plan, pool });

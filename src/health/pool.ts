@@ -30,17 +30,17 @@ export interface DesiredDest {
   readonly settings: DestinationSettings;
 }
 
-export class ServicePool {
+export class ServicePool<M extends PoolMember = PoolMember> {
   private readonly up = new Map<string, boolean>();
   private readonly dynamicWeight = new Map<string, number>();
   private quorumHeld: boolean;
 
   constructor(
-    readonly members: readonly PoolMember[],
+    readonly members: readonly M[],
     readonly options: PoolOptions,
-    initialUp: (id: string) => boolean,
+    initialUp: (member: M) => boolean,
   ) {
-    for (const m of members) this.up.set(m.id, initialUp(m.id));
+    for (const m of members) this.up.set(m.id, initialUp(m));
     this.quorumHeld = this.liveWeight() >= options.quorum;
   }
 

@@ -152,7 +152,13 @@ export class FailureDetector {
 
   /** Peers counted as present: up or late (late is not yet dead). */
   alive(): string[] {
-    return [...this.peers].filter(([, p]) => p.state === 'up' || p.state === 'late').map(([peer]) => peer);
+    return [...this.peers.keys()].filter((peer) => this.isAlive(peer));
+  }
+
+  /** Up or late: late is not yet dead. */
+  isAlive(peer: string): boolean {
+    const state = this.peers.get(peer)?.state;
+    return state === 'up' || state === 'late';
   }
 
   /** Initdead has passed, or every peer has been heard. */

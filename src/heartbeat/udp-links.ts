@@ -20,7 +20,6 @@ export class UdpLinks implements ClusterTransport {
   private readonly open = new Map<string, OpenLink>();
   /** peer → link → where to send. */
   private readonly targets = new Map<string, Map<string, { address: string; port: number }>>();
-  sendErrors = 0;
   private inFlight = 0;
 
   constructor(
@@ -78,10 +77,8 @@ export class UdpLinks implements ClusterTransport {
     const target = group !== undefined ? { address: group, port: open.config.port } : this.targets.get(peer)?.get(link);
     if (target === undefined) return;
     this.inFlight++;
-    open.socket.send(datagram, target.port, target.address, (err) => {
-      this.inFlight--;
-      if (err !== null && err !== undefined) this.sendErrors++;
-    });
+    // A datagram that cannot leave is lost, as on the wire: the failure detector sees it.
+    open.socket.send(datagram, target.port, target.address, () => this.inFlight--);
   }
 
   /** Closes the sockets once what was sent has left (a last priority-0 advert), or after 200 ms. */

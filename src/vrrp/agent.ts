@@ -84,10 +84,7 @@ export class VrrpAgent {
   stop(): void {
     if (!this.running) return;
     this.perform(this.instance.step({ kind: 'shutdown' }));
-    this.running = false;
-    for (const t of this.timers.values()) this.o.clock.clearTimeout(t);
-    this.timers.clear();
-    if (this.checkTimer !== undefined) this.o.clock.clearTimeout(this.checkTimer);
+    this.crash();
   }
 
   /** Forget everything at once, as a crash would (the VIPs go with the process). */

@@ -8,6 +8,7 @@
 // Invariants: at most one timer of each kind is armed; a master always has its advert
 // timer armed; a backup has its master-down timer armed unless it waits on the gate.
 import type { Clock } from '../common/clock';
+import { compareAddr, parseIpAddr } from '../ipvs/address';
 import { skewTimeMs } from './timing';
 
 export type VrrpState = 'init' | 'backup' | 'master' | 'fault';
@@ -45,17 +46,11 @@ export type VrrpAction =
   | { readonly kind: 'cancelTimer'; readonly timer: VrrpTimer }
   | { readonly kind: 'stateChanged'; readonly from: VrrpState; readonly to: VrrpState; readonly reason: string };
 
-/** Addresses compared as numbers, IPv4 dotted or IPv6 (RFC 5798 §6.4.3's tie-break). */
+/** Addresses compared as numbers (RFC 5798 §6.4.3's tie-break); text that is no address compares as text. */
 export function addressGreater(a: string, b: string): boolean {
-  const words = (text: string): bigint => {
-    if (text.includes('.')) return text.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part) & 255), 0n);
-    const [head = '', tail = ''] = text.split('::');
-    const h = head === '' ? [] : head.split(':');
-    const t = tail === '' ? [] : tail.split(':');
-    const groups = text.includes('::') ? [...h, ...Array.from({ length: 8 - h.length - t.length }, () => '0'), ...t] : h;
-    return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16) || 0), 0n);
-  };
-  return words(a) > words(b);
+  const x = parseIpAddr(a);
+  const y = parseIpAddr(b);
+  return x !== undefined && y !== undefined ? compareAddr(x, y) > 0 : a > b;
 }
 
 export class VrrpInstance {

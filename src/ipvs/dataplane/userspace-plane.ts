@@ -224,6 +224,11 @@ export class UserspacePlane {
     });
   }
 
+  /** A relay replaced by a reused client port may close after its successor is listed. */
+  private relayClosed(done: TcpRelay | RawRelay): void {
+    if (this.relays.get(done.conn) === done) this.relays.delete(done.conn);
+  }
+
   private acceptRaw(raw: RawBindings, svc: VirtualService, client: TcpHandle, peer: { address: string; port: number }): void {
     const caddr = parseIpAddr(peer.address);
     const conn = caddr === undefined ? undefined : this.admit(svc, caddr, peer.port);
@@ -238,9 +243,7 @@ export class UserspacePlane {
       this.engine,
       {
         upstreamFailed: (c, reason, detail) => this.upstreamFailed(c, reason, detail),
-        closed: (done) => {
-          if (this.relays.get(done.conn) === done) this.relays.delete(done.conn);
-        },
+        closed: (done) => this.relayClosed(done),
       },
       this.deadlines,
     );
@@ -257,9 +260,7 @@ export class UserspacePlane {
     }
     const relay = new TcpRelay(conn, client, this.engine, {
       upstreamFailed: (c, reason, error) => this.upstreamFailed(c, reason, error?.message),
-      closed: (done) => {
-        if (this.relays.get(done.conn) === done) this.relays.delete(done.conn);
-      },
+      closed: (done) => this.relayClosed(done),
     });
     this.relays.set(conn, relay);
     relay.start(this.connectTimeoutMs);
