@@ -30,7 +30,7 @@ describe('benchmarks at smoke size', () => {
     const lines = await bench.run({ smoke: true });
     assert.equal(lines.length, 2, lines.join('\n'));
     for (const [i, mode] of ['keep-alive', 'new-connection'].entries()) {
-      assert.match(lines[i] ?? '', new RegExp(`^dataplane ${mode} connections=4 haproxy=\\d+ req/s p99=[\\d.]+ms hadirector=\\d+ req/s p99=[\\d.]+ms ratio=[\\d.]+$`));
+      assert.match(lines[i] ?? '', new RegExp(`^dataplane ${mode} connections=4 runs=1x1s haproxy=\\d+ req/s p99=[\\d.]+ms hadirector=\\d+ req/s p99=[\\d.]+ms ratio=[\\d.]+ \\(pairs [\\d.]+\\)$`));
     }
   });
 

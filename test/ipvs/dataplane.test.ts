@@ -1,6 +1,7 @@
 // The userspace data plane's TCP relay, in both its implementations (Node's TCP handles,
-// and net.Socket streams): bytes both ways intact under back-pressure, half-close, a
-// refusing real server, and the IPVS states the engine ends up with.
+// and net.Socket streams): bytes both ways intact under back-pressure, half-close from
+// either side, many short connections, a refusing real server, and the IPVS states the
+// engine ends up with.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -47,17 +48,30 @@ for (const implementation of ['handles', 'streams'] as const) {
     let plane: UserspacePlane;
     let backend: net.Server;
     let vport = 0;
+    const heardAfterServerEnd: string[] = [];
 
     before(async () => {
       // The real server answers after the client's end of stream: it needs half-close.
       backend = net.createServer({ allowHalfOpen: true }, (socket) => {
         const hash = crypto.createHash('sha256');
         let length = 0;
+        let serverFirst = false;
         socket.on('data', (d: Buffer) => {
+          // A stream opening with 'S' is answered and half-closed at once, as an HTTP
+          // server does with Connection: close; the client may still send after that.
+          if (length === 0 && d[0] === 0x53) {
+            serverFirst = true;
+            socket.end('bye\n');
+          }
           hash.update(d);
           length += d.length;
         });
         socket.on('end', () => {
+          if (serverFirst) {
+            heardAfterServerEnd.push(`${length} ${hash.digest('hex')}`);
+            socket.destroy();
+            return;
+          }
           // Echo back a large body to push back-pressure the other way.
           socket.end(Buffer.concat([Buffer.from(`${length} ${hash.digest('hex')}\n`), Buffer.alloc(8 * 1024 * 1024, 7)]));
         });
@@ -94,6 +108,45 @@ for (const implementation of ['handles', 'streams'] as const) {
       const states = [...engine.conns.entries()].map((c) => c.state);
       assert.deepEqual(states, ['TIME_WAIT'], 'both ends closed in order: TIME_WAIT, inactive');
       assert.deepEqual([svc?.destinations[0]?.activeConns, svc?.destinations[0]?.inactConns], [0, 1]);
+    });
+
+    it('relays the real server\'s half-close first, then what the client still sends', async () => {
+      const tail = crypto.randomBytes(4 * 1024 * 1024);
+      const result = await new Promise<{ reply: string; error?: string }>((resolve) => {
+        const socket = net.connect({ host: vip, port: vport, allowHalfOpen: true });
+        let reply = '';
+        socket.on('connect', () => socket.write('S'));
+        socket.on('data', (d: Buffer) => (reply += d.toString()));
+        // The server's FIN has come through: the client's direction is still open.
+        socket.on('end', () => socket.end(tail));
+        socket.on('close', () => resolve({ reply }));
+        socket.on('error', (err: NodeJS.ErrnoException) => resolve({ reply, error: err.code ?? err.message }));
+      });
+      assert.deepEqual(result, { reply: 'bye\n' });
+      const sent = Buffer.concat([Buffer.from('S'), tail]);
+      await waitFor('the real server to hear the end', () => heardAfterServerEnd.at(-1), 5000);
+      assert.equal(heardAfterServerEnd.at(-1), `${sent.length} ${crypto.createHash('sha256').update(sent).digest('hex')}`);
+    });
+
+    it('closes 200 short exchanges where the server ends first, each whole, none left open', async () => {
+      const before = engine.conns.size;
+      const replies = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          new Promise<string>((resolve) => {
+            const socket = net.connect({ host: vip, port: vport });
+            let reply = '';
+            socket.on('connect', () => socket.write('S?'));
+            socket.on('data', (d: Buffer) => (reply += d.toString()));
+            socket.on('close', () => resolve(reply));
+            socket.on('error', (err) => resolve(`error ${err.message}`));
+          }),
+        ),
+      );
+      assert.deepEqual(new Set(replies), new Set(['bye\n']));
+      await waitFor('every relay to close', () => (plane.liveRelays === 0 ? true : undefined), 5000);
+      const states = new Set([...engine.conns.entries()].map((c) => c.state));
+      assert.deepEqual(states, new Set(['TIME_WAIT']));
+      assert.equal(engine.conns.size, before + 200);
     });
 
     it('resets the client and counts the refusal when the real server refuses', async () => {

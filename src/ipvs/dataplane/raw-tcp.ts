@@ -34,7 +34,7 @@ interface ConnectReq {
 }
 interface WriteReq {
   handle: TcpHandle;
-  buffer?: Buffer;
+  buffer: Buffer | undefined;
   oncomplete: (status: number) => void;
 }
 interface ShutdownReq {
@@ -57,6 +57,14 @@ export interface RawBindings {
 
 const eof = -4095; // UV_EOF
 const ignoreRead = (): void => undefined;
+const ignoreWrite = (): void => undefined;
+/**
+ * Node keeps a write request only while its write is in flight; one whose write went out
+ * at once (the common case) carries the next chunk, on this relay or a later one, which
+ * spares an allocation per chunk.
+ */
+const spareWrites: WriteReq[] = [];
+const spareWritesMax = 1024;
 /** Pause reading a side while this many bytes wait to be written to the other. */
 const writeQueueHighBytes = 256 * 1024;
 
@@ -167,6 +175,36 @@ export class ConnectDeadlines {
   }
 }
 
+/**
+ * Half-closes wait one turn of the event loop. With a new connection per request the
+ * server's FIN is usually followed at once by the client's: when the client's arrives
+ * in that turn, both are closed (each close sends its FIN) and the shutdown, with its
+ * poll changes, is never made. haproxy defers its half-closes the same way.
+ */
+export class DeferredShutdowns {
+  private queued: Array<{ flushShutdown(): void }> = [];
+  private ready: Array<{ flushShutdown(): void }> = [];
+  private scheduled = false;
+
+  add(relay: { flushShutdown(): void }): void {
+    this.queued.push(relay);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.turn());
+    }
+  }
+
+  /** Relays queued before the previous turn shut down now; the newer ones wait one more poll. */
+  private turn(): void {
+    const due = this.ready;
+    this.ready = this.queued;
+    this.queued = [];
+    for (const relay of due) relay.flushShutdown();
+    if (this.ready.length > 0) setImmediate(() => this.turn());
+    else this.scheduled = false;
+  }
+}
+
 export interface RawRelayEvents {
   upstreamFailed(conn: Connection, reason: 'refused' | 'timeout' | 'error', detail: string): void;
   closed(relay: RawRelay): void;
@@ -178,6 +216,10 @@ export class RawRelay {
   private connectTimeoutMs = 0;
   private ended = { input: false, output: false };
   private shutdownsDone = 0;
+  /** Per direction, a write request whose write completed at once, for the next chunk. */
+  private readonly spare: Record<'input' | 'output', WriteReq | null> = { input: null, output: null };
+  /** The handle whose half-close waits in `shutdowns`, if any. */
+  private pendingShutdown: TcpHandle | null = null;
   private closed = false;
 
   constructor(
@@ -187,6 +229,7 @@ export class RawRelay {
     private readonly engine: IpvsEngine,
     private readonly events: RawRelayEvents,
     private readonly deadlines: ConnectDeadlines,
+    private readonly shutdowns: DeferredShutdowns,
   ) {}
 
   get live(): boolean {
@@ -240,21 +283,29 @@ export class RawRelay {
 
   private wire(from: TcpHandle, to: TcpHandle, direction: 'input' | 'output'): void {
     const { b, conn, engine } = this;
+    const onWritten = (status: number): void => {
+      if (status < 0) this.reset(direction === 'input' ? 'output' : 'input');
+      else if (to.writeQueueSize < writeQueueHighBytes && !this.closed && !this.ended[direction]) from.readStart();
+    };
     from.onread = (buf) => {
       const n = b.state[b.kReadBytesOrError] as number;
       if (n > 0 && buf !== undefined) {
         const chunk = Buffer.from(buf, b.state[b.kArrayBufferOffset] as number, n);
         engine.countPackets(conn, direction, 1, n);
-        const req = new b.WriteWrap();
-        req.handle = to;
+        let req = this.spare[direction];
+        this.spare[direction] = null;
+        if (req === null) {
+          req = spareWrites.pop() ?? new b.WriteWrap();
+          req.handle = to;
+          req.oncomplete = onWritten;
+        }
         req.buffer = chunk;
-        req.oncomplete = (status) => {
-          if (status < 0) this.reset(direction === 'input' ? 'output' : 'input');
-          else if (to.writeQueueSize < writeQueueHighBytes && !this.closed && !this.ended[direction]) from.readStart();
-        };
         const status = to.writeBuffer(req, chunk);
         if (status < 0) this.reset(direction === 'input' ? 'output' : 'input');
-        else if (to.writeQueueSize >= writeQueueHighBytes) from.readStop();
+        else if (b.state[b.kLastWriteWasAsync] === 0) {
+          req.buffer = undefined;
+          this.spare[direction] = req;
+        } else if (to.writeQueueSize >= writeQueueHighBytes) from.readStop();
         return;
       }
       if (n === eof) {
@@ -262,23 +313,40 @@ export class RawRelay {
         this.ended[direction] = true;
         engine.packet(conn, direction, 0, { fin: true, ack: true });
         const other = direction === 'input' ? 'output' : 'input';
-        if (this.ended[other] && this.shutdownsDone === 1) {
-          // Both sides have ended and the first end is flushed: closing sends the last FIN.
+        if (!this.ended[other]) {
+          this.pendingShutdown = to;
+          this.shutdowns.add(this);
+          return;
+        }
+        if (to.writeQueueSize === 0 && from.writeQueueSize === 0) {
+          // Both sides have ended and nothing waits to be written: closing sends the last FINs.
           engine.packet(conn, other, 0, { ack: true });
           this.finish(false);
           return;
         }
-        const req = new b.ShutdownWrap();
-        req.handle = to;
-        req.oncomplete = () => {
-          this.shutdownsDone++;
-          this.maybeDone();
-        };
-        if (to.shutdown(req) !== 0) this.finish(false);
+        this.flushShutdown();
+        this.shutdown(to);
         return;
       }
       if (n < 0) this.reset(direction);
     };
+  }
+
+  /** The half-close deferred by `shutdowns`, unless the relay closed meanwhile. */
+  flushShutdown(): void {
+    const to = this.pendingShutdown;
+    this.pendingShutdown = null;
+    if (to !== null && !this.closed) this.shutdown(to);
+  }
+
+  private shutdown(to: TcpHandle): void {
+    const req = new this.b.ShutdownWrap();
+    req.handle = to;
+    req.oncomplete = () => {
+      this.shutdownsDone++;
+      this.maybeDone();
+    };
+    if (to.shutdown(req) !== 0) this.finish(false);
   }
 
   /** Both sides ended and both shutdowns flushed: a clean close. */
@@ -299,6 +367,13 @@ export class RawRelay {
     if (this.closed) return;
     this.closed = true;
     this.deadlines.remove(this);
+    for (const direction of ['input', 'output'] as const) {
+      const req = this.spare[direction];
+      this.spare[direction] = null;
+      if (req === null || spareWrites.length >= spareWritesMax) continue;
+      req.oncomplete = ignoreWrite;
+      spareWrites.push(req);
+    }
     for (const h of [this.client, this.upstream]) {
       if (h === null) continue;
       h.onread = ignoreRead;

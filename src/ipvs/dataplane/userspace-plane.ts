@@ -10,7 +10,7 @@ import type { IpvsEngine } from '../engine';
 import type { ForwardMethod } from '../destination';
 import { serviceDisplayName, serviceKeyText, type ServiceKey, type VirtualService } from '../service';
 import type { IpvsadmCommand } from '../ipvsadm/parse';
-import { ConnectDeadlines, rawListen, RawRelay, rawTcp, type RawBindings, type TcpHandle } from './raw-tcp';
+import { ConnectDeadlines, DeferredShutdowns, rawListen, RawRelay, rawTcp, type RawBindings, type TcpHandle } from './raw-tcp';
 import { TcpRelay } from './tcp-relay';
 import { UdpService } from './udp-flows';
 
@@ -64,6 +64,7 @@ export class UserspacePlane {
   private readonly raw: RawBindings | null;
   private readonly udp = new Set<UdpService>();
   private readonly deadlines = new ConnectDeadlines();
+  private readonly shutdowns = new DeferredShutdowns();
   private closing = false;
   /** Whether this node holds an address now: a VIP's services listen only on its master. */
   private holds: (address: string) => boolean = () => true;
@@ -246,6 +247,7 @@ export class UserspacePlane {
         closed: (done) => this.relayClosed(done),
       },
       this.deadlines,
+      this.shutdowns,
     );
     this.relays.set(conn, relay);
     relay.start(this.connectTimeoutMs);
