@@ -26,6 +26,9 @@ export const clusterPortDefault = 6405;
 export const defaultLinkName = 'ring0';
 export const noQuorumPolicies = ['stop', 'freeze', 'ignore'] as const;
 export type NoQuorumPolicy = (typeof noQuorumPolicies)[number];
+/** How VIPs are held: `auto` is `linux` for a root director with a VIP off loopback. */
+export const vipDrivers = ['auto', 'loopback', 'linux'] as const;
+export type VipDriverChoice = (typeof vipDrivers)[number];
 export const nodeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export interface LinkConfig {
@@ -83,6 +86,7 @@ export interface ClusterConfig {
   nodes: NodeConfig[];
   quorum: QuorumConfig;
   noQuorumPolicy: NoQuorumPolicy;
+  vipDriver: VipDriverChoice;
   fencing: FencingConfig;
   time: TimeCheckConfig;
 }
@@ -98,6 +102,7 @@ export function newCluster(where: SourcePos): ClusterConfig {
     nodes: [],
     quorum: { twoNode: false },
     noQuorumPolicy: 'stop',
+    vipDriver: 'auto',
     fencing: newFencing(),
     time: newTimeCheck(),
   };
@@ -180,6 +185,7 @@ export const clusterSpec: BlockSpec<ClusterDraft> = {
     },
     quorum: (s, { cluster }, cx) => applyBlock(quorumSpec, listBlock(cx, s), cluster.quorum, cx),
     no_quorum_policy: (s, { cluster }, cx) => set(cluster, 'noQuorumPolicy', choiceArg(cx, s, noQuorumPolicies)),
+    vip_driver: (s, { cluster }, cx) => set(cluster, 'vipDriver', choiceArg(cx, s, vipDrivers)),
     fencing: (s, { cluster }, cx) => {
       const fencing = newFencing(s.where);
       applyBlock(fencingSpec, listBlock(cx, s), fencing, cx);

@@ -25,6 +25,9 @@ import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
 import { VrrpInstances } from './vrrp-instances';
+import { loopbackDriver } from '../vip/driver';
+import type { CommandRunner } from '../vip/linux-driver';
+import { selectAddressDriver } from '../vip/select';
 import { planServices, type RealServerPlan, type ServicePlan } from './service-plan';
 import type { Registry } from 'prom-client';
 
@@ -45,6 +48,10 @@ export interface DirectorOptions {
   readonly tcpRelay?: 'handles' | 'streams';
   /** Tests replace the real probes. */
   readonly probeFor?: (checker: CheckerConfig, target: Target) => Probe | undefined;
+  /** Whether the process may change addresses; by default, whether it runs as root. */
+  readonly root?: boolean;
+  /** Tests replace the programs the linux VIP driver runs (ip, arping). */
+  readonly commandRunner?: CommandRunner;
 }
 
 export class StartError extends Error {
@@ -76,6 +83,7 @@ export class Director {
   private stopping = false;
   private member: ClusterMember | undefined;
   private readonly vrrp: VrrpInstances;
+  private readonly driverProblem: string | undefined;
 
   private constructor(private readonly options: DirectorOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -89,7 +97,16 @@ export class Director {
       options.upstreamConnectTimeoutMs,
       options.tcpRelay ?? 'handles',
     );
-    this.vrrp = new VrrpInstances(options.config, this.plane, this.clock, this.log, (command, subject) => this.notify(command, subject));
+    const driver = selectAddressDriver(options.config, {
+      root: options.root ?? process.getuid?.() === 0,
+      clock: this.clock,
+      ...(options.commandRunner !== undefined ? { runner: options.commandRunner } : {}),
+      warn: (message) => this.log.warn(message, { component: 'vip' }),
+    });
+    this.driverProblem = typeof driver === 'string' ? driver : undefined;
+    this.vrrp = new VrrpInstances(options.config, this.plane, typeof driver === 'string' ? loopbackDriver : driver, this.clock, this.log, (command, subject) =>
+      this.notify(command, subject),
+    );
     this.health = new HealthMonitor(this.clock, options.rng ?? systemRng, {
       changed: (id, up, reason) => this.serverChanged(id, up, reason),
       weight: (id, weight) => this.serverWeight(id, weight),
@@ -108,7 +125,9 @@ export class Director {
     const director = new Director(options);
     const { plans, errors } = director.plan(options.config);
     errors.push(...plans.flatMap((p) => refusals(p)));
+    if (director.driverProblem !== undefined) errors.push(director.driverProblem);
     if (errors.length > 0) throw new StartError(errors);
+    await director.vrrp.removeLeftovers();
     for (const plan of plans) director.addService(plan);
     director.vrrp.claimVipListeners();
     const listenErrors = await director.plane.reconcile();
@@ -181,6 +200,7 @@ export class Director {
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     // Priority 0 first, so a backup takes over after its skew time, not a full timeout.
     this.vrrp.stop();
+    await this.vrrp.settled();
     await this.member?.stop();
     this.health.stop();
     await this.control.stop();

@@ -1,0 +1,34 @@
+// The iproute2 and arping command lines for a VIP, built from keepalived's
+// virtual_ipaddress options: `IP[/PREFIX] [brd IP] [dev IF] [scope SCOPE] [label LABEL]`.
+import type { VirtualAddress } from '../vrrp/config';
+
+/** Where an address goes: its own `dev`, else the instance's `interface`, else `lo`. */
+export function vipDevice(vip: VirtualAddress, instanceInterface: string | undefined): string {
+  return vip.dev ?? instanceInterface ?? 'lo';
+}
+
+/** `ip [-6] addr add|del ADDRESS/PREFIX [brd B] dev DEV [scope S] [label L] [nodad]`. */
+export function ipAddrArgs(op: 'add' | 'del', vip: VirtualAddress, dev: string): string[] {
+  const args = vip.family === 6 ? ['-6', 'addr', op] : ['addr', op];
+  args.push(`${vip.address}/${vip.prefix}`);
+  if (vip.brd !== undefined && vip.family === 4) args.push('brd', vip.brd);
+  args.push('dev', dev);
+  if (vip.scope !== undefined) args.push('scope', vip.scope);
+  if (vip.label !== undefined && vip.family === 4) args.push('label', vip.label);
+  // A VIP moves between directors: duplicate address detection would only delay it.
+  if (op === 'add' && vip.family === 6) args.push('nodad');
+  return args;
+}
+
+/**
+ * Gratuitous ARP: `count` unsolicited requests (sender and target both the VIP), which
+ * neighbours use to update an existing entry for the address to this host's MAC.
+ */
+export function garpArgs(vip: VirtualAddress, dev: string, count: number): string[] {
+  return ['-U', '-q', '-c', String(count), '-i', '0.01', '-I', dev, '-s', vip.address, vip.address];
+}
+
+/** What iproute2 says when the address is already there, or already gone. */
+export function alreadyDone(op: 'add' | 'del', stderr: string): boolean {
+  return op === 'add' ? /File exists/.test(stderr) : /Cannot assign requested address|No such process/.test(stderr);
+}

@@ -1,0 +1,77 @@
+// The linux VIP driver: iproute2 adds and removes the addresses, arping (iputils)
+// sends the gratuitous ARPs. Commands run without a shell and are bounded in time; one
+// that fails is reported, never fatal.
+import { execFile } from 'node:child_process';
+import type { Clock } from '../common/clock';
+import { alreadyDone, garpArgs, ipAddrArgs, vipDevice } from './commands';
+import type { AddressDriver, VipSet } from './driver';
+import { GarpSchedule } from './garp-schedule';
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stderr: string;
+}
+
+export interface CommandRunner {
+  run(program: string, args: readonly string[]): Promise<CommandResult>;
+}
+
+export const commandTimeoutMs = 5000;
+
+/** Runs a program without a shell; a missing program or a timeout is a failed result. */
+export const processRunner: CommandRunner = {
+  run: (program, args) =>
+    new Promise((resolve) => {
+      execFile(program, [...args], { timeout: commandTimeoutMs, encoding: 'utf8' }, (err, _stdout, stderr) => {
+        if (err === null) resolve({ code: 0, stderr });
+        else resolve({ code: typeof err.code === 'number' ? err.code : -1, stderr: stderr.length > 0 ? stderr : err.message });
+      });
+    }),
+};
+
+export class LinuxAddressDriver implements AddressDriver {
+  readonly kind = 'linux';
+  private readonly garps = new Map<string, GarpSchedule>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly runner: CommandRunner,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  add(set: VipSet): Promise<string[]> {
+    return this.addresses('add', set);
+  }
+
+  announce(set: VipSet): void {
+    const v4 = set.addresses.filter((vip) => vip.family === 4);
+    if (v4.length === 0) return;
+    this.garps.get(set.instance)?.stop();
+    const schedule = new GarpSchedule(this.clock, set.garp, (count) => {
+      for (const vip of v4) {
+        const args = garpArgs(vip, vipDevice(vip, set.interface), count);
+        void this.runner.run('arping', args).then((r) => {
+          if (r.code !== 0) this.warn(`${set.instance}: arping ${args.join(' ')}: ${r.stderr.trim()}`);
+        });
+      }
+    });
+    this.garps.set(set.instance, schedule);
+    schedule.start();
+  }
+
+  remove(set: VipSet): Promise<string[]> {
+    this.garps.get(set.instance)?.stop();
+    this.garps.delete(set.instance);
+    return this.addresses('del', set);
+  }
+
+  private async addresses(op: 'add' | 'del', set: VipSet): Promise<string[]> {
+    const problems: string[] = [];
+    for (const vip of set.addresses) {
+      const args = ipAddrArgs(op, vip, vipDevice(vip, set.interface));
+      const r = await this.runner.run('ip', args);
+      if (r.code !== 0 && !alreadyDone(op, r.stderr)) problems.push(`${set.instance}: ip ${args.join(' ')}: ${r.stderr.trim()}`);
+    }
+    return problems;
+  }
+}
