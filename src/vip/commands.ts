@@ -22,10 +22,16 @@ export function ipAddrArgs(op: 'add' | 'del', vip: VirtualAddress, dev: string):
 
 /**
  * Gratuitous ARP: `count` unsolicited requests (sender and target both the VIP), which
- * neighbours use to update an existing entry for the address to this host's MAC.
+ * neighbours use to update an existing entry for the address to this host's MAC. The
+ * first goes at once; iputils arping spaces the rest a second apart.
  */
 export function garpArgs(vip: VirtualAddress, dev: string, count: number): string[] {
-  return ['-U', '-q', '-c', String(count), '-i', '0.01', '-I', dev, '-s', vip.address, vip.address];
+  return ['-U', '-q', '-c', String(count), '-I', dev, '-s', vip.address, vip.address];
+}
+
+/** How long arping may take for `count` requests a second apart. */
+export function garpTimeoutMs(count: number): number {
+  return (count + 2) * 1000;
 }
 
 /** What iproute2 says when the address is already there, or already gone. */

@@ -3,7 +3,7 @@
 // that fails is reported, never fatal.
 import { execFile } from 'node:child_process';
 import type { Clock } from '../common/clock';
-import { alreadyDone, garpArgs, ipAddrArgs, vipDevice } from './commands';
+import { alreadyDone, garpArgs, garpTimeoutMs, ipAddrArgs, vipDevice } from './commands';
 import type { AddressDriver, VipSet } from './driver';
 import { GarpSchedule } from './garp-schedule';
 
@@ -13,16 +13,16 @@ export interface CommandResult {
 }
 
 export interface CommandRunner {
-  run(program: string, args: readonly string[]): Promise<CommandResult>;
+  run(program: string, args: readonly string[], timeoutMs?: number): Promise<CommandResult>;
 }
 
 export const commandTimeoutMs = 5000;
 
 /** Runs a program without a shell; a missing program or a timeout is a failed result. */
 export const processRunner: CommandRunner = {
-  run: (program, args) =>
+  run: (program, args, timeoutMs = commandTimeoutMs) =>
     new Promise((resolve) => {
-      execFile(program, [...args], { timeout: commandTimeoutMs, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      execFile(program, [...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, _stdout, stderr) => {
         if (err === null) resolve({ code: 0, stderr });
         else resolve({ code: typeof err.code === 'number' ? err.code : -1, stderr: stderr.length > 0 ? stderr : err.message });
       });
@@ -50,7 +50,7 @@ export class LinuxAddressDriver implements AddressDriver {
     const schedule = new GarpSchedule(this.clock, set.garp, (count) => {
       for (const vip of v4) {
         const args = garpArgs(vip, vipDevice(vip, set.interface), count);
-        void this.runner.run('arping', args).then((r) => {
+        void this.runner.run('arping', args, garpTimeoutMs(count)).then((r) => {
           if (r.code !== 0) this.warn(`${set.instance}: arping ${args.join(' ')}: ${r.stderr.trim()}`);
         });
       }

@@ -32,7 +32,7 @@ describe('VIP command lines', () => {
   });
 
   it('send gratuitous ARP as unsolicited requests from the VIP, for the VIP', () => {
-    assert.deepEqual(garpArgs(v4(), 'eth0', 5), ['-U', '-q', '-c', '5', '-i', '0.01', '-I', 'eth0', '-s', '192.168.200.16', '192.168.200.16']);
+    assert.deepEqual(garpArgs(v4(), 'eth0', 5), ['-U', '-q', '-c', '5', '-I', 'eth0', '-s', '192.168.200.16', '192.168.200.16']);
   });
 });
 
@@ -90,8 +90,8 @@ describe('linux VIP driver', () => {
     assert.deepEqual(ran, [
       'ip addr add 192.168.200.16/24 dev eth0',
       'ip -6 addr add 2001:db8::16/128 dev eth0 nodad',
-      'arping -U -q -c 5 -i 0.01 -I eth0 -s 192.168.200.16 192.168.200.16',
-      'arping -U -q -c 5 -i 0.01 -I eth0 -s 192.168.200.16 192.168.200.16',
+      'arping -U -q -c 5 -I eth0 -s 192.168.200.16 192.168.200.16',
+      'arping -U -q -c 5 -I eth0 -s 192.168.200.16 192.168.200.16',
       'ip addr del 192.168.200.16/24 dev eth0',
       'ip -6 addr del 2001:db8::16/128 dev eth0',
     ]);
@@ -110,6 +110,6 @@ describe('linux VIP driver', () => {
     const { warnings, d } = driver((program) => (program === 'arping' ? { code: 2, stderr: 'arping: interface "eth0" is down\n' } : { code: 0, stderr: '' }));
     d.announce(set);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(warnings, ['VI_1: arping -U -q -c 5 -i 0.01 -I eth0 -s 192.168.200.16 192.168.200.16: arping: interface "eth0" is down']);
+    assert.deepEqual(warnings, ['VI_1: arping -U -q -c 5 -I eth0 -s 192.168.200.16 192.168.200.16: arping: interface "eth0" is down']);
   });
 });

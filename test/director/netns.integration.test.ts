@@ -1,0 +1,172 @@
+// The linux VIP driver for real, in network namespaces the test makes (root only): two
+// directors, a client and a real server on one bridge. The master adds the VIP to its
+// eth0 and announces it; when its host dies (kill -9, link down) the backup adds the
+// VIP, sends gratuitous ARP, and the client's neighbour entry for the VIP moves to the
+// backup's MAC while its requests go on; the old master comes back, removes the VIP
+// its killed run left behind, and takes over again (preempt).
+import assert from 'node:assert/strict';
+import { controlRequest } from '../../src/director/control-client';
+import { ClusterLab } from '../support/cluster-lab';
+import { waitFor } from '../support/director-process';
+import { NetnsLab, netnsUnavailable } from '../support/netns';
+
+const subnet = '10.213.0';
+const VIP = `${subnet}.100`;
+
+const config = `
+cluster {
+    cluster_id netns
+    auth_key_file cluster.key
+    heartbeat_interval 200ms
+    deadtime 1s
+    initdead 1s
+    vip_driver linux
+    quorum {
+        two_node
+    }
+    fencing {
+        mode self_release
+    }
+    node d1 {
+        address ${subnet}.1
+        priority 150
+    }
+    node d2 {
+        address ${subnet}.2
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 53
+    version 3
+@d1 priority 150
+@d2 priority 100
+    advert_int 0.2
+    virtual_ipaddress {
+        ${VIP}/24
+    }
+}
+virtual_server ${VIP} 80 {
+    protocol TCP
+    lb_algo rr
+    lb_kind NAT
+    real_server ${subnet}.4 8080 {
+        weight 1
+    }
+}
+`;
+
+// Runs inside the client's namespace: GET the VIP every 20 ms, one line per try.
+const prober = `
+const http = require('node:http');
+const [host, every, max] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+let n = 0;
+const next = (started) => setTimeout(tick, Math.max(0, every - (Date.now() - started)));
+function tick() {
+  if (n++ >= max) return;
+  const started = Date.now();
+  const req = http.get({ host, port: 80, path: '/', timeout: 300, agent: false }, (res) => {
+    let body = '';
+    res.on('data', (d) => (body += d));
+    res.on('end', () => { console.log('ok ' + Date.now() + ' ' + body.trim()); next(started); });
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', () => { console.log('fail ' + Date.now()); next(started); });
+}
+tick();
+`;
+
+const realServer = `require('node:http').createServer((q, s) => s.end('rs\\n')).listen(8080, process.argv[1]);`;
+
+describe('VIP failover in network namespaces (integration, linux VIP driver, root)', function () {
+  this.timeout(120_000);
+  const net = new NetnsLab(subnet);
+  let lab: ClusterLab | undefined;
+  const tries: Array<{ ok: boolean; atMs: number }> = [];
+
+  const state = async (name: string): Promise<string | undefined> => {
+    try {
+      const r = await controlRequest((lab as ClusterLab).socket(name), { op: 'status' }, 1000);
+      return r.ok ? (r.result as { vrrp?: Array<{ state: string }> }).vrrp?.[0]?.state : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const okSince = (sinceMs: number): number => tries.filter((t) => t.ok && t.atMs > sinceMs).length;
+  /** The longest run of failed tries after `sinceMs`, from the last success before it to the next success. */
+  const outageAfter = (sinceMs: number): number => {
+    let lastOk = tries.filter((t) => t.ok && t.atMs <= sinceMs).at(-1)?.atMs ?? sinceMs;
+    let longest = 0;
+    for (const t of tries.filter((x) => x.atMs > sinceMs)) {
+      if (t.ok) {
+        longest = Math.max(longest, t.atMs - lastOk);
+        lastOk = t.atMs;
+      }
+    }
+    return longest;
+  };
+
+  before(async function () {
+    const why = netnsUnavailable();
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    net.create({ d1: 1, d2: 2, cl: 3, rs: 4 });
+    net.spawn('rs', process.execPath, ['-e', realServer, `${subnet}.4`]);
+    lab = new ClusterLab(config);
+    for (const d of ['d1', 'd2']) lab.start(d, ['ip', 'netns', 'exec', net.ns(d)]);
+    await waitFor('d1 to be master', async () => ((await state('d1')) === 'master' ? true : undefined), 20_000, 50);
+    const client = net.spawn('cl', process.execPath, ['-e', prober, VIP, '20', '5000']);
+    let pending = '';
+    client.stdout?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const [verdict, at, body] = line.split(' ');
+        tries.push({ ok: verdict === 'ok' && body === 'rs', atMs: Number(at) });
+      }
+    });
+  });
+
+  after(async () => {
+    await lab?.stop();
+    net.destroy();
+  });
+
+  it('the master holds the VIP on its eth0, and the client reaches the real server through it', async () => {
+    await waitFor('the client to be served', () => (okSince(0) >= 10 ? true : undefined), 10_000);
+    assert.ok(net.addresses('d1').includes(`${VIP}/24`), net.addresses('d1').join(' '));
+    assert.ok(!net.addresses('d2').includes(`${VIP}/24`), net.addresses('d2').join(' '));
+    assert.equal(net.neighbour('cl', VIP), net.mac('d1'));
+  });
+
+  it('the master host dies: the backup takes the VIP, the client\'s neighbour entry moves to its MAC, requests go on', async () => {
+    const killedAt = Date.now();
+    net.link('d1', 'down');
+    await (lab as ClusterLab).kill9('d1');
+    await waitFor('d2 to be master', async () => ((await state('d2')) === 'master' ? true : undefined), 10_000, 20);
+    assert.ok(net.addresses('d2').includes(`${VIP}/24`), net.addresses('d2').join(' '));
+    await waitFor("the client's neighbour entry to point at d2", () => (net.neighbour('cl', VIP) === net.mac('d2') ? true : undefined), 5000);
+    await waitFor('20 answers after the failover', () => (okSince(killedAt) >= 20 ? true : undefined), 10_000);
+    const outage = outageAfter(killedAt);
+    console.log(`      (outage ${outage} ms: deadtime 1 s, advert 200 ms)`);
+    assert.ok(outage < 3000, `outage ${outage} ms`);
+    assert.match((lab as ClusterLab).log('d2'), /VI_1: BACKUP -> MASTER/);
+  });
+
+  it('the old master returns: it removes the VIP its killed run left, then takes over again', async () => {
+    assert.ok(net.addresses('d1').includes(`${VIP}/24`), 'kill -9 left the VIP on d1');
+    net.link('d1', 'up');
+    const back = Date.now();
+    (lab as ClusterLab).start('d1', ['ip', 'netns', 'exec', net.ns('d1')]);
+    await waitFor('d1 to be master again', async () => ((await state('d1')) === 'master' ? true : undefined), 20_000, 20);
+    await waitFor('d2 to let go', async () => ((await state('d2')) === 'backup' && !net.addresses('d2').includes(`${VIP}/24`) ? true : undefined), 5000, 20);
+    await waitFor("the client's neighbour entry to point at d1", () => (net.neighbour('cl', VIP) === net.mac('d1') ? true : undefined), 5000);
+    await waitFor('20 answers after the handover', () => (okSince(back) >= 20 ? true : undefined), 10_000);
+    assert.ok(net.addresses('d1').includes(`${VIP}/24`));
+    console.log(`      (longest gap after the return: ${outageAfter(back)} ms)`);
+  });
+});
+

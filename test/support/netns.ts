@@ -1,0 +1,110 @@
+// Root-only test topology: network namespaces of the test's own, each with an `eth0`
+// on one bridge (in a hub namespace of its own), on a private /24. Nothing outside
+// the namespaces is touched; destroy() removes them all.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+
+const ipPaths = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
+const arpingPaths = ['/usr/sbin/arping', '/usr/bin/arping', '/sbin/arping', '/bin/arping'];
+
+/** Why namespaces cannot be used here, or undefined when they can. */
+export function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (it creates network namespaces)';
+  if (!ipPaths.some((p) => fs.existsSync(p))) return 'needs ip (apt-get install iproute2)';
+  if (!arpingPaths.some((p) => fs.existsSync(p))) return 'needs arping (apt-get install iputils-arping)';
+  try {
+    const probe = `hdprobe${process.pid}`;
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'pipe' });
+  } catch (err) {
+    return `cannot create a network namespace: ${(err as Error).message.split('\n')[0]}`;
+  }
+  return undefined;
+}
+
+export class NetnsLab {
+  private readonly prefix = `hd${process.pid % 100_000}`;
+  private readonly hosts = new Map<string, number>();
+  private readonly children: ChildProcess[] = [];
+
+  constructor(readonly subnet: string) {}
+
+  /** The namespace's name on this machine. */
+  ns(host: string): string {
+    return `${this.prefix}-${host}`;
+  }
+
+  address(host: string): string {
+    const n = this.hosts.get(host);
+    if (n === undefined) throw new Error(`no host ${host}`);
+    return `${this.subnet}.${n}`;
+  }
+
+  /** One namespace per host, `eth0` on the bridge with SUBNET.N/24, lo up. */
+  create(hosts: Record<string, number>): void {
+    const hub = this.ns('hub');
+    ip('netns', 'add', hub);
+    ip('-n', hub, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', hub, 'link', 'set', 'br0', 'up');
+    for (const [host, n] of Object.entries(hosts)) {
+      this.hosts.set(host, n);
+      const ns = this.ns(host);
+      ip('netns', 'add', ns);
+      ip('-n', hub, 'link', 'add', `v${n}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      ip('-n', hub, 'link', 'set', `v${n}`, 'master', 'br0', 'up');
+      ip('-n', ns, 'addr', 'add', `${this.subnet}.${n}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
+  }
+
+  /** Runs a program inside a host's namespace, in a process group of its own. */
+  spawn(host: string, program: string, args: readonly string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.children.push(child);
+    return child;
+  }
+
+  mac(host: string): string {
+    const m = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', this.ns(host), 'link', 'show', 'eth0'));
+    if (m === null) throw new Error(`no MAC on ${host} eth0`);
+    return m[1] as string;
+  }
+
+  /** The MAC a host's neighbour table holds for an address, if any. */
+  neighbour(host: string, address: string): string | undefined {
+    return /lladdr ([0-9a-f:]{17})/.exec(ip('-n', this.ns(host), 'neigh', 'show', address))?.[1];
+  }
+
+  /** The IPv4 addresses on a host's eth0, as ADDRESS/PREFIX. */
+  addresses(host: string): string[] {
+    return [...ip('-n', this.ns(host), '-4', '-o', 'addr', 'show', 'dev', 'eth0').matchAll(/inet (\S+)/g)].map((m) => m[1] as string);
+  }
+
+  link(host: string, state: 'up' | 'down'): void {
+    ip('-n', this.ns(host), 'link', 'set', 'eth0', state);
+  }
+
+  destroy(): void {
+    for (const child of this.children) {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const host of [...this.hosts.keys(), 'hub']) {
+      try {
+        ip('netns', 'del', this.ns(host));
+      } catch {
+        // never created
+      }
+    }
+  }
+}
+
+function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
