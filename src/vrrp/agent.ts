@@ -51,6 +51,8 @@ export class VrrpAgent {
   private readonly timers = new Map<VrrpTimer, TimerHandle>();
   private readonly advertClaims = new Map<string, { holding: boolean; atMs: number }>();
   private checkTimer: TimerHandle | undefined;
+  /** A timer at the next moment a verdict changes by time alone: a gate or a self-release deadline. */
+  private deadline: { atMs: number; timer: TimerHandle } | undefined;
   private gate: GateVerdict = { open: false, reason: 'not yet evaluated' };
   private releasedForQuorum = false;
   private running = false;
@@ -93,6 +95,8 @@ export class VrrpAgent {
     for (const t of this.timers.values()) this.o.clock.clearTimeout(t);
     this.timers.clear();
     if (this.checkTimer !== undefined) this.o.clock.clearTimeout(this.checkTimer);
+    if (this.deadline !== undefined) this.o.clock.clearTimeout(this.deadline.timer);
+    this.deadline = undefined;
   }
 
   advertReceived(sender: string, advert: AdvertBody): void {
@@ -143,15 +147,38 @@ export class VrrpAgent {
       const better = this.betterBackup();
       if (better !== undefined) this.perform(this.instance.step({ kind: 'yieldTo', node: better }));
     }
-    if (this.o.policy !== 'stop') return;
-    const cutOff = selfReleaseDue(nowMs, quorumContactMs, this.o.deadtimeMs, guard);
-    if (cutOff && !this.releasedForQuorum && this.instance.state === 'master') {
-      this.releasedForQuorum = true;
-      this.perform(this.instance.step({ kind: 'faultRaised', reason: 'no quorum has heard this node for deadtime less the guard' }));
-    } else if (this.releasedForQuorum && !cutOff && view.quorate) {
-      this.releasedForQuorum = false;
-      this.perform(this.instance.step({ kind: 'faultCleared' }));
+    let selfReleaseAtMs: number | undefined;
+    if (this.o.policy === 'stop') {
+      const cutOff = selfReleaseDue(nowMs, quorumContactMs, this.o.deadtimeMs, guard);
+      if (cutOff && !this.releasedForQuorum && this.instance.state === 'master') {
+        this.releasedForQuorum = true;
+        this.perform(this.instance.step({ kind: 'faultRaised', reason: 'no quorum has heard this node for deadtime less the guard' }));
+      } else if (this.releasedForQuorum && !cutOff && view.quorate) {
+        this.releasedForQuorum = false;
+        this.perform(this.instance.step({ kind: 'faultCleared' }));
+      }
+      if (this.instance.state === 'master') selfReleaseAtMs = quorumContactMs + this.o.deadtimeMs - guard;
     }
+    this.armDeadline(Math.min(this.gate.recheckAtMs ?? Infinity, selfReleaseAtMs ?? Infinity));
+  }
+
+  /**
+   * The periodic check alone would be up to its period late: at short intervals a
+   * master's self-release could then come after a survivor's gate opened on it.
+   */
+  private armDeadline(atMs: number): void {
+    if (this.deadline?.atMs === atMs) return;
+    if (this.deadline !== undefined) this.o.clock.clearTimeout(this.deadline.timer);
+    this.deadline = undefined;
+    if (!Number.isFinite(atMs) || !this.running) return;
+    const timer = this.o.clock.setTimeout(
+      () => {
+        this.deadline = undefined;
+        if (this.running) this.evaluate();
+      },
+      Math.max(0, atMs - this.o.clock.nowMs()),
+    );
+    this.deadline = { atMs, timer };
   }
 
   /** A peer we hear, a backup wanting this instance with a better priority (or address). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { controlRequest } from '../../src/director/control-client';
 import { ClusterLab } from '../support/cluster-lab';
 import { waitFor } from '../support/director-process';
-import { NetnsLab, netnsUnavailable } from '../support/netns';
+import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable } from '../../src/lab/netns';
 
 const subnet = '10.213.0';
 const VIP = `${subnet}.100`;
@@ -56,33 +56,11 @@ virtual_server ${VIP} 80 {
 }
 `;
 
-// Runs inside the client's namespace: GET the VIP every 20 ms, one line per try.
-const prober = `
-const http = require('node:http');
-const [host, every, max] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-let n = 0;
-const next = (started) => setTimeout(tick, Math.max(0, every - (Date.now() - started)));
-function tick() {
-  if (n++ >= max) return;
-  const started = Date.now();
-  const req = http.get({ host, port: 80, path: '/', timeout: 300, agent: false }, (res) => {
-    let body = '';
-    res.on('data', (d) => (body += d));
-    res.on('end', () => { console.log('ok ' + Date.now() + ' ' + body.trim()); next(started); });
-  });
-  req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', () => { console.log('fail ' + Date.now()); next(started); });
-}
-tick();
-`;
-
-const realServer = `require('node:http').createServer((q, s) => s.end('rs\\n')).listen(8080, process.argv[1]);`;
-
 describe('VIP failover in network namespaces (integration, linux VIP driver, root)', function () {
   this.timeout(120_000);
   const net = new NetnsLab(subnet);
   let lab: ClusterLab | undefined;
-  const tries: Array<{ ok: boolean; atMs: number }> = [];
+  const tries: Array<{ ok: boolean; startedMs: number; endedMs: number }> = [];
 
   const state = async (name: string): Promise<string | undefined> => {
     try {
@@ -92,15 +70,15 @@ describe('VIP failover in network namespaces (integration, linux VIP driver, roo
       return undefined;
     }
   };
-  const okSince = (sinceMs: number): number => tries.filter((t) => t.ok && t.atMs > sinceMs).length;
+  const okSince = (sinceMs: number): number => tries.filter((t) => t.ok && t.startedMs > sinceMs).length;
   /** The longest run of failed tries after `sinceMs`, from the last success before it to the next success. */
   const outageAfter = (sinceMs: number): number => {
-    let lastOk = tries.filter((t) => t.ok && t.atMs <= sinceMs).at(-1)?.atMs ?? sinceMs;
+    let lastOk = tries.filter((t) => t.ok && t.startedMs <= sinceMs).at(-1)?.startedMs ?? sinceMs;
     let longest = 0;
-    for (const t of tries.filter((x) => x.atMs > sinceMs)) {
+    for (const t of tries.filter((x) => x.startedMs > sinceMs)) {
       if (t.ok) {
-        longest = Math.max(longest, t.atMs - lastOk);
-        lastOk = t.atMs;
+        longest = Math.max(longest, t.startedMs - lastOk);
+        lastOk = t.startedMs;
       }
     }
     return longest;
@@ -113,21 +91,11 @@ describe('VIP failover in network namespaces (integration, linux VIP driver, roo
       this.skip();
     }
     net.create({ d1: 1, d2: 2, cl: 3, rs: 4 });
-    net.spawn('rs', process.execPath, ['-e', realServer, `${subnet}.4`]);
+    net.spawn('rs', process.execPath, ['-e', httpResponder, `${subnet}.4`, '8080']);
     lab = new ClusterLab(config);
     for (const d of ['d1', 'd2']) lab.start(d, ['ip', 'netns', 'exec', net.ns(d)]);
     await waitFor('d1 to be master', async () => ((await state('d1')) === 'master' ? true : undefined), 20_000, 50);
-    const client = net.spawn('cl', process.execPath, ['-e', prober, VIP, '20', '5000']);
-    let pending = '';
-    client.stdout?.on('data', (d: Buffer) => {
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const [verdict, at, body] = line.split(' ');
-        tries.push({ ok: verdict === 'ok' && body === 'rs', atMs: Number(at) });
-      }
-    });
+    collectTries(net.spawn('cl', process.execPath, ['-e', httpProber, VIP, '80', '20', '5000']), tries);
   });
 
   after(async () => {

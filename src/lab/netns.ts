@@ -1,8 +1,47 @@
-// Root-only test topology: network namespaces of the test's own, each with an `eth0`
+// The lab in network namespaces (root): namespaces of its own, each with an `eth0`
 // on one bridge (in a hub namespace of its own), on a private /24. Nothing outside
 // the namespaces is touched; destroy() removes them all.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+
+/**
+ * A client for `node -e` inside a namespace: GET http://HOST:PORT/ every EVERY ms, at
+ * most MAX times, one line per try: `ok|fail STARTED_MS ENDED_MS` (`ok` only for a 200).
+ */
+export const httpProber = `
+const http = require('node:http');
+const [host, port, every, max] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
+let n = 0;
+const next = (started) => setTimeout(tick, Math.max(0, every - (Date.now() - started)));
+function tick() {
+  if (n++ >= max) return;
+  const started = Date.now();
+  const req = http.get({ host, port, path: '/', timeout: 300, agent: false }, (res) => {
+    res.resume();
+    res.on('end', () => { console.log((res.statusCode === 200 ? 'ok ' : 'fail ') + started + ' ' + Date.now()); next(started); });
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', () => { console.log('fail ' + started + ' ' + Date.now()); next(started); });
+}
+tick();
+`;
+
+/** Reads httpProber's lines from a child's stdout into `tries`. */
+export function collectTries(child: ChildProcess, tries: Array<{ ok: boolean; startedMs: number; endedMs: number }>): void {
+  let pending = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const [verdict, started, ended] = line.split(' ');
+      tries.push({ ok: verdict === 'ok', startedMs: Number(started), endedMs: Number(ended) });
+    }
+  });
+}
+
+/** An HTTP server for `node -e`: answers 200 `rs` on ADDRESS:PORT. */
+export const httpResponder = `require('node:http').createServer((q, s) => s.end('rs\\n')).listen(Number(process.argv[2]), process.argv[1]);`;
 
 const ipPaths = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
 const arpingPaths = ['/usr/sbin/arping', '/usr/bin/arping', '/sbin/arping', '/bin/arping'];

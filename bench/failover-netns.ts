@@ -1,0 +1,226 @@
+// The namespace half of `npm run bench -- failover` (root, keepalived installed): two
+// directors, a client and a real server on a bridge of network namespaces, run once with
+// hadirector (linux VIP driver, two_node) and once with keepalived (its VRRP alone, a
+// responder on each director), at advert 1 s, 100 ms and 10 ms. The master's host dies
+// (link down, then kill -9) or it stops (SIGTERM); the client probes the VIP every 10 ms.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable } from '../src/lab/netns';
+
+const subnet = '10.214.0';
+const vip = `${subnet}.100`;
+
+export interface FailoverSetting {
+  readonly advertMs: number;
+  readonly heartbeatMs: number;
+  readonly deadtimeMs: number;
+}
+
+type Implementation = 'hadirector' | 'keepalived';
+type Try = { ok: boolean; startedMs: number; endedMs: number };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what: string, check: () => boolean, deadlineMs: number): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    if (check()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const keepalivedPaths = ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/bin/keepalived'];
+
+/** Why the comparison cannot run here, or undefined. */
+export function netnsFailoverUnavailable(): string | undefined {
+  return netnsUnavailable() ?? (keepalivedPaths.some((p) => fs.existsSync(p)) ? undefined : 'needs keepalived (apt-get install keepalived)');
+}
+
+function hadirectorConfig(s: FailoverSetting): string {
+  return `
+cluster {
+    cluster_id bench
+    auth_key_file cluster.key
+    heartbeat_interval ${s.heartbeatMs}ms
+    deadtime ${s.deadtimeMs}ms
+    vip_driver linux
+    quorum {
+        two_node
+    }
+    fencing {
+        mode self_release
+    }
+    node d1 {
+        address ${subnet}.1
+        priority 150
+    }
+    node d2 {
+        address ${subnet}.2
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 61
+    version 3
+@d1 priority 150
+@d2 priority 100
+    advert_int ${s.advertMs / 1000}
+    virtual_ipaddress {
+        ${vip}/24
+    }
+}
+virtual_server ${vip} 80 {
+    protocol TCP
+    lb_algo rr
+    lb_kind NAT
+    real_server ${subnet}.4 8080 {
+        weight 1
+    }
+}
+`;
+}
+
+function keepalivedConfig(s: FailoverSetting, node: 'd1' | 'd2'): string {
+  return `
+global_defs {
+    router_id ${node}
+    vrrp_version 3
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    priority ${node === 'd1' ? 150 : 100}
+    advert_int ${s.advertMs / 1000}
+    virtual_ipaddress {
+        ${vip}/24 dev eth0
+    }
+}
+`;
+}
+
+class Pair {
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-failover-netns-'));
+  private readonly net = new NetnsLab(subnet);
+  private readonly directors = new Map<string, ChildProcess>();
+  readonly tries: Try[] = [];
+
+  constructor(
+    private readonly impl: Implementation,
+    private readonly setting: FailoverSetting,
+  ) {}
+
+  async start(): Promise<void> {
+    this.net.create({ d1: 1, d2: 2, cl: 3, rs: 4 });
+    if (this.impl === 'hadirector') {
+      fs.copyFileSync(path.join(__dirname, '..', '..', 'config', 'cluster.key'), path.join(this.dir, 'cluster.key'));
+      fs.writeFileSync(path.join(this.dir, 'c.conf'), hadirectorConfig(this.setting));
+      this.net.spawn('rs', process.execPath, ['-e', httpResponder, `${subnet}.4`, '8080']);
+    } else {
+      // keepalived moves only the address: whoever holds it answers.
+      for (const node of ['d1', 'd2'] as const) {
+        fs.writeFileSync(path.join(this.dir, `${node}.conf`), keepalivedConfig(this.setting, node));
+        this.net.spawn(node, process.execPath, ['-e', httpResponder, '0.0.0.0', '80']);
+      }
+    }
+    this.startDirector('d1');
+    this.startDirector('d2');
+    await until('d1 to hold the VIP', () => this.holds('d1') && !this.holds('d2'), 30_000);
+    collectTries(this.net.spawn('cl', process.execPath, ['-e', httpProber, vip, '80', '10', '1000000']), this.tries);
+    await until('the client to be served', () => this.tries.filter((t) => t.ok).length >= 10, 10_000);
+  }
+
+  /** One outage, in ms: from the first failed try after the fault to the next success. */
+  async outage(fault: 'kill-9' | 'sigterm'): Promise<number> {
+    await sleep(1000);
+    const at = Date.now();
+    if (fault === 'kill-9') {
+      this.net.link('d1', 'down');
+      this.stopDirector('d1', 'SIGKILL');
+    } else {
+      this.stopDirector('d1', 'SIGTERM');
+    }
+    await until('the client to be served again', () => this.recoveredAfter(at) !== undefined, 30_000);
+    const outage = this.recoveredAfter(at) as number;
+    // d1 comes back and, with preempt, takes the VIP again before the next run.
+    if (fault === 'kill-9') this.net.link('d1', 'up');
+    await sleep(200);
+    this.startDirector('d1');
+    await until('d1 to hold the VIP again', () => this.holds('d1') && !this.holds('d2'), 60_000);
+    await until('the client to be served by d1', () => this.tries.filter((t) => t.ok && t.startedMs > Date.now() - 200).length >= 3, 10_000);
+    await sleep(Math.max(1000, 3 * this.setting.deadtimeMs));
+    return outage;
+  }
+
+  stop(): void {
+    for (const node of [...this.directors.keys()]) this.stopDirector(node, 'SIGKILL');
+    this.net.destroy();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private recoveredAfter(atMs: number): number | undefined {
+    const after = this.tries.filter((t) => t.startedMs >= atMs);
+    const firstFail = after.findIndex((t) => !t.ok);
+    if (firstFail === -1) return after.length > 30 ? 0 : undefined;
+    const back = after.slice(firstFail).find((t) => t.ok);
+    return back === undefined ? undefined : back.endedMs - (after[firstFail] as Try).startedMs;
+  }
+
+  private holds(node: string): boolean {
+    return this.net.addresses(node).includes(`${vip}/24`);
+  }
+
+  private startDirector(node: string): void {
+    const args =
+      this.impl === 'hadirector'
+        ? [path.join(__dirname, '..', '..', 'bin', 'hadirector'), '--log-level', 'warn', 'run', '-f', path.join(this.dir, 'c.conf'), '--node', node, '--control', path.join(this.dir, `${node}.sock`), '--pid-file', path.join(this.dir, `${node}.pid`), '--drain', '0']
+        : ['keepalived', '-n', '-l', '-P', '-f', path.join(this.dir, `${node}.conf`), '-p', path.join(this.dir, `${node}.pid`), '-r', path.join(this.dir, `${node}-vrrp.pid`)];
+    this.directors.set(node, this.net.spawn(node, args[0] as string, args.slice(1)));
+  }
+
+  private stopDirector(node: string, signal: 'SIGKILL' | 'SIGTERM'): void {
+    const child = this.directors.get(node);
+    this.directors.delete(node);
+    if (child?.pid === undefined || child.exitCode !== null) return;
+    // kill -9 takes the whole group (keepalived's VRRP child too), as a dead host would.
+    process.kill(signal === 'SIGKILL' ? -child.pid : child.pid, signal);
+  }
+}
+
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
+
+/** One line per setting and fault: hadirector's and keepalived's p50/max, and the ratio of p50s. */
+export async function compareWithKeepalived(settings: readonly FailoverSetting[], runs: number): Promise<string[]> {
+  const why = netnsFailoverUnavailable();
+  if (why !== undefined) return [`failover keepalived: not compared (${why})`];
+  const lines: string[] = [];
+  for (const s of settings) {
+    const results = new Map<string, number[]>();
+    for (const impl of ['hadirector', 'keepalived'] as const) {
+      const pair = new Pair(impl, s);
+      try {
+        await pair.start();
+        for (const fault of ['kill-9', 'sigterm'] as const) {
+          const outages: number[] = [];
+          for (let r = 0; r < runs; r++) outages.push(await pair.outage(fault));
+          results.set(`${impl} ${fault}`, outages);
+        }
+      } finally {
+        pair.stop();
+      }
+    }
+    for (const fault of ['kill-9', 'sigterm'] as const) {
+      const ours = results.get(`hadirector ${fault}`) ?? [];
+      const theirs = results.get(`keepalived ${fault}`) ?? [];
+      const ratio = percentile(ours, 0.5) / Math.max(1, percentile(theirs, 0.5));
+      lines.push(
+        `failover netns advert=${s.advertMs}ms ${fault} runs=${runs} hadirector p50=${percentile(ours, 0.5)}ms max=${Math.max(...ours)}ms ` +
+          `keepalived p50=${percentile(theirs, 0.5)}ms max=${Math.max(...theirs)}ms ratio=${ratio.toFixed(2)}`,
+      );
+    }
+  }
+  return lines;
+}
