@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable } from '../src/lab/netns';
+import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable, pairConfig } from '../src/lab/netns';
 
 const subnet = '10.214.0';
 const vip = `${subnet}.100`;
@@ -37,50 +37,6 @@ const keepalivedPaths = ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/bin/k
 /** Why the comparison cannot run here, or undefined. */
 export function netnsFailoverUnavailable(): string | undefined {
   return netnsUnavailable() ?? (keepalivedPaths.some((p) => fs.existsSync(p)) ? undefined : 'needs keepalived (apt-get install keepalived)');
-}
-
-function hadirectorConfig(s: FailoverSetting): string {
-  return `
-cluster {
-    cluster_id bench
-    auth_key_file cluster.key
-    heartbeat_interval ${s.heartbeatMs}ms
-    deadtime ${s.deadtimeMs}ms
-    vip_driver linux
-    quorum {
-        two_node
-    }
-    fencing {
-        mode self_release
-    }
-    node d1 {
-        address ${subnet}.1
-        priority 150
-    }
-    node d2 {
-        address ${subnet}.2
-    }
-}
-vrrp_instance VI_1 {
-    interface eth0
-    virtual_router_id 61
-    version 3
-@d1 priority 150
-@d2 priority 100
-    advert_int ${s.advertMs / 1000}
-    virtual_ipaddress {
-        ${vip}/24
-    }
-}
-virtual_server ${vip} 80 {
-    protocol TCP
-    lb_algo rr
-    lb_kind NAT
-    real_server ${subnet}.4 8080 {
-        weight 1
-    }
-}
-`;
 }
 
 function keepalivedConfig(s: FailoverSetting, node: 'd1' | 'd2'): string {
@@ -117,7 +73,7 @@ class Pair {
     this.net.create({ d1: 1, d2: 2, cl: 3, rs: 4 });
     if (this.impl === 'hadirector') {
       fs.copyFileSync(path.join(__dirname, '..', '..', 'config', 'cluster.key'), path.join(this.dir, 'cluster.key'));
-      fs.writeFileSync(path.join(this.dir, 'c.conf'), hadirectorConfig(this.setting));
+      fs.writeFileSync(path.join(this.dir, 'c.conf'), pairConfig({ clusterId: 'bench', subnet, virtualRouterId: 61, ...this.setting }));
       this.net.spawn('rs', process.execPath, ['-e', httpResponder, `${subnet}.4`, '8080']);
     } else {
       // keepalived moves only the address: whoever holds it answers.

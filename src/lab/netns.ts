@@ -18,10 +18,10 @@ function tick() {
   const started = Date.now();
   const req = http.get({ host, port, path: '/', timeout: 300, agent: false }, (res) => {
     res.resume();
-    res.on('end', () => { console.log((res.statusCode === 200 ? 'ok ' : 'fail ') + started + ' ' + Date.now()); next(started); });
+    res.on('end', () => { process.stdout.write((res.statusCode === 200 ? 'ok ' : 'fail ') + started + ' ' + Date.now() + '\\n'); next(started); });
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', () => { console.log('fail ' + started + ' ' + Date.now()); next(started); });
+  req.on('error', () => { process.stdout.write('fail ' + started + ' ' + Date.now() + '\\n'); next(started); });
 }
 tick();
 `;
@@ -42,6 +42,65 @@ export function collectTries(child: ChildProcess, tries: Array<{ ok: boolean; st
 
 /** An HTTP server for `node -e`: answers 200 `rs` on ADDRESS:PORT. */
 export const httpResponder = `require('node:http').createServer((q, s) => s.end('rs\\n')).listen(Number(process.argv[2]), process.argv[1]);`;
+
+export interface PairSettings {
+  readonly clusterId: string;
+  readonly subnet: string;
+  readonly virtualRouterId: number;
+  readonly heartbeatMs: number;
+  readonly deadtimeMs: number;
+  readonly initdeadMs?: number;
+  readonly advertMs: number;
+}
+
+/**
+ * A director pair on the namespace bridge: d1 (SUBNET.1, priority 150) and d2 (SUBNET.2),
+ * two_node, the linux VIP driver, VIP SUBNET.100/24 on eth0 serving port 80 from the
+ * real server SUBNET.4:8080.
+ */
+export function pairConfig(s: PairSettings): string {
+  return `
+cluster {
+    cluster_id ${s.clusterId}
+    auth_key_file cluster.key
+    heartbeat_interval ${s.heartbeatMs}ms
+    deadtime ${s.deadtimeMs}ms
+${s.initdeadMs !== undefined ? `    initdead ${s.initdeadMs}ms\n` : ''}    vip_driver linux
+    quorum {
+        two_node
+    }
+    fencing {
+        mode self_release
+    }
+    node d1 {
+        address ${s.subnet}.1
+        priority 150
+    }
+    node d2 {
+        address ${s.subnet}.2
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id ${s.virtualRouterId}
+    version 3
+@d1 priority 150
+@d2 priority 100
+    advert_int ${s.advertMs / 1000}
+    virtual_ipaddress {
+        ${s.subnet}.100/24
+    }
+}
+virtual_server ${s.subnet}.100 80 {
+    protocol TCP
+    lb_algo rr
+    lb_kind NAT
+    real_server ${s.subnet}.4 8080 {
+        weight 1
+    }
+}
+`;
+}
 
 const ipPaths = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
 const arpingPaths = ['/usr/sbin/arping', '/usr/bin/arping', '/sbin/arping', '/bin/arping'];

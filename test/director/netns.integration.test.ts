@@ -8,53 +8,12 @@ import assert from 'node:assert/strict';
 import { controlRequest } from '../../src/director/control-client';
 import { ClusterLab } from '../support/cluster-lab';
 import { waitFor } from '../support/director-process';
-import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable } from '../../src/lab/netns';
+import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable, pairConfig } from '../../src/lab/netns';
 
 const subnet = '10.213.0';
 const VIP = `${subnet}.100`;
 
-const config = `
-cluster {
-    cluster_id netns
-    auth_key_file cluster.key
-    heartbeat_interval 200ms
-    deadtime 1s
-    initdead 1s
-    vip_driver linux
-    quorum {
-        two_node
-    }
-    fencing {
-        mode self_release
-    }
-    node d1 {
-        address ${subnet}.1
-        priority 150
-    }
-    node d2 {
-        address ${subnet}.2
-    }
-}
-vrrp_instance VI_1 {
-    interface eth0
-    virtual_router_id 53
-    version 3
-@d1 priority 150
-@d2 priority 100
-    advert_int 0.2
-    virtual_ipaddress {
-        ${VIP}/24
-    }
-}
-virtual_server ${VIP} 80 {
-    protocol TCP
-    lb_algo rr
-    lb_kind NAT
-    real_server ${subnet}.4 8080 {
-        weight 1
-    }
-}
-`;
+const config = pairConfig({ clusterId: 'netns', subnet, virtualRouterId: 53, heartbeatMs: 200, deadtimeMs: 1000, initdeadMs: 1000, advertMs: 200 });
 
 describe('VIP failover in network namespaces (integration, linux VIP driver, root)', function () {
   this.timeout(120_000);
