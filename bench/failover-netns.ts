@@ -23,13 +23,13 @@ type Try = { ok: boolean; startedMs: number; endedMs: number };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, check: () => boolean, deadlineMs: number): Promise<void> {
+async function until(what: string, check: () => boolean, deadlineMs: number, context: () => string = () => ''): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     if (check()) return;
     await sleep(20);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${context()}`);
 }
 
 const keepalivedPaths = ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/bin/keepalived'];
@@ -99,16 +99,21 @@ class Pair {
     } else {
       this.stopDirector('d1', 'SIGTERM');
     }
-    await until('the client to be served again', () => this.recoveredAfter(at) !== undefined, 30_000);
+    await until('the client to be served again', () => this.recoveredAfter(at) !== undefined, 30_000, () => this.outputs());
     const outage = this.recoveredAfter(at) as number;
     // d1 comes back and, with preempt, takes the VIP again before the next run.
     if (fault === 'kill-9') this.net.link('d1', 'up');
     await sleep(200);
     this.startDirector('d1');
-    await until('d1 to hold the VIP again', () => this.holds('d1') && !this.holds('d2'), 60_000);
+    await until('d1 to hold the VIP again', () => this.holds('d1') && !this.holds('d2'), 60_000, () => this.outputs());
     await until('the client to be served by d1', () => this.tries.filter((t) => t.ok && t.startedMs > Date.now() - 200).length >= 3, 10_000);
     await sleep(Math.max(1000, 3 * this.setting.deadtimeMs));
     return outage;
+  }
+
+  /** What the directors last wrote, for an error message. */
+  private outputs(): string {
+    return [...this.directors].map(([node, child]) => `\n--- ${this.impl} ${node}:\n${this.net.outputOf(child).slice(-2000)}`).join('');
   }
 
   stop(): void {
@@ -148,8 +153,12 @@ class Pair {
 
 const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
 
-/** One line per setting and fault: hadirector's and keepalived's p50/max, and the ratio of p50s. */
-export async function compareWithKeepalived(settings: readonly FailoverSetting[], runs: number): Promise<string[]> {
+/**
+ * One line per setting and fault: hadirector's and keepalived's p50/max, and the ratio of
+ * p50s. Each line is also passed to `progress` as soon as it is known; a pair that fails
+ * is reported in its line and the others still run.
+ */
+export async function compareWithKeepalived(settings: readonly FailoverSetting[], runs: number, progress: (line: string) => void): Promise<string[]> {
   const why = netnsFailoverUnavailable();
   if (why !== undefined) return [`failover keepalived: not compared (${why})`];
   const lines: string[] = [];
@@ -163,19 +172,26 @@ export async function compareWithKeepalived(settings: readonly FailoverSetting[]
           const outages: number[] = [];
           for (let r = 0; r < runs; r++) outages.push(await pair.outage(fault));
           results.set(`${impl} ${fault}`, outages);
+          progress(`failover netns advert=${s.advertMs}ms ${impl} ${fault} outages=${outages.join(',')}ms`);
         }
+      } catch (err) {
+        const line = `failover netns advert=${s.advertMs}ms ${impl} failed: ${(err as Error).message}`;
+        progress(line);
+        lines.push(line);
       } finally {
         pair.stop();
       }
     }
     for (const fault of ['kill-9', 'sigterm'] as const) {
-      const ours = results.get(`hadirector ${fault}`) ?? [];
-      const theirs = results.get(`keepalived ${fault}`) ?? [];
+      const ours = results.get(`hadirector ${fault}`);
+      const theirs = results.get(`keepalived ${fault}`);
+      if (ours === undefined || theirs === undefined) continue;
       const ratio = percentile(ours, 0.5) / Math.max(1, percentile(theirs, 0.5));
-      lines.push(
+      const line =
         `failover netns advert=${s.advertMs}ms ${fault} runs=${runs} hadirector p50=${percentile(ours, 0.5)}ms max=${Math.max(...ours)}ms ` +
-          `keepalived p50=${percentile(theirs, 0.5)}ms max=${Math.max(...theirs)}ms ratio=${ratio.toFixed(2)}`,
-      );
+        `keepalived p50=${percentile(theirs, 0.5)}ms max=${Math.max(...theirs)}ms ratio=${ratio.toFixed(2)}`;
+      progress(line);
+      lines.push(line);
     }
   }
   return lines;

@@ -5,11 +5,8 @@
 // (heartbeat 10 ms, deadtime 30 ms); p50 and max of the outage, beside the
 // Master_Down_Interval and skew time they aim at. Then, as root with keepalived
 // installed, the same settings in network namespaces against keepalived.
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
+import { ClusterLab } from '../src/lab/cluster-lab';
 import { compareWithKeepalived, type FailoverSetting } from './failover-netns';
 import type { BenchOptions, Benchmark } from './registry';
 
@@ -92,32 +89,8 @@ virtual_server ${vip} ${vport} {
 `;
 }
 
-class Lab {
-  private readonly procs = new Map<string, ChildProcess>();
-  constructor(private readonly dir: string) {}
-
-  start(node: string): void {
-    const bin = path.join(__dirname, '..', '..', 'bin', 'hadirector');
-    const child = spawn(bin, ['--log-level', 'warn', 'run', '-f', path.join(this.dir, 'c.conf'), '--node', node, '--control', path.join(this.dir, `${node}.sock`), '--pid-file', path.join(this.dir, `${node}.pid`), '--drain', '0'], { stdio: 'ignore' });
-    this.procs.set(node, child);
-  }
-
-  async stop(node: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
-    const child = this.procs.get(node);
-    this.procs.delete(node);
-    if (child === undefined || child.exitCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await gone;
-  }
-
-  async stopAll(): Promise<void> {
-    for (const node of [...this.procs.keys()]) await this.stop(node, 'SIGKILL');
-  }
-}
-
 /** One outage: from the signal to the first answer again, with a probe every 10 ms. */
-async function outage(lab: Lab, signal: 'SIGKILL' | 'SIGTERM'): Promise<number> {
+async function outage(lab: ClusterLab, signal: 'SIGKILL' | 'SIGTERM'): Promise<number> {
   let firstFailAt: number | undefined;
   let recoveredAt: number | undefined;
   let probing = true;
@@ -133,26 +106,30 @@ async function outage(lab: Lab, signal: 'SIGKILL' | 'SIGTERM'): Promise<number> 
   })();
   await sleep(300);
   signalledAt.at = Date.now();
-  await lab.stop('d1', signal);
+  if (signal === 'SIGKILL') await lab.kill9('d1');
+  else await lab.term('d1');
   await until('the VIP again', async () => recoveredAt !== undefined || (firstFailAt === undefined && Date.now() - signalledAt.at > 15_000), 20_000);
   probing = false;
   await prober;
   return recoveredAt === undefined || firstFailAt === undefined ? 0 : recoveredAt - firstFailAt;
 }
 
+/** Figures as they come, on stderr: a full run takes a long time, and the summary follows on stdout. */
+const progress = (line: string): void => {
+  process.stderr.write(`  ${line}\n`);
+};
+
 const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
 
 async function measure(options: BenchOptions): Promise<string[]> {
   const runs = options.smoke ? 1 : 10;
+  const report = options.smoke ? () => undefined : progress;
   const lines: string[] = [];
   const rs = http.createServer((_req, res) => res.end('rs\n'));
   await new Promise<void>((resolve) => rs.listen(8080, `${base}.50`, () => resolve()));
   try {
     for (const [i, s] of (options.smoke ? settings.slice(0, 1) : settings).entries()) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-failover-'));
-      fs.copyFileSync(path.join(__dirname, '..', '..', 'config', 'cluster.key'), path.join(dir, 'cluster.key'));
-      fs.writeFileSync(path.join(dir, 'c.conf'), config(s, 16700 + i));
-      const lab = new Lab(dir);
+      const lab = new ClusterLab(config(s, 16700 + i), { logLevel: 'warn', drainS: 0 });
       try {
         for (const n of ['d1', 'd2', 'w1']) lab.start(n);
         await until('the VIP', () => probe(200), 30_000);
@@ -167,20 +144,20 @@ async function measure(options: BenchOptions): Promise<string[]> {
           }
           const mdi = 3 * s.advertMs + ((256 - 100) * s.advertMs) / 256;
           const skew = ((256 - 100) * s.advertMs) / 256;
-          lines.push(
+          const line =
             `failover advert=${s.advertMs}ms deadtime=${s.deadtimeMs}ms ${signal === 'SIGKILL' ? 'kill-9' : 'sigterm'} runs=${runs} ` +
-              `p50=${percentile(outages, 0.5)}ms max=${Math.max(...outages)}ms aim=${(signal === 'SIGKILL' ? mdi : skew).toFixed(0)}ms`,
-          );
+            `p50=${percentile(outages, 0.5)}ms max=${Math.max(...outages)}ms aim=${(signal === 'SIGKILL' ? mdi : skew).toFixed(0)}ms`;
+          report(line);
+          lines.push(line);
         }
       } finally {
-        await lab.stopAll();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await lab.stop();
       }
     }
   } finally {
     rs.close();
   }
-  if (!options.smoke) lines.push(...(await compareWithKeepalived(settings, runs)));
+  if (!options.smoke) lines.push(...(await compareWithKeepalived(settings, runs, report)));
   return lines;
 }
 

@@ -143,10 +143,11 @@ export class ClusterNode {
     return result;
   }
 
-  /** Sends a VRRP advert to every peer on every link, in the authenticated envelope. */
-  sendAdvert(advert: AdvertBody): void {
+  /** Sends a VRRP advert to every peer (or those named) on every link, in the authenticated envelope. */
+  sendAdvert(advert: AdvertBody, to?: readonly string[]): void {
     if (!this.running) return;
     for (const peer of this.peers) {
+      if (to !== undefined && !to.includes(peer)) continue;
       for (const link of this.o.links) {
         const envelope: Envelope = { ...this.envelopeHead(), advert };
         this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));

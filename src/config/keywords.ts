@@ -29,6 +29,8 @@ export interface BlockSpec<T> {
 export const topLevelBlocks = new Set([
   'global_defs',
   'vrrp_script',
+  'vrrp_track_file',
+  'vrrp_track_process',
   'vrrp_instance',
   'vrrp_sync_group',
   'virtual_server',
@@ -43,11 +45,10 @@ export const topLevelBlocks = new Set([
 export const unsupportedKeywords = new Set([
   // top level
   'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'instance', 'linkbeat_interfaces',
-  'static_ipaddress', 'static_routes', 'static_rules', 'track_file', 'vrrp_track_file', 'track_bfd',
-  'vrrp_track_process', 'bfd_instance', 'garp_group', 'SSL',
+  'static_ipaddress', 'static_routes', 'static_rules', 'track_bfd', 'bfd_instance', 'garp_group', 'SSL',
   // vrrp_instance
   'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'dont_track_primary', 'accept', 'no_accept',
-  'virtual_routes', 'virtual_rules', 'track_process', 'track_bfd', 'mcast_src_ip', 'unicast_ttl',
+  'virtual_routes', 'virtual_rules', 'track_bfd', 'mcast_src_ip', 'unicast_ttl',
   'unicast_fault_no_peer', 'check_unicast_src', 'down_timer_adverts', 'notify_deleted',
   'notify_master_rx_lower_pri', 'strict_mode', 'skip_check_adv_addr', 'debug', 'kernel_rx_buf_size',
   'higher_prio_send_advert', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert',

@@ -13,6 +13,10 @@ import {
   vrrpInstanceSpec,
   vrrpScriptSpec,
   vrrpSyncGroupSpec,
+  vrrpTrackFileSpec,
+  vrrpTrackProcessSpec,
+  newVrrpTrackFile,
+  newVrrpTrackProcess,
 } from '../vrrp/config';
 import { nodeConfigFs, type ConfigFs } from './config-fs';
 import { Diagnostics, promoteWarnings, sortDiagnostics, type Diagnostic } from './diagnostics';
@@ -59,6 +63,8 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
     files,
     global: newGlobalDefs(),
     vrrpScripts: [],
+    vrrpTrackFiles: [],
+    vrrpTrackProcesses: [],
     vrrpInstances: [],
     vrrpSyncGroups: [],
     virtualServerGroups: [],
@@ -90,6 +96,14 @@ function namedBlock(cx: ParseContext, s: Statement): { name: Token; block: State
   return { name, block: listBlock(cx, { ...s, args: [] }) };
 }
 
+function readTrackFile(s: Statement, t: HadConfig, cx: ParseContext): void {
+  const b = namedBlock(cx, s);
+  if (b === undefined) return;
+  const tracker = newVrrpTrackFile(b.name.text, s.where);
+  applyBlock(vrrpTrackFileSpec, b.block, tracker, cx);
+  t.vrrpTrackFiles.push(tracker);
+}
+
 const topLevelSpec: BlockSpec<HadConfig> = {
   name: 'top level',
   keywords: {
@@ -100,6 +114,16 @@ const topLevelSpec: BlockSpec<HadConfig> = {
       const script = newVrrpScript(b.name.text, s.where);
       applyBlock(vrrpScriptSpec, b.block, script, cx);
       t.vrrpScripts.push(script);
+    },
+    vrrp_track_file: (s, t, cx) => readTrackFile(s, t, cx),
+    // keepalived takes both spellings at the top level.
+    track_file: (s, t, cx) => readTrackFile(s, t, cx),
+    vrrp_track_process: (s, t, cx) => {
+      const b = namedBlock(cx, s);
+      if (b === undefined) return;
+      const tracker = newVrrpTrackProcess(b.name.text, s.where);
+      applyBlock(vrrpTrackProcessSpec, b.block, tracker, cx);
+      t.vrrpTrackProcesses.push(tracker);
     },
     vrrp_instance: (s, t, cx) => {
       const b = namedBlock(cx, s);

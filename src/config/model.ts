@@ -2,7 +2,7 @@
 // keeps the place it was written (`where`), so later errors can point back to the file.
 import type { ClusterConfig } from '../cluster/config';
 import type { VirtualServerConfig, VirtualServerGroupConfig } from '../ipvs/config';
-import type { VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig } from '../vrrp/config';
+import type { VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig, VrrpTrackFileConfig, VrrpTrackProcessConfig } from '../vrrp/config';
 import type { GlobalDefs } from './global-defs';
 
 export interface HadConfig {
@@ -12,6 +12,8 @@ export interface HadConfig {
   readonly files: string[];
   readonly global: GlobalDefs;
   readonly vrrpScripts: VrrpScriptConfig[];
+  readonly vrrpTrackFiles: VrrpTrackFileConfig[];
+  readonly vrrpTrackProcesses: VrrpTrackProcessConfig[];
   readonly vrrpInstances: VrrpInstanceConfig[];
   readonly vrrpSyncGroups: VrrpSyncGroupConfig[];
   readonly virtualServerGroups: VirtualServerGroupConfig[];

@@ -3,19 +3,26 @@
 // addresses listen on its master only; the address driver brings the addresses up and
 // down around that. What an instance does on a change runs in order, one change after
 // the other: on taking over, addresses, listeners, gratuitous ARP, then notify scripts;
-// on letting go, listeners, addresses, then notify scripts.
+// on letting go, listeners, addresses, then notify scripts. Trackers move priorities
+// and raise FAULT; a sync group's members follow one another, and the group has its own
+// notify scripts. notify_fifo gets a line for every change of an instance or group.
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
-import { detectorTiming } from '../cluster/config';
+import { detectorTiming, type NodeConfig } from '../cluster/config';
 import type { ClusterNode } from '../cluster/node';
 import type { HadConfig } from '../config/model';
 import type { Command } from '../config/values';
 import type { UserspacePlane } from '../ipvs/dataplane/userspace-plane';
+import { instanceBindings, syncGroupOf } from '../track/bindings';
+import { hostProbes, type TrackProbes } from '../track/probes';
+import { Trackers } from '../track/trackers';
+import { trackedPriority, type TrackBinding } from '../track/weights';
 import { VrrpAgent } from '../vrrp/agent';
-import type { VrrpInstanceConfig } from '../vrrp/config';
+import type { NotifyScripts, VrrpInstanceConfig, VrrpSyncGroupConfig } from '../vrrp/config';
 import type { VrrpState } from '../vrrp/instance';
 import type { AddressDriver, VipSet } from '../vip/driver';
 import type { VrrpHooks } from './cluster-member';
+import { NotifyFifo } from './notify-fifo';
 
 export class VrrpInstances {
   private readonly agents = new Map<string, VrrpAgent>();
@@ -23,6 +30,10 @@ export class VrrpInstances {
   private readonly vipOwners = new Map<string, string>();
   /** Per instance, the end of its queue of changes. */
   private readonly changes = new Map<string, Promise<void>>();
+  private readonly bindings = new Map<string, TrackBinding[]>();
+  private readonly groupStates = new Map<string, VrrpState>();
+  private trackers: Trackers | undefined;
+  private fifo: NotifyFifo | undefined;
 
   constructor(
     private readonly config: HadConfig,
@@ -31,6 +42,7 @@ export class VrrpInstances {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly notify: (command: Command | undefined, subject: string) => void,
+    private readonly probes: TrackProbes = hostProbes,
   ) {}
 
   /** Removes the VIPs an earlier run may have left behind when it was killed. */
@@ -73,6 +85,18 @@ export class VrrpInstances {
     if (me === undefined || cluster === undefined) return;
     const peers = cluster.nodes.filter((n) => n.name !== me.name && !n.witness).map((n) => n.name);
     const timing = detectorTiming(cluster);
+    const fifoPath = this.config.global.notifyFifo?.argv[0];
+    if (fifoPath !== undefined) {
+      this.fifo = new NotifyFifo(fifoPath, (m) => this.log.warn(m, { component: 'vrrp' }));
+      this.fifo.open();
+    }
+    for (const vi of this.config.vrrpInstances) this.bindings.set(vi.name, instanceBindings(this.config, vi, this.driver.kind === 'linux'));
+    this.trackers = new Trackers(this.config, [...this.bindings.values()].flat(), this.clock, this.probes, {
+      changed: (kind, name, reading) => {
+        this.log.info(`track_${kind} ${name}: ${'up' in reading ? (reading.up ? 'up' : 'down') : `reads ${reading.value}`}`, { component: 'vrrp' });
+        this.applyTracking();
+      },
+    });
     for (const vi of this.config.vrrpInstances) {
       const agent = new VrrpAgent({
         settings: {
@@ -86,6 +110,7 @@ export class VrrpInstances {
           primaryAddress: vi.unicastSrcIp?.address ?? me.addresses[0]?.address ?? me.name,
         },
         peers,
+        ...this.advertTargets(vi, cluster.nodes),
         clock: this.clock,
         cluster: node,
         deadtimeMs: timing.deadtimeMs,
@@ -108,19 +133,61 @@ export class VrrpInstances {
         events: {
           stateChanged: (from, to, reason) => {
             this.log.info(`${vi.name}: ${from.toUpperCase()} -> ${to.toUpperCase()}: ${reason}`, { component: 'vrrp' });
-            this.queue(vi.name, () => this.notifyState(vi, to));
+            const priority = this.agents.get(vi.name)?.instance.effectivePriority ?? vi.priority;
+            this.queue(vi.name, () => this.notifyState(vi.notify, 'INSTANCE', vi.name, to, priority));
+            this.followGroup(vi.name, from, to);
           },
           gateChanged: (verdict) => this.log.info(`${vi.name}: takeover gate ${verdict.open ? 'open' : 'shut'}: ${verdict.reason}`, { component: 'vrrp' }),
         },
       });
       this.agents.set(vi.name, agent);
-      agent.start();
     }
+    // First readings before the first state, so a failed tracker starts the instance in FAULT.
+    this.trackers.start();
+    this.applyTracking();
+    for (const agent of this.agents.values()) agent.start();
   }
 
   /** Priority 0 from every master, so backups take over after their skew time. */
   stop(): void {
+    this.trackers?.stop();
     for (const agent of this.agents.values()) agent.stop();
+    void this.settled().then(() => this.fifo?.close());
+  }
+
+  private applyTracking(): void {
+    const trackers = this.trackers;
+    if (trackers === undefined) return;
+    for (const vi of this.config.vrrpInstances) {
+      const outcome = trackedPriority(vi.priority, this.bindings.get(vi.name) ?? [], (b) => trackers.reading(b.kind, b.name));
+      this.agents.get(vi.name)?.tracked(outcome.priority, outcome.faults);
+    }
+  }
+
+  /** A member that took over or let go pulls its siblings along; the group's own state is notified. */
+  private followGroup(member: string, from: VrrpState, to: VrrpState): void {
+    const group = syncGroupOf(this.config, member);
+    if (group === undefined) return;
+    for (const sibling of group.members) {
+      if (sibling.name === member) continue;
+      const agent = this.agents.get(sibling.name);
+      if (to === 'master' && from === 'backup') agent?.followGroup('groupMaster', `sync group ${group.name}: ${member} became MASTER`);
+      if (from === 'master' && to === 'backup') agent?.followGroup('groupBackup', `sync group ${group.name}: ${member} left MASTER`);
+    }
+    const state = this.groupState(group);
+    if (state === this.groupStates.get(group.name)) return;
+    this.groupStates.set(group.name, state);
+    this.log.info(`sync group ${group.name}: ${state.toUpperCase()}`, { component: 'vrrp' });
+    this.queue(`group ${group.name}`, () => this.notifyState(group.notify, 'GROUP', group.name, state, 0));
+  }
+
+  /** FAULT if a member is; MASTER when all are; STOP when all stopped; else BACKUP. */
+  private groupState(group: VrrpSyncGroupConfig): VrrpState {
+    const states = group.members.map((m) => this.agents.get(m.name)?.instance.state ?? 'init');
+    if (states.includes('fault')) return 'fault';
+    if (states.every((s) => s === 'master')) return 'master';
+    if (states.every((s) => s === 'init')) return 'init';
+    return 'backup';
   }
 
   status(): Array<{ instance: string; state: VrrpState; gate: { open: boolean; reason: string } }> {
@@ -142,17 +209,35 @@ export class VrrpInstances {
     return { instance: vi.name, addresses: [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded], interface: vi.interface, garp: vi.garp };
   }
 
+  /**
+   * `unicast_peer` narrows whom the instance's adverts go to: the cluster nodes with one of
+   * those addresses. An address that is no node's is reported; adverts only ever travel
+   * between cluster nodes, in the authenticated envelope.
+   */
+  private advertTargets(vi: VrrpInstanceConfig, nodes: readonly NodeConfig[]): { advertTo?: string[] } {
+    if (vi.unicastPeers.length === 0) return {};
+    const to: string[] = [];
+    for (const peer of vi.unicastPeers) {
+      const node = nodes.find((n) => n.name !== this.config.node && n.addresses.some((a) => a.address === peer.address));
+      if (node === undefined) this.log.warn(`${vi.name}: unicast_peer ${peer.address} is no other node of the cluster: no adverts go there`, { component: 'vrrp' });
+      else if (!to.includes(node.name)) to.push(node.name);
+    }
+    return { advertTo: to };
+  }
+
   /** This node, when it is a director of a cluster. */
   private director() {
     const me = this.config.cluster?.nodes.find((n) => n.name === this.config.node);
     return me === undefined || me.witness ? undefined : me;
   }
 
-  /** keepalived's notify scripts: the state's own, then `notify` with INSTANCE NAME STATE PRIORITY. */
-  private notifyState(vi: VrrpInstanceConfig, state: VrrpState): void {
-    const own = state === 'master' ? vi.notify.master : state === 'backup' ? vi.notify.backup : state === 'fault' ? vi.notify.fault : vi.notify.stop;
-    this.notify(own, vi.name);
-    const generic = vi.notify.notify;
-    if (generic !== undefined) this.notify({ ...generic, argv: [...generic.argv, 'INSTANCE', vi.name, state === 'init' ? 'STOP' : state.toUpperCase(), String(vi.priority)] }, vi.name);
+  /** keepalived's notify scripts: the state's own, then `notify` with INSTANCE|GROUP NAME STATE PRIORITY; and the FIFO line. */
+  private notifyState(scripts: NotifyScripts, kind: 'INSTANCE' | 'GROUP', name: string, state: VrrpState, priority: number): void {
+    const word = state === 'init' ? 'STOP' : state.toUpperCase();
+    this.fifo?.write(`${kind} "${name}" ${word} ${priority}`);
+    const own = state === 'master' ? scripts.master : state === 'backup' ? scripts.backup : state === 'fault' ? scripts.fault : scripts.stop;
+    this.notify(own, name);
+    const generic = scripts.notify;
+    if (generic !== undefined) this.notify({ ...generic, argv: [...generic.argv, kind, name, word, String(priority)] }, name);
   }
 }

@@ -51,12 +51,14 @@ export interface PairSettings {
   readonly deadtimeMs: number;
   readonly initdeadMs?: number;
   readonly advertMs: number;
+  /** An IPv6 VIP (/64) beside the IPv4 one. */
+  readonly vip6?: string;
 }
 
 /**
  * A director pair on the namespace bridge: d1 (SUBNET.1, priority 150) and d2 (SUBNET.2),
- * two_node, the linux VIP driver, VIP SUBNET.100/24 on eth0 serving port 80 from the
- * real server SUBNET.4:8080.
+ * two_node, the linux VIP driver, VIP SUBNET.100/24 (and optionally an IPv6 one) on eth0
+ * serving port 80 from the real server SUBNET.4:8080.
  */
 export function pairConfig(s: PairSettings): string {
   return `
@@ -89,7 +91,8 @@ vrrp_instance VI_1 {
     advert_int ${s.advertMs / 1000}
     virtual_ipaddress {
         ${s.subnet}.100/24
-    }
+${s.vip6 !== undefined ? `        ${s.vip6}/64
+` : ''}    }
 }
 virtual_server ${s.subnet}.100 80 {
     protocol TCP
@@ -102,14 +105,17 @@ virtual_server ${s.subnet}.100 80 {
 `;
 }
 
+const outputTailChars = 8192;
 const ipPaths = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
 const arpingPaths = ['/usr/sbin/arping', '/usr/bin/arping', '/sbin/arping', '/bin/arping'];
+const ndptoolPaths = ['/usr/bin/ndptool', '/usr/sbin/ndptool'];
 
 /** Why namespaces cannot be used here, or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (it creates network namespaces)';
   if (!ipPaths.some((p) => fs.existsSync(p))) return 'needs ip (apt-get install iproute2)';
   if (!arpingPaths.some((p) => fs.existsSync(p))) return 'needs arping (apt-get install iputils-arping)';
+  if (!ndptoolPaths.some((p) => fs.existsSync(p))) return 'needs ndptool (apt-get install libndp-tools)';
   try {
     const probe = `hdprobe${process.pid}`;
     execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
@@ -124,6 +130,7 @@ export class NetnsLab {
   private readonly prefix = `hd${process.pid % 100_000}`;
   private readonly hosts = new Map<string, number>();
   private readonly children: ChildProcess[] = [];
+  private readonly tails = new WeakMap<ChildProcess, string>();
 
   constructor(readonly subnet: string) {}
 
@@ -157,10 +164,22 @@ export class NetnsLab {
   }
 
   /** Runs a program inside a host's namespace, in a process group of its own. */
+  /** Starts a program in a host's namespace; its output is drained (a full pipe would stall it) and its tail kept. */
   spawn(host: string, program: string, args: readonly string[]): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', this.ns(host), program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.children.push(child);
+    const keep = (d: Buffer): void => {
+      const tail = (this.tails.get(child) ?? '') + d.toString();
+      this.tails.set(child, tail.length > outputTailChars ? tail.slice(-outputTailChars) : tail);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     return child;
+  }
+
+  /** The last few kilobytes a spawned program wrote. */
+  outputOf(child: ChildProcess): string {
+    return this.tails.get(child) ?? '';
   }
 
   mac(host: string): string {
@@ -174,9 +193,14 @@ export class NetnsLab {
     return /lladdr ([0-9a-f:]{17})/.exec(ip('-n', this.ns(host), 'neigh', 'show', address))?.[1];
   }
 
-  /** The IPv4 addresses on a host's eth0, as ADDRESS/PREFIX. */
-  addresses(host: string): string[] {
-    return [...ip('-n', this.ns(host), '-4', '-o', 'addr', 'show', 'dev', 'eth0').matchAll(/inet (\S+)/g)].map((m) => m[1] as string);
+  /** The addresses on a host's eth0, as ADDRESS/PREFIX. */
+  addresses(host: string, family: 4 | 6 = 4): string[] {
+    return [...ip('-n', this.ns(host), `-${family}`, '-o', 'addr', 'show', 'dev', 'eth0').matchAll(/inet6? (\S+)/g)].map((m) => m[1] as string);
+  }
+
+  /** Sets a host's neighbour entry by hand, as traffic to the address would have. */
+  setNeighbour(host: string, address: string, mac: string): void {
+    ip('-n', this.ns(host), 'neigh', 'replace', address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'stale');
   }
 
   link(host: string, state: 'up' | 'down'): void {

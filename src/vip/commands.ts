@@ -1,4 +1,4 @@
-// The iproute2 and arping command lines for a VIP, built from keepalived's
+// The iproute2, arping and ndptool command lines for a VIP, built from keepalived's
 // virtual_ipaddress options: `IP[/PREFIX] [brd IP] [dev IF] [scope SCOPE] [label LABEL]`.
 import type { VirtualAddress } from '../vrrp/config';
 
@@ -27,6 +27,15 @@ export function ipAddrArgs(op: 'add' | 'del', vip: VirtualAddress, dev: string):
  */
 export function garpArgs(vip: VirtualAddress, dev: string, count: number): string[] {
   return ['-U', '-q', '-c', String(count), '-I', dev, '-s', vip.address, vip.address];
+}
+
+/**
+ * An unsolicited neighbour advertisement (RFC 4861 §7.2.6) for an IPv6 VIP, by libndp's
+ * ndptool: to all nodes, with the override flag and this host's link-layer address, so
+ * neighbours that know the address move it to this host.
+ */
+export function unsolicitedNaArgs(vip: VirtualAddress, dev: string): string[] {
+  return ['send', '-t', 'na', '-U', '-i', dev, '-T', vip.address];
 }
 
 /** How long arping may take for `count` requests a second apart. */

@@ -1,9 +1,10 @@
 // The linux VIP driver: iproute2 adds and removes the addresses, arping (iputils)
-// sends the gratuitous ARPs. Commands run without a shell and are bounded in time; one
+// sends the gratuitous ARPs for IPv4, ndptool (libndp) the unsolicited neighbour
+// adverts for IPv6. Commands run without a shell and are bounded in time; one
 // that fails is reported, never fatal.
 import { execFile } from 'node:child_process';
 import type { Clock } from '../common/clock';
-import { alreadyDone, garpArgs, garpTimeoutMs, ipAddrArgs, vipDevice } from './commands';
+import { alreadyDone, garpArgs, garpTimeoutMs, ipAddrArgs, unsolicitedNaArgs, vipDevice } from './commands';
 import type { AddressDriver, VipSet } from './driver';
 import { GarpSchedule } from './garp-schedule';
 
@@ -17,6 +18,7 @@ export interface CommandRunner {
 }
 
 export const commandTimeoutMs = 5000;
+const naTimeoutMs = 2000;
 
 /** Runs a program without a shell; a missing program or a timeout is a failed result. */
 export const processRunner: CommandRunner = {
@@ -44,19 +46,28 @@ export class LinuxAddressDriver implements AddressDriver {
   }
 
   announce(set: VipSet): void {
-    const v4 = set.addresses.filter((vip) => vip.family === 4);
-    if (v4.length === 0) return;
+    if (set.addresses.length === 0) return;
     this.garps.get(set.instance)?.stop();
     const schedule = new GarpSchedule(this.clock, set.garp, (count) => {
-      for (const vip of v4) {
-        const args = garpArgs(vip, vipDevice(vip, set.interface), count);
-        void this.runner.run('arping', args, garpTimeoutMs(count)).then((r) => {
-          if (r.code !== 0) this.warn(`${set.instance}: arping ${args.join(' ')}: ${r.stderr.trim()}`);
-        });
+      for (const vip of set.addresses) {
+        const dev = vipDevice(vip, set.interface);
+        if (vip.family === 4) void this.announceBy(set.instance, 'arping', garpArgs(vip, dev, count), garpTimeoutMs(count));
+        else void this.advertiseNeighbour(set.instance, unsolicitedNaArgs(vip, dev), count);
       }
     });
     this.garps.set(set.instance, schedule);
     schedule.start();
+  }
+
+  /** `count` adverts back to back (keepalived's vrrp_gna_interval is 0 by default). */
+  private async advertiseNeighbour(instance: string, args: string[], count: number): Promise<void> {
+    for (let i = 0; i < count; i++) if (!(await this.announceBy(instance, 'ndptool', args, naTimeoutMs))) return;
+  }
+
+  private async announceBy(instance: string, program: string, args: string[], timeoutMs: number): Promise<boolean> {
+    const r = await this.runner.run(program, args, timeoutMs);
+    if (r.code !== 0) this.warn(`${instance}: ${program} ${args.join(' ')}: ${r.stderr.trim()}`);
+    return r.code === 0;
   }
 
   remove(set: VipSet): Promise<string[]> {

@@ -17,7 +17,7 @@ export interface ClusterView {
   lastHeardByPartitionMs(node: string): number;
   holdsOf(peer: string): { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number } | undefined;
   quorumContactMs(nowMs: number): number;
-  sendAdvert(advert: AdvertBody): void;
+  sendAdvert(advert: AdvertBody, to?: readonly string[]): void;
 }
 
 export interface VipDriver {
@@ -34,6 +34,8 @@ export interface VrrpAgentOptions {
   readonly settings: VrrpSettings;
   /** The other directors (a witness never holds a VIP, so it is no candidate). */
   readonly peers: readonly string[];
+  /** Whom adverts go to (`unicast_peer`); every cluster peer when absent. */
+  readonly advertTo?: readonly string[];
   readonly clock: Clock;
   readonly cluster: ClusterView;
   readonly deadtimeMs: number;
@@ -99,6 +101,17 @@ export class VrrpAgent {
     this.deadline = undefined;
   }
 
+  /** What the trackers say: the effective priority, and FAULT while any of them fails. Before start too. */
+  tracked(priority: number, faults: readonly string[]): void {
+    if (priority !== this.instance.effectivePriority) this.perform(this.instance.step({ kind: 'priorityChanged', priority }));
+    this.perform(this.instance.step(faults.length > 0 ? { kind: 'faultRaised', source: 'track', reason: faults.join('; ') } : { kind: 'faultCleared', source: 'track' }));
+  }
+
+  /** A sync group sibling took over or let go: do the same. */
+  followGroup(kind: 'groupMaster' | 'groupBackup', reason: string): void {
+    if (this.running) this.perform(this.instance.step({ kind, reason }));
+  }
+
   advertReceived(sender: string, advert: AdvertBody): void {
     if (!this.running || advert.instance !== this.o.settings.name) return;
     this.advertClaims.set(sender, { holding: advert.priority > 0, atMs: this.o.clock.nowMs() });
@@ -152,10 +165,10 @@ export class VrrpAgent {
       const cutOff = selfReleaseDue(nowMs, quorumContactMs, this.o.deadtimeMs, guard);
       if (cutOff && !this.releasedForQuorum && this.instance.state === 'master') {
         this.releasedForQuorum = true;
-        this.perform(this.instance.step({ kind: 'faultRaised', reason: 'no quorum has heard this node for deadtime less the guard' }));
+        this.perform(this.instance.step({ kind: 'faultRaised', source: 'quorum', reason: 'no quorum has heard this node for deadtime less the guard' }));
       } else if (this.releasedForQuorum && !cutOff && view.quorate) {
         this.releasedForQuorum = false;
-        this.perform(this.instance.step({ kind: 'faultCleared' }));
+        this.perform(this.instance.step({ kind: 'faultCleared', source: 'quorum' }));
       }
       if (this.instance.state === 'master') selfReleaseAtMs = quorumContactMs + this.o.deadtimeMs - guard;
     }
@@ -205,7 +218,7 @@ export class VrrpAgent {
     for (const a of actions) {
       switch (a.kind) {
         case 'sendAdvert':
-          this.o.cluster.sendAdvert({ instance: this.o.settings.name, priority: a.priority, advertIntervalMs: a.advertIntervalMs, address: this.o.settings.primaryAddress });
+          this.o.cluster.sendAdvert({ instance: this.o.settings.name, priority: a.priority, advertIntervalMs: a.advertIntervalMs, address: this.o.settings.primaryAddress }, this.o.advertTo);
           break;
         case 'setTimer': {
           const old = this.timers.get(a.timer);

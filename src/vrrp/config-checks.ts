@@ -15,6 +15,20 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
       diags.warn('HAD_CFG_MISSING_KEYWORD', `vrrp_script '${script.name}' has no 'script' (on node ${config.node}): it is ignored`, script.where);
     }
   }
+  const files = reportDuplicates(diags, config.vrrpTrackFiles, (f) => f.name, (f) => f.where, (f) => `vrrp_track_file '${f.name}'`);
+  for (const f of config.vrrpTrackFiles) {
+    if (f.file === undefined) diags.warn('HAD_CFG_MISSING_KEYWORD', `vrrp_track_file '${f.name}' has no 'file': it is ignored`, f.where);
+  }
+  const processes = reportDuplicates(diags, config.vrrpTrackProcesses, (p) => p.name, (p) => p.where, (p) => `vrrp_track_process '${p.name}'`);
+  for (const p of config.vrrpTrackProcesses) {
+    if (p.process === undefined) diags.warn('HAD_CFG_MISSING_KEYWORD', `vrrp_track_process '${p.name}' has no 'process': it is ignored`, p.where);
+    if (p.quorumMax !== undefined && p.quorumMax < p.quorum) diags.error('HAD_CFG_CONFLICT', `vrrp_track_process '${p.name}': quorum_max ${p.quorumMax} is below quorum ${p.quorum}`, p.where);
+  }
+  const checkRefs = (holder: { trackScripts: readonly TrackRef[]; trackFiles: readonly TrackRef[]; trackProcesses: readonly TrackRef[] }): void => {
+    for (const ref of holder.trackScripts) checkTrackScript(ref, scripts, cx);
+    for (const ref of holder.trackFiles) if (!files.has(ref.name)) diags.error('HAD_CFG_UNKNOWN_REFERENCE', `track_file names unknown vrrp_track_file '${ref.name}'`, ref.where);
+    for (const ref of holder.trackProcesses) if (!processes.has(ref.name)) diags.error('HAD_CFG_UNKNOWN_REFERENCE', `track_process names unknown vrrp_track_process '${ref.name}'`, ref.where);
+  };
   const instances = reportDuplicates(diags, config.vrrpInstances, (i) => i.name, (i) => i.where, (i) => `vrrp_instance '${i.name}'`);
   reportDuplicates(
     diags,
@@ -26,7 +40,7 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
   );
   for (const instance of config.vrrpInstances) {
     checkInstance(instance, cx);
-    for (const ref of instance.trackScripts) checkTrackScript(ref, scripts, cx);
+    checkRefs(instance);
   }
   // An address listed twice in one instance is a warning there; across instances, an error.
   const vips = config.vrrpInstances.flatMap((i) => uniqueBy(i.virtualIpAddresses, (v) => v.address).map((vip) => ({ vip, instance: i })));
@@ -47,9 +61,18 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
         diags.error('HAD_CFG_CONFLICT', `vrrp_instance '${member.name}' is already in vrrp_sync_group '${other}': an instance belongs to one group`, member.where);
       }
       memberOf.set(member.name, group.name);
+      const weighted = trackRefs(instances.get(member.name)).find((r) => r.weight !== undefined && r.weight !== 0);
+      if (weighted !== undefined) {
+        // Members move together, so one member's priority moving alone would pull the group apart.
+        diags.warn('HAD_CFG_CONFLICT', `'${weighted.name}' in sync group member '${member.name}': weights are ignored in a sync group; a failure puts the group in FAULT`, weighted.where);
+      }
     }
-    for (const ref of group.trackScripts) checkTrackScript(ref, scripts, cx);
+    checkRefs(group);
   }
+}
+
+function trackRefs(i: VrrpInstanceConfig | undefined): TrackRef[] {
+  return i === undefined ? [] : [...i.trackInterfaces, ...i.trackScripts, ...i.trackFiles, ...i.trackProcesses];
 }
 
 function checkTrackScript(ref: TrackRef, scripts: ReadonlyMap<string, { script?: unknown }>, cx: ParseContext): void {
@@ -66,6 +89,10 @@ function checkInstance(i: VrrpInstanceConfig, cx: ParseContext): void {
   reportDuplicates(diags, i.virtualIpAddresses, (v) => v.address, (v) => v.where, (v) => `VIP ${v.address} in vrrp_instance '${i.name}'`, 'warning');
   if (i.priority === vrrpPriorityOwner && i.initialState === 'BACKUP') {
     diags.warn('HAD_CFG_CONFLICT', `priority 255 makes '${i.name}' the address owner: it starts as MASTER whatever its state says`, i.priorityWhere ?? i.where);
+  }
+  if (i.priority === vrrpPriorityOwner) {
+    const weighted = trackRefs(i).find((r) => r.weight !== undefined && r.weight !== 0);
+    if (weighted !== undefined) diags.warn('HAD_CFG_CONFLICT', `the address owner's priority (255) never moves: the weight of '${weighted.name}' is ignored`, weighted.where);
   }
   if (!i.preempt && i.initialState === 'MASTER') {
     diags.warn('HAD_CFG_CONFLICT', `nopreempt needs state BACKUP: with state MASTER, '${i.name}' still takes over at start`, i.nopreemptWhere ?? i.where);

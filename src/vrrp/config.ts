@@ -28,6 +28,7 @@ import type { GlobalDefs } from '../config/global-defs';
 export const vrrpPriorityDefault = 100;
 export const vrrpPriorityOwner = 255;
 export const trackWeightRange = { min: -253, max: 253 } as const;
+export const processWeightRange = { min: -254, max: 254 } as const;
 
 export interface VrrpScriptConfig {
   readonly name: string;
@@ -42,6 +43,37 @@ export interface VrrpScriptConfig {
   fall: number;
   user?: string;
   initFail: boolean;
+}
+
+/** `vrrp_track_file NAME`: a number in a file, times the weight, moves the priority. */
+export interface VrrpTrackFileConfig {
+  readonly name: string;
+  readonly where: SourcePos;
+  file?: string;
+  weight: number;
+  weightReverse: boolean;
+  /** `init_file [VALUE] [overwrite]`: create the file with VALUE (0) if missing, or always. */
+  initFile?: { value: number; overwrite: boolean };
+}
+
+export type ProcessParamMatch = 'exact' | 'initial' | 'partial';
+
+/** `vrrp_track_process NAME`: up while the count of matching processes is within quorum..quorum_max. */
+export interface VrrpTrackProcessConfig {
+  readonly name: string;
+  readonly where: SourcePos;
+  process?: string;
+  params: string[];
+  paramMatch: ProcessParamMatch;
+  weight: number;
+  weightReverse: boolean;
+  quorum: number;
+  quorumMax?: number;
+  /** Wait this long after the count enters (fork) or leaves (terminate) the quorum before believing it. */
+  forkDelayMs: number;
+  terminateDelayMs: number;
+  /** Match the command line's first word rather than the kernel's 15-character process name. */
+  fullCommand: boolean;
 }
 
 export interface VirtualAddress extends IpAddress {
@@ -111,6 +143,8 @@ export interface VrrpInstanceConfig {
   virtualIpAddressesExcluded: VirtualAddress[];
   trackInterfaces: TrackRef[];
   trackScripts: TrackRef[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
   authentication?: VrrpAuthentication;
   unicastSrcIp?: IpAddress;
   unicastPeers: UnicastPeer[];
@@ -128,6 +162,8 @@ export interface VrrpSyncGroupConfig {
   smtpAlert: boolean;
   trackInterfaces: TrackRef[];
   trackScripts: TrackRef[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
 }
 
 export function newVrrpScript(name: string, where: SourcePos): VrrpScriptConfig {
@@ -148,6 +184,8 @@ export function newVrrpInstance(name: string, where: SourcePos, global: GlobalDe
     virtualIpAddressesExcluded: [],
     trackInterfaces: [],
     trackScripts: [],
+    trackFiles: [],
+    trackProcesses: [],
     unicastPeers: [],
     notify: {},
     garp: { ...global.garp },
@@ -156,7 +194,15 @@ export function newVrrpInstance(name: string, where: SourcePos, global: GlobalDe
 }
 
 export function newVrrpSyncGroup(name: string, where: SourcePos): VrrpSyncGroupConfig {
-  return { name, where, members: [], notify: {}, smtpAlert: false, trackInterfaces: [], trackScripts: [] };
+  return { name, where, members: [], notify: {}, smtpAlert: false, trackInterfaces: [], trackScripts: [], trackFiles: [], trackProcesses: [] };
+}
+
+export function newVrrpTrackFile(name: string, where: SourcePos): VrrpTrackFileConfig {
+  return { name, where, weight: 1, weightReverse: false };
+}
+
+export function newVrrpTrackProcess(name: string, where: SourcePos): VrrpTrackProcessConfig {
+  return { name, where, params: [], paramMatch: 'exact', weight: 0, weightReverse: false, quorum: 1, forkDelayMs: 0, terminateDelayMs: 0, fullCommand: false };
 }
 
 export const vrrpScriptSpec: BlockSpec<VrrpScriptConfig> = {
@@ -181,6 +227,57 @@ export const vrrpScriptSpec: BlockSpec<VrrpScriptConfig> = {
   },
 };
 
+export const vrrpTrackFileSpec: BlockSpec<VrrpTrackFileConfig> = {
+  name: 'vrrp_track_file',
+  keywords: {
+    file: (s, t, cx) => set(t, 'file', wordArg(cx, s)),
+    weight: (s, t, cx) => {
+      if (!expectArgs(cx, s, 1, 2)) return;
+      set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, trackWeightRange));
+      t.weightReverse = readReverse(cx, s, s.args[1]);
+    },
+    init_file: (s, t, cx) => {
+      if (!expectArgs(cx, s, 0, 2)) return;
+      const init = { value: 0, overwrite: false };
+      for (const arg of s.args) {
+        if (arg.text === 'overwrite') init.overwrite = true;
+        else set(init, 'value', parseInteger(cx, s, arg, { min: -2_147_483_648, max: 2_147_483_647 }));
+      }
+      t.initFile = init;
+    },
+  },
+};
+
+export const vrrpTrackProcessSpec: BlockSpec<VrrpTrackProcessConfig> = {
+  name: 'vrrp_track_process',
+  keywords: {
+    process: (s, t, cx) => {
+      if (!expectArgs(cx, s, 1, Number.MAX_SAFE_INTEGER)) return;
+      const [name, ...params] = s.args.map((a) => a.text) as [string, ...string[]];
+      t.process = name;
+      t.params = params;
+    },
+    param_match: (s, t, cx) => set(t, 'paramMatch', choiceArg(cx, s, ['initial', 'partial'] as const)),
+    weight: (s, t, cx) => {
+      if (!expectArgs(cx, s, 1, 2)) return;
+      set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, processWeightRange));
+      t.weightReverse = readReverse(cx, s, s.args[1]);
+    },
+    quorum: (s, t, cx) => set(t, 'quorum', intArg(cx, s, { min: 1, max: 65535 })),
+    quorum_max: (s, t, cx) => set(t, 'quorumMax', intArg(cx, s, { min: 1, max: 65535 })),
+    delay: (s, t, cx) => {
+      const ms = secondsArg(cx, s, { min: 0, max: 86400 });
+      set(t, 'forkDelayMs', ms);
+      set(t, 'terminateDelayMs', ms);
+    },
+    fork_delay: (s, t, cx) => set(t, 'forkDelayMs', secondsArg(cx, s, { min: 0, max: 86400 })),
+    terminate_delay: (s, t, cx) => set(t, 'terminateDelayMs', secondsArg(cx, s, { min: 0, max: 86400 })),
+    full_command: (s, t, cx) => {
+      t.fullCommand = flagArg(cx, s);
+    },
+  },
+};
+
 export const notifyKeywords = {
   notify: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'notify', commandArg(cx, s)),
   notify_master: (s: Statement, t: { notify: NotifyScripts }, cx: ParseContext) => set(t.notify, 'master', commandArg(cx, s)),
@@ -195,6 +292,12 @@ const trackKeywords = {
   },
   track_script: (s: Statement, t: { trackScripts: TrackRef[] }, cx: ParseContext) => {
     t.trackScripts.push(...readTrackList(cx, s));
+  },
+  track_file: (s: Statement, t: { trackFiles: TrackRef[] }, cx: ParseContext) => {
+    t.trackFiles.push(...readTrackList(cx, s));
+  },
+  track_process: (s: Statement, t: { trackProcesses: TrackRef[] }, cx: ParseContext) => {
+    t.trackProcesses.push(...readTrackList(cx, s, processWeightRange));
   },
 };
 
@@ -369,7 +472,7 @@ function readVirtualAddress(cx: ParseContext, entry: Statement): VirtualAddress 
 }
 
 /** `NAME [weight N [reverse]]` per line. */
-function readTrackList(cx: ParseContext, s: Statement): TrackRef[] {
+function readTrackList(cx: ParseContext, s: Statement, range: { min: number; max: number } = trackWeightRange): TrackRef[] {
   const out: TrackRef[] = [];
   for (const entry of listBlock(cx, s)) {
     noBlock(cx, entry);
@@ -381,7 +484,7 @@ function readTrackList(cx: ParseContext, s: Statement): TrackRef[] {
       } else if (value === undefined) {
         cx.diags.error('HAD_CFG_MISSING_ARGUMENT', `${s.keyword.text}: 'weight' needs a value`, kw.where);
       } else {
-        set(ref, 'weight', parseInteger(cx, { ...entry, keyword: { ...kw, text: `${s.keyword.text} weight` } }, value, trackWeightRange));
+        set(ref, 'weight', parseInteger(cx, { ...entry, keyword: { ...kw, text: `${s.keyword.text} weight` } }, value, range));
         ref.reverse = readReverse(cx, entry, reverse);
       }
     }

@@ -34,10 +34,15 @@ export type VrrpEvent =
   | { readonly kind: 'timerFired'; readonly timer: VrrpTimer }
   | { readonly kind: 'gateChanged'; readonly open: boolean; readonly reason: string }
   | { readonly kind: 'priorityChanged'; readonly priority: number }
-  | { readonly kind: 'faultRaised'; readonly reason: string }
-  | { readonly kind: 'faultCleared' }
+  /** FAULT while any source (the quorum, a tracker) says so; each clears its own. */
+  | { readonly kind: 'faultRaised'; readonly source: string; readonly reason: string }
+  | { readonly kind: 'faultCleared'; readonly source: string }
   /** A better backup wants the instance: hand it over with priority 0, rather than both be master. */
   | { readonly kind: 'yieldTo'; readonly node: string }
+  /** A sync group sibling took over: follow it (through the gate). */
+  | { readonly kind: 'groupMaster'; readonly reason: string }
+  /** A sync group sibling let go: hand over too. */
+  | { readonly kind: 'groupBackup'; readonly reason: string }
   | { readonly kind: 'shutdown' };
 
 export type VrrpAction =
@@ -65,7 +70,7 @@ export class VrrpInstance {
   private preemptAllowedAtMs = 0;
   /** How long the armed master-down timer waits, for the takeover's reason. */
   private masterDownWaitMs = 0;
-  private faults = new Set<string>();
+  private readonly faults = new Map<string, string>();
 
   constructor(
     private readonly settings: VrrpSettings,
@@ -93,11 +98,15 @@ export class VrrpInstance {
         this.priority = event.priority;
         return [];
       case 'faultRaised':
-        return this.onFault(event.reason);
+        return this.onFault(event.source, event.reason);
       case 'faultCleared':
-        return this.onFaultCleared();
+        return this.onFaultCleared(event.source);
       case 'yieldTo':
-        return this.onYield(event.node);
+        return this.handOver(`handing over to ${event.node}, which has a higher priority`);
+      case 'groupMaster':
+        return this.onGroupMaster(event.reason);
+      case 'groupBackup':
+        return this.handOver(event.reason);
       case 'shutdown':
         return this.onShutdown();
     }
@@ -125,7 +134,7 @@ export class VrrpInstance {
   private onStartup(): VrrpAction[] {
     if (this.current !== 'init') return [];
     this.preemptAllowedAtMs = this.now() + this.settings.preemptDelayMs;
-    if (this.faults.size > 0) return [this.changeTo('fault', [...this.faults][0] ?? 'fault')];
+    if (this.faults.size > 0) return [this.changeTo('fault', [...this.faults.values()].join('; '))];
     // The owner, or `state MASTER`, takes over at once — through the gate like any backup,
     // so a restart never makes a second master beside one that holds the instance.
     if (this.priority === 255 || this.settings.startAsMaster) return this.becomeBackup(this.priority === 255 ? 'started; the address owner (priority 255) takes over as soon as the gate allows' : 'started; configured to start as MASTER: takes over as soon as the gate allows', 0);
@@ -175,22 +184,28 @@ export class VrrpInstance {
     return [];
   }
 
-  private onFault(reason: string): VrrpAction[] {
-    this.faults.add(reason);
+  private onFault(source: string, reason: string): VrrpAction[] {
+    this.faults.set(source, reason);
     if (this.current === 'fault' || this.current === 'init') return [];
     const release = this.current === 'master' ? [{ kind: 'cancelTimer', timer: 'advert' } as const, this.advert(0)] : [{ kind: 'cancelTimer', timer: 'masterDown' } as const];
     return [...release, this.changeTo('fault', reason)];
   }
 
-  private onFaultCleared(): VrrpAction[] {
-    this.faults.clear();
-    if (this.current !== 'fault') return [];
+  private onFaultCleared(source: string): VrrpAction[] {
+    if (!this.faults.delete(source) || this.faults.size > 0 || this.current !== 'fault') return [];
     return this.becomeBackup('fault cleared', this.masterDownIntervalMs());
   }
 
-  private onYield(node: string): VrrpAction[] {
+  private handOver(reason: string): VrrpAction[] {
     if (this.current !== 'master') return [];
-    return [{ kind: 'cancelTimer', timer: 'advert' }, this.advert(0), this.changeTo('backup', `handing over to ${node}, which has a higher priority`), this.setTimer('masterDown', this.masterDownIntervalMs())];
+    return [{ kind: 'cancelTimer', timer: 'advert' }, this.advert(0), this.changeTo('backup', reason), this.setTimer('masterDown', this.masterDownIntervalMs())];
+  }
+
+  private onGroupMaster(reason: string): VrrpAction[] {
+    if (this.current !== 'backup') return [];
+    if (this.gateOpen) return this.becomeMaster(reason);
+    this.waitingOnGate = true;
+    return [];
   }
 
   /** A backup that would take the instance from a lower-priority master now. */

@@ -9,7 +9,7 @@ import { fenceDeviceSpec, fencingSpec } from '../../src/fencing/config';
 import { dnsCheckSpec, httpCheckSpec, miscCheckSpec, smtpCheckSpec, tcpCheckSpec, urlSpec } from '../../src/health/config';
 import { realServerSpec, virtualServerSpec } from '../../src/ipvs/config';
 import { timeCheckSpec } from '../../src/time/config';
-import { authenticationSpec, vrrpInstanceSpec, vrrpScriptSpec, vrrpSyncGroupSpec } from '../../src/vrrp/config';
+import { authenticationSpec, vrrpInstanceSpec, vrrpScriptSpec, vrrpSyncGroupSpec, vrrpTrackFileSpec, vrrpTrackProcessSpec } from '../../src/vrrp/config';
 import { repoRoot } from '../support/paths';
 
 const doc = (name: string): string => fs.readFileSync(path.join(repoRoot(), 'docs', name), 'utf8');
@@ -28,6 +28,8 @@ describe('user documentation', () => {
     const specs: Array<BlockSpec<never>> = [
       globalDefsSpec,
       vrrpScriptSpec,
+      vrrpTrackFileSpec,
+      vrrpTrackProcessSpec,
       vrrpInstanceSpec,
       vrrpSyncGroupSpec,
       authenticationSpec,

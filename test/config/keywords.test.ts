@@ -91,7 +91,7 @@ describe('keyword tables', () => {
       ['use_vmac in vrrp_instance', instance('VI_1', 1, '10.0.0.1', 'use_vmac')],
       ['auth_hmac in vrrp_instance', instance('VI_1', 1, '10.0.0.1', 'auth_hmac {', '    key 1 hex:00', '}')],
       ['enable_snmp_vrrp in global_defs', lines('global_defs {', '    enable_snmp_vrrp', '}')],
-      ['vrrp_track_process at the top level', lines('vrrp_track_process nginx {', '    process nginx', '}')],
+      ['bfd_instance at the top level', lines('bfd_instance b1 {', '    neighbor_ip 10.0.0.9', '}')],
       ['persistence_engine in virtual_server', lines('virtual_server 10.0.0.1 5060 {', '    protocol UDP', '    persistence_engine sip', '    sorry_server 10.0.0.9 5060', '}')],
     ];
     for (const [name, text] of cases) {

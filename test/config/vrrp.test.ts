@@ -671,3 +671,59 @@ describe('vrrp_sync_group', () => {
     assert.equal(only(result, 'HAD_CFG_DUPLICATE').where?.line, 20);
   });
 });
+
+describe('vrrp_track_file and vrrp_track_process', () => {
+  it('reads a file tracker (weight 1 by default) and its init_file, under either top-level name', () => {
+    const text = lines('vrrp_track_file prio {', '    file /run/ha/prio', '    weight -5 reverse', '    init_file 10 overwrite', '}', 'track_file other {', '    file /run/ha/other', '    init_file', '}');
+    const result = loadText(text);
+    assertClean(result);
+    const [prio, other] = result.config.vrrpTrackFiles;
+    assert.deepEqual([prio?.name, prio?.file, prio?.weight, prio?.weightReverse, prio?.initFile], ['prio', '/run/ha/prio', -5, true, { value: 10, overwrite: true }]);
+    assert.deepEqual([other?.weight, other?.initFile], [1, { value: 0, overwrite: false }]);
+  });
+
+  it('reads a process tracker with its parameters, quorum and delays', () => {
+    const text = lines('vrrp_track_process web {', '    process nginx -g "daemon off;"', '    param_match partial', '    weight -254', '    quorum 2', '    quorum_max 4', '    delay 1.5', '    terminate_delay 3', '    full_command', '}');
+    const result = loadText(text);
+    assertClean(result);
+    const p = result.config.vrrpTrackProcesses[0];
+    assert.deepEqual(
+      [p?.process, p?.params, p?.paramMatch, p?.weight, p?.quorum, p?.quorumMax, p?.forkDelayMs, p?.terminateDelayMs, p?.fullCommand],
+      ['nginx', ['-g', 'daemon off;'], 'partial', -254, 2, 4, 1500, 3000, true],
+    );
+  });
+
+  it('instances and groups track them by name, with an optional weight', () => {
+    const text =
+      lines('vrrp_track_file prio {', '    file /run/prio', '}', 'vrrp_track_process web {', '    process nginx', '}') +
+      instance('VI_1', 1, '10.0.0.1', 'track_file {', '    prio weight 3', '}', 'track_process {', '    web weight -254', '}');
+    const result = loadText(text);
+    assertClean(result);
+    const vi = result.config.vrrpInstances[0];
+    assert.deepEqual(vi?.trackFiles.map((r) => [r.name, r.weight]), [['prio', 3]]);
+    assert.deepEqual(vi?.trackProcesses.map((r) => [r.name, r.weight]), [['web', -254]]);
+  });
+
+  it('unknown names are errors at the reference; quorum_max below quorum is an error', () => {
+    const text = instance('VI_1', 1, '10.0.0.1', 'track_file {', '    nofile', '}', 'track_process {', '    noproc', '}');
+    const result = loadText(text);
+    assert.deepEqual(withCode(result, 'HAD_CFG_UNKNOWN_REFERENCE').map((d) => d.message), ["track_file names unknown vrrp_track_file 'nofile'", "track_process names unknown vrrp_track_process 'noproc'"]);
+    const bad = lines('vrrp_track_process web {', '    process nginx', '    quorum 3', '    quorum_max 2', '}');
+    assertOne(loadText(bad), 'HAD_CFG_CONFLICT', 'error', at(bad, 'vrrp_track_process'));
+  });
+
+  it('a weight in a sync group member is ignored, with a warning', () => {
+    const text =
+      lines('vrrp_script chk {', '    script /bin/true', '}') +
+      instance('VI_1', 1, '10.0.0.1', 'track_script {', '    chk weight 10', '}') +
+      instance('VI_2', 2, '10.0.0.2') +
+      lines('vrrp_sync_group G1 {', '    group {', '        VI_1 VI_2', '    }', '}');
+    const d = assertOne(loadText(text), 'HAD_CFG_CONFLICT', 'warning', at(text, 'chk weight'));
+    assert.match(d.message, /weights are ignored in a sync group/);
+  });
+
+  it("the owner's weights are ignored, with a warning", () => {
+    const text = lines('vrrp_script chk {', '    script /bin/true', '}') + instance('VI_1', 1, '10.0.0.1', 'priority 255', 'state MASTER', 'track_script {', '    chk weight -10', '}');
+    assertOne(loadText(text), 'HAD_CFG_CONFLICT', 'warning', at(text, 'chk weight'));
+  });
+});

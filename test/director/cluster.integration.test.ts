@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { SeededRng } from '../../src/common/rng';
-import { ClusterLab } from '../support/cluster-lab';
+import { ClusterLab } from '../../src/lab/cluster-lab';
 import { loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();

@@ -4,7 +4,7 @@
 // time + 10 %; the old master's return takes the VIP back with a gap under one advert.
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import { ClusterLab } from '../support/cluster-lab';
+import { ClusterLab } from '../../src/lab/cluster-lab';
 import { closeServer, get, loopbackNet, nameServer, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();

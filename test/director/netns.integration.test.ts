@@ -1,19 +1,21 @@
 // The linux VIP driver for real, in network namespaces the test makes (root only): two
 // directors, a client and a real server on one bridge. The master adds the VIP to its
 // eth0 and announces it; when its host dies (kill -9, link down) the backup adds the
-// VIP, sends gratuitous ARP, and the client's neighbour entry for the VIP moves to the
-// backup's MAC while its requests go on; the old master comes back, removes the VIP
-// its killed run left behind, and takes over again (preempt).
+// VIP, sends gratuitous ARP (and unsolicited neighbour adverts for its IPv6 VIP), and the
+// client's neighbour entries for the VIPs move to the backup's MAC while its requests go on; the old master comes back, removes the VIP
+// its killed run left behind, and takes over again (preempt). A master whose link goes
+// down goes to FAULT (its interface is tracked) and lets the VIP go.
 import assert from 'node:assert/strict';
 import { controlRequest } from '../../src/director/control-client';
-import { ClusterLab } from '../support/cluster-lab';
+import { ClusterLab } from '../../src/lab/cluster-lab';
 import { waitFor } from '../support/director-process';
 import { collectTries, httpProber, httpResponder, NetnsLab, netnsUnavailable, pairConfig } from '../../src/lab/netns';
 
 const subnet = '10.213.0';
 const VIP = `${subnet}.100`;
+const VIP6 = 'fd00:213::100';
 
-const config = pairConfig({ clusterId: 'netns', subnet, virtualRouterId: 53, heartbeatMs: 200, deadtimeMs: 1000, initdeadMs: 1000, advertMs: 200 });
+const config = pairConfig({ clusterId: 'netns', subnet, virtualRouterId: 53, heartbeatMs: 200, deadtimeMs: 1000, initdeadMs: 1000, advertMs: 200, vip6: VIP6 });
 
 describe('VIP failover in network namespaces (integration, linux VIP driver, root)', function () {
   this.timeout(120_000);
@@ -67,6 +69,9 @@ describe('VIP failover in network namespaces (integration, linux VIP driver, roo
     assert.ok(net.addresses('d1').includes(`${VIP}/24`), net.addresses('d1').join(' '));
     assert.ok(!net.addresses('d2').includes(`${VIP}/24`), net.addresses('d2').join(' '));
     assert.equal(net.neighbour('cl', VIP), net.mac('d1'));
+    assert.ok(net.addresses('d1', 6).includes(`${VIP6}/64`), net.addresses('d1', 6).join(' '));
+    // As if the client had talked to the IPv6 VIP: only unsolicited adverts change this entry from now on.
+    net.setNeighbour('cl', VIP6, net.mac('d1'));
   });
 
   it('the master host dies: the backup takes the VIP, the client\'s neighbour entry moves to its MAC, requests go on', async () => {
@@ -76,6 +81,7 @@ describe('VIP failover in network namespaces (integration, linux VIP driver, roo
     await waitFor('d2 to be master', async () => ((await state('d2')) === 'master' ? true : undefined), 10_000, 20);
     assert.ok(net.addresses('d2').includes(`${VIP}/24`), net.addresses('d2').join(' '));
     await waitFor("the client's neighbour entry to point at d2", () => (net.neighbour('cl', VIP) === net.mac('d2') ? true : undefined), 5000);
+    await waitFor("the client's IPv6 neighbour entry to point at d2", () => (net.neighbour('cl', VIP6) === net.mac('d2') ? true : undefined), 5000);
     await waitFor('20 answers after the failover', () => (okSince(killedAt) >= 20 ? true : undefined), 10_000);
     const outage = outageAfter(killedAt);
     console.log(`      (outage ${outage} ms: deadtime 1 s, advert 200 ms)`);
@@ -91,9 +97,21 @@ describe('VIP failover in network namespaces (integration, linux VIP driver, roo
     await waitFor('d1 to be master again', async () => ((await state('d1')) === 'master' ? true : undefined), 20_000, 20);
     await waitFor('d2 to let go', async () => ((await state('d2')) === 'backup' && !net.addresses('d2').includes(`${VIP}/24`) ? true : undefined), 5000, 20);
     await waitFor("the client's neighbour entry to point at d1", () => (net.neighbour('cl', VIP) === net.mac('d1') ? true : undefined), 5000);
+    await waitFor("the client's IPv6 neighbour entry to point at d1", () => (net.neighbour('cl', VIP6) === net.mac('d1') ? true : undefined), 5000);
+    assert.ok(!net.addresses('d2', 6).includes(`${VIP6}/64`), net.addresses('d2', 6).join(' '));
     await waitFor('20 answers after the handover', () => (okSince(back) >= 20 ? true : undefined), 10_000);
     assert.ok(net.addresses('d1').includes(`${VIP}/24`));
     console.log(`      (longest gap after the return: ${outageAfter(back)} ms)`);
   });
-});
 
+  it("the master's link goes down: it goes to FAULT and the backup takes over; back up, it takes over again", async () => {
+    net.link('d1', 'down');
+    await waitFor('d1 in FAULT', async () => ((await state('d1')) === 'fault' ? true : undefined), 5000, 20);
+    await waitFor('d2 to be master', async () => ((await state('d2')) === 'master' ? true : undefined), 10_000, 20);
+    assert.ok(!net.addresses('d1').includes(`${VIP}/24`), 'd1 let its VIP go');
+    assert.match((lab as ClusterLab).log('d1'), /track_interface eth0: down/);
+    net.link('d1', 'up');
+    await waitFor('d1 to be master again', async () => ((await state('d1')) === 'master' ? true : undefined), 20_000, 20);
+    await waitFor('d2 to let go', async () => ((await state('d2')) === 'backup' ? true : undefined), 5000, 20);
+  });
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { controlRequest } from '../../src/director/control-client';
-import { ClusterLab } from '../support/cluster-lab';
+import { ClusterLab } from '../../src/lab/cluster-lab';
 import { loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();

@@ -3,7 +3,7 @@
 // iproute2 answers.
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
-import { garpArgs, ipAddrArgs, vipDevice } from '../../src/vip/commands';
+import { garpArgs, ipAddrArgs, unsolicitedNaArgs, vipDevice } from '../../src/vip/commands';
 import { GarpSchedule } from '../../src/vip/garp-schedule';
 import { LinuxAddressDriver, type CommandResult } from '../../src/vip/linux-driver';
 import type { VirtualAddress } from '../../src/vrrp/config';
@@ -33,6 +33,11 @@ describe('VIP command lines', () => {
 
   it('send gratuitous ARP as unsolicited requests from the VIP, for the VIP', () => {
     assert.deepEqual(garpArgs(v4(), 'eth0', 5), ['-U', '-q', '-c', '5', '-I', 'eth0', '-s', '192.168.200.16', '192.168.200.16']);
+  });
+
+  it('advertise an IPv6 VIP as an unsolicited neighbour advert for it', () => {
+    const vip: VirtualAddress = { address: '2001:db8::16', family: 6, prefix: 64, where };
+    assert.deepEqual(unsolicitedNaArgs(vip, 'eth0'), ['send', '-t', 'na', '-U', '-i', 'eth0', '-T', '2001:db8::16']);
   });
 });
 
@@ -80,18 +85,23 @@ describe('linux VIP driver', () => {
   }
   const set = { instance: 'VI_1', addresses: [v4(), { ...v4(), address: '2001:db8::16', family: 6 as const, prefix: 128 }], interface: 'eth0', garp };
 
-  it('adds every address, then announces only the IPv4 ones, and removes them all', async () => {
+  it('adds every address, announces IPv4 by gratuitous ARP and IPv6 by unsolicited neighbour adverts, and removes them all', async () => {
     const { clock, ran, d } = driver(() => ({ code: 0, stderr: '' }));
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(await d.add(set), []);
     d.announce(set);
+    await settle();
     clock.advance(5000);
+    await settle();
     assert.deepEqual(await d.remove(set), []);
     clock.advance(60_000);
     assert.deepEqual(ran, [
       'ip addr add 192.168.200.16/24 dev eth0',
       'ip -6 addr add 2001:db8::16/128 dev eth0 nodad',
       'arping -U -q -c 5 -I eth0 -s 192.168.200.16 192.168.200.16',
+      ...Array<string>(5).fill('ndptool send -t na -U -i eth0 -T 2001:db8::16'),
       'arping -U -q -c 5 -I eth0 -s 192.168.200.16 192.168.200.16',
+      ...Array<string>(5).fill('ndptool send -t na -U -i eth0 -T 2001:db8::16'),
       'ip addr del 192.168.200.16/24 dev eth0',
       'ip -6 addr del 2001:db8::16/128 dev eth0',
     ]);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
+import { decodeEnvelope } from '../../src/heartbeat/envelope';
 import { selfReleaseDue, takeoverGate } from '../../src/vrrp/gate';
 import { VrrpAgent } from '../../src/vrrp/agent';
 import { defaultSimNodes, defaultSimTiming } from '../sim/cluster-sim';
@@ -162,5 +163,39 @@ describe('the takeover gate', () => {
   it('lets a master keep its VIPs until deadtime less the guard after a quorum last heard it', () => {
     assert.equal(selfReleaseDue(11_899, 9900, 3000, 1000), false);
     assert.equal(selfReleaseDue(11_900, 9900, 3000, 1000), true);
+  });
+});
+
+describe('advert recipients (unicast_peer)', () => {
+  it('go to every peer by default, and only to the named ones when given', () => {
+    const clock = new VirtualClock();
+    const sent: string[] = [];
+    const node = new ClusterNode({
+      self: 'd1',
+      clusterId: 'sim',
+      key,
+      nodes: defaultSimNodes,
+      links: ['ring0', 'ring1'],
+      timing: defaultSimTiming,
+      quorum: { twoNode: false, waitForAll: false },
+      skew: { warnMs: 500, criticalMs: 1000 },
+      clock: new NodeClock(clock),
+      bootEpoch: 1,
+      holds: () => [],
+      wants: () => [],
+      transport: {
+        send: (peer, link, d) => {
+          if ((decodeEnvelope(d, key) as { advert?: unknown }).advert !== undefined) sent.push(`${peer}/${link}`);
+        },
+      },
+      events: { peerChanged: () => undefined, viewChanged: () => undefined, skewChanged: () => undefined },
+    });
+    node.start();
+    const advert = { instance: 'VI_1', priority: 100, advertIntervalMs: 1000, address: '10.0.0.1' };
+    node.sendAdvert(advert);
+    assert.deepEqual(sent.splice(0), ['d2/ring0', 'd2/ring1', 'w1/ring0', 'w1/ring1']);
+    node.sendAdvert(advert, ['d2']);
+    assert.deepEqual(sent.splice(0), ['d2/ring0', 'd2/ring1']);
+    node.stop();
   });
 });

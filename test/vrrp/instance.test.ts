@@ -80,9 +80,13 @@ class Harness {
       case 'priority':
         return { kind: 'priorityChanged', priority: Number(command.split(/\s+/)[1]) };
       case 'fault':
-        return { kind: 'faultRaised', reason: command.split(/\s+/).slice(1).join(' ') };
+        return { kind: 'faultRaised', source: w.get('source') ?? 'test', reason: command.split(/\s+/).slice(1).filter((x) => !x.includes('=')).join(' ') };
       case 'clear':
-        return { kind: 'faultCleared' };
+        return { kind: 'faultCleared', source: w.get('source') ?? 'test' };
+      case 'group-master':
+        return { kind: 'groupMaster', reason: command.split(/\s+/).slice(1).join(' ') };
+      case 'group-backup':
+        return { kind: 'groupBackup', reason: command.split(/\s+/).slice(1).join(' ') };
       case 'shutdown':
         return { kind: 'shutdown' };
       default:

@@ -1,28 +1,45 @@
-// Integration-test helper: the nodes of a cluster as `hadirector run` processes on
-// loopback, optionally one under faketime, with their status read over the control API.
+// The nodes of a cluster as `hadirector run` processes, for the integration tests and
+// the benchmarks: one configuration in a temporary directory with the sample cluster
+// key, each node in its own process group (optionally under a wrapper such as faketime
+// or `ip netns exec`), its output kept, its status read over the control API.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { controlRequest } from '../../src/director/control-client';
-import type { ClusterStatus } from '../../src/cluster/node';
-import { bin } from './director-process';
-import { repoRoot } from './paths';
+import type { ClusterStatus } from '../cluster/node';
+import { controlRequest } from '../director/control-client';
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const bin = path.join(repo, 'bin', 'hadirector');
+
+export interface ClusterLabOptions {
+  /** winston's level for the nodes' logs (the default: info). */
+  readonly logLevel?: string;
+  /** `--drain` seconds on SIGTERM (the default: the daemon's). */
+  readonly drainS?: number;
+}
 
 export class ClusterLab {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-cluster-'));
   private readonly procs = new Map<string, ChildProcess>();
   private readonly output = new Map<string, string>();
 
-  constructor(config: string) {
-    fs.copyFileSync(path.join(repoRoot(), 'config', 'cluster.key'), path.join(this.dir, 'cluster.key'));
+  constructor(
+    config: string,
+    private readonly options: ClusterLabOptions = {},
+  ) {
+    fs.copyFileSync(path.join(repo, 'config', 'cluster.key'), path.join(this.dir, 'cluster.key'));
     fs.writeFileSync(path.join(this.dir, 'c.conf'), config);
   }
 
   /** Starts a node; `wrap` runs it under another program (e.g. faketime). */
   start(name: string, wrap: string[] = []): void {
     this.output.set(name, '');
-    const args = ['run', '-f', path.join(this.dir, 'c.conf'), '--node', name, '--control', this.socket(name), '--pid-file', path.join(this.dir, `${name}.pid`)];
+    const args = [
+      ...(this.options.logLevel !== undefined ? ['--log-level', this.options.logLevel] : []),
+      'run', '-f', path.join(this.dir, 'c.conf'), '--node', name, '--control', this.socket(name), '--pid-file', path.join(this.dir, `${name}.pid`),
+      ...(this.options.drainS !== undefined ? ['--drain', String(this.options.drainS)] : []),
+    ];
     const [program, ...rest] = wrap.length > 0 ? [...wrap, bin, ...args] : [bin, ...args];
     // Its own process group, so a wrapper's children die with it.
     const child = spawn(program as string, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -65,6 +82,18 @@ export class ClusterLab {
     try {
       const r = await controlRequest(this.socket(name), { op: 'status' }, 2000);
       return r.ok ? (r.result as { cluster: ClusterStatus }).cluster : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Each VRRP instance's one-line description (`VI_1 master priority=150 …`), by instance name. */
+  async instances(name: string): Promise<Map<string, string> | undefined> {
+    try {
+      const r = await controlRequest(this.socket(name), { op: 'status' }, 2000);
+      if (!r.ok) return undefined;
+      const vrrp = (r.result as { vrrp: Array<{ instance: string }> }).vrrp;
+      return new Map(vrrp.map((v) => [v.instance.split(' ')[0] ?? '', v.instance]));
     } catch {
       return undefined;
     }
