@@ -85,11 +85,13 @@ class Pair {
     this.startDirector('d1');
     this.startDirector('d2');
     await until('d1 to hold the VIP', () => this.holds('d1') && !this.holds('d2'), 30_000);
-    collectTries(this.net.spawn('cl', process.execPath, ['-e', httpProber, vip, '80', '10', '1000000']), this.tries);
+    // A try whose SYN went to the dead master is lost until it times out: the timeout bounds how finely an outage is seen.
+    const timeoutMs = Math.min(300, Math.max(50, 5 * this.setting.advertMs));
+    collectTries(this.net.spawn('cl', process.execPath, ['-e', httpProber, vip, '80', '10', '1000000', String(timeoutMs)]), this.tries);
     await until('the client to be served', () => this.tries.filter((t) => t.ok).length >= 10, 10_000);
   }
 
-  /** One outage, in ms: from the first failed try after the fault to the next success. */
+  /** One outage, in ms: from the fault, or the first failed try after it, to the next success. */
   async outage(fault: 'kill-9' | 'sigterm'): Promise<number> {
     await sleep(1000);
     const at = Date.now();
@@ -123,11 +125,12 @@ class Pair {
   }
 
   private recoveredAfter(atMs: number): number | undefined {
-    const after = this.tries.filter((t) => t.startedMs >= atMs);
+    // A try in flight at the fault counts: the fault may be what it is waiting on.
+    const after = this.tries.filter((t) => t.endedMs >= atMs);
     const firstFail = after.findIndex((t) => !t.ok);
     if (firstFail === -1) return after.length > 30 ? 0 : undefined;
     const back = after.slice(firstFail).find((t) => t.ok);
-    return back === undefined ? undefined : back.endedMs - (after[firstFail] as Try).startedMs;
+    return back === undefined ? undefined : back.endedMs - Math.max(atMs, (after[firstFail] as Try).startedMs);
   }
 
   private holds(node: string): boolean {
@@ -135,6 +138,8 @@ class Pair {
   }
 
   private startDirector(node: string): void {
+    // A host that died comes back with an empty /run: keepalived would take its dead run's pid files for a live daemon.
+    for (const file of [`${node}.pid`, `${node}-vrrp.pid`]) fs.rmSync(path.join(this.dir, file), { force: true });
     const args =
       this.impl === 'hadirector'
         ? [path.join(__dirname, '..', '..', 'bin', 'hadirector'), '--log-level', 'warn', 'run', '-f', path.join(this.dir, 'c.conf'), '--node', node, '--control', path.join(this.dir, `${node}.sock`), '--pid-file', path.join(this.dir, `${node}.pid`), '--drain', '0']

@@ -117,13 +117,19 @@ export class VrrpInstances {
         heartbeatIntervalMs: timing.intervalMs,
         policy: cluster.noQuorumPolicy,
         driver: {
-          hold: () =>
+          hold: () => {
+            const askedMs = this.clock.nowMs();
             this.queue(vi.name, async () => {
               const set = this.vipSet(vi);
+              const startedMs = this.clock.nowMs();
               this.reportProblems(await this.driver.add(set));
+              const addedMs = this.clock.nowMs();
               this.reportProblems(await this.plane.reconcile());
               this.driver.announce(set);
-            }),
+              const ms = (t: number) => `${Math.round(t)} ms`;
+              this.log.info(`${vi.name}: VIPs up: queued ${ms(startedMs - askedMs)}, addresses ${ms(addedMs - startedMs)}, listeners ${ms(this.clock.nowMs() - addedMs)}`, { component: 'vip' });
+            });
+          },
           release: () =>
             this.queue(vi.name, async () => {
               this.reportProblems(await this.plane.reconcile());

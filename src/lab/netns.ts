@@ -6,17 +6,18 @@ import fs from 'node:fs';
 
 /**
  * A client for `node -e` inside a namespace: GET http://HOST:PORT/ every EVERY ms, at
- * most MAX times, one line per try: `ok|fail STARTED_MS ENDED_MS` (`ok` only for a 200).
+ * most MAX times, each try given up after TIMEOUT ms (300 if not given), one line per
+ * try: `ok|fail STARTED_MS ENDED_MS` (`ok` only for a 200).
  */
 export const httpProber = `
 const http = require('node:http');
-const [host, port, every, max] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
+const [host, port, every, max, timeout] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 300)];
 let n = 0;
 const next = (started) => setTimeout(tick, Math.max(0, every - (Date.now() - started)));
 function tick() {
   if (n++ >= max) return;
   const started = Date.now();
-  const req = http.get({ host, port, path: '/', timeout: 300, agent: false }, (res) => {
+  const req = http.get({ host, port, path: '/', timeout, agent: false }, (res) => {
     res.resume();
     res.on('end', () => { process.stdout.write((res.statusCode === 200 ? 'ok ' : 'fail ') + started + ' ' + Date.now() + '\\n'); next(started); });
   });

@@ -14,7 +14,8 @@ export interface CommandResult {
 }
 
 export interface CommandRunner {
-  run(program: string, args: readonly string[], timeoutMs?: number): Promise<CommandResult>;
+  /** `signal` kills the program when aborted. */
+  run(program: string, args: readonly string[], timeoutMs?: number, signal?: AbortSignal): Promise<CommandResult>;
 }
 
 export const commandTimeoutMs = 5000;
@@ -22,9 +23,9 @@ const naTimeoutMs = 2000;
 
 /** Runs a program without a shell; a missing program or a timeout is a failed result. */
 export const processRunner: CommandRunner = {
-  run: (program, args, timeoutMs = commandTimeoutMs) =>
+  run: (program, args, timeoutMs = commandTimeoutMs, signal) =>
     new Promise((resolve) => {
-      execFile(program, [...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      execFile(program, [...args], { timeout: timeoutMs, encoding: 'utf8', ...(signal !== undefined ? { signal } : {}) }, (err, _stdout, stderr) => {
         if (err === null) resolve({ code: 0, stderr });
         else resolve({ code: typeof err.code === 'number' ? err.code : -1, stderr: stderr.length > 0 ? stderr : err.message });
       });
@@ -34,6 +35,8 @@ export const processRunner: CommandRunner = {
 export class LinuxAddressDriver implements AddressDriver {
   readonly kind = 'linux';
   private readonly garps = new Map<string, GarpSchedule>();
+  /** Per instance, what stops its announcements still in flight. */
+  private readonly announcing = new Map<string, AbortController>();
 
   constructor(
     private readonly clock: Clock,
@@ -47,12 +50,15 @@ export class LinuxAddressDriver implements AddressDriver {
 
   announce(set: VipSet): void {
     if (set.addresses.length === 0) return;
-    this.garps.get(set.instance)?.stop();
+    this.stopAnnouncing(set.instance);
+    const controller = new AbortController();
+    this.announcing.set(set.instance, controller);
+    const { signal } = controller;
     const schedule = new GarpSchedule(this.clock, set.garp, (count) => {
       for (const vip of set.addresses) {
         const dev = vipDevice(vip, set.interface);
-        if (vip.family === 4) void this.announceBy(set.instance, 'arping', garpArgs(vip, dev, count), garpTimeoutMs(count));
-        else void this.advertiseNeighbour(set.instance, unsolicitedNaArgs(vip, dev), count);
+        if (vip.family === 4) void this.announceBy(set.instance, 'arping', garpArgs(vip, dev, count), garpTimeoutMs(count), signal);
+        else void this.advertiseNeighbour(set.instance, unsolicitedNaArgs(vip, dev), count, signal);
       }
     });
     this.garps.set(set.instance, schedule);
@@ -60,20 +66,30 @@ export class LinuxAddressDriver implements AddressDriver {
   }
 
   /** `count` adverts back to back (keepalived's vrrp_gna_interval is 0 by default). */
-  private async advertiseNeighbour(instance: string, args: string[], count: number): Promise<void> {
-    for (let i = 0; i < count; i++) if (!(await this.announceBy(instance, 'ndptool', args, naTimeoutMs))) return;
+  private async advertiseNeighbour(instance: string, args: string[], count: number, signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < count && !signal.aborted; i++) if (!(await this.announceBy(instance, 'ndptool', args, naTimeoutMs, signal))) return;
   }
 
-  private async announceBy(instance: string, program: string, args: string[], timeoutMs: number): Promise<boolean> {
-    const r = await this.runner.run(program, args, timeoutMs);
-    if (r.code !== 0) this.warn(`${instance}: ${program} ${args.join(' ')}: ${r.stderr.trim()}`);
+  private async announceBy(instance: string, program: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const r = await this.runner.run(program, args, timeoutMs, signal);
+    if (r.code !== 0 && !signal.aborted) this.warn(`${instance}: ${program} ${args.join(' ')}: ${r.stderr.trim()}`);
     return r.code === 0;
   }
 
+  /**
+   * Stops announcing first: an arping burst lasts seconds, and one still running after the
+   * address is gone would point neighbours back at this host while the new master announces.
+   */
   remove(set: VipSet): Promise<string[]> {
-    this.garps.get(set.instance)?.stop();
-    this.garps.delete(set.instance);
+    this.stopAnnouncing(set.instance);
     return this.addresses('del', set);
+  }
+
+  private stopAnnouncing(instance: string): void {
+    this.garps.get(instance)?.stop();
+    this.garps.delete(instance);
+    this.announcing.get(instance)?.abort();
+    this.announcing.delete(instance);
   }
 
   private async addresses(op: 'add' | 'del', set: VipSet): Promise<string[]> {

@@ -122,4 +122,34 @@ describe('linux VIP driver', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(warnings, ['VI_1: arping -U -q -c 5 -I eth0 -s 192.168.200.16 192.168.200.16: arping: interface "eth0" is down']);
   });
+
+  it('stops the announcements still running when it lets the addresses go, without a warning', async () => {
+    const clock = new VirtualClock();
+    const warnings: string[] = [];
+    const running: string[] = [];
+    const d = new LinuxAddressDriver(
+      clock,
+      {
+        run: (program, _args, _timeoutMs, signal) =>
+          new Promise((resolve) => {
+            if (program === 'ip') return resolve({ code: 0, stderr: '' });
+            // A burst that lasts until it is killed.
+            running.push(program);
+            signal?.addEventListener('abort', () => {
+              running.splice(running.indexOf(program), 1);
+              resolve({ code: -1, stderr: 'killed' });
+            });
+          }),
+      },
+      (m) => warnings.push(m),
+    );
+    d.announce(set);
+    assert.deepEqual(running.sort(), ['arping', 'ndptool']);
+    await d.remove(set);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(running, []);
+    assert.deepEqual(warnings, []);
+    clock.advance(60_000);
+    assert.deepEqual(running, [], 'no second burst after the release');
+  });
 });
