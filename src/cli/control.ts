@@ -16,7 +16,7 @@ export function controlPathFor(target: ControlTarget, io: CliIo): string {
   return target.control ?? defaultControlPath(target.node ?? defaultNodeName(), io.env);
 }
 
-async function ask(target: ControlTarget, request: ControlRequest, io: CliIo): Promise<{ result: unknown } | { code: number }> {
+export async function ask(target: ControlTarget, request: ControlRequest, io: CliIo): Promise<{ result: unknown } | { code: number }> {
   try {
     const response = await controlRequest(controlPathFor(target, io), request);
     if (!response.ok) {

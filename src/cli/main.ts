@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../common/log';
 import { runCheckConfig } from './check-config';
 import { runIpvsadmCommand, runQuery } from './control';
+import { runFence } from './fence';
 import { runGenhash } from './genhash';
 import { runIpvsSim } from './ipvs-sim';
 import { runDaemon } from './run';
@@ -136,6 +137,21 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
         setExit(await runQuery(op, opts, io));
       });
   }
+
+  program
+    .command('fence')
+    .description('fencing through the DC: `fence NODE [--action off|reboot|on]`, `fence history`, `fence confirm NODE` (an operator says it is off), `fence test DEVICE`')
+    .argument('<what>', 'a node name, or history, confirm or test')
+    .argument('[name]', 'the node (confirm) or device (test)')
+    .option('--action <action>', 'off, reboot or on', 'reboot')
+    .option('--node <name>', 'the director to ask (default: the short host name)')
+    .option('--control <path>', 'its control socket')
+    .option('--json', 'print the answer as JSON', false)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (what: string, name: string | undefined, opts: { action: string; node?: string; control?: string; json: boolean }) => {
+      setExit(await runFence(what, name, opts, io));
+    });
 
   program
     .command('genhash')

@@ -119,8 +119,10 @@ function checkFencing(cluster: ClusterConfig, nodes: ReadonlyMap<string, unknown
   const vipHolders = cluster.nodes.filter((n) => !n.witness);
   if (fencing.mode === 'power' && vipHolders.length > 1) {
     for (const node of vipHolders) {
-      if (!fencing.levels.some((l) => l.target === node.name)) {
-        cx.diags.warn('HAD_CFG_RISKY', `node '${node.name}' has no fencing level: with mode power its VIPs can never be taken over while it is unreachable (add a level, or set 'mode self_release')`, node.where);
+      // Without a level, every device whose hosts include the node (or that names none) may fence it.
+      const covered = fencing.levels.some((l) => l.target === node.name) || fencing.devices.some((d) => d.hosts.length === 0 || d.hosts.includes(node.name));
+      if (!covered) {
+        cx.diags.warn('HAD_CFG_RISKY', `node '${node.name}' has no fencing level nor device: with mode power its VIPs can never be taken over while it is unreachable (add a level or a device, or set 'mode self_release')`, node.where);
       }
     }
   }

@@ -20,6 +20,12 @@ export interface ClusterEvents {
   skewChanged(peer: string, level: SkewLevel, offsetMs: number): void;
   /** A VRRP advert arrived through the receive gate. */
   advertReceived?(sender: string, advert: AdvertBody): void;
+  /**
+   * This node's own timers ran this late: it was frozen (SIGSTOP, a paused VM) long
+   * enough for peers to count it dead. Said before it sends anything, so what it holds
+   * can be let go first.
+   */
+  stalled?(lateMs: number): void;
 }
 
 export interface ClusterNodeOptions {
@@ -40,6 +46,8 @@ export interface ClusterNodeOptions {
   readonly holds?: () => readonly string[];
   /** The instances this node, as a backup, would preempt. */
   readonly wants?: () => readonly Want[];
+  /** The directors this node knows are fenced (as DC, or confirmed by an operator). */
+  readonly fenced?: () => readonly string[];
 }
 
 interface PeerExchange {
@@ -69,6 +77,10 @@ export class ClusterNode {
   /** node → peer → when that peer last heard that node, as its heartbeats tell. */
   private readonly heardVia = new Map<string, Map<string, number>>();
   /** What each peer's latest heartbeat said it holds, and when it came. */
+  /** When this node last ran (a timer or a datagram): it runs at least every interval. */
+  private lastRanMs: number | undefined;
+  /** What each peer's latest heartbeat said is fenced. */
+  private readonly peerFenced = new Map<string, readonly string[]>();
   private readonly peerHolds = new Map<string, { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number }>();
   private readonly peers: string[];
   private readonly bootEpoch: number;
@@ -95,6 +107,7 @@ export class ClusterNode {
 
   start(): void {
     this.running = true;
+    this.lastRanMs = undefined;
     this.sendHeartbeats();
     this.reevaluate();
   }
@@ -109,6 +122,7 @@ export class ClusterNode {
 
   /** A datagram from the network; whatever it holds, this returns normally. */
   receive(datagram: Uint8Array): Envelope | DropReason {
+    if (this.running) this.noticeStall();
     const result = this.receiver.accept(datagram);
     if (typeof result === 'string' || !this.running) return result;
     if (result.advert !== undefined) {
@@ -119,6 +133,7 @@ export class ClusterNode {
     if (hb === undefined) return result;
     const nowMs = this.o.clock.nowMs();
     this.peerHolds.set(result.sender, { holds: hb.holds, wants: hb.wants, atMs: nowMs });
+    this.peerFenced.set(result.sender, hb.fenced);
     for (const h of hb.heard) {
       // Late by the datagram's transit at most: the self-release guard covers that.
       const at = nowMs - h.agoMs;
@@ -153,6 +168,15 @@ export class ClusterNode {
         this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
       }
     }
+  }
+
+  /**
+   * Whether the node is known fenced: by this node, or by a peer in our view whose latest
+   * heartbeat says so (the DC that fenced it, usually).
+   */
+  fencedByPartition(node: string): boolean {
+    if (this.o.fenced?.().includes(node) === true) return true;
+    return this.membership.view.members.some((peer) => peer !== this.o.self && this.peerFenced.get(peer)?.includes(node) === true);
   }
 
   /** The instances a peer's latest heartbeat said it holds, and when it arrived. */
@@ -221,6 +245,7 @@ export class ClusterNode {
 
   private sendHeartbeats(): void {
     if (!this.running) return;
+    this.noticeStall();
     const nowMs = this.o.clock.nowMs();
     const hears = this.detector.alive();
     for (const peer of this.peers) {
@@ -239,6 +264,7 @@ export class ClusterNode {
             heard: this.heardList(nowMs),
             holds: this.o.holds?.() ?? [],
             wants: this.o.wants?.() ?? [],
+            fenced: this.o.fenced?.() ?? [],
           },
         };
         this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
@@ -281,8 +307,22 @@ export class ClusterNode {
     return hb !== undefined && hb.to === this.o.self && hb.echoOriginWallUs > 0 && (this.recentSends.get(e.sender) ?? []).includes(hb.echoOriginWallUs);
   }
 
+  /**
+   * Runs first in every entry point: a gap longer than deadtime less one interval since the
+   * node last ran means it was frozen. After a freeze the datagrams queued meanwhile come
+   * first, and their reports of when peers last heard us are late by the freeze: they
+   * must not make a master that peers counted dead believe it was heard all along.
+   */
+  private noticeStall(): void {
+    const nowMs = this.o.clock.nowMs();
+    const gapMs = this.lastRanMs === undefined ? 0 : nowMs - this.lastRanMs;
+    this.lastRanMs = nowMs;
+    if (gapMs > this.o.timing.deadtimeMs - this.o.timing.intervalMs) this.o.events.stalled?.(gapMs);
+  }
+
   private reevaluate(): void {
     if (!this.running) return;
+    this.noticeStall();
     const nowMs = this.o.clock.nowMs();
     for (const change of this.detector.evaluate(nowMs)) this.o.events.peerChanged(change);
     this.updateView();

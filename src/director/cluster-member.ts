@@ -5,7 +5,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
 import { detectorTiming, type ClusterConfig } from '../cluster/config';
-import type { MemberConfig } from '../cluster/membership';
+import type { MemberConfig, View } from '../cluster/membership';
 import { ClusterNode, type ClusterStatus } from '../cluster/node';
 import { UdpLinks } from '../heartbeat/udp-links';
 import type { AdvertBody, ClusterKey, Want } from '../heartbeat/envelope';
@@ -75,12 +75,15 @@ class NtpWatch {
   }
 }
 
-/** How the VRRP agents ride on the cluster node: what heartbeats say, adverts in, view changes. */
-export interface VrrpHooks {
+/** How the VRRP agents and fencing ride on the cluster node: what heartbeats say, adverts in, view changes. */
+export interface MemberHooks {
   readonly holds?: () => readonly string[];
   readonly wants?: () => readonly Want[];
+  readonly fenced?: () => readonly string[];
   readonly advertReceived?: (sender: string, advert: AdvertBody) => void;
-  readonly viewChanged?: () => void;
+  readonly viewChanged?: (view: View) => void;
+  /** This node was frozen: look at what it holds before it sends again. */
+  readonly stalled?: (gapMs: number) => void;
 }
 
 export class ClusterMember {
@@ -91,7 +94,7 @@ export class ClusterMember {
   ) {}
 
   /** Starts heartbeating, or says why this node cannot take part. */
-  static async start(cluster: ClusterConfig, self: string, clock: Clock, log: Logger, vrrp: VrrpHooks = {}): Promise<ClusterMember> {
+  static async start(cluster: ClusterConfig, self: string, clock: Clock, log: Logger, hooks: MemberHooks = {}): Promise<ClusterMember> {
     const me = cluster.nodes.find((n) => n.name === self);
     if (me === undefined) throw new Error(`node '${self}' is not a member of the cluster (nodes: ${cluster.nodes.map((n) => n.name).join(', ')}); give --node`);
     if (me.addresses.length === 0) throw new Error(`node '${self}' has no address on any link`);
@@ -121,10 +124,15 @@ export class ClusterMember {
       skew: { warnMs: cluster.time.skewWarnMs, criticalMs: cluster.time.skewCriticalMs },
       clock,
       transport: links,
-      ...(vrrp.holds !== undefined ? { holds: vrrp.holds } : {}),
-      ...(vrrp.wants !== undefined ? { wants: vrrp.wants } : {}),
+      ...(hooks.holds !== undefined ? { holds: hooks.holds } : {}),
+      ...(hooks.wants !== undefined ? { wants: hooks.wants } : {}),
+      ...(hooks.fenced !== undefined ? { fenced: hooks.fenced } : {}),
       events: {
-        advertReceived: (sender, advert) => vrrp.advertReceived?.(sender, advert),
+        advertReceived: (sender, advert) => hooks.advertReceived?.(sender, advert),
+        stalled: (lateMs) => {
+          log.warn(`this node did not run for ${Math.round(lateMs)} ms (was it frozen?): peers may have counted it dead; it lets go of what it holds before it sends again`, component);
+          hooks.stalled?.(lateMs);
+        },
         peerChanged: (c) => {
           const fields = { ...component, peer: c.peer, ...(c.silentMs !== undefined ? { silentMs: Math.round(c.silentMs) } : {}) };
           if (c.to === 'late') log.warn(`peer ${c.peer} is late`, fields);
@@ -132,10 +140,10 @@ export class ClusterMember {
           else log.info(`peer ${c.peer} is ${c.to}`, fields);
         },
         viewChanged: (c) => {
-          vrrp.viewChanged?.();
           const v = c.view;
           log.info(`view ${v.id}: [${v.members.join(', ')}] ${v.quorate ? 'quorate' : 'WITHOUT QUORUM'}, ${v.votes}/${v.expectedVotes} votes, DC ${v.dc ?? 'none'}`, component);
           if (c.dcReason !== undefined) log.info(`DC: ${c.dcReason}`, component);
+          hooks.viewChanged?.(v);
         },
         skewChanged: (peer, level, offsetMs) => {
           const message = `clock skew with ${peer}: ${offsetMs >= 0 ? '+' : ''}${offsetMs.toFixed(0)} ms (${level})`;

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { controlLineMaxBytes, parseControlRequest, type ControlRequest, type ControlResponse } from './control-protocol';
+import { controlLineMaxBytes, parseControlRequest, RefusedRequest, type ControlRequest, type ControlResponse } from './control-protocol';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
 
@@ -100,7 +100,7 @@ export class ControlServer {
     try {
       this.answer(socket, { ok: true, result: await this.handle(request) });
     } catch (err) {
-      this.answer(socket, { ok: false, error: `internal error: ${(err as Error).message}` });
+      this.answer(socket, { ok: false, error: err instanceof RefusedRequest ? err.message : `internal error: ${(err as Error).message}` });
     }
   }
 

@@ -18,13 +18,14 @@ import { runIpvsadm } from '../ipvs/ipvsadm/execute';
 import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
 import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
 import type { VirtualService } from '../ipvs/service';
-import type { ControlRequest, IpvsadmResult } from './control-protocol';
+import { RefusedRequest, type ControlRequest, type IpvsadmResult } from './control-protocol';
 import { vipPermission, type VipPermission } from '../cluster/quorum-policy';
 import { ClusterMember } from './cluster-member';
 import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
 import { VrrpInstances } from './vrrp-instances';
+import { ClusterFencing } from './cluster-fencing';
 import { loopbackDriver } from '../vip/driver';
 import type { CommandRunner } from '../vip/linux-driver';
 import { selectAddressDriver } from '../vip/select';
@@ -82,6 +83,7 @@ export class Director {
   private readonly startedWallMs: number;
   private stopping = false;
   private member: ClusterMember | undefined;
+  private fencing: ClusterFencing | undefined;
   private readonly vrrp: VrrpInstances;
   private readonly driverProblem: string | undefined;
 
@@ -138,7 +140,17 @@ export class Director {
     }
     try {
       if (options.config.cluster !== undefined) {
-        director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, director.vrrp.hooks());
+        const fencing = new ClusterFencing(options.config.cluster, options.config.node, director.clock, director.log, () => director.vrrp.recheck());
+        director.fencing = fencing;
+        const vrrp = director.vrrp.hooks();
+        director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, {
+          ...vrrp,
+          fenced: () => fencing.fenced(),
+          viewChanged: (view) => {
+            fencing.viewChanged(view);
+            vrrp.viewChanged?.(view);
+          },
+        });
         director.vrrp.start(director.member.node);
       }
       await director.control.start();
@@ -201,6 +213,7 @@ export class Director {
     // Priority 0 first, so a backup takes over after its skew time, not a full timeout.
     this.vrrp.stop();
     await this.vrrp.settled();
+    this.fencing?.stop();
     await this.member?.stop();
     this.health.stop();
     await this.control.stop();
@@ -231,6 +244,7 @@ export class Director {
       dataPlane: 'userspace',
       tcpRelay: this.plane.tcpRelay,
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
+      ...(this.fencing !== undefined ? { fencing: this.fencing.status() } : {}),
       vrrp: this.vrrp.status(),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
@@ -276,6 +290,9 @@ export class Director {
         this.log.info('ipvsadm', { component: 'control', args: request.args.join(' '), code: result.code });
         return problems.length === 0 ? result : { ...result, stderr: result.stderr + problems.map((p) => `hadirector: warning: ${p}\n`).join('') };
       }
+      case 'fence':
+        if (this.fencing === undefined) throw new RefusedRequest('this node is not in a cluster: nothing to fence');
+        return this.fencing.request(request);
     }
   }
 

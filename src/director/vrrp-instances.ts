@@ -21,7 +21,7 @@ import { VrrpAgent } from '../vrrp/agent';
 import type { NotifyScripts, VrrpInstanceConfig, VrrpSyncGroupConfig } from '../vrrp/config';
 import type { VrrpState } from '../vrrp/instance';
 import type { AddressDriver, VipSet } from '../vip/driver';
-import type { VrrpHooks } from './cluster-member';
+import type { MemberHooks } from './cluster-member';
 import { NotifyFifo } from './notify-fifo';
 
 export class VrrpInstances {
@@ -68,13 +68,14 @@ export class VrrpInstances {
   }
 
   /** What the cluster node needs of the instances (heartbeat fields, adverts, views). */
-  hooks(): VrrpHooks {
+  hooks(): MemberHooks {
     return {
       holds: () => [...this.agents].filter(([, a]) => a.holding).map(([name]) => name),
       wants: () => [...this.agents.values()].flatMap((a) => a.wants()),
       advertReceived: (sender, advert) => this.agents.get(advert.instance)?.advertReceived(sender, advert),
-      viewChanged: () => {
-        for (const a of this.agents.values()) a.viewChanged();
+      viewChanged: () => this.recheck(),
+      stalled: (gapMs) => {
+        for (const a of this.agents.values()) a.stalled(gapMs);
       },
     };
   }
@@ -116,6 +117,7 @@ export class VrrpInstances {
         deadtimeMs: timing.deadtimeMs,
         heartbeatIntervalMs: timing.intervalMs,
         policy: cluster.noQuorumPolicy,
+        fenceMode: cluster.fencing.mode,
         driver: {
           hold: () => {
             const askedMs = this.clock.nowMs();
@@ -152,6 +154,11 @@ export class VrrpInstances {
     this.trackers.start();
     this.applyTracking();
     for (const agent of this.agents.values()) agent.start();
+  }
+
+  /** Something the takeover gates read changed (the view, a node fenced): look again. */
+  recheck(): void {
+    for (const a of this.agents.values()) a.viewChanged();
   }
 
   /** Priority 0 from every master, so backups take over after their skew time. */

@@ -99,6 +99,16 @@ export class FencingCoordinator {
     return this.fencedSince.has(node);
   }
 
+  /** The nodes known fenced now, for heartbeats. */
+  fencedNodes(): string[] {
+    return [...this.fencedSince.keys()];
+  }
+
+  /** Whether this node is the DC of a quorate view, the one that fences. */
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
   history(): readonly FenceRecord[] {
     return this.records;
   }

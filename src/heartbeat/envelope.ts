@@ -32,6 +32,8 @@ export interface HeartbeatBody {
   readonly holds: readonly string[];
   /** The instances the sender would preempt, as a backup, with its priority. */
   readonly wants: readonly Want[];
+  /** The directors the sender knows are fenced. */
+  readonly fenced: readonly string[];
 }
 
 export interface Want {
@@ -149,6 +151,9 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     !Array.isArray(h['wants']) ||
     (h['wants'] as unknown[]).length > hearsMax ||
     !(h['wants'] as unknown[]).every(isWant) ||
+    !Array.isArray(h['fenced']) ||
+    (h['fenced'] as unknown[]).length > hearsMax ||
+    !(h['fenced'] as unknown[]).every(isName) ||
     !Array.isArray(hears) ||
     hears.length > hearsMax ||
     !hears.every(isName)
@@ -168,6 +173,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
       heard: (h['heard'] as Heard[]).map((x) => ({ node: x.node, agoMs: x.agoMs })),
       holds: h['holds'] as string[],
       wants: (h['wants'] as Want[]).map((w) => ({ instance: w.instance, priority: w.priority, address: w.address })),
+      fenced: h['fenced'] as string[],
     },
   };
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClusterStatus } from '../cluster/node';
 import { controlRequest } from '../director/control-client';
+import type { FenceRecord } from '../fencing/coordinator';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const bin = path.join(repo, 'bin', 'hadirector');
@@ -97,6 +98,13 @@ export class ClusterLab {
     } catch {
       return undefined;
     }
+  }
+
+  /** The fencing history a node keeps (the DC's is the one that fenced). */
+  async fenceHistory(name: string): Promise<FenceRecord[]> {
+    const r = await controlRequest(this.socket(name), { op: 'fence', action: 'history' }, 2000);
+    if (!r.ok) throw new Error(r.error);
+    return r.result as FenceRecord[];
   }
 
   async viewOf(name: string): Promise<string | undefined> {

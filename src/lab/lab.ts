@@ -9,6 +9,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
+import type { HadConfig } from '../config/model';
+import { pidFileFor } from '../fencing/agents/signal-agent';
 import { controlRequest } from '../director/control-client';
 
 export interface LabOptions {
@@ -57,6 +59,13 @@ async function nodeLine(name: string, socket: string): Promise<string> {
   }
 }
 
+/** Where a `signal` fence device looks for the node's pid: the lab writes it there, so fencing kills for real. */
+function signalPidFile(config: HadConfig, node: string): string | undefined {
+  const device = config.cluster?.fencing.devices.find((d) => d.agent === 'signal' && d.options['pid_file'] !== undefined && (d.hosts.length === 0 || d.hosts.includes(node)));
+  const template = device?.options['pid_file'];
+  return template === undefined ? undefined : pidFileFor(template, node);
+}
+
 export async function runLab(o: LabOptions): Promise<number> {
   const file = path.resolve(o.cwd, o.file);
   const first = loadConfig(file, { node: 'lab' });
@@ -97,7 +106,9 @@ export async function runLab(o: LabOptions): Promise<number> {
     }
     for (const node of nodes) {
       const log = fs.openSync(path.join(dir, `${node}.log`), 'a');
-      const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', file, '--node', node, '--control', path.join(dir, `${node}.sock`), '--pid-file', path.join(dir, `${node}.pid`), '--drain', '1'], { stdio: ['ignore', log, log] });
+      const pidFile = signalPidFile(first.config, node) ?? path.join(dir, `${node}.pid`);
+      fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+      const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', file, '--node', node, '--control', path.join(dir, `${node}.sock`), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
       children.set(node, child);
     }
     o.out(`lab: ${nodes.length} nodes (${nodes.join(', ')}), ${reals.size} real servers, ${vips.size} virtual services; logs in ${dir}; Ctrl-C stops\n`);

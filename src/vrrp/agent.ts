@@ -4,6 +4,7 @@
 // (no_quorum_policy stop), and the VIP driver told when to hold and when to let go.
 import type { Clock, TimerHandle } from '../common/clock';
 import type { NoQuorumPolicy } from '../cluster/config';
+import type { FenceMode } from '../fencing/config';
 import type { View } from '../cluster/membership';
 import type { AdvertBody, Want } from '../heartbeat/envelope';
 import { selfReleaseDue, selfReleaseGuardMs, takeoverGate, type Claim, type GateVerdict } from './gate';
@@ -17,6 +18,8 @@ export interface ClusterView {
   lastHeardByPartitionMs(node: string): number;
   holdsOf(peer: string): { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number } | undefined;
   quorumContactMs(nowMs: number): number;
+  /** Known fenced by this node or by a peer in its view. */
+  fencedByPartition(node: string): boolean;
   sendAdvert(advert: AdvertBody, to?: readonly string[]): void;
 }
 
@@ -41,6 +44,8 @@ export interface VrrpAgentOptions {
   readonly deadtimeMs: number;
   readonly heartbeatIntervalMs: number;
   readonly policy: NoQuorumPolicy;
+  /** `power`: a silent holder must be fenced before a takeover; `self_release`: its deadline suffices. */
+  readonly fenceMode?: FenceMode;
   readonly driver: VipDriver;
   readonly events: VrrpAgentEvents;
 }
@@ -57,6 +62,8 @@ export class VrrpAgent {
   private deadline: { atMs: number; timer: TimerHandle } | undefined;
   private gate: GateVerdict = { open: false, reason: 'not yet evaluated' };
   private releasedForQuorum = false;
+  /** After a freeze, when this node may hold again. */
+  private stallClearAtMs: number | undefined;
   private running = false;
 
   constructor(private readonly o: VrrpAgentOptions) {
@@ -107,6 +114,17 @@ export class VrrpAgent {
     this.perform(this.instance.step(faults.length > 0 ? { kind: 'faultRaised', source: 'track', reason: faults.join('; ') } : { kind: 'faultCleared', source: 'track' }));
   }
 
+  /**
+   * This node was frozen for `gapMs`: peers may have counted it dead and taken over. It
+   * lets go at once and holds nothing for deadtime, until what it hears is current again.
+   */
+  stalled(gapMs: number): void {
+    if (!this.running) return;
+    this.stallClearAtMs = this.o.clock.nowMs() + this.o.deadtimeMs;
+    this.perform(this.instance.step({ kind: 'faultRaised', source: 'stall', reason: `this node was frozen for ${Math.round(gapMs)} ms: peers may have taken over` }));
+    this.evaluate();
+  }
+
   /** A sync group sibling took over or let go: do the same. */
   followGroup(kind: 'groupMaster' | 'groupBackup', reason: string): void {
     if (this.running) this.perform(this.instance.step({ kind, reason }));
@@ -150,7 +168,17 @@ export class VrrpAgent {
     const view = this.o.cluster.view;
     const guard = selfReleaseGuardMs(this.o.heartbeatIntervalMs);
     const quorumContactMs = this.o.cluster.quorumContactMs(nowMs);
-    const verdict = takeoverGate({ nowMs, quorate: view.quorate, quorumContactMs, guardMs: guard, settled: this.o.cluster.settled(), deadtimeMs: this.o.deadtimeMs, claims: this.claims() });
+    const verdict = takeoverGate({
+      nowMs,
+      quorate: view.quorate,
+      quorumContactMs,
+      guardMs: guard,
+      settled: this.o.cluster.settled(),
+      deadtimeMs: this.o.deadtimeMs,
+      claims: this.claims(),
+      fenced: (node) => this.o.cluster.fencedByPartition(node),
+      waitForFence: this.o.fenceMode === 'power',
+    });
     if (verdict.open !== this.gate.open || verdict.reason !== this.gate.reason) {
       this.gate = verdict;
       this.o.events.gateChanged(verdict);
@@ -159,6 +187,10 @@ export class VrrpAgent {
     if (this.instance.state === 'master') {
       const better = this.betterBackup();
       if (better !== undefined) this.perform(this.instance.step({ kind: 'yieldTo', node: better }));
+    }
+    if (this.stallClearAtMs !== undefined && nowMs >= this.stallClearAtMs) {
+      this.stallClearAtMs = undefined;
+      this.perform(this.instance.step({ kind: 'faultCleared', source: 'stall' }));
     }
     let selfReleaseAtMs: number | undefined;
     if (this.o.policy === 'stop') {
@@ -172,7 +204,7 @@ export class VrrpAgent {
       }
       if (this.instance.state === 'master') selfReleaseAtMs = quorumContactMs + this.o.deadtimeMs - guard;
     }
-    this.armDeadline(Math.min(this.gate.recheckAtMs ?? Infinity, selfReleaseAtMs ?? Infinity));
+    this.armDeadline(Math.min(this.gate.recheckAtMs ?? Infinity, selfReleaseAtMs ?? Infinity, this.stallClearAtMs ?? Infinity));
   }
 
   /**
@@ -228,7 +260,10 @@ export class VrrpAgent {
             timer,
             this.o.clock.setTimeout(() => {
               this.timers.delete(timer);
-              if (this.running) this.perform(this.instance.step({ kind: 'timerFired', timer }));
+              if (!this.running) return;
+              // A master that was frozen past its self-release deadline lets go before it adverts again.
+              if (timer === 'advert') this.evaluate();
+              this.perform(this.instance.step({ kind: 'timerFired', timer }));
             }, Math.max(0, a.atMs - this.o.clock.nowMs())),
           );
           break;

@@ -2,8 +2,9 @@
 // partition has quorum (and the start-up grace is over), and only when every other node
 // that may hold the instance is known safe: it released (priority 0), or it is a node we
 // hear whose heartbeats say it does not hold it, or it has been silent past deadtime —
-// past its own self-release deadline, so it has let go if it was cut off. (Fencing, a
-// later layer, will be one more way to be safe.) And when a master must let go: when
+// past its own self-release deadline, so it has let go if it was cut off (fencing mode
+// self_release), or fenced (fencing mode power: the deadline alone is not trusted). And
+// when a master must let go: when
 // the last moment a quorum heard it is older than deadtime less a guard, it releases by
 // itself, before any survivor's gate can open on it.
 
@@ -29,6 +30,8 @@ export interface GateInputs {
   readonly claims: readonly Claim[];
   /** The node was fenced: it holds nothing any more. */
   readonly fenced?: (node: string) => boolean;
+  /** Fencing mode power: a silent holder is safe only once fenced, never by its deadline alone. */
+  readonly waitForFence?: boolean;
 }
 
 export interface GateVerdict {
@@ -47,6 +50,7 @@ export function takeoverGate(i: GateInputs): GateVerdict {
   for (const c of i.claims) {
     if (!c.holding || i.fenced?.(c.node) === true) continue;
     if (c.heard) return { open: false, reason: `${c.node} holds it and is heard` };
+    if (i.waitForFence === true) return { open: false, reason: `${c.node} may still hold it: waiting for it to be fenced` };
     const deadline = c.lastHeardMs + i.deadtimeMs;
     if (i.nowMs < deadline) return { open: false, reason: `${c.node} may still hold it: its self-release deadline is in ${Math.ceil(deadline - i.nowMs)} ms`, recheckAtMs: deadline };
   }

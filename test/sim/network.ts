@@ -74,6 +74,7 @@ export class VirtualNetwork {
 export class NodeClock implements Clock {
   wallOffsetMs = 0;
   private readonly owned = new Set<TimerHandle>();
+  private frozenUntilMs = -Infinity;
 
   constructor(private readonly shared: VirtualClock) {}
 
@@ -88,10 +89,21 @@ export class NodeClock implements Clock {
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const handle = this.shared.setTimeout(() => {
       this.owned.delete(handle);
-      callback();
+      // Frozen: the callback runs when the node thaws, as a stopped process's timers do.
+      if (this.shared.nowMs() < this.frozenUntilMs) this.setTimeout(callback, this.frozenUntilMs - this.shared.nowMs());
+      else callback();
     }, delayMs);
     this.owned.add(handle);
     return handle;
+  }
+
+  /** SIGSTOP until `untilMs`: nothing of the node runs before then. */
+  freeze(untilMs: number): void {
+    this.frozenUntilMs = untilMs;
+  }
+
+  get frozen(): boolean {
+    return this.shared.nowMs() < this.frozenUntilMs;
   }
 
   clearTimeout(handle: TimerHandle): void {

@@ -19,6 +19,8 @@ function lab() {
   const net = new VirtualNetwork(clock, new SeededRng(3));
   const agents = new Map<string, VrrpAgent>();
   const nodes = new Map<string, ClusterNode>();
+  /** What each director sent: when, and whether it claimed to hold the instance. */
+  const sent = new Map<string, Array<{ atMs: number; holding: boolean }>>();
   let epoch = 100;
   const boot = (name: string) => {
     const member = defaultSimNodes.find((n) => n.name === name);
@@ -38,8 +40,14 @@ function lab() {
       bootEpoch: epoch++,
       holds: () => (agent?.holding === true ? ['VI_1'] : []),
       wants: () => agent?.wants() ?? [],
-      transport: { send: (peer, link, d) => net.send(name, peer, link, d) },
-      events: { peerChanged: () => undefined, viewChanged: () => agent?.viewChanged(), skewChanged: () => undefined, advertReceived: (s, a) => agent?.advertReceived(s, a) },
+      transport: {
+        send: (peer, link, d) => {
+          const e = decodeEnvelope(d, key) as { advert?: { priority: number }; heartbeat?: { holds: string[] } };
+          sent.get(name)?.push({ atMs: clock.nowMs(), holding: (e.advert?.priority ?? 0) > 0 || (e.heartbeat?.holds.length ?? 0) > 0 });
+          net.send(name, peer, link, d);
+        },
+      },
+      events: { peerChanged: () => undefined, viewChanged: () => agent?.viewChanged(), skewChanged: () => undefined, advertReceived: (s, a) => agent?.advertReceived(s, a), stalled: (gap) => agent?.stalled(gap) },
     });
     if (!member.witness) {
       agent = new VrrpAgent({
@@ -56,7 +64,9 @@ function lab() {
       agents.set(name, agent);
     }
     nodes.set(name, node);
-    net.attach(name, (d) => node.receive(d));
+    // A frozen node reads what arrived only once it thaws, after its overdue timers.
+    net.attach(name, (d) => (nodeClock.frozen ? void nodeClock.setTimeout(() => node.receive(d), 0) : node.receive(d)));
+    if (!member.witness) sent.set(name, []);
     node.start();
     agent?.start();
     return nodeClock;
@@ -96,7 +106,7 @@ function lab() {
     }
     throw new Error(`not done within ${maxMs} ms; masters: ${masters().join(',')}`);
   };
-  return { clock, masters, crash, stop, runUntil, boot: (name: string) => clocks.set(name, boot(name)) };
+  return { clock, masters, crash, stop, runUntil, sent, clocks, boot: (name: string) => clocks.set(name, boot(name)) };
 }
 
 describe('VRRP over the cluster (virtual time)', () => {
@@ -140,6 +150,19 @@ describe('VRRP over the cluster (virtual time)', () => {
     assert.ok(!r.twoSeen, 'two masters during the handover');
     assert.ok(r.longestNoneMs <= advertMs, `a gap of ${r.longestNoneMs} ms`);
     console.log(`      (handover gap ${r.longestNoneMs} ms)`);
+  });
+
+  it('a master frozen past deadtime lets go as it thaws, before it sends anything that claims the instance', () => {
+    const l = lab();
+    l.runUntil(() => l.masters()[0] === 'd1', 15_000);
+    const thawAt = l.clock.nowMs() + 8000;
+    l.clocks.get('d1')?.freeze(thawAt);
+    l.runUntil(() => l.masters().includes('d2'), 10_000);
+    l.runUntil(() => l.clock.nowMs() >= thawAt + 2000, 10_000);
+    const afterThaw = (l.sent.get('d1') ?? []).filter((x) => x.atMs >= thawAt);
+    assert.ok(afterThaw.length > 0, 'd1 runs again');
+    assert.deepEqual(afterThaw.filter((x) => x.holding), [], 'no advert or heartbeat claiming VI_1 after the thaw');
+    assert.deepEqual(l.masters(), ['d2']);
   });
 });
 

@@ -1,0 +1,90 @@
+// Fencing on a cluster node: the coordinator fed with the cluster's views, its agents run
+// for real, what it fences told to peers in heartbeats (so every backup's takeover gate
+// learns it), its alerts logged as errors, and the operator's requests of the control API.
+import type { Clock } from '../common/clock';
+import type { Logger } from '../common/log';
+import { systemRng } from '../common/rng';
+import type { ClusterConfig } from '../cluster/config';
+import type { View } from '../cluster/membership';
+import { AgentRunner } from '../fencing/agents/runner';
+import { FencingCoordinator, type FenceRecord } from '../fencing/coordinator';
+import { RefusedRequest, type FenceControl } from './control-protocol';
+
+/** How many operations `status` shows; `fence history` shows them all. */
+const statusHistory = 10;
+
+export class ClusterFencing {
+  private readonly coordinator: FencingCoordinator;
+  private readonly runner: AgentRunner;
+
+  constructor(
+    private readonly cluster: ClusterConfig,
+    self: string,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    onFenced: (node: string) => void,
+  ) {
+    const component = { component: 'fencing' };
+    this.runner = new AgentRunner(clock);
+    this.coordinator = new FencingCoordinator({
+      self,
+      config: cluster.fencing,
+      directors: cluster.nodes.filter((n) => !n.witness).map((n) => n.name),
+      clock,
+      rng: systemRng,
+      runner: this.runner,
+      events: {
+        fenced: (node) => onFenced(node),
+        alert: (message) => log.error(message, component),
+        log: (message) => log.info(message, component),
+      },
+    });
+  }
+
+  viewChanged(view: View): void {
+    this.coordinator.viewChanged({ members: view.members, quorate: view.quorate, ...(view.dc !== undefined ? { dc: view.dc } : {}) });
+  }
+
+  fenced(): string[] {
+    return this.coordinator.fencedNodes();
+  }
+
+  stop(): void {
+    this.coordinator.stop();
+  }
+
+  status(): { mode: string; leading: boolean; pending: string[]; fenced: string[]; history: readonly FenceRecord[] } {
+    return { mode: this.cluster.fencing.mode, leading: this.coordinator.isLeading, pending: this.coordinator.pending(), fenced: this.fenced(), history: this.coordinator.history().slice(-statusHistory) };
+  }
+
+  /** An operator's request; an answer, or an Error whose message says what is wrong. */
+  async request(r: FenceControl): Promise<unknown> {
+    const nodes = this.cluster.nodes.map((n) => n.name);
+    switch (r.action) {
+      case 'history':
+        return this.coordinator.history();
+      case 'confirm':
+        if (!nodes.includes(r.target)) throw new RefusedRequest(`'${r.target}' is no node of the cluster (${nodes.join(', ')})`);
+        this.log.warn(`an operator confirmed ${r.target} is off`, { component: 'fencing' });
+        return this.coordinator.confirm(r.target);
+      case 'test': {
+        const device = this.cluster.fencing.devices.find((d) => d.name === r.target);
+        if (device === undefined) throw new RefusedRequest(`no fence device '${r.target}' (devices: ${this.cluster.fencing.devices.map((d) => d.name).join(', ') || 'none'})`);
+        const target = device.hosts[0] ?? this.cluster.fencing.levels.find((l) => l.devices.some((d) => d.name === device.name))?.target;
+        const abort = new AbortController();
+        const timer = this.clock.setTimeout(() => abort.abort(), device.timeoutMs);
+        try {
+          return await this.runner.run(device, target ?? '', device.agent?.startsWith('fence_') === true ? 'monitor' : 'status', abort.signal);
+        } finally {
+          this.clock.clearTimeout(timer);
+        }
+      }
+      default: {
+        if (!nodes.includes(r.target)) throw new RefusedRequest(`'${r.target}' is no node of the cluster (${nodes.join(', ')})`);
+        const record = this.coordinator.fence(r.target, r.action);
+        if ('error' in record) throw new RefusedRequest(record.error);
+        return record;
+      }
+    }
+  }
+}
