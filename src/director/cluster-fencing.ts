@@ -10,6 +10,14 @@ import { AgentRunner } from '../fencing/agents/runner';
 import { FencingCoordinator, type FenceRecord } from '../fencing/coordinator';
 import { RefusedRequest, type FenceControl } from './control-protocol';
 
+/** In a fencing match, the side holding VIPs should survive; else the one the DC election ranks higher. */
+export function outranks(cluster: ClusterConfig, holdsVips: (node: string) => boolean, a: string, b: string): boolean {
+  const [ha, hb] = [holdsVips(a), holdsVips(b)];
+  if (ha !== hb) return ha;
+  const priority = (n: string) => cluster.nodes.find((x) => x.name === n)?.priority ?? 0;
+  return priority(a) !== priority(b) ? priority(a) > priority(b) : a < b;
+}
+
 /** How many operations `status` shows; `fence history` shows them all. */
 const statusHistory = 10;
 
@@ -23,6 +31,8 @@ export class ClusterFencing {
     private readonly clock: Clock,
     private readonly log: Logger,
     onFenced: (node: string) => void,
+    /** Whether a node holds a VIP, as last known (its heartbeats, or this node's own instances). */
+    holdsVips: (node: string) => boolean,
   ) {
     const component = { component: 'fencing' };
     this.runner = new AgentRunner(clock);
@@ -33,6 +43,7 @@ export class ClusterFencing {
       clock,
       rng: systemRng,
       runner: this.runner,
+      outranks: (a, b) => outranks(cluster, holdsVips, a, b),
       events: {
         fenced: (node) => onFenced(node),
         alert: (message) => log.error(message, component),

@@ -140,9 +140,11 @@ export class Director {
     }
     try {
       if (options.config.cluster !== undefined) {
-        const fencing = new ClusterFencing(options.config.cluster, options.config.node, director.clock, director.log, () => director.vrrp.recheck());
-        director.fencing = fencing;
         const vrrp = director.vrrp.hooks();
+        const self = options.config.node;
+        const holdsVips = (node: string): boolean => ((node === self ? vrrp.holds?.() : director.member?.node.holdsOf(node)?.holds) ?? []).length > 0;
+        const fencing = new ClusterFencing(options.config.cluster, self, director.clock, director.log, () => director.vrrp.recheck(), holdsVips);
+        director.fencing = fencing;
         director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, {
           ...vrrp,
           fenced: () => fencing.fenced(),

@@ -63,6 +63,11 @@ export interface FencingCoordinatorOptions {
   readonly events: FencingEvents;
   /** How long after every level failed the topology is tried again. */
   readonly retryAfterMs?: number;
+  /**
+   * Whether `a` should survive a fencing match with `b` (it holds VIPs and `b` does not,
+   * or the DC election ranks it higher): the other side then waits twice delay_max more.
+   */
+  readonly outranks?: (a: string, b: string) => boolean;
 }
 
 export interface ViewFacts {
@@ -166,7 +171,7 @@ export class FencingCoordinator {
     const record = this.newRecord(target, action, origin);
     const op: Operation = { record, abort: new AbortController() };
     this.running.set(target, op);
-    const delayMs = origin === 'automatic' ? this.raceDelayMs() : 0;
+    const delayMs = origin === 'automatic' ? this.raceDelayMs(target) : 0;
     this.o.events.log(`fencing ${target} (${action}, ${origin})${delayMs > 0 ? ` after a delay of ${delayMs} ms` : ''}`);
     if (delayMs > 0) {
       op.delayTimer = this.o.clock.setTimeout(() => {
@@ -222,10 +227,17 @@ export class FencingCoordinator {
     }
   }
 
-  /** As Pacemaker's pcmk_delay_base and pcmk_delay_max: at least the base, at most the max, random in between. */
-  private raceDelayMs(): number {
+  /**
+   * As Pacemaker's pcmk_delay_base and pcmk_delay_max: at least the base, at most the
+   * max, random in between. Fencing a node that outranks this one (as Pacemaker's
+   * priority-fencing-delay) waits twice delay_max more, so of two sides fencing each
+   * other the one that matters acts at least delay_max first, whatever the draw.
+   */
+  private raceDelayMs(target: string): number {
     const { delayBaseMs: base, delayMaxMs: max } = this.o.config;
-    return base + Math.floor(this.o.rng.next() * (Math.max(base, max) - base + 1));
+    const spread = Math.max(base, max) - base;
+    const yieldMs = this.o.outranks?.(target, this.o.self) === true ? 2 * Math.max(base, max) : 0;
+    return base + Math.floor(this.o.rng.next() * (spread + 1)) + yieldMs;
   }
 
   /** One device, tried 1 + retries times, each bounded by its timeout. */

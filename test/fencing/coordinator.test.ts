@@ -92,6 +92,30 @@ describe('fencing coordinator', () => {
     assert.ok(new Set(delays).size > 10, 'the delays differ');
   });
 
+  it('fencing a node that outranks this one waits twice delay_max more, so the node that matters acts first', async () => {
+    const starts: number[] = [];
+    for (const outranked of [false, true]) {
+      const clock = new VirtualClock();
+      const runner = new PlannedRunner(clock, {});
+      const c = new FencingCoordinator({
+        self: 'd1',
+        config: { ...newFencing(), delayBaseMs: 0, delayMaxMs: 1000, devices: [device('pdu')] },
+        directors: ['d1', 'd2'],
+        clock,
+        rng: new SeededRng(3),
+        runner,
+        outranks: (a, b) => outranked && a === 'd2' && b === 'd1',
+        events: { fenced: () => undefined, alert: () => undefined, log: () => undefined },
+      });
+      c.viewChanged({ members: ['d1', 'd2'], quorate: true, dc: 'd1' });
+      c.viewChanged({ members: ['d1'], quorate: true, dc: 'd1' });
+      await runVirtual(clock, 5000);
+      starts.push(Number(runner.calls[0]?.split(' ')[0]));
+    }
+    assert.ok((starts[0] as number) <= 1000, `${starts[0]}`);
+    assert.equal((starts[1] as number) - (starts[0] as number), 2000, 'the same draw, two delay_max later');
+  });
+
   it('a device that fails is retried, then the next level is tried; an alert says so', async () => {
     const { clock, runner, fenced, alerts, coordinator } = setup(
       {
