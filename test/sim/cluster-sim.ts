@@ -7,9 +7,14 @@
 //     of one interval and the network's delay);
 //   - after a calm phase as long as the agreement bound, the live members of each
 //     connected group agree on the view's members and the DC.
+// With fencing, nodes may also freeze (SIGSTOP) and be fenced by power agents that
+// succeed, fail, hang or act late; in mode power no VIP is ever held by two nodes,
+// counting a frozen one, and a frozen master that resumes never holds beside another.
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
+import { newFencing, type FenceMode } from '../../src/fencing/config';
+import { FencingCoordinator, type FenceOutcome } from '../../src/fencing/coordinator';
 import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
 import { VrrpAgent } from '../../src/vrrp/agent';
@@ -29,13 +34,28 @@ export interface ClusterSimOptions {
   readonly vrrp?: boolean;
   /** The directors' no_quorum_policy (stop unless told). */
   readonly noQuorumPolicy?: 'stop' | 'freeze' | 'ignore';
+  /** Fence with simulated power agents; with `faults`, agents also fail, hang and act late. */
+  readonly fencing?: {
+    readonly mode: FenceMode;
+    readonly faults: boolean;
+    readonly delayBaseMs?: number;
+    readonly delayMaxMs?: number;
+    /** Break the gate on purpose (it trusts deadlines in mode power), to see the invariants catch it. */
+    readonly gateTrustsDeadlines?: boolean;
+  };
+  /** Chaos may freeze a node (SIGSTOP) for up to 8 s. */
+  readonly freezes?: boolean;
+  /** Instead of chaos: let the cluster settle, cut every node off from the others, and watch. */
+  readonly cutAll?: boolean;
 }
 
 export interface ClusterSimResult {
   readonly seed: number;
   readonly violations: string[];
   readonly trace: string[];
-  readonly stats: { crashes: number; restarts: number; partitions: number; viewChanges: number; datagrams: number; calmChecks: number; takeovers: number };
+  readonly stats: { crashes: number; restarts: number; partitions: number; viewChanges: number; datagrams: number; calmChecks: number; takeovers: number; freezes: number; fences: number; fenceFaults: number };
+  /** The nodes a power agent turned off, in order. */
+  readonly poweredOff: string[];
 }
 
 export const defaultSimNodes: readonly MemberConfig[] = [
@@ -54,6 +74,7 @@ interface SimNode {
   readonly clock: NodeClock;
   node: ClusterNode | null;
   vrrp: VrrpAgent | null;
+  fencing: FencingCoordinator | null;
   /** Since when this node has been master without a quorate view, if it has. */
   masterWithoutQuorumSince?: number;
   epoch: number;
@@ -67,7 +88,8 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const net = new VirtualNetwork(clock, rng);
   const trace: string[] = [];
   const violations: string[] = [];
-  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0, takeovers: 0 };
+  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0, takeovers: 0, freezes: 0, fences: 0, fenceFaults: 0 };
+  const poweredOff: string[] = [];
   const at = (): string => `t=${(clock.nowMs() / 1000).toFixed(3)}s`;
   const note = (line: string): void => {
     trace.push(`${at()} ${line}`);
@@ -75,7 +97,36 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
   const quorumVotes = Math.floor(totalVotes / 2) + 1;
   const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
-  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, epoch: 10_000 }));
+  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, fencing: null, epoch: 10_000 }));
+  const fenceDevice = { name: 'pdu', where: { file: 'sim', line: 1, col: 1 }, agent: 'exec', timeoutMs: 2000, retries: 1, hosts: [], options: {}, optionWhere: {} };
+  /** A power switch: it acts on its own clock, whatever becomes of the node that asked. */
+  const powerSwitch = (fencer: SimNode, target: string, signal: AbortSignal): Promise<FenceOutcome> => {
+    const roll = o.fencing?.faults === true ? rng.next() : 0;
+    const latencyMs = 50 + Math.floor(rng.next() * 450);
+    const kind = roll < 0.7 ? 'ok' : roll < 0.8 ? 'fail' : roll < 0.9 ? 'hang' : 'late';
+    if (kind !== 'ok') stats.fenceFaults++;
+    note(`${fencer.name}: fence agent for ${target}: ${kind}`);
+    const powerOff = (): void => {
+      const victim = nodes.find((n) => n.name === target);
+      if (victim === undefined || victim.node === null) return;
+      crash(victim);
+      poweredOff.push(target);
+      stats.fences++;
+      note(`${target} powered off (fence asked by ${fencer.name})`);
+    };
+    return new Promise((resolve) => {
+      signal.addEventListener('abort', () => resolve({ ok: false, detail: 'killed' }));
+      if (kind === 'ok') {
+        clock.setTimeout(powerOff, latencyMs);
+        fencer.clock.setTimeout(() => resolve({ ok: true, detail: 'off' }), latencyMs + 1);
+      } else if (kind === 'fail') {
+        fencer.clock.setTimeout(() => resolve({ ok: false, detail: 'exit 1' }), latencyMs);
+      } else if (kind === 'late') {
+        // The switch acts after the fencer gave up on it: off all the same.
+        clock.setTimeout(powerOff, fenceDevice.timeoutMs + latencyMs);
+      }
+    });
+  };
   const addressOf = (name: string): string => `10.0.0.${o.nodes.findIndex((n) => n.name === name) + 1}`;
 
   const boot = (s: SimNode): void => {
@@ -95,10 +146,16 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       transport: { send: (peer, link, datagram) => net.send(s.name, peer, link, datagram) },
       holds: () => (s.vrrp?.holding === true ? ['VI_1'] : []),
       wants: () => s.vrrp?.wants() ?? [],
+      fenced: () => s.fencing?.fencedNodes() ?? [],
       events: {
         advertReceived: (sender, advert) => s.vrrp?.advertReceived(sender, advert),
+        stalled: (gapMs) => {
+          note(`${s.name}: did not run for ${gapMs.toFixed(0)} ms`);
+          s.vrrp?.stalled(gapMs);
+        },
         peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
         viewChanged: (c) => {
+          s.fencing?.viewChanged({ members: c.view.members, quorate: c.view.quorate, ...(c.view.dc !== undefined ? { dc: c.view.dc } : {}) });
           s.vrrp?.viewChanged();
           stats.viewChanges++;
           note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
@@ -117,6 +174,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         deadtimeMs: o.timing.deadtimeMs,
         heartbeatIntervalMs: o.timing.intervalMs,
         policy: o.noQuorumPolicy ?? 'stop',
+        ...(o.fencing !== undefined ? { fenceMode: o.fencing.gateTrustsDeadlines === true ? 'self_release' : o.fencing.mode } : {}),
         driver: { hold: () => undefined, release: () => undefined },
         events: {
           stateChanged: (from, to, reason) => {
@@ -127,13 +185,39 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         },
       });
     }
-    net.attach(s.name, (datagram) => node.receive(datagram));
+    if (o.fencing !== undefined) {
+      const holds = (n: string): boolean => (n === s.name ? s.vrrp?.holding === true : node.holdsOf(n)?.holds.includes('VI_1') === true);
+      const priority = (n: string): number => o.nodes.find((x) => x.name === n)?.priority ?? 0;
+      s.fencing = new FencingCoordinator({
+        self: s.name,
+        config: { ...newFencing(), mode: o.fencing.mode, action: 'off', delayBaseMs: o.fencing.delayBaseMs ?? 0, delayMaxMs: o.fencing.delayMaxMs ?? 1000, devices: [fenceDevice] },
+        directors: o.nodes.filter((n) => !n.witness).map((n) => n.name),
+        clock: s.clock,
+        rng,
+        runner: { run: (_device, target, _action, signal) => powerSwitch(s, target, signal) },
+        retryAfterMs: 5000,
+        outranks: (a, b) => (holds(a) !== holds(b) ? holds(a) : priority(a) !== priority(b) ? priority(a) > priority(b) : a < b),
+        events: {
+          fenced: (target) => {
+            note(`${s.name}: ${target} is fenced`);
+            s.vrrp?.viewChanged();
+          },
+          alert: (m) => note(`${s.name}: ALERT ${m}`),
+          log: () => undefined,
+        },
+      });
+    }
+    // A frozen node reads what arrived only when it thaws, after its overdue timers.
+    net.attach(s.name, (datagram) => (s.clock.frozen ? void s.clock.setTimeout(() => node.receive(datagram), 0) : node.receive(datagram)));
     node.start();
     s.vrrp?.start();
   };
   const crash = (s: SimNode): void => {
     s.vrrp?.crash();
     s.vrrp = null;
+    s.fencing?.stop();
+    s.fencing = null;
+    s.clock.freeze(-Infinity);
     delete s.masterWithoutQuorumSince;
     s.node?.stop();
     s.node = null;
@@ -158,13 +242,17 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const slackMs = o.timing.intervalMs + 100;
   const firstMasterDownMs = 3 * 1000 + 1000;
   const checkVrrp = (): void => {
-    const masters = nodes.filter((n) => n.vrrp?.holding === true);
+    // A frozen master still holds its VIP (its kernel still answers for it). In mode power no
+    // one may take over until it is off; trusting self-release, it only must not hold on
+    // beside the new master once it runs again.
+    const countFrozen = o.fencing?.mode === 'power';
+    const masters = nodes.filter((n) => n.vrrp?.holding === true && (countFrozen || !n.clock.frozen));
     if (clock.nowMs() > firstMasterDownMs && masters.length > 1) {
       violations.push(`${at()} two masters of VI_1 at once: ${masters.map((m) => m.name).join(', ')}${masters.every((m) => masters.every((x) => net.canReach(m.name, x.name))) ? ' (and they can talk)' : ' (cut off from each other)'}`);
     }
     for (const s of nodes) {
       const quorate = s.node?.view.quorate === true;
-      if (s.vrrp?.holding !== true || quorate) {
+      if (s.vrrp?.holding !== true || quorate || s.clock.frozen) {
         delete s.masterWithoutQuorumSince;
         continue;
       }
@@ -177,8 +265,9 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     for (const s of nodes) {
       const view = s.node?.view;
       if (view === undefined) continue;
-      if (view.quorate && view.members.length === 1 && totalVotes >= 3) violations.push(`${at()} ${s.name} claims quorum on its own: ${JSON.stringify(view)}`);
-      if (s.minoritySince !== undefined && view.quorate && clock.nowMs() - s.minoritySince > o.timing.deadtimeMs + slackMs) {
+      if (view.quorate && view.members.length === 1 && totalVotes >= 3 && !s.clock.frozen) violations.push(`${at()} ${s.name} claims quorum on its own: ${JSON.stringify(view)}`);
+      // A frozen node cannot notice anything; it gets deadtime from its thaw, as from a cut.
+      if (s.minoritySince !== undefined && view.quorate && clock.nowMs() - Math.max(s.minoritySince, s.clock.thawMs) > o.timing.deadtimeMs + slackMs) {
         violations.push(`${at()} ${s.name} is cut off from a majority since t=${(s.minoritySince / 1000).toFixed(3)}s but still reports quorum: [${view.members.join(',')}]`);
       }
     }
@@ -204,7 +293,10 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       const directors = group.filter((g) => g.vrrp !== null);
       if (o.vrrp === true && votes >= quorumVotes && directors.length > 0) {
         const masters = directors.filter((g) => g.vrrp?.holding === true).map((g) => g.name);
-        if (masters.length !== 1) violations.push(`${at()} quorate group [${expected}] has ${masters.length} masters of VI_1 after a calm phase: [${masters.join(',')}]`);
+        // In mode power a failing or hanging agent rightly keeps everyone from taking over.
+        const unfenced = o.nodes.filter((d) => !d.witness && !group.some((g) => g.name === d.name) && !group.some((g) => g.fencing?.isFenced(d.name) === true));
+        const waitingForFence = o.fencing?.mode === 'power' && masters.length === 0 && unfenced.length > 0;
+        if (masters.length !== 1 && !waitingForFence) violations.push(`${at()} quorate group [${expected}] has ${masters.length} masters of VI_1 after a calm phase: [${masters.join(',')}]`);
       }
     }
   };
@@ -222,7 +314,13 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   runFor(agreementBoundMs);
   checkAgreement();
 
-  while (clock.nowMs() < o.durationMs) {
+  if (o.cutAll === true) {
+    net.partition(nodes.map((n) => [n.name]));
+    stats.partitions++;
+    note('network: every node cut off from the others');
+    runFor(o.durationMs);
+  }
+  while (o.cutAll !== true && clock.nowMs() < o.durationMs) {
     // Chaos: a few random events.
     const chaosMs = 5000 + Math.floor(rng.next() * 15_000);
     const events = 1 + Math.floor(rng.next() * 4);
@@ -262,13 +360,26 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         s.clock.wallOffsetMs += (rng.next() - 0.5) * 4000;
         note(`${s.name}: wall clock jumped to ${s.clock.wallOffsetMs.toFixed(0)} ms off`);
       }
+      if (o.freezes === true && rng.next() < 0.25) {
+        const live = nodes.filter((n) => n.node !== null && !n.clock.frozen);
+        const victim = live[Math.floor(rng.next() * live.length)];
+        if (victim !== undefined) {
+          const forMs = 500 + Math.floor(rng.next() * 7500);
+          victim.clock.freeze(clock.nowMs() + forMs);
+          stats.freezes++;
+          note(`${victim.name} frozen for ${forMs} ms`);
+        }
+      }
       updateMinority();
     }
-    // Calm: a steady network for the agreement bound (partitions may stay).
+    // Calm: a steady network for the agreement bound (partitions may stay), counted from
+    // the end of the last freeze.
     net.conditions = { loss: 0, duplicate: 0, minDelayMs: 1, maxDelayMs: 5 };
+    const lastThawMs = Math.max(...nodes.map((n) => n.clock.thawMs));
+    if (lastThawMs > clock.nowMs()) runFor(lastThawMs - clock.nowMs());
     runFor(agreementBoundMs + Math.floor(rng.next() * 3000));
     checkAgreement();
   }
   stats.datagrams = net.sent;
-  return { seed: o.seed, violations, trace, stats };
+  return { seed: o.seed, violations, trace, stats, poweredOff };
 }

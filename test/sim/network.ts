@@ -106,6 +106,11 @@ export class NodeClock implements Clock {
     return this.shared.nowMs() < this.frozenUntilMs;
   }
 
+  /** When the latest freeze ended (or ends); -Infinity if never frozen. */
+  get thawMs(): number {
+    return this.frozenUntilMs;
+  }
+
   clearTimeout(handle: TimerHandle): void {
     this.owned.delete(handle);
     this.shared.clearTimeout(handle);
