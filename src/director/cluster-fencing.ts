@@ -6,6 +6,7 @@ import type { Logger } from '../common/log';
 import { systemRng } from '../common/rng';
 import type { ClusterConfig } from '../cluster/config';
 import type { View } from '../cluster/membership';
+import { findAgent, readMetadata, unknownOptions } from '../fencing/agents/fence-agent';
 import { AgentRunner } from '../fencing/agents/runner';
 import { FencingCoordinator, type FenceRecord } from '../fencing/coordinator';
 import { RefusedRequest, type FenceControl } from './control-protocol';
@@ -52,8 +53,32 @@ export class ClusterFencing {
     });
   }
 
+  /**
+   * Checks each fence_* device's options against what its agent's metadata lists, and
+   * warns where one is unknown (a typo would otherwise only show when fencing fails).
+   */
+  async checkAgents(): Promise<void> {
+    for (const device of this.cluster.fencing.devices) {
+      if (device.agent?.startsWith('fence_') !== true) continue;
+      const program = findAgent(device.agent);
+      if (program === undefined) {
+        this.log.error(`fence device ${device.name}: ${device.agent} is not installed (Debian: apt-get install fence-agents)`, { component: 'fencing' });
+        continue;
+      }
+      const meta = await readMetadata(program);
+      if ('error' in meta) {
+        this.log.warn(`fence device ${device.name}: ${meta.error}`, { component: 'fencing' });
+        continue;
+      }
+      for (const option of unknownOptions(meta.parameters, device.options)) {
+        const at = device.optionWhere[option];
+        this.log.warn(`${at !== undefined ? `${at.file}:${at.line}:${at.col}: ` : ''}fence device ${device.name}: ${device.agent} takes no option '${option}' (its metadata lists: ${meta.parameters.join(', ')})`, { component: 'fencing' });
+      }
+    }
+  }
+
   viewChanged(view: View): void {
-    this.coordinator.viewChanged({ members: view.members, quorate: view.quorate, ...(view.dc !== undefined ? { dc: view.dc } : {}) });
+    this.coordinator.viewChanged({ members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, ...(view.dc !== undefined ? { dc: view.dc } : {}) });
   }
 
   fenced(): string[] {

@@ -145,6 +145,7 @@ export class Director {
         const holdsVips = (node: string): boolean => ((node === self ? vrrp.holds?.() : director.member?.node.holdsOf(node)?.holds) ?? []).length > 0;
         const fencing = new ClusterFencing(options.config.cluster, self, director.clock, director.log, () => director.vrrp.recheck(), holdsVips);
         director.fencing = fencing;
+        void fencing.checkAgents();
         director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, {
           ...vrrp,
           fenced: () => fencing.fenced(),

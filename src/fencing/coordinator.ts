@@ -74,6 +74,11 @@ export interface ViewFacts {
   readonly members: readonly string[];
   readonly quorate: boolean;
   readonly dc?: string;
+  /**
+   * The view holds more than half the votes. Only a view without a majority (two_node
+   * quorum, say) may have a rival fencing it from the other side of a cut.
+   */
+  readonly majority?: boolean;
 }
 
 export const fenceRetryAfterDefaultMs = 30_000;
@@ -95,6 +100,7 @@ export class FencingCoordinator {
   private members = new Set<string>();
   private everMember = new Set<string>();
   private leading = false;
+  private contested = true;
   private nextId = 1;
 
   constructor(private readonly o: FencingCoordinatorOptions) {}
@@ -132,6 +138,7 @@ export class FencingCoordinator {
       this.cancel(m, `${m} is back in the view`);
     }
     this.leading = view.quorate && view.dc === this.o.self;
+    this.contested = view.majority !== true;
     if (!this.leading) {
       for (const [target, op] of this.running) if (op.record.origin === 'automatic' && op.delayTimer !== undefined) this.cancel(target, 'this node is no longer the DC of a quorate view');
       return;
@@ -229,14 +236,14 @@ export class FencingCoordinator {
 
   /**
    * As Pacemaker's pcmk_delay_base and pcmk_delay_max: at least the base, at most the
-   * max, random in between. Fencing a node that outranks this one (as Pacemaker's
-   * priority-fencing-delay) waits twice delay_max more, so of two sides fencing each
-   * other the one that matters acts at least delay_max first, whatever the draw.
+   * max, random in between. Without a majority (two_node), fencing a node that outranks
+   * this one (as Pacemaker's priority-fencing-delay) waits twice delay_max more, so of two
+   * sides fencing each other the one that matters acts at least delay_max first.
    */
   private raceDelayMs(target: string): number {
     const { delayBaseMs: base, delayMaxMs: max } = this.o.config;
     const spread = Math.max(base, max) - base;
-    const yieldMs = this.o.outranks?.(target, this.o.self) === true ? 2 * Math.max(base, max) : 0;
+    const yieldMs = this.contested && this.o.outranks?.(target, this.o.self) === true ? 2 * Math.max(base, max) : 0;
     return base + Math.floor(this.o.rng.next() * (spread + 1)) + yieldMs;
   }
 

@@ -3,10 +3,11 @@
 // (its process dies), and only then does a backup take the VIP; the gate says it is
 // waiting for the fence meanwhile. The fenced node restarts and rejoins as a backup.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClusterLab } from '../../src/lab/cluster-lab';
-import { loopbackNet, waitFor } from '../support/director-process';
+import { bin, loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
 const port = 16500 + (process.pid % 50);
@@ -118,5 +119,24 @@ describe('fencing a frozen master on loopback (integration, signal agent)', func
     lab.start('d1');
     await waitFor('d1 back as a backup', () => (/VI_1: INIT -> BACKUP/.test(lab.log('d1')) ? true : undefined), 10_000, 50);
     assert.doesNotMatch(lab.log('d1').split('\n').find((l) => /VI_1: INIT ->/.test(l)) ?? '', /MASTER/);
+  });
+
+  it('hadirector fence: the history, a refusal from a node that is not the DC, a device test, an unknown node', () => {
+    const cli = (...args: string[]) => spawnSync(bin, args, { encoding: 'utf8', timeout: 20_000 });
+    const history = cli('fence', 'history', '--control', lab.socket('d2'));
+    assert.equal(history.status, 0, history.stderr);
+    assert.match(history.stdout, /^1\t\S+\td1\toff\tautomatic\tsuccess\t\d+ms\tkill#1 success \(killed pid \d+ \(SIGKILL\)\)\n$/);
+    const notDc = cli('fence', 'd2', '--action', 'off', '--control', lab.socket('d3'));
+    assert.equal(notDc.status, 2);
+    assert.match(notDc.stderr, /only the DC of a quorate view fences/);
+    const test = cli('fence', 'test', 'kill', '--control', lab.socket('d2'));
+    assert.equal(test.status, 0, test.stderr);
+    assert.match(test.stdout, /^kill: ok/);
+    const unknown = cli('fence', 'confirm', 'd9', '--control', lab.socket('d2'));
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /'d9' is no node of the cluster \(d1, d2, d3\)/);
+    const usage = cli('fence', 'd3', '--action', 'melt', '--control', lab.socket('d2'));
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /--action must be off, reboot or on, not 'melt'/);
   });
 });

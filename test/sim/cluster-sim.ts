@@ -155,7 +155,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         },
         peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
         viewChanged: (c) => {
-          s.fencing?.viewChanged({ members: c.view.members, quorate: c.view.quorate, ...(c.view.dc !== undefined ? { dc: c.view.dc } : {}) });
+          s.fencing?.viewChanged({ members: c.view.members, quorate: c.view.quorate, majority: 2 * c.view.votes > c.view.expectedVotes, ...(c.view.dc !== undefined ? { dc: c.view.dc } : {}) });
           s.vrrp?.viewChanged();
           stats.viewChanges++;
           note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
