@@ -7,6 +7,8 @@ import { ipvsBench } from './ipvs';
 export interface BenchOptions {
   /** The small size that `npm test` runs, to keep every benchmark working. */
   readonly smoke: boolean;
+  /** What follows the benchmark's name on the command line. */
+  readonly args?: readonly string[];
 }
 
 export interface Benchmark {

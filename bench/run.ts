@@ -10,7 +10,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  for (const line of await bench.run({ smoke: false })) process.stdout.write(line + '\n');
+  for (const line of await bench.run({ smoke: false, args: process.argv.slice(3) })) process.stdout.write(line + '\n');
 }
 
 main().catch((err: unknown) => {

@@ -111,7 +111,7 @@ export async function runLab(o: LabOptions): Promise<number> {
       const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', file, '--node', node, '--control', path.join(dir, `${node}.sock`), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
       children.set(node, child);
     }
-    o.out(`lab: ${nodes.length} nodes (${nodes.join(', ')}), ${reals.size} real servers, ${vips.size} virtual services; logs in ${dir}; Ctrl-C stops\n`);
+    o.out(`lab: ${nodes.length} nodes (${nodes.join(', ')}), ${reals.size} real servers, ${vips.size} virtual services; logs and control sockets in ${dir}; Ctrl-C stops\n`);
     const until = o.durationS === undefined ? Infinity : Date.now() + o.durationS * 1000;
     let stop = false;
     void o.interrupted.then(() => (stop = true));
