@@ -89,7 +89,7 @@ virtual_server ${vip} ${vport} {
 `;
 }
 
-/** One outage: from the signal to the first answer again, with a probe every 10 ms. */
+/** One outage: from the first failed probe (or the signal, if later) to the first answer again, with a probe every 10 ms. */
 async function outage(lab: ClusterLab, signal: 'SIGKILL' | 'SIGTERM'): Promise<number> {
   let firstFailAt: number | undefined;
   let recoveredAt: number | undefined;
@@ -111,7 +111,8 @@ async function outage(lab: ClusterLab, signal: 'SIGKILL' | 'SIGTERM'): Promise<n
   await until('the VIP again', async () => recoveredAt !== undefined || (firstFailAt === undefined && Date.now() - signalledAt.at > 15_000), 20_000);
   probing = false;
   await prober;
-  return recoveredAt === undefined || firstFailAt === undefined ? 0 : recoveredAt - firstFailAt;
+  // A probe already on its way when the signal went counts from the signal, as in the namespaces.
+  return recoveredAt === undefined || firstFailAt === undefined ? 0 : recoveredAt - Math.max(firstFailAt, signalledAt.at);
 }
 
 /** Figures as they come, on stderr: a full run takes a long time, and the summary follows on stdout. */
