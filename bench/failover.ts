@@ -89,7 +89,7 @@ virtual_server ${vip} ${vport} {
 `;
 }
 
-/** One outage: from the first failed probe (or the signal, if later) to the first answer again, with a probe every 10 ms. */
+/** One outage: from the first failed probe (or the signal, if later) to the start of the first probe answered again; a probe every 10 ms. */
 async function outage(lab: ClusterLab, signal: 'SIGKILL' | 'SIGTERM'): Promise<number> {
   let firstFailAt: number | undefined;
   let recoveredAt: number | undefined;
@@ -100,7 +100,8 @@ async function outage(lab: ClusterLab, signal: 'SIGKILL' | 'SIGTERM'): Promise<n
       const started = Date.now();
       const ok = await probe(200);
       if (!ok) firstFailAt ??= started;
-      else if (firstFailAt !== undefined && recoveredAt === undefined) recoveredAt = Date.now();
+      // Served by the time this probe began: the connection it opened was answered.
+      else if (firstFailAt !== undefined && recoveredAt === undefined) recoveredAt = started;
       await sleep(Math.max(0, 10 - (Date.now() - started)));
     }
   })();
