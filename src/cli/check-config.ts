@@ -3,6 +3,7 @@
 import { checkConfig } from '../config/check';
 import { formatDiagnostic } from '../config/diagnostics';
 import { summarize } from '../config/summary';
+import { secretOptionNames } from '../fencing/config';
 import type { CliIo } from './io';
 
 export interface CheckConfigOptions {
@@ -21,7 +22,9 @@ export function runCheckConfig(options: CheckConfigOptions, io: CliIo): number {
   });
   if (options.json) {
     const nodes = Object.fromEntries(result.configs.map((c) => [c.node, c]));
-    io.stdout(JSON.stringify({ diagnostics: result.diagnostics, nodes }, null, 2) + '\n');
+    // Fence device secrets (and vrrp auth_pass) stay in the file: the model shows that they are set, not what they are.
+    const hideSecrets = (key: string, value: unknown): unknown => (typeof value === 'string' && (secretOptionNames.has(key) || key === 'pass') ? '***' : value);
+    io.stdout(JSON.stringify({ diagnostics: result.diagnostics, nodes }, hideSecrets, 2) + '\n');
     return result.errorCount > 0 ? 1 : 0;
   }
   for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');

@@ -26,6 +26,7 @@ export interface LabOptions {
 interface NodeStatus {
   cluster?: { view: { id: number; members: string[]; quorate: boolean; dc?: string } };
   vrrp?: Array<{ instance: string; state: string; gate: { open: boolean; reason: string } }>;
+  fencing?: { pending: string[]; fenced: string[] };
   connectionEntries?: number;
 }
 
@@ -53,7 +54,9 @@ async function nodeLine(name: string, socket: string): Promise<string> {
     const v = s.cluster?.view;
     const view = v === undefined ? 'no cluster' : `view ${v.id} [${v.members.join(',')}] ${v.quorate ? 'quorate' : 'NO QUORUM'}, DC ${v.dc ?? '-'}`;
     const vrrp = (s.vrrp ?? []).map((i) => `${i.instance.split(' ')[0]} ${i.state.toUpperCase()}${i.state === 'backup' && !i.gate.open ? ` (gate: ${i.gate.reason})` : ''}`).join(', ');
-    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''} | ${s.connectionEntries ?? 0} connection entries`;
+    const f = s.fencing;
+    const fencing = f === undefined || f.pending.length + f.fenced.length === 0 ? '' : ` | ${[...f.pending.map((n) => `fencing ${n}`), ...f.fenced.map((n) => `${n} fenced`)].join(', ')}`;
+    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing} | ${s.connectionEntries ?? 0} connection entries`;
   } catch {
     return `${name}: not answering`;
   }

@@ -41,6 +41,22 @@ describe('the hadirector executable', () => {
     assert.ok((vi?.where.line ?? 0) > 1 && (vi?.where.col ?? 0) >= 1);
   });
 
+  it('never prints a fence device\'s password under --json', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-bin-'));
+    try {
+      const file = path.join(dir, 'c.conf');
+      fs.writeFileSync(path.join(dir, 'k'), 'a cluster key of some length\n');
+      fs.writeFileSync(file, 'cluster {\n  auth_key_file k\n  node d1 {\n    address 127.0.0.1\n  }\n  fencing {\n    device ipmi {\n      agent fence_ipmilan\n      ip 10.0.0.9\n      password s3cr3t-pw\n    }\n  }\n}\n');
+      const r = hadirector(['check-config', '-f', file, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /s3cr3t-pw/);
+      assert.match(r.stdout, /"password": "\*\*\*"/);
+      assert.match(r.stdout, /"ip": "10\.0\.0\.9"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 with the diagnostics on stderr, and no stack trace, for a broken file', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-bin-'));
     try {

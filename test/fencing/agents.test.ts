@@ -2,7 +2,7 @@
 // fence-agent protocol, when installed), a protocol agent of our own, the exec agent, the
 // signal agent on a real process, and the http agent against a small Redfish-like server.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { agentInput, findAgent, metadataParameters, readMetadata, unknownOptions
 import { httpRequestFor } from '../../src/fencing/agents/http-agent';
 import { netnsCommands } from '../../src/fencing/agents/netns-agent';
 import { AgentRunner } from '../../src/fencing/agents/runner';
+import { NetnsLab, netnsUnavailable } from '../../src/lab/netns';
 
 const where = { file: 'c.conf', line: 1, col: 1 };
 const device = (agent: string, options: Record<string, string>): FenceDeviceConfig => ({ name: 'dev', where, agent, timeoutMs: 10_000, retries: 0, hosts: [], options, optionWhere: {} });
@@ -117,6 +118,28 @@ describe('fence agents', () => {
     }
     assert.deepEqual(httpRequestFor({}, 'd2', 'off'), { error: 'the http agent needs url' });
     assert.deepEqual(httpRequestFor({ url: 'ftp://x' }, 'd2', 'off'), { error: "url 'ftp://x' is neither http nor https" });
+  });
+
+  it('netns (root): cuts the links of a namespace of its own, and restores them', async function () {
+    const why = netnsUnavailable();
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    const net = new NetnsLab('10.215.0');
+    try {
+      net.create({ d1: 1 });
+      const linkUp = () => /<[^>]*\bUP\b[^>]*>/.test(execFileSync('ip', ['-n', net.ns('d1'), 'link', 'show', 'eth0'], { encoding: 'utf8' }));
+      const d = device('netns', { namespace: net.ns('%n') });
+      assert.equal(linkUp(), true);
+      assert.deepEqual(await run(d, 'd1', 'off'), { ok: true, detail: `off done in ${net.ns('d1')}` });
+      assert.equal(linkUp(), false);
+      assert.equal((await run(d, 'd1', 'on')).ok, true);
+      assert.equal(linkUp(), true);
+      assert.match((await run(device('netns', { namespace: 'no-such-namespace-%n' }), 'd1', 'off')).detail, /^exit \d+: ip -n no-such-namespace-d1 link set eth0 down: /);
+    } finally {
+      net.destroy();
+    }
   });
 
   it('netns: cuts (or restores) the node namespace\'s links', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { bin } from '../support/director-process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { bin, waitFor } from '../support/director-process';
 
 describe('hadirector lab (the loopback cluster of config/hadirector.conf)', function () {
   this.timeout(60_000);
@@ -14,5 +15,26 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
     assert.match(last, /^w1: view \d+ \[d1,d2,w1\] quorate, DC d1 \|/m);
     assert.match(last, /^VIP 127\.0\.0\.100:8080: real server 127\.0\.0\.2[12]:808[12] \(\d+ ms\)$/m);
     assert.match(r.stdout, /lab: stopped\n$/);
+  });
+
+  it('a frozen master is fenced (the signal agent kills it) before the backup takes the VIP', async () => {
+    const lab = spawn(bin, ['lab', '--duration', '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    lab.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => lab.once('exit', resolve));
+    try {
+      await waitFor('d1 to be master', () => (/^d1: .*VI_WEB MASTER/m.test(out.split('--- ').at(-1) ?? '') ? true : undefined), 20_000, 100);
+      const pid = Number(fs.readFileSync('/tmp/hadirector-lab/d1.pid', 'utf8'));
+      process.kill(pid, 'SIGSTOP');
+      await waitFor('d2 to serve, d1 fenced', () => {
+        const last = out.split('--- ').at(-1) ?? '';
+        return /^d2: .*DC d2 \| VI_WEB MASTER \| d1 fenced/m.test(last) && /^d1: not answering$/m.test(last) ? true : undefined;
+      }, 20_000, 100);
+      assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the frozen d1 was killed by the fence');
+      assert.match(out.split('--- ').at(-1) ?? '', /^VIP 127\.0\.0\.100:8080: real server /m);
+    } finally {
+      lab.kill('SIGINT');
+      await exited;
+    }
   });
 });
