@@ -205,17 +205,22 @@ export function newVrrpTrackProcess(name: string, where: SourcePos): VrrpTrackPr
   return { name, where, params: [], paramMatch: 'exact', weight: 0, weightReverse: false, quorum: 1, forkDelayMs: 0, terminateDelayMs: 0, fullCommand: false };
 }
 
+/** `weight N [reverse]` of a tracker block. */
+function weightKeyword(range: { readonly min: number; readonly max: number }) {
+  return (s: Statement, t: { weight: number; weightReverse: boolean }, cx: ParseContext): void => {
+    if (!expectArgs(cx, s, 1, 2)) return;
+    set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, range));
+    t.weightReverse = readReverse(cx, s, s.args[1]);
+  };
+}
+
 export const vrrpScriptSpec: BlockSpec<VrrpScriptConfig> = {
   name: 'vrrp_script',
   keywords: {
     script: (s, t, cx) => set(t, 'script', commandArg(cx, s)),
     interval: (s, t, cx) => set(t, 'intervalMs', secondsArg(cx, s, { min: 0.001, max: 86400 })),
     timeout: (s, t, cx) => set(t, 'timeoutMs', secondsArg(cx, s, { min: 0.001, max: 86400 })),
-    weight: (s, t, cx) => {
-      if (!expectArgs(cx, s, 1, 2)) return;
-      set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, trackWeightRange));
-      t.weightReverse = readReverse(cx, s, s.args[1]);
-    },
+    weight: weightKeyword(trackWeightRange),
     rise: (s, t, cx) => set(t, 'rise', intArg(cx, s, { min: 1, max: 1_000_000 })),
     fall: (s, t, cx) => set(t, 'fall', intArg(cx, s, { min: 1, max: 1_000_000 })),
     user: (s, t, cx) => {
@@ -231,11 +236,7 @@ export const vrrpTrackFileSpec: BlockSpec<VrrpTrackFileConfig> = {
   name: 'vrrp_track_file',
   keywords: {
     file: (s, t, cx) => set(t, 'file', wordArg(cx, s)),
-    weight: (s, t, cx) => {
-      if (!expectArgs(cx, s, 1, 2)) return;
-      set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, trackWeightRange));
-      t.weightReverse = readReverse(cx, s, s.args[1]);
-    },
+    weight: weightKeyword(trackWeightRange),
     init_file: (s, t, cx) => {
       if (!expectArgs(cx, s, 0, 2)) return;
       const init = { value: 0, overwrite: false };
@@ -258,11 +259,7 @@ export const vrrpTrackProcessSpec: BlockSpec<VrrpTrackProcessConfig> = {
       t.params = params;
     },
     param_match: (s, t, cx) => set(t, 'paramMatch', choiceArg(cx, s, ['initial', 'partial'] as const)),
-    weight: (s, t, cx) => {
-      if (!expectArgs(cx, s, 1, 2)) return;
-      set(t, 'weight', parseInteger(cx, s, s.args[0] as Token, processWeightRange));
-      t.weightReverse = readReverse(cx, s, s.args[1]);
-    },
+    weight: weightKeyword(processWeightRange),
     quorum: (s, t, cx) => set(t, 'quorum', intArg(cx, s, { min: 1, max: 65535 })),
     quorum_max: (s, t, cx) => set(t, 'quorumMax', intArg(cx, s, { min: 1, max: 65535 })),
     delay: (s, t, cx) => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { ClusterLab } from '../../src/lab/cluster-lab';
+import { directorsAndWitness } from '../support/cluster-config';
 import { closeServer, get, loopbackNet, nameServer, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
@@ -15,29 +16,7 @@ const vport = 18300;
 const advertMs = 1000;
 
 const config = `
-cluster {
-    cluster_id failover
-    auth_key_file cluster.key
-    port ${port}
-    heartbeat_interval 500ms
-    deadtime 2s
-    fencing {
-        mode self_release
-    }
-    node d1 {
-        address ${lan}.91
-        priority 150
-    }
-    node d2 {
-        address ${lan}.92
-    }
-    node w1 {
-        address ${lan}.93
-        priority 0
-        witness
-    }
-}
-vrrp_instance VI_1 {
+${directorsAndWitness({ clusterId: 'failover', lan, port, heartbeat: '500ms', deadtime: '2s' })}vrrp_instance VI_1 {
     interface lo
     virtual_router_id 51
 @d1 priority 150

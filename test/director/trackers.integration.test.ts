@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClusterLab } from '../../src/lab/cluster-lab';
+import { directorsAndWitness } from '../support/cluster-config';
 import { loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
@@ -18,29 +19,7 @@ global_defs {
 @d1 notify_fifo ${dir}/d1.fifo
 @d2 notify_fifo ${dir}/d2.fifo
 }
-cluster {
-    cluster_id trackers
-    auth_key_file cluster.key
-    port ${port}
-    heartbeat_interval 200ms
-    deadtime 1s
-    fencing {
-        mode self_release
-    }
-    node d1 {
-        address ${lan}.91
-        priority 150
-    }
-    node d2 {
-        address ${lan}.92
-    }
-    node w1 {
-        address ${lan}.93
-        priority 0
-        witness
-    }
-}
-vrrp_script chk {
+${directorsAndWitness({ clusterId: 'trackers', lan, port, heartbeat: '200ms', deadtime: '1s' })}vrrp_script chk {
 @d1 script "/usr/bin/test ! -e ${dir}/d1.fail"
 @d2 script "/usr/bin/test ! -e ${dir}/d2.fail"
     interval 0.1
