@@ -21,11 +21,11 @@ export interface ClusterEvents {
   /** A VRRP advert arrived through the receive gate. */
   advertReceived?(sender: string, advert: AdvertBody): void;
   /**
-   * This node's own timers ran this late: it was frozen (SIGSTOP, a paused VM) long
-   * enough for peers to count it dead. Said before it sends anything, so what it holds
-   * can be let go first.
+   * This node did not run for `gapMs` (no timer fired, no datagram was read): it was
+   * frozen (SIGSTOP, a paused VM) long enough for peers to count it dead. Said before it
+   * reads or sends anything, so what it holds can be let go first.
    */
-  stalled?(lateMs: number): void;
+  stalled?(gapMs: number): void;
 }
 
 export interface ClusterNodeOptions {
@@ -76,11 +76,11 @@ export class ClusterNode {
   private readonly skews = new Map<string, SkewWatch>();
   /** node → peer → when that peer last heard that node, as its heartbeats tell. */
   private readonly heardVia = new Map<string, Map<string, number>>();
-  /** What each peer's latest heartbeat said it holds, and when it came. */
   /** When this node last ran (a timer or a datagram): it runs at least every interval. */
   private lastRanMs: number | undefined;
   /** What each peer's latest heartbeat said is fenced. */
   private readonly peerFenced = new Map<string, readonly string[]>();
+  /** What each peer's latest heartbeat said it holds, and when it came. */
   private readonly peerHolds = new Map<string, { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number }>();
   private readonly peers: string[];
   private readonly bootEpoch: number;

@@ -8,16 +8,8 @@ import type { ClusterConfig } from '../cluster/config';
 import type { View } from '../cluster/membership';
 import { findAgent, readMetadata, unknownOptions } from '../fencing/agents/fence-agent';
 import { AgentRunner } from '../fencing/agents/runner';
-import { FencingCoordinator, type FenceRecord } from '../fencing/coordinator';
+import { FencingCoordinator, outranks, type FenceRecord } from '../fencing/coordinator';
 import { RefusedRequest, type FenceControl } from './control-protocol';
-
-/** In a fencing match, the side holding VIPs should survive; else the one the DC election ranks higher. */
-export function outranks(cluster: ClusterConfig, holdsVips: (node: string) => boolean, a: string, b: string): boolean {
-  const [ha, hb] = [holdsVips(a), holdsVips(b)];
-  if (ha !== hb) return ha;
-  const priority = (n: string) => cluster.nodes.find((x) => x.name === n)?.priority ?? 0;
-  return priority(a) !== priority(b) ? priority(a) > priority(b) : a < b;
-}
 
 /** How many operations `status` shows; `fence history` shows them all. */
 const statusHistory = 10;
@@ -44,7 +36,7 @@ export class ClusterFencing {
       clock,
       rng: systemRng,
       runner: this.runner,
-      outranks: (a, b) => outranks(cluster, holdsVips, a, b),
+      outranks: (a, b) => outranks(holdsVips, (n) => cluster.nodes.find((x) => x.name === n)?.priority ?? 0, a, b),
       events: {
         fenced: (node) => onFenced(node),
         alert: (message) => log.error(message, component),

@@ -81,6 +81,13 @@ export interface ViewFacts {
   readonly majority?: boolean;
 }
 
+/** In a fencing match, the side holding VIPs should survive; else the one the DC election ranks higher (priority, then name). */
+export function outranks(holdsVips: (node: string) => boolean, priority: (node: string) => number, a: string, b: string): boolean {
+  const [ha, hb] = [holdsVips(a), holdsVips(b)];
+  if (ha !== hb) return ha;
+  return priority(a) !== priority(b) ? priority(a) > priority(b) : a < b;
+}
+
 export const fenceRetryAfterDefaultMs = 30_000;
 /** At most this many operations are kept in the history. */
 export const historyLimit = 500;

@@ -14,7 +14,7 @@ import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
 import { newFencing, type FenceMode } from '../../src/fencing/config';
-import { FencingCoordinator, type FenceOutcome } from '../../src/fencing/coordinator';
+import { FencingCoordinator, outranks, type FenceOutcome } from '../../src/fencing/coordinator';
 import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
 import { VrrpAgent } from '../../src/vrrp/agent';
@@ -196,7 +196,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         rng,
         runner: { run: (_device, target, _action, signal) => powerSwitch(s, target, signal) },
         retryAfterMs: 5000,
-        outranks: (a, b) => (holds(a) !== holds(b) ? holds(a) : priority(a) !== priority(b) ? priority(a) > priority(b) : a < b),
+        outranks: (a, b) => outranks(holds, priority, a, b),
         events: {
           fenced: (target) => {
             note(`${s.name}: ${target} is fenced`);
