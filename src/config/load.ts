@@ -18,6 +18,7 @@ import {
   newVrrpTrackFile,
   newVrrpTrackProcess,
 } from '../vrrp/config';
+import type { SourcePos } from '../common/where';
 import { nodeConfigFs, type ConfigFs } from './config-fs';
 import { Diagnostics, promoteWarnings, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { globalDefsSpec, newGlobalDefs } from './global-defs';
@@ -96,49 +97,30 @@ function namedBlock(cx: ParseContext, s: Statement): { name: Token; block: State
   return { name, block: listBlock(cx, { ...s, args: [] }) };
 }
 
-function readTrackFile(s: Statement, t: HadConfig, cx: ParseContext): void {
-  const b = namedBlock(cx, s);
-  if (b === undefined) return;
-  const tracker = newVrrpTrackFile(b.name.text, s.where);
-  applyBlock(vrrpTrackFileSpec, b.block, tracker, cx);
-  t.vrrpTrackFiles.push(tracker);
+/** `KEYWORD NAME { ... }` read by a block's table into a new item, added to its list. */
+function namedBlockOf<T>(spec: BlockSpec<T>, make: (name: string, where: SourcePos, config: HadConfig) => T, list: (config: HadConfig) => T[]) {
+  return (s: Statement, t: HadConfig, cx: ParseContext): void => {
+    const b = namedBlock(cx, s);
+    if (b === undefined) return;
+    const item = make(b.name.text, s.where, t);
+    applyBlock(spec, b.block, item, cx);
+    list(t).push(item);
+  };
 }
+
+const readTrackFile = namedBlockOf(vrrpTrackFileSpec, newVrrpTrackFile, (t) => t.vrrpTrackFiles);
 
 const topLevelSpec: BlockSpec<HadConfig> = {
   name: 'top level',
   keywords: {
     global_defs: (s, t, cx) => applyBlock(globalDefsSpec, listBlock(cx, s), t.global, cx),
-    vrrp_script: (s, t, cx) => {
-      const b = namedBlock(cx, s);
-      if (b === undefined) return;
-      const script = newVrrpScript(b.name.text, s.where);
-      applyBlock(vrrpScriptSpec, b.block, script, cx);
-      t.vrrpScripts.push(script);
-    },
-    vrrp_track_file: (s, t, cx) => readTrackFile(s, t, cx),
+    vrrp_script: namedBlockOf(vrrpScriptSpec, newVrrpScript, (t) => t.vrrpScripts),
+    vrrp_track_file: readTrackFile,
     // keepalived takes both spellings at the top level.
-    track_file: (s, t, cx) => readTrackFile(s, t, cx),
-    vrrp_track_process: (s, t, cx) => {
-      const b = namedBlock(cx, s);
-      if (b === undefined) return;
-      const tracker = newVrrpTrackProcess(b.name.text, s.where);
-      applyBlock(vrrpTrackProcessSpec, b.block, tracker, cx);
-      t.vrrpTrackProcesses.push(tracker);
-    },
-    vrrp_instance: (s, t, cx) => {
-      const b = namedBlock(cx, s);
-      if (b === undefined) return;
-      const instance = newVrrpInstance(b.name.text, s.where, t.global);
-      applyBlock(vrrpInstanceSpec, b.block, instance, cx);
-      t.vrrpInstances.push(instance);
-    },
-    vrrp_sync_group: (s, t, cx) => {
-      const b = namedBlock(cx, s);
-      if (b === undefined) return;
-      const group = newVrrpSyncGroup(b.name.text, s.where);
-      applyBlock(vrrpSyncGroupSpec, b.block, group, cx);
-      t.vrrpSyncGroups.push(group);
-    },
+    track_file: readTrackFile,
+    vrrp_track_process: namedBlockOf(vrrpTrackProcessSpec, newVrrpTrackProcess, (t) => t.vrrpTrackProcesses),
+    vrrp_instance: namedBlockOf(vrrpInstanceSpec, (name, where, t) => newVrrpInstance(name, where, t.global), (t) => t.vrrpInstances),
+    vrrp_sync_group: namedBlockOf(vrrpSyncGroupSpec, newVrrpSyncGroup, (t) => t.vrrpSyncGroups),
     virtual_server_group: (s, t, cx) => {
       const b = namedBlock(cx, s);
       if (b === undefined) return;

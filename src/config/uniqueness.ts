@@ -29,3 +29,14 @@ export function reportDuplicates<T>(
   }
   return first;
 }
+
+/** The items whose key was not seen before, in order: the first of each key. */
+export function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

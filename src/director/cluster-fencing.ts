@@ -8,7 +8,7 @@ import type { ClusterConfig } from '../cluster/config';
 import type { View } from '../cluster/membership';
 import { findAgent, readMetadata, unknownOptions } from '../fencing/agents/fence-agent';
 import { AgentRunner } from '../fencing/agents/runner';
-import { FencingCoordinator, outranks, type FenceRecord } from '../fencing/coordinator';
+import { FencingCoordinator, outranks, viewFacts, type FenceRecord } from '../fencing/coordinator';
 import { RefusedRequest, type FenceControl } from './control-protocol';
 
 /** How many operations `status` shows; `fence history` shows them all. */
@@ -70,7 +70,7 @@ export class ClusterFencing {
   }
 
   viewChanged(view: View): void {
-    this.coordinator.viewChanged({ members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, ...(view.dc !== undefined ? { dc: view.dc } : {}) });
+    this.coordinator.viewChanged(viewFacts(view));
   }
 
   fenced(): string[] {
@@ -85,14 +85,18 @@ export class ClusterFencing {
     return { mode: this.cluster.fencing.mode, leading: this.coordinator.isLeading, pending: this.coordinator.pending(), fenced: this.fenced(), history: this.coordinator.history().slice(-statusHistory) };
   }
 
+  private knownNode(name: string): void {
+    const nodes = this.cluster.nodes.map((n) => n.name);
+    if (!nodes.includes(name)) throw new RefusedRequest(`'${name}' is no node of the cluster (${nodes.join(', ')})`);
+  }
+
   /** An operator's request; an answer, or an Error whose message says what is wrong. */
   async request(r: FenceControl): Promise<unknown> {
-    const nodes = this.cluster.nodes.map((n) => n.name);
     switch (r.action) {
       case 'history':
         return this.coordinator.history();
       case 'confirm':
-        if (!nodes.includes(r.target)) throw new RefusedRequest(`'${r.target}' is no node of the cluster (${nodes.join(', ')})`);
+        this.knownNode(r.target);
         this.log.warn(`an operator confirmed ${r.target} is off`, { component: 'fencing' });
         return this.coordinator.confirm(r.target);
       case 'test': {
@@ -108,7 +112,7 @@ export class ClusterFencing {
         }
       }
       default: {
-        if (!nodes.includes(r.target)) throw new RefusedRequest(`'${r.target}' is no node of the cluster (${nodes.join(', ')})`);
+        this.knownNode(r.target);
         const record = this.coordinator.fence(r.target, r.action);
         if ('error' in record) throw new RefusedRequest(record.error);
         return record;

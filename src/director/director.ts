@@ -146,7 +146,7 @@ export class Director {
         const fencing = new ClusterFencing(options.config.cluster, self, director.clock, director.log, () => director.vrrp.recheck(), holdsVips);
         director.fencing = fencing;
         void fencing.checkAgents();
-        director.member = await ClusterMember.start(options.config.cluster, options.config.node, director.clock, director.log, {
+        director.member = await ClusterMember.start(options.config.cluster, self, director.clock, director.log, {
           ...vrrp,
           fenced: () => fencing.fenced(),
           viewChanged: (view) => {

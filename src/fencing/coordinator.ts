@@ -88,6 +88,11 @@ export function outranks(holdsVips: (node: string) => boolean, priority: (node: 
   return priority(a) !== priority(b) ? priority(a) > priority(b) : a < b;
 }
 
+/** What the coordinator needs of a cluster view. */
+export function viewFacts(view: { readonly members: readonly string[]; readonly quorate: boolean; readonly dc?: string; readonly votes: number; readonly expectedVotes: number }): ViewFacts {
+  return { members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, ...(view.dc !== undefined ? { dc: view.dc } : {}) };
+}
+
 export const fenceRetryAfterDefaultMs = 30_000;
 /** At most this many operations are kept in the history. */
 export const historyLimit = 500;

@@ -3,6 +3,7 @@
 // tracker's own. In a sync group every weight counts as 0 (a failure is a FAULT of the
 // whole group), since one member's priority moving alone would pull the group apart.
 import type { HadConfig } from '../config/model';
+import { uniqueBy } from '../config/uniqueness';
 import type { TrackRef, VrrpInstanceConfig, VrrpSyncGroupConfig } from '../vrrp/config';
 import type { TrackBinding, TrackKind } from './weights';
 
@@ -24,7 +25,7 @@ export function instanceBindings(config: HadConfig, vi: VrrpInstanceConfig, trac
   const members = group === undefined ? [vi] : config.vrrpInstances.filter((i) => group.members.some((m) => m.name === i.name));
   const out = [...members.flatMap((m) => bindingsOf(config, m)), ...(group === undefined ? [] : bindingsOf(config, group))];
   if (trackVipInterface) for (const m of members) if (m.interface !== undefined) out.push({ kind: 'interface', name: m.interface, weight: 0, reverse: false });
-  const unique = dedupe(out);
+  const unique = uniqueBy(out, (b) => `${b.kind}:${b.name}`);
   return group === undefined ? unique : unique.map((b) => ({ ...b, weight: 0, reverse: false }));
 }
 
@@ -41,14 +42,4 @@ function bindingsOf(config: HadConfig, t: Tracking): TrackBinding[] {
     ...own('file', t.trackFiles, config.vrrpTrackFiles.filter((f) => f.file !== undefined)),
     ...own('process', t.trackProcesses, config.vrrpTrackProcesses.filter((p) => p.process !== undefined)),
   ];
-}
-
-function dedupe(bindings: readonly TrackBinding[]): TrackBinding[] {
-  const seen = new Set<string>();
-  return bindings.filter((b) => {
-    const key = `${b.kind}:${b.name}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

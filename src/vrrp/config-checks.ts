@@ -1,7 +1,7 @@
 // Cross-block checks of the VRRP keywords.
 import type { ParseContext } from '../config/keywords';
 import type { HadConfig } from '../config/model';
-import { reportDuplicates } from '../config/uniqueness';
+import { reportDuplicates, uniqueBy } from '../config/uniqueness';
 import { vrrpPriorityOwner, type TrackRef, type VrrpInstanceConfig } from './config';
 
 /** VRRPv3's Max Adver Int: 12 bits of centiseconds (RFC 5798 §5.2.7). */
@@ -122,14 +122,4 @@ function checkInstance(i: VrrpInstanceConfig, cx: ParseContext): void {
 /** An instance's address family, as keepalived decides it: from its first VIP. */
 function instanceFamily(i: VrrpInstanceConfig): 4 | 6 {
   return i.virtualIpAddresses[0]?.family ?? i.unicastSrcIp?.family ?? 4;
-}
-
-function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((item) => {
-    const k = key(item);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

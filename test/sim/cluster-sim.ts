@@ -14,7 +14,7 @@ import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
 import { newFencing, type FenceMode } from '../../src/fencing/config';
-import { FencingCoordinator, outranks, type FenceOutcome } from '../../src/fencing/coordinator';
+import { FencingCoordinator, outranks, viewFacts, type FenceOutcome } from '../../src/fencing/coordinator';
 import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
 import { VrrpAgent } from '../../src/vrrp/agent';
@@ -155,7 +155,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         },
         peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
         viewChanged: (c) => {
-          s.fencing?.viewChanged({ members: c.view.members, quorate: c.view.quorate, majority: 2 * c.view.votes > c.view.expectedVotes, ...(c.view.dc !== undefined ? { dc: c.view.dc } : {}) });
+          s.fencing?.viewChanged(viewFacts(c.view));
           s.vrrp?.viewChanged();
           stats.viewChanges++;
           note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
@@ -207,8 +207,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         },
       });
     }
-    // A frozen node reads what arrived only when it thaws, after its overdue timers.
-    net.attach(s.name, (datagram) => (s.clock.frozen ? void s.clock.setTimeout(() => node.receive(datagram), 0) : node.receive(datagram)));
+    net.attach(s.name, (datagram) => s.clock.whenRunning(() => node.receive(datagram)));
     node.start();
     s.vrrp?.start();
   };

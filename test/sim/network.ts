@@ -102,6 +102,12 @@ export class NodeClock implements Clock {
     this.frozenUntilMs = untilMs;
   }
 
+  /** Runs `work` now, or, while frozen, when the node thaws (after its overdue timers), as a stopped process reads its socket. */
+  whenRunning(work: () => void): void {
+    if (this.frozen) this.setTimeout(work, 0);
+    else work();
+  }
+
   get frozen(): boolean {
     return this.shared.nowMs() < this.frozenUntilMs;
   }

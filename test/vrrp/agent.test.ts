@@ -64,8 +64,7 @@ function lab() {
       agents.set(name, agent);
     }
     nodes.set(name, node);
-    // A frozen node reads what arrived only once it thaws, after its overdue timers.
-    net.attach(name, (d) => (nodeClock.frozen ? void nodeClock.setTimeout(() => node.receive(d), 0) : node.receive(d)));
+    net.attach(name, (d) => nodeClock.whenRunning(() => node.receive(d)));
     if (!member.witness) sent.set(name, []);
     node.start();
     agent?.start();

@@ -55,17 +55,23 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-export function runAgent(program: string, input: string, signal: AbortSignal, secrets: readonly string[]): Promise<AgentResult> {
+/**
+ * Runs an agent program, `input` (if any) on its stdin, and answers its exit code and the
+ * last line it printed, secrets blanked. Aborting `signal` kills it.
+ */
+export function runAgent(program: string, args: readonly string[], how: { readonly input?: string; readonly env?: NodeJS.ProcessEnv }, signal: AbortSignal, secrets: readonly string[]): Promise<AgentResult> {
   return new Promise((resolve) => {
-    const child = spawn(program, [], { stdio: ['pipe', 'pipe', 'pipe'], signal });
+    const child = spawn(program, [...args], { stdio: [how.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal, ...(how.env !== undefined ? { env: how.env } : {}) });
     let output = '';
     const keep = (d: Buffer): void => {
       output = (output + d.toString()).slice(-4096);
     };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    if (how.input !== undefined) {
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(how.input);
+    }
     child.once('error', (err) => resolve({ code: undefined, detail: err.name === 'AbortError' ? 'killed' : err.message }));
     child.once('close', (code) => {
       const last = redact(output, secrets).trim().split('\n').filter((l) => l.length > 0).at(-1) ?? '';

@@ -41,7 +41,7 @@ export class AgentRunner implements FenceRunner {
       default: {
         const program = findAgent(device.agent);
         if (program === undefined) return { ok: false, detail: `${device.agent} is not installed (Debian: apt-get install fence-agents)` };
-        return outcome(await runAgent(program, agentInput(action, target, device.options), signal, secrets), action);
+        return outcome(await runAgent(program, [], { input: agentInput(action, target, device.options) }, signal, secrets), action);
       }
     }
   }
