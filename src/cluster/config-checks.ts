@@ -37,6 +37,10 @@ export function checkClusterConfig(config: HadConfig, cx: ParseContext): void {
   checkAuth(cluster, cx);
   checkQuorum(cluster, cx);
   checkFencing(cluster, nodes, cx);
+  const syncLink = cluster.sync.link;
+  if (syncLink !== undefined && !cluster.links.some((l) => l.name === syncLink)) {
+    diags.error('HAD_CFG_UNKNOWN_REFERENCE', `sync: link '${syncLink}' is not a link of the cluster (${cluster.links.map((l) => l.name).join(', ')})`, cluster.sync.linkWhere ?? cluster.where);
+  }
   if (cluster.time.skewWarnMs >= cluster.time.skewCriticalMs) {
     diags.error('HAD_CFG_CONFLICT', `time: skew_warn (${cluster.time.skewWarnMs}ms) must be below skew_critical (${cluster.time.skewCriticalMs}ms)`, cluster.where);
   }

@@ -20,6 +20,7 @@ import {
   type IpAddress,
 } from '../config/values';
 import { fencingSpec, newFencing, type FencingConfig } from '../fencing/config';
+import { newSync, syncSpec, type SyncConfig } from '../sync/config';
 import { newTimeCheck, timeCheckSpec, type TimeCheckConfig } from '../time/config';
 
 export const clusterPortDefault = 6405;
@@ -88,6 +89,7 @@ export interface ClusterConfig {
   noQuorumPolicy: NoQuorumPolicy;
   vipDriver: VipDriverChoice;
   fencing: FencingConfig;
+  sync: SyncConfig;
   time: TimeCheckConfig;
 }
 
@@ -104,6 +106,7 @@ export function newCluster(where: SourcePos): ClusterConfig {
     noQuorumPolicy: 'stop',
     vipDriver: 'auto',
     fencing: newFencing(),
+    sync: newSync(),
     time: newTimeCheck(),
   };
 }
@@ -191,6 +194,7 @@ export const clusterSpec: BlockSpec<ClusterDraft> = {
       applyBlock(fencingSpec, listBlock(cx, s), fencing, cx);
       cluster.fencing = fencing;
     },
+    sync: (s, { cluster }, cx) => applyBlock(syncSpec, listBlock(cx, s), cluster.sync, cx),
     time: (s, { cluster }, cx) => applyBlock(timeCheckSpec, listBlock(cx, s), cluster.time, cx),
   },
 };

@@ -7,6 +7,7 @@ import { encodeEnvelope, protocolVersion, type AdvertBody, type ClusterKey, type
 import { FailureDetector, type DetectorTiming, type PeerChange, type PeerView } from '../heartbeat/failure-detector';
 import { Receiver, type DropReason } from '../heartbeat/receiver';
 import { offsetFromExchange, SkewWatch, type SkewLevel, type SkewThresholds } from '../time/skew';
+import type { SyncBody } from '../sync/wire';
 import { Membership, type MemberConfig, type QuorumRules, type View, type ViewChange } from './membership';
 
 export interface ClusterTransport {
@@ -20,6 +21,8 @@ export interface ClusterEvents {
   skewChanged(peer: string, level: SkewLevel, offsetMs: number): void;
   /** A VRRP advert arrived through the receive gate. */
   advertReceived?(sender: string, advert: AdvertBody): void;
+  /** A connection-table sync message for this node arrived through the receive gate. */
+  syncReceived?(sender: string, body: SyncBody): void;
   /**
    * This node did not run for `gapMs` (no timer fired, no datagram was read): it was
    * frozen (SIGSTOP, a paused VM) long enough for peers to count it dead. Said before it
@@ -48,6 +51,8 @@ export interface ClusterNodeOptions {
   readonly wants?: () => readonly Want[];
   /** The directors this node knows are fenced (as DC, or confirmed by an operator). */
   readonly fenced?: () => readonly string[];
+  /** The link connection-table sync travels on: the first of `links` by default. */
+  readonly syncLink?: string;
 }
 
 interface PeerExchange {
@@ -129,6 +134,10 @@ export class ClusterNode {
       this.o.events.advertReceived?.(result.sender, result.advert);
       return result;
     }
+    if (result.sync !== undefined) {
+      if (result.sync.to === '' || result.sync.to === this.o.self) this.o.events.syncReceived?.(result.sender, result.sync);
+      return result;
+    }
     const hb = result.heartbeat;
     if (hb === undefined) return result;
     const nowMs = this.o.clock.nowMs();
@@ -168,6 +177,18 @@ export class ClusterNode {
         this.o.transport.send(peer, link, encodeEnvelope(envelope, this.o.key));
       }
     }
+  }
+
+  /**
+   * Sends a sync message to one director, or (`to` empty) to every other director, on
+   * one link only: the table is too much to send on every link, and a lost datagram is
+   * asked for again.
+   */
+  sendSync(body: SyncBody): void {
+    const link = this.o.syncLink ?? this.o.links[0];
+    if (!this.running || link === undefined) return;
+    const peers = body.to === '' ? this.o.nodes.filter((n) => n.name !== this.o.self && !n.witness).map((n) => n.name) : [body.to];
+    for (const peer of peers) this.o.transport.send(peer, link, encodeEnvelope({ ...this.envelopeHead(), sync: body }, this.o.key));
   }
 
   /**
@@ -283,7 +304,7 @@ export class ClusterNode {
     return out;
   }
 
-  private envelopeHead(): Omit<Envelope, 'heartbeat' | 'advert'> {
+  private envelopeHead(): Omit<Envelope, 'heartbeat' | 'advert' | 'sync'> {
     return {
       version: protocolVersion,
       clusterId: this.o.clusterId,

@@ -9,6 +9,7 @@ import type { MemberConfig, View } from '../cluster/membership';
 import { ClusterNode, type ClusterStatus } from '../cluster/node';
 import { UdpLinks } from '../heartbeat/udp-links';
 import type { AdvertBody, ClusterKey, Want } from '../heartbeat/envelope';
+import type { SyncBody } from '../sync/wire';
 import type { TimeCheckConfig } from '../time/config';
 import { querySntp } from '../time/sntp';
 import { SkewWatch, type SkewLevel } from '../time/skew';
@@ -81,6 +82,7 @@ export interface MemberHooks {
   readonly wants?: () => readonly Want[];
   readonly fenced?: () => readonly string[];
   readonly advertReceived?: (sender: string, advert: AdvertBody) => void;
+  readonly syncReceived?: (sender: string, body: SyncBody) => void;
   readonly viewChanged?: (view: View) => void;
   /** This node was frozen: look at what it holds before it sends again. */
   readonly stalled?: (gapMs: number) => void;
@@ -127,8 +129,10 @@ export class ClusterMember {
       ...(hooks.holds !== undefined ? { holds: hooks.holds } : {}),
       ...(hooks.wants !== undefined ? { wants: hooks.wants } : {}),
       ...(hooks.fenced !== undefined ? { fenced: hooks.fenced } : {}),
+      ...(cluster.sync.link !== undefined ? { syncLink: cluster.sync.link } : {}),
       events: {
         advertReceived: (sender, advert) => hooks.advertReceived?.(sender, advert),
+        syncReceived: (sender, body) => hooks.syncReceived?.(sender, body),
         stalled: (lateMs) => {
           log.warn(`this node did not run for ${Math.round(lateMs)} ms (was it frozen?): peers may have counted it dead; it lets go of what it holds before it sends again`, component);
           hooks.stalled?.(lateMs);

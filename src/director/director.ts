@@ -5,6 +5,7 @@
 import { RealClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Logger } from '../common/log';
 import { systemRng, type Rng } from '../common/rng';
+import type { ClusterConfig } from '../cluster/config';
 import type { HadConfig } from '../config/model';
 import type { Command } from '../config/values';
 import type { CheckerConfig } from '../health/config';
@@ -26,6 +27,7 @@ import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
 import { VrrpInstances } from './vrrp-instances';
 import { ClusterFencing } from './cluster-fencing';
+import { ClusterSync } from './cluster-sync';
 import { loopbackDriver } from '../vip/driver';
 import type { CommandRunner } from '../vip/linux-driver';
 import { selectAddressDriver } from '../vip/select';
@@ -84,6 +86,7 @@ export class Director {
   private stopping = false;
   private member: ClusterMember | undefined;
   private fencing: ClusterFencing | undefined;
+  private sync: ClusterSync | undefined;
   private readonly vrrp: VrrpInstances;
   private readonly driverProblem: string | undefined;
 
@@ -146,14 +149,17 @@ export class Director {
         const fencing = new ClusterFencing(options.config.cluster, self, director.clock, director.log, () => director.vrrp.recheck(), holdsVips);
         director.fencing = fencing;
         void fencing.checkAgents();
+        const sync = director.connectionSync(options.config.cluster, self);
         director.member = await ClusterMember.start(options.config.cluster, self, director.clock, director.log, {
           ...vrrp,
           fenced: () => fencing.fenced(),
+          syncReceived: (sender, body) => sync?.receive(sender, body),
           viewChanged: (view) => {
             fencing.viewChanged(view);
             vrrp.viewChanged?.(view);
           },
         });
+        sync?.start(director.member.node);
         director.vrrp.start(director.member.node);
       }
       await director.control.start();
@@ -198,6 +204,17 @@ export class Director {
     return listenErrors;
   }
 
+  /** Connection-table sync with the other directors, unless this is a witness or it is turned off. */
+  private connectionSync(cluster: ClusterConfig, self: string): ClusterSync | undefined {
+    const me = cluster.nodes.find((n) => n.name === self);
+    if (me === undefined || me.witness || !cluster.sync.connections) return undefined;
+    const peers = cluster.nodes.filter((n) => n.name !== self && !n.witness).map((n) => n.name);
+    const sync = new ClusterSync(this.engine, self, peers, this.clock, this.log, { copyEntriesMax: cluster.sync.maxEntries });
+    this.sync = sync;
+    this.vrrp.beforeTakeover = (instance, addresses) => sync.takeOver(instance, addresses);
+    return sync;
+  }
+
   /** The services to run: none on a witness, which only votes. */
   private plan(config: HadConfig): { plans: ServicePlan[]; errors: string[] } {
     const witness = config.cluster?.nodes.find((n) => n.name === config.node)?.witness === true;
@@ -213,10 +230,13 @@ export class Director {
     this.stopping = true;
     this.omega();
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    // The last changes to the table go before priority 0, so the backup taking over has them.
+    this.sync?.flushNow();
     // Priority 0 first, so a backup takes over after its skew time, not a full timeout.
     this.vrrp.stop();
     await this.vrrp.settled();
     this.fencing?.stop();
+    this.sync?.stop();
     await this.member?.stop();
     this.health.stop();
     await this.control.stop();
@@ -249,6 +269,7 @@ export class Director {
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       ...(this.fencing !== undefined ? { fencing: this.fencing.status() } : {}),
       vrrp: this.vrrp.status(),
+      ...(this.sync !== undefined ? { sync: this.sync.status() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
       dataPlaneEvents: { ...this.plane.counters },

@@ -34,6 +34,8 @@ export class VrrpInstances {
   private readonly groupStates = new Map<string, VrrpState>();
   private trackers: Trackers | undefined;
   private fifo: NotifyFifo | undefined;
+  /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
+  beforeTakeover: ((instance: string, addresses: readonly string[]) => void) | undefined;
 
   constructor(
     private readonly config: HadConfig,
@@ -123,6 +125,7 @@ export class VrrpInstances {
             const askedMs = this.clock.nowMs();
             this.queue(vi.name, async () => {
               const set = this.vipSet(vi);
+              this.beforeTakeover?.(vi.name, set.addresses.map((a) => a.address));
               const startedMs = this.clock.nowMs();
               this.reportProblems(await this.driver.add(set));
               const addedMs = this.clock.nowMs();

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import { syncFromWire, syncToWire, type SyncBody } from '../sync/wire';
 
 export const protocolVersion = 1;
 export const tagBytes = 32;
@@ -66,6 +67,7 @@ export interface Envelope {
   readonly sentWallUs: number;
   readonly heartbeat?: HeartbeatBody;
   readonly advert?: AdvertBody;
+  readonly sync?: SyncBody;
 }
 
 /** The cluster key, or null with `auth none` (then no tag is sent or expected). */
@@ -76,7 +78,8 @@ function tag(key: Buffer, bytes: Uint8Array): Buffer {
 }
 
 export function encodeEnvelope(envelope: Envelope, key: ClusterKey): Buffer {
-  const bytes = EnvelopeType.encode(EnvelopeType.fromObject(envelope)).finish();
+  const object = envelope.sync === undefined ? envelope : { ...envelope, sync: syncToWire(envelope.sync) };
+  const bytes = EnvelopeType.encode(EnvelopeType.fromObject(object)).finish();
   return key === null ? Buffer.from(bytes) : Buffer.concat([bytes, tag(key, bytes)]);
 }
 
@@ -122,6 +125,11 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
   const { version, clusterId, sender, bootEpoch, sequence, sentWallUs, heartbeat } = o;
   if (!isCount(version) || !isName(clusterId) || !isName(sender) || !isCount(bootEpoch) || !isCount(sequence) || !isCount(sentWallUs)) return undefined;
   const envelope = { version, clusterId, sender, bootEpoch, sequence, sentWallUs };
+  const sync = o['sync'];
+  if (sync !== undefined && sync !== null) {
+    const body = syncFromWire(sync);
+    return body === undefined ? undefined : { ...envelope, sync: body };
+  }
   const advert = o['advert'];
   if (advert !== undefined && advert !== null) {
     const a = advert as Record<string, unknown>;

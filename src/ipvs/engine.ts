@@ -5,7 +5,7 @@
 // Data planes feed it packets; ipvsadm commands edit it; nothing here touches the network.
 import type { Clock } from '../common/clock';
 import type { Rng } from '../common/rng';
-import { maskAddr, type IpAddr } from './address';
+import { maskAddr, parseIpAddr, type IpAddr } from './address';
 import { Connection, type ConnProtocol } from './conn/connection';
 import {
   defaultTimeouts,
@@ -47,6 +47,22 @@ export interface EngineOptions {
   readonly expireQuiescentTemplate?: boolean;
   readonly connEntriesMax?: number;
 }
+
+/** A connection entry or template as replication carries it (src/sync/entry.ts). */
+export interface AdoptedEntry {
+  readonly protocol: ConnProtocol;
+  readonly caddr: string;
+  readonly cport: number;
+  readonly vaddr: string;
+  readonly vport: number;
+  readonly daddr: string;
+  readonly dport: number;
+  readonly state: string;
+  readonly template: boolean;
+  readonly remainingMs: number;
+}
+
+export type AdoptResult = 'loaded' | 'present' | 'no-service' | 'no-destination' | 'table-full';
 
 /** A sync daemon as the kernel reports it, its defaults filled in. */
 export interface SyncDaemon {
@@ -133,8 +149,10 @@ export class IpvsEngine {
   /** A packet of an existing connection: counters, state and timer. */
   packet(conn: Connection, direction: Direction, bytes: number, flags: TcpFlags = {}): void {
     this.count(conn, direction, 1, bytes);
+    const before = conn.state;
     this.transition(conn, direction, flags);
     this.conns.rearm(conn, this.options.clock.nowMs());
+    if (conn.state !== before) this.conns.changed(conn);
   }
 
   /** Ends an entry at once: a reused client port (conn_reuse_mode), or a flushed flow. */
@@ -164,8 +182,53 @@ export class IpvsEngine {
 
   /** Puts a TCP connection in `state` as packets would have, counters and timer included. */
   setState(conn: Connection, state: TcpState): void {
+    const before = conn.state;
     this.enterState(conn, state);
     this.conns.rearm(conn, this.options.clock.nowMs());
+    if (conn.state !== before) this.conns.changed(conn);
+  }
+
+  /**
+   * An entry another director had (replication): made here as it was there, with the
+   * time it has left, before this director serves its address. A template comes before
+   * the connections made under it. An entry already here stays as it is.
+   */
+  adopt(e: AdoptedEntry): AdoptResult {
+    const now = this.options.clock.nowMs();
+    const caddr = parseIpAddr(e.caddr);
+    if (caddr === undefined) return 'no-service';
+    const here = this.conns.lookup(e.protocol, caddr, e.cport, e.vaddr, e.vport);
+    if (here !== undefined) {
+      // A template left from when this director last served: the copy is newer news.
+      if (!e.template || !here.template || here.controlled > 0 || here.expiresAtMs - now >= e.remainingMs) return 'present';
+      this.conns.remove(here);
+    }
+    const svc = this.serviceOfEntry(e, caddr);
+    if (svc === undefined) return 'no-service';
+    const dest = svc.destinations.find((d) => d.address.text === e.daddr && d.port === e.dport) ?? svc.destinations.find((d) => d.address.text === e.daddr);
+    if (dest === undefined || !dest.available) return 'no-destination';
+    const udp = e.protocol === 'udp';
+    const timeoutMs = e.template
+      ? (svc.settings.persistenceS ?? persistenceDefaultS) * 1000
+      : udp
+        ? this.timeouts.udpMs
+        : this.timeouts.tcpMs[e.state as TcpState] ?? newConnectionTimeoutMs;
+    const state = e.template ? 'NONE' : udp ? 'UDP' : (e.state as TcpState);
+    const conn = new Connection(e.protocol, caddr, e.cport, e.vaddr, e.vport, dest, e.dport, { template: e.template, onePacket: !e.template && udp && svc.settings.onePacket }, state, timeoutMs);
+    if (!e.template) {
+      conn.service = svc;
+      if (state === 'ESTABLISHED') conn.inactive = false;
+    }
+    if (!this.conns.add(conn, now, Math.min(e.remainingMs, timeoutMs))) return 'table-full';
+    if (!e.template && svc.settings.persistenceS !== undefined && e.protocol !== 'ip') {
+      const t = this.templateKey(svc, { protocol: e.protocol, caddr, vport: e.vport });
+      const template = this.conns.lookup(t.protocol, t.snet, 0, t.vaddr, t.vport);
+      if (template !== undefined) {
+        conn.control = template;
+        template.controlled++;
+      }
+    }
+    return 'loaded';
   }
 
   /** Runs expiry and the 2-second rate estimates up to now; returns what expired. */
@@ -210,18 +273,9 @@ export class IpvsEngine {
 
   /** ip_vs_sched_persist: the client's template decides, or a new one is made. */
   private schedulePersistent(svc: VirtualService, c: NewConnection, now: number): Connection | 'no-destination' | 'table-full' {
-    const snet = svc.settings.netmask === undefined ? c.caddr : maskAddr(c.caddr, svc.settings.netmask);
-    const key = svc.key;
-    const servicePort = key.kind === 'address' ? key.port : 0;
-    let templateKey: { protocol: ConnProtocol; vaddr: string; vport: number };
-    if (key.kind === 'address' && c.vport === servicePort) {
-      templateKey = { protocol: c.protocol, vaddr: c.vaddr.text, vport: servicePort === ftpPort ? 0 : c.vport };
-    } else if (key.kind === 'fwmark') {
-      templateKey = { protocol: 'ip', vaddr: `fwmark:${key.mark}`, vport: 0 };
-    } else {
-      templateKey = { protocol: c.protocol, vaddr: c.vaddr.text, vport: 0 };
-    }
-    let template = this.conns.lookup(templateKey.protocol, snet, 0, templateKey.vaddr, templateKey.vport);
+    const t = this.templateKey(svc, c);
+    const servicePort = svc.key.kind === 'address' ? svc.key.port : 0;
+    let template = this.conns.lookup(t.protocol, t.snet, 0, t.vaddr, t.vport);
     if (template !== undefined && !this.templateUsable(template)) {
       this.conns.hide(template);
       template = undefined;
@@ -233,7 +287,7 @@ export class IpvsEngine {
       dest = chosen;
       const dport = c.vport === servicePort && servicePort !== ftpPort ? dest.port : 0;
       const timeoutMs = (svc.settings.persistenceS ?? persistenceDefaultS) * 1000;
-      template = new Connection(templateKey.protocol, snet, 0, templateKey.vaddr, templateKey.vport, dest, dport, { template: true, onePacket: false }, 'NONE', timeoutMs);
+      template = new Connection(t.protocol, t.snet, 0, t.vaddr, t.vport, dest, dport, { template: true, onePacket: false }, 'NONE', timeoutMs);
       if (!this.conns.add(template, now)) return 'table-full';
     } else {
       dest = template.dest;
@@ -245,6 +299,30 @@ export class IpvsEngine {
     // Each connection made under a template restarts the template's timer.
     this.conns.rearm(template, now);
     return conn;
+  }
+
+  /** The key of a client's persistence template in a service (ip_vs_sched_persist's). */
+  private templateKey(svc: VirtualService, c: { readonly protocol: ServiceProtocol; readonly caddr: IpAddr; readonly vport: number }) {
+    const snet = svc.settings.netmask === undefined ? c.caddr : maskAddr(c.caddr, svc.settings.netmask);
+    const key = svc.key;
+    const servicePort = key.kind === 'address' ? key.port : 0;
+    if (key.kind === 'address' && c.vport === servicePort) {
+      return { protocol: c.protocol as ConnProtocol, snet, vaddr: key.address.text, vport: servicePort === ftpPort ? 0 : c.vport };
+    }
+    if (key.kind === 'fwmark') return { protocol: 'ip' as ConnProtocol, snet, vaddr: `fwmark:${key.mark}`, vport: 0 };
+    return { protocol: c.protocol as ConnProtocol, snet, vaddr: key.address.text, vport: 0 };
+  }
+
+  /** The service a replicated entry belongs to: as a packet finds it, or, for a template, by its key. */
+  private serviceOfEntry(e: AdoptedEntry, caddr: IpAddr): VirtualService | undefined {
+    const mark = /^fwmark:(\d+)$/.exec(e.vaddr);
+    if (mark !== null) return this.services.get(serviceKeyText({ kind: 'fwmark', mark: Number(mark[1]), family: caddr.family }));
+    const vaddr = parseIpAddr(e.vaddr);
+    if (vaddr === undefined || e.protocol === 'ip') return undefined;
+    const found = this.lookupService({ protocol: e.protocol, caddr, cport: e.cport, vaddr, vport: e.vport });
+    if (found !== undefined || !e.template) return found;
+    // An FTP service's templates have virtual port 0.
+    return [...this.services.values()].find((s) => s.key.kind === 'address' && s.key.protocol === e.protocol && s.key.address.text === vaddr.text && s.settings.persistenceS !== undefined);
   }
 
   /** ip_vs_check_template: the template's server must still exist and, optionally, not be quiescent. */

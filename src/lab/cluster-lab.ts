@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClusterStatus } from '../cluster/node';
 import { controlRequest } from '../director/control-client';
+import type { SyncStatus } from '../director/cluster-sync';
 import type { FenceRecord } from '../fencing/coordinator';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -95,6 +96,16 @@ export class ClusterLab {
       if (!r.ok) return undefined;
       const vrrp = (r.result as { vrrp: Array<{ instance: string }> }).vrrp;
       return new Map(vrrp.map((v) => [v.instance.split(' ')[0] ?? '', v.instance]));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A director's connection-table sync: its stream and its copies of the others' tables. */
+  async syncStatus(name: string): Promise<SyncStatus | undefined> {
+    try {
+      const r = await controlRequest(this.socket(name), { op: 'status' }, 2000);
+      return r.ok ? (r.result as { sync?: SyncStatus }).sync : undefined;
     } catch {
       return undefined;
     }

@@ -3,12 +3,17 @@
 // never as a clock value, so a backup whose clock differs still expires it on time.
 export type SyncProtocol = 'tcp' | 'udp' | 'sctp' | 'ip';
 
-export interface SyncEntry {
+/** Protocol, client and virtual address: what IPVS finds an entry by. */
+export interface SyncKey {
   readonly protocol: SyncProtocol;
   readonly caddr: string;
   readonly cport: number;
+  /** An address, or `fwmark:N` for a firewall-mark template. */
   readonly vaddr: string;
   readonly vport: number;
+}
+
+export interface SyncEntry extends SyncKey {
   readonly daddr: string;
   readonly dport: number;
   /** The IPVS state's name (ESTABLISHED, FIN_WAIT, UDP, NONE for a template…). */
@@ -17,13 +22,12 @@ export interface SyncEntry {
   readonly remainingMs: number;
 }
 
-export type SyncChange = { readonly kind: 'upsert'; readonly entry: SyncEntry } | { readonly kind: 'expire'; readonly key: string };
+export type SyncChange = { readonly kind: 'upsert'; readonly entry: SyncEntry } | { readonly kind: 'expire'; readonly key: SyncKey };
 
-/** Protocol, client and virtual address: the key IPVS finds an entry by. */
-export function entryKey(e: Pick<SyncEntry, 'protocol' | 'caddr' | 'cport' | 'vaddr' | 'vport'>): string {
+export function entryKey(e: SyncKey): string {
   return `${e.protocol}|${e.caddr}|${e.cport}|${e.vaddr}|${e.vport}`;
 }
 
 export function changeKey(c: SyncChange): string {
-  return c.kind === 'upsert' ? entryKey(c.entry) : c.key;
+  return entryKey(c.kind === 'upsert' ? c.entry : c.key);
 }

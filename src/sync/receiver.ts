@@ -1,53 +1,111 @@
-// A backup's side of replication: batches are applied in order to the shadow table. A
-// batch ahead of the next expected one means some were lost: it is held (a bounded
-// number of them) and the missing ones are asked for; one already applied is dropped.
-// A new epoch (the master restarted, or another took over) or a master that can no
-// longer resend means a snapshot: pages replace the table, then the stream goes on
-// from the sequence the snapshot was taken at. Lag is what the master says it sent
-// against what was applied. Pure: the caller carries requests to the master.
+// A director's copy of one peer's connection table: batches are applied in order to the
+// shadow table. A batch ahead of the next expected one means some were lost: it is held
+// (a bounded number of them) and the missing ones are asked for; one already applied is
+// dropped. A new epoch (the peer restarted) or a peer that can no longer resend means a
+// snapshot, pulled page by page a window at a time (so a burst never overruns a socket
+// buffer); the pages replace the table, then the stream goes on from the sequence the
+// snapshot was taken at. A request that goes unanswered is asked again. Pure on the
+// clock: the caller carries requests to the peer.
+import type { Clock } from '../common/clock';
 import type { SyncEntry } from './entry';
 import type { SyncBatch } from './sender';
 import type { ShadowTable } from './shadow';
 
-export type SyncRequest = { readonly kind: 'resend'; readonly afterSeq: number } | { readonly kind: 'snapshot' };
+export type SyncRequest =
+  | { readonly kind: 'resend'; readonly afterSeq: number }
+  | { readonly kind: 'snapshot' }
+  | { readonly kind: 'pages'; readonly atSeq: number; readonly pages: readonly number[] };
+
+export interface SyncPage {
+  readonly atSeq: number;
+  readonly index: number;
+  readonly pages: number;
+  readonly entries: readonly SyncEntry[];
+}
 
 /** How many batches ahead of a gap are held while the missing ones are asked for. */
 export const heldBatchesMax = 256;
+/** Pages asked for at once: a window's worth must fit a socket's receive buffer. */
+export const pageWindow = 8;
+export const retryDefaultMs = 250;
+
+interface SnapshotInProgress {
+  /** Unknown when the copy was never begun and the peer has not answered yet. */
+  epoch: number | undefined;
+  /** Unknown until the first page comes. */
+  atSeq: number | undefined;
+  pages: number;
+  readonly received: Set<number>;
+  readonly entries: SyncEntry[];
+  asked: readonly number[];
+}
 
 export class SyncReceiver {
   private epoch: number | undefined;
   private appliedSeq = 0;
   private readonly held = new Map<number, SyncBatch>();
-  private snapshot: { readonly epoch: number; readonly atSeq: number; readonly pages: number; received: Set<number>; entries: SyncEntry[] } | undefined;
-  /** The highest sequence the master is known to have sent. */
-  private masterSeq = 0;
+  private snapshot: SnapshotInProgress | undefined;
+  /** The highest sequence the peer is known to have sent. */
+  private peerSeq = 0;
+  private lastProgressMs: number;
   gaps = 0;
   duplicates = 0;
+  snapshots = 0;
+  /** When the current copy last became whole (a snapshot done, or the stream caught up). */
+  syncedAtMs: number | undefined;
 
-  constructor(private readonly shadow: ShadowTable) {}
+  constructor(
+    private readonly shadow: ShadowTable,
+    private readonly clock: Clock,
+    private readonly retryMs = retryDefaultMs,
+  ) {
+    this.lastProgressMs = clock.nowMs();
+  }
 
-  /** Batches the master sent that this backup has not applied. */
+  /** Batches the peer sent that this copy has not applied. */
   get lagBatches(): number {
-    return Math.max(0, this.masterSeq - this.appliedSeq);
+    return Math.max(0, this.peerSeq - this.appliedSeq);
   }
 
   get applied(): number {
     return this.appliedSeq;
   }
 
+  get currentEpoch(): number | undefined {
+    return this.epoch;
+  }
+
+  /** The epoch this copy is of, or is being taken of. */
+  get copyEpoch(): number | undefined {
+    return this.epoch ?? this.snapshot?.epoch;
+  }
+
+  /** The copy is whole: a snapshot taken, and every batch since applied. */
   get inSync(): boolean {
     return this.epoch !== undefined && this.snapshot === undefined && this.lagBatches === 0;
   }
 
-  /** A batch from the master; what to ask it for, if anything. */
+  /** Pages of the snapshot in progress: received, of how many (undefined when none is). */
+  get snapshotProgress(): { readonly received: number; readonly pages: number } | undefined {
+    const s = this.snapshot;
+    return s === undefined ? undefined : { received: s.received.size, pages: s.atSeq === undefined ? 0 : s.pages };
+  }
+
+  /** Any message of the peer's shows its epoch: a new one means its table starts over. */
+  seen(epoch: number): SyncRequest | undefined {
+    if (epoch === this.epoch || (this.snapshot !== undefined && (this.snapshot.epoch === epoch || this.snapshot.epoch === undefined))) return undefined;
+    return this.startSnapshot(epoch);
+  }
+
+  /** A batch from the peer; what to ask it for, if anything. */
   batch(b: SyncBatch): SyncRequest | undefined {
-    this.masterSeq = Math.max(b.epoch === this.epoch ? this.masterSeq : 0, b.seq);
-    if (b.epoch !== this.epoch) {
-      if (this.snapshot?.epoch === b.epoch) return this.hold(b);
-      this.restart(b.epoch);
+    const restart = this.seen(b.epoch);
+    if (restart !== undefined) {
+      this.peerSeq = b.seq;
       this.hold(b);
-      return { kind: 'snapshot' };
+      return restart;
     }
+    this.peerSeq = Math.max(this.peerSeq, b.seq);
     if (this.snapshot !== undefined) return this.hold(b);
     if (b.seq <= this.appliedSeq) {
       this.duplicates++;
@@ -56,56 +114,99 @@ export class SyncReceiver {
     if (b.seq > this.appliedSeq + 1) {
       const first = !this.held.has(b.seq) && [...this.held.keys()].every((s) => s > b.seq);
       this.hold(b);
-      if (first) this.gaps++;
-      return this.held.size > heldBatchesMax ? this.giveUp() : { kind: 'resend', afterSeq: this.appliedSeq };
+      if (first) {
+        this.gaps++;
+        this.lastProgressMs = this.clock.nowMs();
+        return { kind: 'resend', afterSeq: this.appliedSeq };
+      }
+      return this.held.size > heldBatchesMax ? this.startSnapshot(b.epoch) : undefined;
     }
     this.applyBatch(b);
     this.drainHeld();
     return undefined;
   }
 
-  /** The master's answer to a resend it cannot serve. */
-  snapshotNeeded(): SyncRequest {
-    return this.giveUp();
+  /** A page of a snapshot: one asked for, or one the peer sent because it could not resend. */
+  page(epoch: number, p: SyncPage): SyncRequest | undefined {
+    let s = this.snapshot;
+    if (s !== undefined && s.epoch === undefined) s.epoch = epoch;
+    if (s === undefined || s.epoch !== epoch || (s.atSeq !== undefined && s.atSeq !== p.atSeq)) {
+      // A late page of a snapshot already taken, or of one given up for a newer: nothing new in it.
+      if (s === undefined && epoch === this.epoch && p.atSeq <= this.appliedSeq) return undefined;
+      if (s !== undefined && s.epoch === epoch && s.atSeq !== undefined && p.atSeq < s.atSeq) return undefined;
+      s = { epoch, atSeq: undefined, pages: 0, received: new Set(), entries: [], asked: [] };
+      this.snapshot = s;
+    }
+    if (s.atSeq === undefined) {
+      s.atSeq = p.atSeq;
+      s.pages = p.pages;
+      // The peer sends the first window unasked.
+      s.asked = Array.from({ length: Math.min(pageWindow, p.pages) }, (_, i) => i);
+    }
+    if (p.index >= s.pages || s.received.has(p.index)) return undefined;
+    s.received.add(p.index);
+    for (const e of p.entries) s.entries.push(e);
+    this.lastProgressMs = this.clock.nowMs();
+    if (s.received.size === s.pages) {
+      this.finishSnapshot(s, epoch, p.atSeq);
+      return undefined;
+    }
+    const snapshot = s;
+    return snapshot.asked.every((i) => snapshot.received.has(i)) ? this.askPages(snapshot) : undefined;
   }
 
-  /** A snapshot page (index 0..pages−1), taken at `atSeq` of `epoch`. */
-  page(epoch: number, atSeq: number, index: number, pages: number, entries: readonly SyncEntry[]): void {
-    if (this.snapshot === undefined || this.snapshot.epoch !== epoch || this.snapshot.atSeq !== atSeq) {
-      this.snapshot = { epoch, atSeq, pages, received: new Set(), entries: [] };
-    }
+  /** Called now and then: what went unanswered is asked again; a copy never begun is asked for. */
+  tick(): SyncRequest | undefined {
+    if (this.clock.nowMs() - this.lastProgressMs < this.retryMs) return undefined;
     const s = this.snapshot;
-    if (s.received.has(index) || index >= s.pages) return;
-    s.received.add(index);
-    s.entries.push(...entries);
-    if (s.received.size < s.pages) return;
+    if (s !== undefined || this.epoch === undefined) {
+      this.lastProgressMs = this.clock.nowMs();
+      return s?.atSeq === undefined ? { kind: 'snapshot' } : this.askPages(s);
+    }
+    if (this.held.size > 0 || this.lagBatches > 0) {
+      this.lastProgressMs = this.clock.nowMs();
+      return { kind: 'resend', afterSeq: this.appliedSeq };
+    }
+    return undefined;
+  }
+
+  private startSnapshot(epoch: number | undefined, holding?: SyncBatch): SyncRequest {
+    if (epoch !== this.epoch) {
+      this.epoch = undefined;
+      this.appliedSeq = 0;
+    }
+    this.held.clear();
+    if (holding !== undefined) this.held.set(holding.seq, holding);
+    this.snapshot = { epoch, atSeq: undefined, pages: 0, received: new Set(), entries: [], asked: [] };
+    this.lastProgressMs = this.clock.nowMs();
+    return { kind: 'snapshot' };
+  }
+
+  private askPages(s: SnapshotInProgress): SyncRequest {
+    const missing: number[] = [];
+    for (let i = 0; i < s.pages && missing.length < pageWindow; i++) if (!s.received.has(i)) missing.push(i);
+    s.asked = missing;
+    this.lastProgressMs = this.clock.nowMs();
+    return { kind: 'pages', atSeq: s.atSeq ?? 0, pages: missing };
+  }
+
+  private finishSnapshot(s: SnapshotInProgress, epoch: number, atSeq: number): void {
     this.shadow.clear();
     for (const entry of s.entries) this.shadow.apply({ kind: 'upsert', entry });
     this.epoch = epoch;
     this.appliedSeq = atSeq;
-    this.masterSeq = Math.max(this.masterSeq, atSeq);
+    this.peerSeq = Math.max(this.peerSeq, atSeq);
     this.snapshot = undefined;
+    this.snapshots++;
     for (const seq of [...this.held.keys()]) if (seq <= atSeq) this.held.delete(seq);
     this.drainHeld();
-  }
-
-  private restart(epoch: number): void {
-    this.epoch = undefined;
-    this.appliedSeq = 0;
-    this.held.clear();
-    this.snapshot = { epoch, atSeq: -1, pages: Number.POSITIVE_INFINITY, received: new Set(), entries: [] };
-  }
-
-  private giveUp(): SyncRequest {
-    this.held.clear();
-    if (this.epoch !== undefined) this.snapshot = { epoch: this.epoch, atSeq: -1, pages: Number.POSITIVE_INFINITY, received: new Set(), entries: [] };
-    return { kind: 'snapshot' };
+    this.noteSynced();
   }
 
   private hold(b: SyncBatch): undefined {
     this.held.set(b.seq, b);
-    // Past the bound the oldest goes: a gap it leaves is asked for again later.
-    if (this.held.size > heldBatchesMax + 1) this.held.delete(Math.min(...this.held.keys()));
+    // Past the bound the newest goes: the oldest are the next to apply.
+    if (this.held.size > heldBatchesMax + 1) this.held.delete(Math.max(...this.held.keys()));
     return undefined;
   }
 
@@ -119,5 +220,11 @@ export class SyncReceiver {
   private applyBatch(b: SyncBatch): void {
     for (const change of b.changes) this.shadow.apply(change);
     this.appliedSeq = b.seq;
+    this.lastProgressMs = this.clock.nowMs();
+    this.noteSynced();
+  }
+
+  private noteSynced(): void {
+    if (this.inSync) this.syncedAtMs = this.clock.nowMs();
   }
 }

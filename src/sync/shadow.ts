@@ -26,7 +26,7 @@ export class ShadowTable {
 
   apply(change: SyncChange): void {
     if (change.kind === 'expire') {
-      this.entries.delete(change.key);
+      this.entries.delete(entryKey(change.key));
       return;
     }
     const key = entryKey(change.entry);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
+import { SyncEndpoint, type SyncSettings } from '../../src/sync/endpoint';
 import { entryKey, type SyncEntry } from '../../src/sync/entry';
+import { everyPeer, type Outgoing, type SyncMessage } from '../../src/sync/messages';
 import { SyncReceiver } from '../../src/sync/receiver';
-import { snapshotPages, SyncSender, type SyncBatch } from '../../src/sync/sender';
+import { SyncSender, type SyncBatch } from '../../src/sync/sender';
 import { ShadowTable } from '../../src/sync/shadow';
 
 const entry = (n: number, over: Partial<SyncEntry> = {}): SyncEntry => ({
@@ -21,50 +23,149 @@ const entry = (n: number, over: Partial<SyncEntry> = {}): SyncEntry => ({
 
 function pair(o: { batchMax?: number; keepBatches?: number; entriesMax?: number } = {}) {
   const clock = new VirtualClock();
-  const sender = new SyncSender({ epoch: 7, batchMax: o.batchMax ?? 3, keepBatches: o.keepBatches ?? 4 });
+  const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: o.batchMax ?? 3, keepBatches: o.keepBatches ?? 4, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000 }, (e) => e);
   const shadow = new ShadowTable(clock, o.entriesMax ?? 1000);
-  const receiver = new SyncReceiver(shadow);
-  return { clock, sender, shadow, receiver };
+  const receiver = new SyncReceiver(shadow, clock);
+  /** The receiver's copy begun with an empty snapshot of epoch 7. */
+  const begin = (entries: SyncEntry[] = [], atSeq = 0) => receiver.page(7, { atSeq, index: 0, pages: 1, entries });
+  return { clock, sender, shadow, receiver, begin };
 }
 
+/** A director's table and its endpoint. */
+class Director {
+  readonly table = new Map<string, SyncEntry>();
+  readonly endpoint: SyncEndpoint<SyncEntry>;
+
+  constructor(name: string, peers: string[], clock: VirtualClock, epoch: number, settings: Partial<SyncSettings>) {
+    this.endpoint = new SyncEndpoint({
+      self: name,
+      peers,
+      clock,
+      epoch,
+      settings,
+      items: () => [...this.table.values()],
+      toEntry: (e) => (this.table.get(entryKey(e)) === e ? e : undefined),
+    });
+  }
+
+  upsert(e: SyncEntry): void {
+    this.table.set(entryKey(e), e);
+    this.endpoint.sender.upsert(e);
+  }
+
+  expire(e: SyncEntry): void {
+    this.table.delete(entryKey(e));
+    this.endpoint.sender.expire(e);
+  }
+}
+
+/** Carries messages between directors, losing and reordering as told. */
+class Channel {
+  private queue: Array<{ from: string; to: string; message: SyncMessage }> = [];
+  delivered = 0;
+  lost = 0;
+  kinds = new Map<string, number>();
+
+  constructor(
+    private readonly nodes: Map<string, Director>,
+    private readonly rand: () => number,
+    public loss = 0,
+    public reorder = false,
+  ) {}
+
+  send(from: string, out: Outgoing[]): void {
+    for (const o of out) {
+      const targets = o.to === everyPeer ? [...this.nodes.keys()].filter((n) => n !== from) : [o.to];
+      for (const to of targets) {
+        if (this.rand() < this.loss) this.lost++;
+        else this.queue.push({ from, to, message: o.message });
+      }
+    }
+  }
+
+  /** Delivers until nothing is in flight (bounded). */
+  drain(): void {
+    for (let round = 0; this.queue.length > 0 && round < 10_000; round++) {
+      const batch = this.reorder ? this.queue.splice(0).sort(() => this.rand() - 0.5) : this.queue.splice(0);
+      for (const { from, to, message } of batch) {
+        this.delivered++;
+        this.kinds.set(message.kind, (this.kinds.get(message.kind) ?? 0) + 1);
+        this.send(to, this.nodes.get(to)?.endpoint.receive(from, message) ?? []);
+      }
+    }
+  }
+
+  /** Flushes, ticks and delivers, advancing the clock by `ms` each round. */
+  run(clock: VirtualClock, rounds: number, ms: number): void {
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, d] of this.nodes) this.send(name, [...d.endpoint.flush(), ...d.endpoint.tick()]);
+      this.drain();
+      clock.advance(ms);
+    }
+  }
+}
+
+function seeded(seed: number): () => number {
+  let s = seed;
+  return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+}
+
+function cluster(names: string[], clock: VirtualClock, settings: Partial<SyncSettings> = {}, rand = seeded(1)) {
+  const nodes = new Map<string, Director>();
+  names.forEach((n, i) => nodes.set(n, new Director(n, names.filter((x) => x !== n), clock, 100 + i, settings)));
+  return { nodes, channel: new Channel(nodes, rand) };
+}
+
+const copyOf = (d: Director, peer: string) =>
+  d.endpoint
+    .copyOf(peer)
+    ?.live()
+    .map((e) => `${entryKey(e)} ${e.daddr} ${e.state}`)
+    .sort();
+const tableOf = (d: Director) => [...d.table.values()].map((e) => `${entryKey(e)} ${e.daddr} ${e.state}`).sort();
+
 describe('connection-table replication (pure)', () => {
-  it('coalesces changes to one entry, numbers batches of bounded size, and a backup applies them in order', () => {
-    const { sender, shadow, receiver } = pair();
+  it('coalesces changes to one entry, numbers batches of bounded size, and a copy applies them in order', () => {
+    const { sender, shadow, receiver, begin } = pair();
     for (let n = 0; n < 5; n++) sender.upsert(entry(n, { state: 'SYN_RECV', remainingMs: 60_000 }));
     sender.upsert(entry(0));
-    sender.expire(entryKey(entry(4)));
+    sender.expire(entry(4));
     const batches = sender.flush();
     assert.deepEqual(batches.map((b) => [b.seq, b.changes.length]), [[1, 3], [2, 2]]);
     assert.equal(sender.coalesced, 2);
-    receiver.page(7, 0, 0, 1, []);
+    begin();
     for (const b of batches) assert.equal(receiver.batch(b), undefined);
     assert.equal(shadow.size, 4);
     assert.equal(shadow.get(entryKey(entry(0)))?.state, 'ESTABLISHED');
     assert.equal(receiver.inSync, true);
   });
 
-  it('a joining backup takes a snapshot in pages, then follows the stream from where it was taken', () => {
-    const { sender, shadow, receiver } = pair();
-    const table = [entry(1), entry(2), entry(3), entry(4), entry(5)];
-    sender.upsert(entry(6));
-    const [live] = sender.flush();
-    assert.deepEqual(receiver.batch(live as SyncBatch), { kind: 'snapshot' });
-    const pages = snapshotPages(table, 2);
-    assert.equal(pages.length, 3);
-    pages.forEach((p, i) => receiver.page(7, 0, i, pages.length, p));
-    assert.equal(shadow.size, 6, 'the five of the snapshot and the batch held meanwhile');
-    assert.equal(receiver.applied, 1);
-    assert.equal(receiver.inSync, true);
+  it('a joining director pulls a snapshot a window of pages at a time, then follows the stream from where it was taken', () => {
+    const clock = new VirtualClock();
+    const { nodes, channel } = cluster(['d1', 'd2'], clock, { pageMax: 10 });
+    const d1 = nodes.get('d1') as Director;
+    const d2 = nodes.get('d2') as Director;
+    for (let n = 0; n < 1000; n++) d1.upsert(entry(n));
+    channel.send('d1', d1.endpoint.flush());
+    channel.drain();
+    for (let n = 1000; n < 1010; n++) d1.upsert(entry(n));
+    channel.run(clock, 3, 100);
+    assert.deepEqual(copyOf(d2, 'd1'), tableOf(d1));
+    assert.equal(d2.endpoint.inSyncWith('d1'), true);
+    const pages = channel.kinds.get('page') ?? 0;
+    assert.ok(pages >= 100 && pages <= 110, `${pages} pages for 1,000 entries in pages of 10`);
+    const requests = channel.kinds.get('request') ?? 0;
+    assert.ok(requests <= 2 + Math.ceil(100 / 8) * 2 + 4, `${requests} requests: a window of 8 pages each`);
   });
 
   it('asks for what it missed, holds what came ahead, and ignores duplicates', () => {
-    const { sender, shadow, receiver } = pair({ batchMax: 1 });
-    receiver.page(7, 0, 0, 1, []);
+    const { sender, shadow, receiver, begin } = pair({ batchMax: 1 });
+    begin();
     for (let n = 0; n < 5; n++) sender.upsert(entry(n));
     const b = sender.flush();
     assert.equal(receiver.batch(b[0] as SyncBatch), undefined);
     assert.deepEqual(receiver.batch(b[3] as SyncBatch), { kind: 'resend', afterSeq: 1 });
-    assert.deepEqual(receiver.batch(b[4] as SyncBatch), { kind: 'resend', afterSeq: 1 });
+    assert.equal(receiver.batch(b[4] as SyncBatch), undefined, 'the same gap is asked for once');
     assert.equal(receiver.lagBatches, 4);
     const answer = sender.resend(receiver.applied);
     assert.equal(answer.kind, 'batches');
@@ -76,7 +177,7 @@ describe('connection-table replication (pure)', () => {
     assert.equal(receiver.inSync, true);
   });
 
-  it('a backup too far behind for the kept batches is told to take a snapshot', () => {
+  it('a copy too far behind for the kept batches gets a snapshot', () => {
     const { sender } = pair({ batchMax: 1, keepBatches: 2 });
     for (let n = 0; n < 5; n++) sender.upsert(entry(n));
     sender.flush();
@@ -85,23 +186,51 @@ describe('connection-table replication (pure)', () => {
     assert.deepEqual(sender.resend(5), { kind: 'batches', batches: [] });
   });
 
-  it('a new epoch (the master restarted, or another took over) starts over with a snapshot', () => {
-    const { shadow, receiver } = pair();
-    receiver.page(7, 0, 0, 1, [entry(1)]);
-    const other = new SyncSender({ epoch: 8, batchMax: 10, keepBatches: 4 });
-    other.upsert(entry(2));
-    assert.deepEqual(receiver.batch(other.flush()[0] as SyncBatch), { kind: 'snapshot' });
-    receiver.page(8, 0, 0, 1, [entry(3)]);
-    assert.deepEqual(
-      shadow.live().map((e) => e.caddr).sort(),
-      [entry(2).caddr, entry(3).caddr].sort(),
-      'the old epoch\'s entries are gone; the new snapshot and the batch held meanwhile remain',
-    );
+  it('a peer that restarted (a new epoch) is copied anew: its old entries are gone', () => {
+    const clock = new VirtualClock();
+    const { nodes, channel } = cluster(['d1', 'd2'], clock);
+    const d2 = nodes.get('d2') as Director;
+    nodes.get('d1')?.upsert(entry(1));
+    channel.run(clock, 3, 100);
+    assert.equal(d2.endpoint.copyOf('d1')?.size, 1);
+    const restarted = new Director('d1', ['d2'], clock, 999, {});
+    nodes.set('d1', restarted);
+    restarted.upsert(entry(2));
+    channel.run(clock, 3, 100);
+    assert.deepEqual(copyOf(d2, 'd1'), tableOf(restarted));
   });
 
-  it('carries remaining time, not clock values: entries expire on the backup\'s own clock, and promotion hands over what is left', () => {
-    const { clock, shadow, receiver } = pair();
-    receiver.page(7, 0, 0, 1, [entry(1, { remainingMs: 5000 }), entry(2, { remainingMs: 120_000, template: true, state: 'NONE' })]);
+  it('an idle director is copied too: peers that know nothing of each other ask', () => {
+    const clock = new VirtualClock();
+    const { nodes, channel } = cluster(['d1', 'd2', 'd3'], clock);
+    const d1 = nodes.get('d1') as Director;
+    for (let n = 0; n < 20; n++) d1.upsert(entry(n));
+    d1.endpoint.flush(); // sent while nobody listened
+    channel.run(clock, 4, 100);
+    for (const peer of ['d2', 'd3']) assert.deepEqual(copyOf(nodes.get(peer) as Director, 'd1'), tableOf(d1), peer);
+    assert.equal(nodes.get('d1')?.endpoint.inSyncWith('d2'), true, 'the empty tables are copied as well');
+  });
+
+  it('the lost tail of a burst is noticed by the acks, and the lag is reported until then', () => {
+    const clock = new VirtualClock();
+    const { nodes, channel } = cluster(['d1', 'd2'], clock, { batchMax: 4 });
+    const d1 = nodes.get('d1') as Director;
+    channel.run(clock, 3, 100);
+    for (let n = 0; n < 10; n++) d1.upsert(entry(n));
+    d1.endpoint.flush(); // three batches, all lost: nothing after them shows the gap
+    channel.run(clock, 1, 100);
+    assert.deepEqual(
+      (({ batches, changes }) => ({ batches, changes }))(d1.endpoint.lags()[0] as { batches: number; changes: number }),
+      { batches: 3, changes: 10 },
+    );
+    channel.run(clock, 4, 100);
+    assert.deepEqual(copyOf(nodes.get('d2') as Director, 'd1'), tableOf(d1));
+    assert.equal(d1.endpoint.lags()[0]?.batches, 0);
+  });
+
+  it('carries remaining time, not clock values: entries expire on the copy\'s own clock, and a takeover gets what is left', () => {
+    const { clock, shadow, begin } = pair();
+    begin([entry(1, { remainingMs: 5000 }), entry(2, { remainingMs: 120_000, template: true, state: 'NONE' })]);
     clock.advance(3000);
     assert.deepEqual(shadow.live().map((e) => e.remainingMs).sort((a, b) => a - b), [2000, 117_000]);
     clock.advance(2500);
@@ -109,47 +238,49 @@ describe('connection-table replication (pure)', () => {
     assert.deepEqual(shadow.live().map((e) => [e.caddr, e.template]), [[entry(2).caddr, true]]);
   });
 
-  it('keeps the shadow table within its bound and counts what it refused', () => {
-    const { shadow, receiver } = pair({ entriesMax: 3 });
-    receiver.page(7, 0, 0, 1, [entry(1), entry(2), entry(3), entry(4)]);
+  it('a takeover loads every copy\'s entries for its addresses; where copies differ, the freshest wins', () => {
+    const clock = new VirtualClock();
+    const { nodes, channel } = cluster(['d1', 'd2', 'd3'], clock);
+    nodes.get('d1')?.upsert(entry(1, { daddr: '10.0.0.1', remainingMs: 10_000 }));
+    nodes.get('d2')?.upsert(entry(1, { daddr: '10.0.0.2', remainingMs: 50_000 }));
+    nodes.get('d1')?.upsert(entry(2, { vaddr: '192.168.0.200' }));
+    channel.run(clock, 3, 100);
+    const loaded = nodes.get('d3')?.endpoint.takeover((e) => e.vaddr === '192.168.0.100') ?? [];
+    assert.deepEqual(loaded.map((e) => [e.caddr, e.daddr]), [[entry(1).caddr, '10.0.0.2']]);
+  });
+
+  it('keeps each copy within its bound and counts what it refused', () => {
+    const { shadow, begin } = pair({ entriesMax: 3 });
+    begin([entry(1), entry(2), entry(3), entry(4)]);
     assert.equal(shadow.size, 3);
     assert.equal(shadow.refused, 1);
   });
 
-  it('over a lossy, reordering channel, the backup ends with exactly the master\'s table', () => {
-    const { sender, receiver, shadow } = pair({ batchMax: 8, keepBatches: 64 });
-    const master = new Map<string, SyncEntry>();
-    let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    receiver.page(7, 0, 0, 1, []);
-    let inFlight: SyncBatch[] = [];
-    for (let round = 0; round < 200; round++) {
-      for (let i = 0; i < 10; i++) {
-        const n = Math.floor(rand() * 300);
-        if (rand() < 0.2 && master.has(entryKey(entry(n)))) {
-          master.delete(entryKey(entry(n)));
-          sender.expire(entryKey(entry(n)));
-        } else {
-          const e = entry(n, { state: rand() < 0.5 ? 'ESTABLISHED' : 'FIN_WAIT' });
-          master.set(entryKey(e), e);
-          sender.upsert(e);
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`over a channel that loses 20 % and reorders, every copy ends equal to its director's table (seed ${seed})`, () => {
+      const clock = new VirtualClock();
+      const rand = seeded(seed);
+      const { nodes, channel } = cluster(['d1', 'd2', 'd3'], clock, { batchMax: 8, pageMax: 16, keepBatches: 16 }, rand);
+      channel.loss = 0.2;
+      channel.reorder = true;
+      const d1 = nodes.get('d1') as Director;
+      const d2 = nodes.get('d2') as Director;
+      for (let round = 0; round < 200; round++) {
+        for (let i = 0; i < 10; i++) {
+          const d = rand() < 0.8 ? d1 : d2;
+          const n = Math.floor(rand() * 300);
+          const existing = d.table.get(entryKey(entry(n)));
+          if (existing !== undefined && rand() < 0.2) d.expire(existing);
+          else d.upsert(entry(n, { state: rand() < 0.5 ? 'ESTABLISHED' : 'FIN_WAIT' }));
         }
+        channel.run(clock, 1, 50);
       }
-      inFlight.push(...sender.flush().filter(() => rand() > 0.2));
-      inFlight = inFlight.sort(() => rand() - 0.5);
-      for (const b of inFlight.splice(0)) {
-        const ask = receiver.batch(b);
-        if (ask?.kind === 'resend') {
-          const answer = sender.resend(ask.afterSeq);
-          if (answer.kind === 'batches') inFlight.push(...answer.batches);
-          else receiver.page(7, sender.lastSeq, 0, 1, [...master.values()]);
-        }
+      channel.loss = 0;
+      channel.run(clock, 10, 100);
+      for (const [name, d] of nodes) {
+        for (const [peer, p] of nodes) if (peer !== name) assert.deepEqual(copyOf(d, peer), tableOf(p), `${name}'s copy of ${peer}`);
       }
-    }
-    const answer = sender.resend(receiver.applied);
-    if (answer.kind === 'batches') for (const b of answer.batches) receiver.batch(b);
-    else receiver.page(7, sender.lastSeq, 0, 1, [...master.values()]);
-    assert.equal(receiver.applied, sender.lastSeq);
-    assert.deepEqual(shadow.live().map((e) => `${entryKey(e)} ${e.state}`).sort(), [...master.values()].map((e) => `${entryKey(e)} ${e.state}`).sort());
-  });
+      assert.ok(channel.lost > 100);
+    });
+  }
 });

@@ -28,6 +28,8 @@ export class Connection {
   state: ConnState;
   timeoutMs: number;
   expiresAtMs = 0;
+  /** The expiry replication last carried. */
+  syncedExpiresAtMs = Number.NEGATIVE_INFINITY;
   /** Connections controlled by this template (or control connection). */
   controlled = 0;
   /** The template this connection was made under. */

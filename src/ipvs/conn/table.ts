@@ -11,12 +11,19 @@ export const expireLaterMs = 60_000;
 const slotMs = 1000;
 export const connEntriesMaxDefault = 2_000_000;
 
+/** Told of what replication must carry: entries made, changed or refreshed, and gone. */
+export interface ConnObserver {
+  changed(conn: Connection): void;
+  removed(conn: Connection): void;
+}
+
 export class ConnTable {
   private readonly byVirtual = new Map<string, Map<number | string, Connection>>();
   /** Slot number → first entry of that slot's list. */
   private readonly wheel = new Map<number, Connection>();
   private lastSlot: number;
   private count = 0;
+  observer: ConnObserver | undefined;
 
   constructor(
     nowMs: number,
@@ -33,8 +40,12 @@ export class ConnTable {
     return this.byVirtual.get(virtualKey(protocol, vaddr, vport))?.get(clientKey(caddr, cport));
   }
 
-  /** False at the table's bound: the caller drops the packet, as the kernel does without memory. */
-  add(conn: Connection, nowMs: number): boolean {
+  /**
+   * False at the table's bound: the caller drops the packet, as the kernel does without
+   * memory. `lifeMs` is how long until it expires: its timeout, unless it arrives from
+   * another director with less left.
+   */
+  add(conn: Connection, nowMs: number, lifeMs = conn.timeoutMs): boolean {
     if (this.count >= this.entriesMax) return false;
     let clients = this.byVirtual.get(conn.virtualKey);
     if (clients === undefined) {
@@ -43,14 +54,19 @@ export class ConnTable {
     }
     clients.set(conn.clientKey, conn);
     this.count++;
-    this.rearm(conn, nowMs);
     conn.dest.bindConnection(conn.countKind());
+    this.rearm(conn, nowMs, lifeMs);
     return true;
   }
 
-  /** Restarts the entry's timer with its current timeout. */
-  rearm(conn: Connection, nowMs: number): void {
-    conn.expiresAtMs = nowMs + conn.timeoutMs;
+  /**
+   * Restarts the entry's timer with its current timeout. Replication hears of it when
+   * the timer moved by a quarter of the timeout since it last did (a new entry at once),
+   * so a copy never runs out more than that much before the entry itself.
+   */
+  rearm(conn: Connection, nowMs: number, lifeMs = conn.timeoutMs): void {
+    conn.expiresAtMs = nowMs + lifeMs;
+    if (this.observer !== undefined && conn.expiresAtMs - conn.syncedExpiresAtMs >= conn.timeoutMs / 4) this.changed(conn);
     const slot = Math.max(Math.floor(conn.expiresAtMs / slotMs), this.lastSlot);
     if (slot === conn.wheelSlot) return;
     this.unthread(conn);
@@ -61,10 +77,21 @@ export class ConnTable {
     conn.wheelSlot = slot;
   }
 
+  /** Replication hears of the entry now (its state changed). */
+  changed(conn: Connection): void {
+    conn.syncedExpiresAtMs = conn.expiresAtMs;
+    this.observer?.changed(conn);
+  }
+
   /** An invalidated template is no longer found, but keeps its timer and its place. */
   hide(conn: Connection): void {
-    this.unindex(conn);
+    if (this.unindex(conn)) this.observer?.removed(conn);
     conn.invalidated = true;
+  }
+
+  /** Still in the table (not expired or removed, nor a hidden template). */
+  holds(conn: Connection): boolean {
+    return conn.wheelSlot !== -1 && !conn.invalidated;
   }
 
   /** Expires every entry due by `nowMs`; returns them. */
@@ -120,15 +147,17 @@ export class ConnTable {
     conn.wheelSlot = -1;
   }
 
-  private unindex(conn: Connection): void {
+  /** False when it was not found by its key (a hidden template). */
+  private unindex(conn: Connection): boolean {
     const clients = this.byVirtual.get(conn.virtualKey);
-    if (clients?.get(conn.clientKey) !== conn) return;
+    if (clients?.get(conn.clientKey) !== conn) return false;
     clients.delete(conn.clientKey);
     if (clients.size === 0) this.byVirtual.delete(conn.virtualKey);
+    return true;
   }
 
   private unlink(conn: Connection): void {
-    this.unindex(conn);
+    if (this.unindex(conn)) this.observer?.removed(conn);
     this.count--;
     if (conn.control !== null) {
       conn.control.controlled--;

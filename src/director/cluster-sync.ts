@@ -1,0 +1,166 @@
+// Connection-table replication on a director: the engine's table changes go out to the
+// other directors in batches, their tables come in as copies, and a takeover loads the
+// copies' entries for the instance's addresses into the engine before the addresses
+// come up. Messages ride in the cluster envelope on the sync link.
+import type { Clock, TimerHandle } from '../common/clock';
+import type { Logger } from '../common/log';
+import type { ClusterNode } from '../cluster/node';
+import type { Connection } from '../ipvs/conn/connection';
+import type { AdoptResult, IpvsEngine } from '../ipvs/engine';
+import { SyncEndpoint, type CopyStatus, type SyncSettings } from '../sync/endpoint';
+import type { SyncEntry, SyncKey } from '../sync/entry';
+import { everyPeer, type Outgoing } from '../sync/messages';
+import type { PeerLag } from '../sync/sender';
+import type { SyncBody } from '../sync/wire';
+
+/** Changes wait at most this long to go out, so a burst leaves in full batches. */
+export const syncFlushMs = 10;
+
+export interface SyncStatus {
+  readonly epoch: number;
+  readonly lastSeq: number;
+  readonly pendingChanges: number;
+  /** Each peer's lag behind this director's stream. */
+  readonly peers: Array<PeerLag & { readonly peer: string }>;
+  /** This director's copy of each peer's table. */
+  readonly copies: CopyStatus[];
+  readonly sent: { readonly batches: number; readonly resent: number; readonly snapshots: number; readonly coalesced: number };
+}
+
+function keyOf(conn: Connection): SyncKey {
+  return { protocol: conn.protocol, caddr: conn.caddr.text, cport: conn.cport, vaddr: conn.vaddr, vport: conn.vport };
+}
+
+export class ClusterSync {
+  private readonly endpoint: SyncEndpoint<Connection>;
+  private flushTimer: TimerHandle | undefined;
+  private tickTimer: TimerHandle | undefined;
+  private node: ClusterNode | undefined;
+  private batchesSent = 0;
+
+  constructor(
+    private readonly engine: IpvsEngine,
+    self: string,
+    peers: readonly string[],
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    settings: Partial<SyncSettings> = {},
+  ) {
+    const table = engine.conns;
+    this.endpoint = new SyncEndpoint<Connection>({
+      self,
+      peers,
+      clock,
+      epoch: Math.round(clock.wallMs()),
+      settings,
+      items: () => [...table.entries()],
+      toEntry: (conn) => (table.holds(conn) ? this.entryOf(conn) : undefined),
+    });
+  }
+
+  /** Starts streaming the engine's changes over the node's sync link. */
+  start(node: ClusterNode): void {
+    this.node = node;
+    this.engine.conns.observer = {
+      changed: (conn) => {
+        this.endpoint.sender.upsert(this.entryOf(conn));
+        this.scheduleFlush();
+      },
+      removed: (conn) => {
+        this.endpoint.sender.expire(keyOf(conn));
+        this.scheduleFlush();
+      },
+    };
+    // The table as it is now is what peers pull as their first snapshot.
+    this.scheduleTick();
+  }
+
+  stop(): void {
+    this.engine.conns.observer = undefined;
+    if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
+    if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    this.node = undefined;
+  }
+
+  receive(sender: string, body: SyncBody): void {
+    this.send(this.endpoint.receive(sender, body.message));
+  }
+
+  /**
+   * Before this director serves `addresses`: every copy's live entries for them go into
+   * the engine, so the first packet after the takeover finds its entry.
+   */
+  takeOver(instance: string, addresses: readonly string[]): void {
+    const startedMs = this.clock.nowMs();
+    const wanted = new Set(addresses);
+    const entries = this.endpoint.takeover((e) => wanted.has(e.vaddr) || e.vaddr.startsWith('fwmark:'));
+    // Templates first: the connections made under them link to them.
+    entries.sort((a, b) => Number(b.template) - Number(a.template));
+    const results = new Map<AdoptResult, number>();
+    for (const e of entries) {
+      const r = this.engine.adopt(e);
+      results.set(r, (results.get(r) ?? 0) + 1);
+    }
+    const loaded = results.get('loaded') ?? 0;
+    const skipped = [...results].filter(([r]) => r !== 'loaded').map(([r, n]) => `${n} ${r}`);
+    const copies = this.endpoint.copyStatus().map((c) => `${c.peer} ${c.inSync ? 'in sync' : c.epoch === undefined ? 'never copied' : `${c.lagBatches} batches behind`}`);
+    this.log.info(
+      `${instance}: loaded ${loaded} connection entries from the copies (${copies.join(', ') || 'no peers'}) in ${Math.round(this.clock.nowMs() - startedMs)} ms${skipped.length > 0 ? `; not loaded: ${skipped.join(', ')}` : ''}`,
+      { component: 'sync' },
+    );
+  }
+
+  /** Whether this director's copy of a peer's table is whole and current. */
+  inSyncWith(peer: string): boolean {
+    return this.endpoint.inSyncWith(peer);
+  }
+
+  status(): SyncStatus {
+    const sender = this.endpoint.sender;
+    return {
+      epoch: this.endpoint.epoch,
+      lastSeq: sender.lastSeq,
+      pendingChanges: sender.pendingChanges,
+      peers: this.endpoint.lags(),
+      copies: this.endpoint.copyStatus(),
+      sent: { batches: this.batchesSent, resent: sender.resentBatches, snapshots: sender.snapshotsServed, coalesced: sender.coalesced },
+    };
+  }
+
+  private entryOf(conn: Connection): SyncEntry {
+    return {
+      ...keyOf(conn),
+      daddr: conn.daddr.text,
+      dport: conn.dport,
+      state: conn.state,
+      template: conn.template,
+      remainingMs: Math.max(0, conn.expiresAtMs - this.clock.nowMs()),
+    };
+  }
+
+  /** Sends what is pending now (before letting go of the addresses at a stop). */
+  flushNow(): void {
+    if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const out = this.endpoint.flush();
+    this.batchesSent += out.length;
+    this.send(out);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer === undefined && this.node !== undefined) this.flushTimer = this.clock.setTimeout(() => this.flushNow(), syncFlushMs);
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.clock.setTimeout(() => {
+      this.send(this.endpoint.tick());
+      this.scheduleTick();
+    }, this.endpoint.settings.retryMs);
+  }
+
+  private send(out: readonly Outgoing[]): void {
+    const node = this.node;
+    if (node === undefined) return;
+    for (const o of out) node.sendSync({ to: o.to === everyPeer ? '' : o.to, message: o.message });
+  }
+}

@@ -1,0 +1,201 @@
+// One director's replication: it streams changes to its own table to every other
+// director, and keeps a copy of each of theirs (a receiver and a shadow table per peer).
+// Messages in, messages out, on the clock; the daemon carries them in the cluster
+// envelope, the simulation and the tests over channels of their own.
+import type { Clock } from '../common/clock';
+import { entryKey, type SyncEntry } from './entry';
+import { everyPeer, type Outgoing, type SyncMessage } from './messages';
+import { pageWindow, SyncReceiver, type SyncRequest } from './receiver';
+import { SyncSender, type PeerLag, type ResendAnswer, type ServedPage } from './sender';
+import { ShadowTable } from './shadow';
+
+export interface SyncSettings {
+  /** Changes per batch and entries per page: a datagram's worth. */
+  readonly batchMax: number;
+  readonly pageMax: number;
+  /** Batches kept for peers that missed some. */
+  readonly keepBatches: number;
+  /** Entries held in each copy of a peer's table. */
+  readonly copyEntriesMax: number;
+  readonly retryMs: number;
+}
+
+export const syncDefaults: SyncSettings = { batchMax: 256, pageMax: 256, keepBatches: 1024, copyEntriesMax: 2_000_000, retryMs: 250 };
+
+export interface SyncEndpointOptions<T> {
+  readonly self: string;
+  readonly peers: readonly string[];
+  readonly clock: Clock;
+  /** This run's epoch: chosen anew at each start. */
+  readonly epoch: number;
+  readonly settings?: Partial<SyncSettings>;
+  /** The table's items as they are now, for a snapshot. */
+  readonly items: () => readonly T[];
+  /** An item as an entry now, or undefined when it is gone from the table. */
+  readonly toEntry: (item: T) => SyncEntry | undefined;
+}
+
+export interface CopyStatus {
+  readonly peer: string;
+  readonly epoch: number | undefined;
+  readonly entries: number;
+  readonly appliedSeq: number;
+  readonly lagBatches: number;
+  readonly inSync: boolean;
+  readonly snapshot?: { readonly received: number; readonly pages: number };
+  readonly gaps: number;
+  readonly snapshots: number;
+  readonly refused: number;
+}
+
+interface Copy {
+  readonly receiver: SyncReceiver;
+  readonly shadow: ShadowTable;
+}
+
+export class SyncEndpoint<T> {
+  readonly sender: SyncSender<T>;
+  readonly settings: SyncSettings;
+  private readonly copies = new Map<string, Copy>();
+
+  constructor(private readonly o: SyncEndpointOptions<T>) {
+    this.settings = { ...syncDefaults, ...o.settings };
+    const s = this.settings;
+    this.sender = new SyncSender<T>(
+      { epoch: o.epoch, clock: o.clock, batchMax: s.batchMax, keepBatches: s.keepBatches, pageMax: s.pageMax, retryMs: s.retryMs, snapshotIdleMs: 100 * s.retryMs },
+      o.toEntry,
+    );
+    for (const peer of o.peers) {
+      const shadow = new ShadowTable(o.clock, s.copyEntriesMax);
+      this.copies.set(peer, { shadow, receiver: new SyncReceiver(shadow, o.clock, s.retryMs) });
+    }
+  }
+
+  get epoch(): number {
+    return this.o.epoch;
+  }
+
+  /** A message from a peer; what to send in answer. Messages from strangers are ignored. */
+  receive(from: string, m: SyncMessage): Outgoing[] {
+    const copy = this.copies.get(from);
+    if (copy === undefined) return [];
+    const out: Outgoing[] = [];
+    const restart = m.kind === 'batch' || m.kind === 'page' ? undefined : copy.receiver.seen(m.epoch);
+    if (restart !== undefined) out.push(this.request(from, copy, restart));
+    switch (m.kind) {
+      case 'batch': {
+        const ask = copy.receiver.batch({ epoch: m.epoch, seq: m.seq, changes: m.changes });
+        if (ask !== undefined) out.push(this.request(from, copy, ask));
+        break;
+      }
+      case 'page': {
+        const ask = copy.receiver.page(m.epoch, m.page);
+        if (ask !== undefined) out.push(this.request(from, copy, ask));
+        break;
+      }
+      case 'request':
+        out.push(...this.answer(from, m.copyEpoch, m.request));
+        break;
+      case 'ack':
+        if (m.copyEpoch === this.o.epoch) out.push(...this.resendAnswer(from, this.sender.ack(from, m.appliedSeq)));
+        break;
+    }
+    return out;
+  }
+
+  /** The changes recorded since the last flush, as batches for every peer. */
+  flush(): Outgoing[] {
+    return this.sender.flush().map((b) => ({ to: everyPeer, message: { kind: 'batch', epoch: b.epoch, seq: b.seq, changes: b.changes } }));
+  }
+
+  /** Called every retry interval or so: acks, requests asked again, expired copies swept. */
+  tick(): Outgoing[] {
+    const out: Outgoing[] = [];
+    for (const [peer, copy] of this.copies) {
+      copy.shadow.sweep();
+      const ask = copy.receiver.tick();
+      if (ask !== undefined) out.push(this.request(peer, copy, ask));
+      const epoch = copy.receiver.currentEpoch;
+      if (epoch !== undefined) out.push({ to: peer, message: { kind: 'ack', epoch: this.o.epoch, copyEpoch: epoch, appliedSeq: copy.receiver.applied } });
+    }
+    this.sender.sweep();
+    return out;
+  }
+
+  /** The copy of a peer's table. */
+  copyOf(peer: string): ShadowTable | undefined {
+    return this.copies.get(peer)?.shadow;
+  }
+
+  /** Whether the copy of a peer's table is whole and up to date. */
+  inSyncWith(peer: string): boolean {
+    return this.copies.get(peer)?.receiver.inSync ?? false;
+  }
+
+  /**
+   * What a director taking over loads: the live entries of every copy that `wanted`
+   * keeps; where copies disagree on an entry, the one with the most time left is the
+   * latest news (the director that used it last refreshed it last).
+   */
+  takeover(wanted: (e: SyncEntry) => boolean): SyncEntry[] {
+    const best = new Map<string, SyncEntry>();
+    for (const { shadow } of this.copies.values()) {
+      for (const e of shadow.live()) {
+        if (!wanted(e)) continue;
+        const key = entryKey(e);
+        const seen = best.get(key);
+        if (seen === undefined || e.remainingMs > seen.remainingMs) best.set(key, e);
+      }
+    }
+    return [...best.values()];
+  }
+
+  /** Each copy of a peer's table: how whole and how current it is. */
+  copyStatus(): CopyStatus[] {
+    return [...this.copies].map(([peer, { receiver, shadow }]) => {
+      const snapshot = receiver.snapshotProgress;
+      return {
+        peer,
+        epoch: receiver.currentEpoch,
+        entries: shadow.size,
+        appliedSeq: receiver.applied,
+        lagBatches: receiver.lagBatches,
+        inSync: receiver.inSync,
+        ...(snapshot !== undefined ? { snapshot } : {}),
+        gaps: receiver.gaps,
+        snapshots: receiver.snapshots,
+        refused: shadow.refused,
+      };
+    });
+  }
+
+  /** Each peer's lag behind this director's stream, by its acks. */
+  lags(): Array<PeerLag & { readonly peer: string }> {
+    return this.o.peers.map((peer) => ({ peer, ...this.sender.lag(peer) }));
+  }
+
+  private request(to: string, copy: Copy, request: SyncRequest): Outgoing {
+    return { to, message: { kind: 'request', epoch: this.o.epoch, copyEpoch: copy.receiver.copyEpoch ?? 0, request } };
+  }
+
+  private answer(from: string, copyEpoch: number, request: SyncRequest): Outgoing[] {
+    if (copyEpoch !== this.o.epoch || request.kind === 'snapshot') return this.snapshot(from);
+    if (request.kind === 'resend') return this.resendAnswer(from, this.sender.resend(request.afterSeq));
+    const pages = this.sender.pages(from, request.atSeq, request.pages);
+    return pages === undefined ? this.snapshot(from) : pages.map((page) => this.pageTo(from, page));
+  }
+
+  private resendAnswer(to: string, answer: ResendAnswer | undefined): Outgoing[] {
+    if (answer === undefined) return [];
+    if (answer.kind === 'snapshot') return this.snapshot(to);
+    return answer.batches.map((b) => ({ to, message: { kind: 'batch', epoch: b.epoch, seq: b.seq, changes: b.changes } }));
+  }
+
+  private snapshot(to: string): Outgoing[] {
+    return this.sender.beginSnapshot(to, this.o.items(), pageWindow).map((page) => this.pageTo(to, page));
+  }
+
+  private pageTo(to: string, page: ServedPage): Outgoing {
+    return { to, message: { kind: 'page', epoch: this.o.epoch, page } };
+  }
+}

@@ -1,0 +1,142 @@
+// Sync messages in the cluster envelope (the Sync message of src/heartbeat/cluster.proto):
+// to the protobuf object shape and back. What comes off the network is checked field by
+// field against its bounds; a message with anything out of them is no message at all.
+import net from 'node:net';
+import { tcpStates } from '../ipvs/conn/protocol-states';
+import type { SyncChange, SyncEntry, SyncKey, SyncProtocol } from './entry';
+import type { SyncMessage } from './messages';
+import type { SyncRequest } from './receiver';
+
+/** Changes in a batch, entries in a page, pages asked for at once: bounds on what is accepted. */
+export const syncChangesMax = 1024;
+export const syncPagesAskedMax = 64;
+const pagesMax = 1 << 24;
+const nameMaxChars = 64;
+
+export interface SyncBody {
+  /** The director it is for; empty when it is for every one. */
+  readonly to: string;
+  readonly message: SyncMessage;
+}
+
+const protocols: readonly SyncProtocol[] = ['tcp', 'udp', 'sctp', 'ip'];
+const requestKinds: ReadonlyArray<SyncRequest['kind']> = ['resend', 'snapshot', 'pages'];
+const states = new Set<string>([...tcpStates, 'UDP']);
+
+function keyToWire(k: SyncKey) {
+  return { protocol: protocols.indexOf(k.protocol), caddr: k.caddr, cport: k.cport, vaddr: k.vaddr, vport: k.vport };
+}
+
+function entryToWire(e: SyncEntry) {
+  return { key: keyToWire(e), daddr: e.daddr, dport: e.dport, state: e.state, template: e.template, remainingMs: Math.max(0, Math.min(0xffffffff, Math.round(e.remainingMs))) };
+}
+
+function changeToWire(c: SyncChange) {
+  return c.kind === 'upsert' ? { upsert: entryToWire(c.entry) } : { expire: keyToWire(c.key) };
+}
+
+/** The envelope's `sync` field for a message. */
+export function syncToWire(body: SyncBody): Record<string, unknown> {
+  const m = body.message;
+  const head = { to: body.to, epoch: m.epoch };
+  switch (m.kind) {
+    case 'batch':
+      return { ...head, batch: { seq: m.seq, changes: m.changes.map(changeToWire) } };
+    case 'page':
+      return { ...head, page: { atSeq: m.page.atSeq, index: m.page.index, pages: m.page.pages, entries: m.page.entries.map(entryToWire) } };
+    case 'ack':
+      return { ...head, ack: { copyEpoch: m.copyEpoch, appliedSeq: m.appliedSeq } };
+    case 'request': {
+      const r = m.request;
+      const kind = requestKinds.indexOf(r.kind);
+      if (r.kind === 'resend') return { ...head, request: { kind, copyEpoch: m.copyEpoch, afterSeq: r.afterSeq } };
+      if (r.kind === 'pages') return { ...head, request: { kind, copyEpoch: m.copyEpoch, atSeq: r.atSeq, pages: r.pages } };
+      return { ...head, request: { kind, copyEpoch: m.copyEpoch } };
+    }
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isPort = (v: unknown): v is number => isCount(v) && v <= 65535;
+const isAddress = (v: unknown): v is string => typeof v === 'string' && v.length <= 45 && net.isIP(v) !== 0;
+
+function keyFromWire(v: unknown): SyncKey | undefined {
+  if (!isObj(v)) return undefined;
+  const protocol = typeof v['protocol'] === 'number' ? protocols[v['protocol']] : undefined;
+  const { caddr, cport, vaddr, vport } = v;
+  if (protocol === undefined || !isAddress(caddr) || !isPort(cport) || !isPort(vport)) return undefined;
+  const fwmark = typeof vaddr === 'string' && /^fwmark:\d{1,10}$/.test(vaddr);
+  if (!(protocol === 'ip' ? fwmark : isAddress(vaddr))) return undefined;
+  return { protocol, caddr, cport, vaddr: vaddr as string, vport };
+}
+
+function entryFromWire(v: unknown): SyncEntry | undefined {
+  if (!isObj(v)) return undefined;
+  const key = keyFromWire(v['key']);
+  const { daddr, dport, state, template, remainingMs } = v;
+  if (key === undefined || !isAddress(daddr) || !isPort(dport) || typeof state !== 'string' || !states.has(state) || typeof template !== 'boolean' || !isCount(remainingMs)) {
+    return undefined;
+  }
+  return { ...key, daddr, dport, state, template, remainingMs };
+}
+
+function changeFromWire(v: unknown): SyncChange | undefined {
+  if (!isObj(v)) return undefined;
+  if (isObj(v['upsert'])) {
+    const entry = entryFromWire(v['upsert']);
+    return entry === undefined ? undefined : { kind: 'upsert', entry };
+  }
+  const key = keyFromWire(v['expire']);
+  return key === undefined ? undefined : { kind: 'expire', key };
+}
+
+/** Every element converted, or undefined when one is bad or there are too many. */
+function all<T>(v: unknown, max: number, convert: (x: unknown) => T | undefined): T[] | undefined {
+  if (!Array.isArray(v) || v.length > max) return undefined;
+  const out: T[] = [];
+  for (const x of v) {
+    const c = convert(x);
+    if (c === undefined) return undefined;
+    out.push(c);
+  }
+  return out;
+}
+
+function requestFromWire(r: Obj): { copyEpoch: number; request: SyncRequest } | undefined {
+  const kind = typeof r['kind'] === 'number' ? requestKinds[r['kind']] : undefined;
+  const copyEpoch = r['copyEpoch'];
+  if (kind === undefined || !isCount(copyEpoch)) return undefined;
+  if (kind === 'snapshot') return { copyEpoch, request: { kind } };
+  if (kind === 'resend') return isCount(r['afterSeq']) ? { copyEpoch, request: { kind, afterSeq: r['afterSeq'] } } : undefined;
+  const pages = all(r['pages'], syncPagesAskedMax, (x) => (isCount(x) && x < pagesMax ? x : undefined));
+  return pages === undefined || !isCount(r['atSeq']) ? undefined : { copyEpoch, request: { kind, atSeq: r['atSeq'], pages } };
+}
+
+/** The envelope's decoded `sync` field as a message, or undefined when it is out of bounds. */
+export function syncFromWire(v: unknown): SyncBody | undefined {
+  if (!isObj(v)) return undefined;
+  const { to, epoch, batch, page, ack, request } = v;
+  if (typeof to !== 'string' || to.length > nameMaxChars || !isCount(epoch)) return undefined;
+  if (isObj(batch)) {
+    const changes = all(batch['changes'], syncChangesMax, changeFromWire);
+    if (changes === undefined || !isCount(batch['seq'])) return undefined;
+    return { to, message: { kind: 'batch', epoch, seq: batch['seq'], changes } };
+  }
+  if (isObj(page)) {
+    const entries = all(page['entries'], syncChangesMax, entryFromWire);
+    const { atSeq, index, pages } = page;
+    if (entries === undefined || !isCount(atSeq) || !isCount(index) || !isCount(pages) || pages > pagesMax || index >= pages) return undefined;
+    return { to, message: { kind: 'page', epoch, page: { atSeq, index, pages, entries } } };
+  }
+  if (isObj(ack)) {
+    const { copyEpoch, appliedSeq } = ack;
+    return isCount(copyEpoch) && isCount(appliedSeq) ? { to, message: { kind: 'ack', epoch, copyEpoch, appliedSeq } } : undefined;
+  }
+  if (isObj(request)) {
+    const r = requestFromWire(request);
+    return r === undefined ? undefined : { to, message: { kind: 'request', epoch, ...r } };
+  }
+  return undefined;
+}
