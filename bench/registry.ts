@@ -3,6 +3,7 @@ import { configParse } from './config-parse';
 import { dataplaneBench } from './dataplane';
 import { failoverBench } from './failover';
 import { ipvsBench } from './ipvs';
+import { syncBench } from './sync';
 
 export interface BenchOptions {
   /** The small size that `npm test` runs, to keep every benchmark working. */
@@ -22,4 +23,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [dataplaneBench.name]: dataplaneBench,
   [clusterLoadBench.name]: clusterLoadBench,
   [failoverBench.name]: failoverBench,
+  [syncBench.name]: syncBench,
 };

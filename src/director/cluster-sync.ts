@@ -1,10 +1,9 @@
 // Connection-table replication on a director: the engine's table changes go out to the
 // other directors in batches, their tables come in as copies, and a takeover loads the
 // copies' entries for the instance's addresses into the engine before the addresses
-// come up. Messages ride in the cluster envelope on the sync link.
+// come up. Messages ride in the cluster envelope on the sync link (the transport).
 import type { Clock, TimerHandle } from '../common/clock';
 import type { Logger } from '../common/log';
-import type { ClusterNode } from '../cluster/node';
 import type { Connection } from '../ipvs/conn/connection';
 import type { AdoptResult, IpvsEngine } from '../ipvs/engine';
 import { SyncEndpoint, type CopyStatus, type SyncSettings } from '../sync/endpoint';
@@ -15,6 +14,13 @@ import type { SyncBody } from '../sync/wire';
 
 /** Changes wait at most this long to go out, so a burst leaves in full batches. */
 export const syncFlushMs = 10;
+/** Batches sent in one turn of the event loop: the data plane gets its turn between. */
+const flushBatchesMax = 16;
+
+/** Carries sync messages to the other directors (the cluster node, on its sync link). */
+export interface SyncTransport {
+  sendSync(body: SyncBody): void;
+}
 
 export interface SyncStatus {
   readonly epoch: number;
@@ -28,14 +34,30 @@ export interface SyncStatus {
 }
 
 function keyOf(conn: Connection): SyncKey {
-  return { protocol: conn.protocol, caddr: conn.caddr.text, cport: conn.cport, vaddr: conn.vaddr, vport: conn.vport };
+  return { protocol: conn.protocol, caddr: conn.caddrText, cport: conn.cport, vaddr: conn.vaddr, vport: conn.vport };
+}
+
+/** An entry as replication carries it; spelt out rather than spread from keyOf, as it runs for every change. */
+function entryOf(conn: Connection, nowMs: number): SyncEntry {
+  return {
+    protocol: conn.protocol,
+    caddr: conn.caddrText,
+    cport: conn.cport,
+    vaddr: conn.vaddr,
+    vport: conn.vport,
+    daddr: conn.daddr.text,
+    dport: conn.dport,
+    state: conn.state,
+    template: conn.template,
+    remainingMs: Math.max(0, conn.expiresAtMs - nowMs),
+  };
 }
 
 export class ClusterSync {
   private readonly endpoint: SyncEndpoint<Connection>;
   private flushTimer: TimerHandle | undefined;
   private tickTimer: TimerHandle | undefined;
-  private node: ClusterNode | undefined;
+  private transport: SyncTransport | undefined;
   private batchesSent = 0;
 
   constructor(
@@ -53,21 +75,25 @@ export class ClusterSync {
       clock,
       epoch: Math.round(clock.wallMs()),
       settings,
-      items: () => [...table.entries()],
-      toEntry: (conn) => (table.holds(conn) ? this.entryOf(conn) : undefined),
+      snapshot: () => [...table.entries()],
+      items: {
+        entry: (conn, nowMs) => (table.holds(conn) ? entryOf(conn, nowMs) : undefined),
+        key: keyOf,
+        identity: (conn) => conn,
+      },
     });
   }
 
-  /** Starts streaming the engine's changes over the node's sync link. */
-  start(node: ClusterNode): void {
-    this.node = node;
+  /** Starts streaming the engine's changes. */
+  start(transport: SyncTransport): void {
+    this.transport = transport;
     this.engine.conns.observer = {
       changed: (conn) => {
-        this.endpoint.sender.upsert(this.entryOf(conn));
+        this.endpoint.sender.upsert(conn);
         this.scheduleFlush();
       },
       removed: (conn) => {
-        this.endpoint.sender.expire(keyOf(conn));
+        this.endpoint.sender.expire(conn);
         this.scheduleFlush();
       },
     };
@@ -79,7 +105,7 @@ export class ClusterSync {
     this.engine.conns.observer = undefined;
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
-    this.node = undefined;
+    this.transport = undefined;
   }
 
   receive(sender: string, body: SyncBody): void {
@@ -127,28 +153,24 @@ export class ClusterSync {
     };
   }
 
-  private entryOf(conn: Connection): SyncEntry {
-    return {
-      ...keyOf(conn),
-      daddr: conn.daddr.text,
-      dport: conn.dport,
-      state: conn.state,
-      template: conn.template,
-      remainingMs: Math.max(0, conn.expiresAtMs - this.clock.nowMs()),
-    };
+  /** Sends every pending change now, whatever the window: before letting go of the addresses at a stop. */
+  flushNow(): void {
+    this.flush(Number.POSITIVE_INFINITY, true);
   }
 
-  /** Sends what is pending now (before letting go of the addresses at a stop). */
-  flushNow(): void {
+  private flush(maxBatches: number, ignoreWindow: boolean): void {
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const out = this.endpoint.flush();
+    const out = this.endpoint.flush(maxBatches, ignoreWindow);
     this.batchesSent += out.length;
     this.send(out);
+    // More than one turn's worth, or the window is full: the rest goes a moment later,
+    // coalescing what changes meanwhile.
+    if (this.endpoint.sender.pendingChanges > 0) this.scheduleFlush(1);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushTimer === undefined && this.node !== undefined) this.flushTimer = this.clock.setTimeout(() => this.flushNow(), syncFlushMs);
+  private scheduleFlush(ms = syncFlushMs): void {
+    if (this.flushTimer === undefined && this.transport !== undefined) this.flushTimer = this.clock.setTimeout(() => this.flush(flushBatchesMax, false), ms);
   }
 
   private scheduleTick(): void {
@@ -159,8 +181,8 @@ export class ClusterSync {
   }
 
   private send(out: readonly Outgoing[]): void {
-    const node = this.node;
-    if (node === undefined) return;
-    for (const o of out) node.sendSync({ to: o.to === everyPeer ? '' : o.to, message: o.message });
+    const transport = this.transport;
+    if (transport === undefined) return;
+    for (const o of out) transport.sendSync({ to: o.to === everyPeer ? '' : o.to, message: o.message });
   }
 }

@@ -79,7 +79,9 @@ function tag(key: Buffer, bytes: Uint8Array): Buffer {
 
 export function encodeEnvelope(envelope: Envelope, key: ClusterKey): Buffer {
   const object = envelope.sync === undefined ? envelope : { ...envelope, sync: syncToWire(envelope.sync) };
-  const bytes = EnvelopeType.encode(EnvelopeType.fromObject(object)).finish();
+  // Our own objects already have the message's shape (enums as numbers): no fromObject
+  // conversion, which would copy every nested message first.
+  const bytes = EnvelopeType.encode(object).finish();
   return key === null ? Buffer.from(bytes) : Buffer.concat([bytes, tag(key, bytes)]);
 }
 

@@ -6,6 +6,8 @@ import dgram from 'node:dgram';
 import type { ClusterConfig, LinkConfig, NodeConfig } from '../cluster/config';
 import type { ClusterTransport } from '../cluster/node';
 
+export const linkReceiveBufferBytes = 4 << 20;
+
 export interface LinkSocketError {
   readonly link: string;
   readonly error: Error;
@@ -60,6 +62,13 @@ export class UdpLinks implements ClusterTransport {
           resolve();
         });
       });
+      // Connection-table sync comes in bursts (docs/protocol.md): room for them, as far as
+      // net.core.rmem_max allows.
+      try {
+        socket.setRecvBufferSize(linkReceiveBufferBytes);
+      } catch {
+        // Left at the system's default.
+      }
       if (config.mcastGroup !== undefined) {
         socket.addMembership(config.mcastGroup, a.address);
         socket.setMulticastTTL(config.ttl);

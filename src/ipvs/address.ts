@@ -20,7 +20,7 @@ export function parseIpAddr(text: string): IpAddr | undefined {
 
 export function ipv4FromWord(word: number): IpAddr {
   const w = word >>> 0;
-  return { family: 4, words: [w], text: [24, 16, 8, 0].map((s) => (w >>> s) & 0xff).join('.') };
+  return { family: 4, words: [w], text: `${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}` };
 }
 
 export function ipv6FromWords(words: readonly number[]): IpAddr {

@@ -6,7 +6,7 @@ import type { Clock } from '../common/clock';
 import { entryKey, type SyncEntry } from './entry';
 import { everyPeer, type Outgoing, type SyncMessage } from './messages';
 import { pageWindow, SyncReceiver, type SyncRequest } from './receiver';
-import { SyncSender, type PeerLag, type ResendAnswer, type ServedPage } from './sender';
+import { SyncSender, type PeerLag, type ResendAnswer, type ServedPage, type TableItems } from './sender';
 import { ShadowTable } from './shadow';
 
 export interface SyncSettings {
@@ -18,9 +18,14 @@ export interface SyncSettings {
   /** Entries held in each copy of a peer's table. */
   readonly copyEntriesMax: number;
   readonly retryMs: number;
+  /** Batches in flight to a copy that acks, at most (a 4 MiB socket buffer holds ~200). */
+  readonly windowBatches: number;
 }
 
-export const syncDefaults: SyncSettings = { batchMax: 256, pageMax: 256, keepBatches: 1024, copyEntriesMax: 2_000_000, retryMs: 250 };
+export const syncDefaults: SyncSettings = { batchMax: 256, pageMax: 256, keepBatches: 256, copyEntriesMax: 2_000_000, retryMs: 250, windowBatches: 128 };
+
+/** A copy acks at once every this many batches applied, besides every tick: the sender's window moves on. */
+export const ackEveryBatches = 32;
 
 export interface SyncEndpointOptions<T> {
   readonly self: string;
@@ -30,9 +35,8 @@ export interface SyncEndpointOptions<T> {
   readonly epoch: number;
   readonly settings?: Partial<SyncSettings>;
   /** The table's items as they are now, for a snapshot. */
-  readonly items: () => readonly T[];
-  /** An item as an entry now, or undefined when it is gone from the table. */
-  readonly toEntry: (item: T) => SyncEntry | undefined;
+  readonly snapshot: () => readonly T[];
+  readonly items: TableItems<T>;
 }
 
 export interface CopyStatus {
@@ -51,6 +55,7 @@ export interface CopyStatus {
 interface Copy {
   readonly receiver: SyncReceiver;
   readonly shadow: ShadowTable;
+  ackedSeq: number;
 }
 
 export class SyncEndpoint<T> {
@@ -62,12 +67,22 @@ export class SyncEndpoint<T> {
     this.settings = { ...syncDefaults, ...o.settings };
     const s = this.settings;
     this.sender = new SyncSender<T>(
-      { epoch: o.epoch, clock: o.clock, batchMax: s.batchMax, keepBatches: s.keepBatches, pageMax: s.pageMax, retryMs: s.retryMs, snapshotIdleMs: 100 * s.retryMs },
-      o.toEntry,
+      {
+        epoch: o.epoch,
+        clock: o.clock,
+        batchMax: s.batchMax,
+        keepBatches: s.keepBatches,
+        pageMax: s.pageMax,
+        retryMs: s.retryMs,
+        snapshotIdleMs: 100 * s.retryMs,
+        windowBatches: s.windowBatches,
+        activeMs: 4 * s.retryMs,
+      },
+      o.items,
     );
     for (const peer of o.peers) {
       const shadow = new ShadowTable(o.clock, s.copyEntriesMax);
-      this.copies.set(peer, { shadow, receiver: new SyncReceiver(shadow, o.clock, s.retryMs) });
+      this.copies.set(peer, { shadow, receiver: new SyncReceiver(shadow, o.clock, s.retryMs), ackedSeq: 0 });
     }
   }
 
@@ -86,6 +101,7 @@ export class SyncEndpoint<T> {
       case 'batch': {
         const ask = copy.receiver.batch({ epoch: m.epoch, seq: m.seq, changes: m.changes });
         if (ask !== undefined) out.push(this.request(from, copy, ask));
+        if (copy.receiver.applied - copy.ackedSeq >= ackEveryBatches) out.push(...this.ack(from, copy));
         break;
       }
       case 'page': {
@@ -103,9 +119,9 @@ export class SyncEndpoint<T> {
     return out;
   }
 
-  /** The changes recorded since the last flush, as batches for every peer. */
-  flush(): Outgoing[] {
-    return this.sender.flush().map((b) => ({ to: everyPeer, message: { kind: 'batch', epoch: b.epoch, seq: b.seq, changes: b.changes } }));
+  /** Changes recorded since the last flush, as batches for every peer (see SyncSender.flush). */
+  flush(maxBatches?: number, ignoreWindow = false): Outgoing[] {
+    return this.sender.flush(maxBatches, ignoreWindow).map((b) => ({ to: everyPeer, message: { kind: 'batch', epoch: b.epoch, seq: b.seq, changes: b.changes } }));
   }
 
   /** Called every retry interval or so: acks, requests asked again, expired copies swept. */
@@ -115,8 +131,7 @@ export class SyncEndpoint<T> {
       copy.shadow.sweep();
       const ask = copy.receiver.tick();
       if (ask !== undefined) out.push(this.request(peer, copy, ask));
-      const epoch = copy.receiver.currentEpoch;
-      if (epoch !== undefined) out.push({ to: peer, message: { kind: 'ack', epoch: this.o.epoch, copyEpoch: epoch, appliedSeq: copy.receiver.applied } });
+      out.push(...this.ack(peer, copy));
     }
     this.sender.sweep();
     return out;
@@ -174,6 +189,13 @@ export class SyncEndpoint<T> {
     return this.o.peers.map((peer) => ({ peer, ...this.sender.lag(peer) }));
   }
 
+  private ack(peer: string, copy: Copy): Outgoing[] {
+    const epoch = copy.receiver.currentEpoch;
+    if (epoch === undefined) return [];
+    copy.ackedSeq = copy.receiver.applied;
+    return [{ to: peer, message: { kind: 'ack', epoch: this.o.epoch, copyEpoch: epoch, appliedSeq: copy.receiver.applied } }];
+  }
+
   private request(to: string, copy: Copy, request: SyncRequest): Outgoing {
     return { to, message: { kind: 'request', epoch: this.o.epoch, copyEpoch: copy.receiver.copyEpoch ?? 0, request } };
   }
@@ -192,7 +214,7 @@ export class SyncEndpoint<T> {
   }
 
   private snapshot(to: string): Outgoing[] {
-    return this.sender.beginSnapshot(to, this.o.items(), pageWindow).map((page) => this.pageTo(to, page));
+    return this.sender.beginSnapshot(to, this.o.snapshot(), pageWindow).map((page) => this.pageTo(to, page));
   }
 
   private pageTo(to: string, page: ServedPage): Outgoing {

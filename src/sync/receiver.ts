@@ -8,7 +8,7 @@
 // clock: the caller carries requests to the peer.
 import type { Clock } from '../common/clock';
 import type { SyncEntry } from './entry';
-import type { SyncBatch } from './sender';
+import { resendWindow, type SyncBatch } from './sender';
 import type { ShadowTable } from './shadow';
 
 export type SyncRequest =
@@ -48,6 +48,8 @@ export class SyncReceiver {
   /** The highest sequence the peer is known to have sent. */
   private peerSeq = 0;
   private lastProgressMs: number;
+  /** The sequence the resend asked for last ends at: once it is applied, the next window is asked. */
+  private resendUpTo = 0;
   gaps = 0;
   duplicates = 0;
   snapshots = 0;
@@ -116,14 +118,20 @@ export class SyncReceiver {
       this.hold(b);
       if (first) {
         this.gaps++;
-        this.lastProgressMs = this.clock.nowMs();
-        return { kind: 'resend', afterSeq: this.appliedSeq };
+        return this.askResend();
       }
       return this.held.size > heldBatchesMax ? this.startSnapshot(b.epoch) : undefined;
     }
     this.applyBatch(b);
     this.drainHeld();
-    return undefined;
+    // The window asked for is in, and a gap remains: the next window.
+    return this.appliedSeq >= this.resendUpTo && this.resendUpTo > 0 && this.lagBatches > 0 && !this.held.has(this.appliedSeq + 1) ? this.askResend() : undefined;
+  }
+
+  private askResend(): SyncRequest {
+    this.lastProgressMs = this.clock.nowMs();
+    this.resendUpTo = this.appliedSeq + resendWindow;
+    return { kind: 'resend', afterSeq: this.appliedSeq };
   }
 
   /** A page of a snapshot: one asked for, or one the peer sent because it could not resend. */
@@ -163,10 +171,7 @@ export class SyncReceiver {
       this.lastProgressMs = this.clock.nowMs();
       return s?.atSeq === undefined ? { kind: 'snapshot' } : this.askPages(s);
     }
-    if (this.held.size > 0 || this.lagBatches > 0) {
-      this.lastProgressMs = this.clock.nowMs();
-      return { kind: 'resend', afterSeq: this.appliedSeq };
-    }
+    if (this.held.size > 0 || this.lagBatches > 0) return this.askResend();
     return undefined;
   }
 

@@ -1,13 +1,13 @@
 // A director's side of replicating its own table: changes are coalesced by entry (the
-// latest wins: a new entry then its state change travel as one), cut into batches of
-// bounded size, and numbered. The last batches are kept so a peer that missed some can
+// latest wins: a new entry then its state change travel as one) and read from the table
+// only when they go out, cut into batches of bounded size, and numbered. The last batches are kept so a peer that missed some can
 // have them again; one that fell further behind gets a snapshot instead. A snapshot is
 // the table's entries as they are when it is asked for, served a page at a time as the
 // peer pulls them; batches after it re-apply changes the pages may already hold, which
 // is harmless (an upsert of what is there, an expiry of what is gone). Each peer's acks
 // give its lag. Pure on the clock: the caller says when to flush and carries messages.
 import type { Clock } from '../common/clock';
-import { changeKey, type SyncChange, type SyncEntry, type SyncKey } from './entry';
+import type { SyncChange, SyncEntry, SyncKey } from './entry';
 
 export interface SyncBatch {
   /** The sender's run: a peer that sees a new one starts over with a snapshot. */
@@ -29,6 +29,13 @@ export interface SyncSenderOptions {
   readonly retryMs: number;
   /** A snapshot no page was asked of for this long is let go. */
   readonly snapshotIdleMs: number;
+  /**
+   * Batches sent and not yet acknowledged by every peer that acks, at most: what a
+   * copy's socket buffer holds. A peer silent for `activeMs` no longer holds the stream
+   * back; it catches up by resends or a snapshot.
+   */
+  readonly windowBatches: number;
+  readonly activeMs: number;
 }
 
 export type ResendAnswer = { readonly kind: 'batches'; readonly batches: readonly SyncBatch[] } | { readonly kind: 'snapshot' };
@@ -42,6 +49,9 @@ export interface PeerLag {
   /** How long the oldest of them has waited. */
   readonly ms: number;
 }
+
+/** Batches sent again at once: a window's worth must fit a socket's receive buffer. */
+export const resendWindow = 8;
 
 interface Kept extends SyncBatch {
   readonly sealedAtMs: number;
@@ -64,15 +74,30 @@ class Snapshot<T> {
     return Math.max(1, Math.ceil(this.items.length / this.pageMax));
   }
 
-  page(index: number, toEntry: (item: T) => SyncEntry | undefined): SyncEntry[] {
+  page(index: number, toEntry: (item: T, nowMs: number) => SyncEntry | undefined, nowMs: number): SyncEntry[] {
     const out: SyncEntry[] = [];
     const end = Math.min(this.items.length, (index + 1) * this.pageMax);
     for (let i = index * this.pageMax; i < end; i++) {
-      const e = toEntry(this.items[i] as T);
+      const e = toEntry(this.items[i] as T, nowMs);
       if (e !== undefined) out.push(e);
     }
     return out;
   }
+}
+
+/** How the sender reads the items of a table (connections in the daemon). */
+export interface TableItems<T> {
+  /** The item as an entry at `nowMs`, or undefined when it is gone from the table. */
+  entry(item: T, nowMs: number): SyncEntry | undefined;
+  key(item: T): SyncKey;
+  /** What changes are coalesced by: the item itself when items are objects that live in the table. */
+  identity(item: T): unknown;
+}
+
+interface PendingChange<T> {
+  readonly id: unknown;
+  item: T;
+  upsert: boolean;
 }
 
 export interface ServedPage {
@@ -82,10 +107,13 @@ export interface ServedPage {
   readonly entries: SyncEntry[];
 }
 
-export class SyncSender<T = SyncEntry> {
-  private readonly pending = new Map<string, SyncChange>();
+export class SyncSender<T> {
+  /** Changes not yet sent, by identity; `queue` holds them in the order they first came. */
+  private readonly pending = new Map<unknown, PendingChange<T>>();
+  private queue: Array<PendingChange<T>> = [];
+  private head = 0;
   private readonly kept: Kept[] = [];
-  private readonly acks = new Map<string, number>();
+  private readonly acks = new Map<string, { seq: number; atMs: number }>();
   private readonly snapshots = new Map<string, Snapshot<T>>();
   private nextSeq = 1;
   coalesced = 0;
@@ -94,8 +122,7 @@ export class SyncSender<T = SyncEntry> {
 
   constructor(
     private readonly o: SyncSenderOptions,
-    /** An item of the table as an entry now, or undefined when it is gone. */
-    private readonly toEntry: (item: T) => SyncEntry | undefined,
+    private readonly items: TableItems<T>,
   ) {}
 
   get epoch(): number {
@@ -111,36 +138,67 @@ export class SyncSender<T = SyncEntry> {
     return this.pending.size;
   }
 
-  upsert(entry: SyncEntry): void {
-    this.record({ kind: 'upsert', entry });
+  /** The item is new, changed, or due for a refresh. */
+  upsert(item: T): void {
+    this.record(item, true);
   }
 
-  expire(key: SyncKey): void {
-    this.record({ kind: 'expire', key });
+  /** The item left the table. */
+  expire(item: T): void {
+    this.record(item, false);
   }
 
-  /** Every pending change, in batches numbered in order. */
-  flush(): SyncBatch[] {
+  /**
+   * Pending changes, in batches numbered in order: at most `maxBatches`, and no more
+   * than the window has room for (`ignoreWindow` at a stop). What is left stays pending,
+   * coalescing further changes, for the next flush.
+   */
+  flush(maxBatches = Number.POSITIVE_INFINITY, ignoreWindow = false): SyncBatch[] {
     const out: SyncBatch[] = [];
+    const limit = Math.min(maxBatches, ignoreWindow ? Number.POSITIVE_INFINITY : this.room());
+    const now = this.o.clock.nowMs();
     let changes: SyncChange[] = [];
-    for (const change of this.pending.values()) {
-      changes.push(change);
+    while (this.head < this.queue.length && out.length < limit) {
+      const { id, item, upsert } = this.queue[this.head++] as PendingChange<T>;
+      this.pending.delete(id);
+      const entry = upsert ? this.items.entry(item, now) : undefined;
+      if (upsert && entry === undefined) continue;
+      changes.push(entry !== undefined ? { kind: 'upsert', entry } : { kind: 'expire', key: this.items.key(item) });
       if (changes.length === this.o.batchMax) {
         out.push(this.seal(changes));
         changes = [];
       }
     }
     if (changes.length > 0) out.push(this.seal(changes));
-    this.pending.clear();
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > this.queue.length / 2) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     return out;
   }
 
-  /** What a peer asks for when it has everything up to `afterSeq`. */
+  /** How many more batches the window lets out now. */
+  room(): number {
+    const now = this.o.clock.nowMs();
+    let slowest = Number.POSITIVE_INFINITY;
+    for (const a of this.acks.values()) if (now - a.atMs < this.o.activeMs) slowest = Math.min(slowest, a.seq);
+    return slowest === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Math.max(0, this.o.windowBatches - (this.lastSeq - slowest));
+  }
+
+  /**
+   * What a peer asks for when it has everything up to `afterSeq`: the next batches, a
+   * window of them (it asks for more once they are in), or a snapshot when they are no
+   * longer kept.
+   */
   resend(afterSeq: number): ResendAnswer {
     if (afterSeq >= this.lastSeq) return { kind: 'batches', batches: [] };
     const first = this.kept[0];
     if (first === undefined || first.seq > afterSeq + 1) return { kind: 'snapshot' };
-    const batches = this.kept.filter((b) => b.seq > afterSeq);
+    const from = afterSeq + 1 - first.seq;
+    const batches = this.kept.slice(from, from + resendWindow);
     this.resentBatches += batches.length;
     return { kind: 'batches', batches };
   }
@@ -152,7 +210,7 @@ export class SyncSender<T = SyncEntry> {
    */
   ack(peer: string, appliedSeq: number): ResendAnswer | undefined {
     const acked = Math.min(appliedSeq, this.lastSeq);
-    this.acks.set(peer, acked);
+    this.acks.set(peer, { seq: acked, atMs: this.o.clock.nowMs() });
     const snapshot = this.snapshots.get(peer);
     if (snapshot !== undefined && acked >= snapshot.atSeq) this.snapshots.delete(peer);
     if (acked >= this.lastSeq) return undefined;
@@ -163,7 +221,7 @@ export class SyncSender<T = SyncEntry> {
 
   /** How far behind a peer is, by its last ack. */
   lag(peer: string): PeerLag {
-    const ackedSeq = this.acks.get(peer) ?? 0;
+    const ackedSeq = this.acks.get(peer)?.seq ?? 0;
     const behind = this.kept.filter((b) => b.seq > ackedSeq);
     const oldest = behind[0];
     return {
@@ -190,7 +248,7 @@ export class SyncSender<T = SyncEntry> {
     snapshot.usedAtMs = this.o.clock.nowMs();
     return indices
       .filter((i) => i < snapshot.pages)
-      .map((index) => ({ atSeq, index, pages: snapshot.pages, entries: snapshot.page(index, this.toEntry) }));
+      .map((index) => ({ atSeq, index, pages: snapshot.pages, entries: snapshot.page(index, (item, now) => this.items.entry(item, now), this.o.clock.nowMs()) }));
   }
 
   /** Lets go of snapshots no peer is pulling. */
@@ -199,10 +257,20 @@ export class SyncSender<T = SyncEntry> {
     for (const [peer, s] of this.snapshots) if (now - s.usedAtMs >= this.o.snapshotIdleMs) this.snapshots.delete(peer);
   }
 
-  private record(change: SyncChange): void {
-    const key = changeKey(change);
-    if (this.pending.delete(key)) this.coalesced++;
-    this.pending.set(key, change);
+  private record(item: T, upsert: boolean): void {
+    const id = this.items.identity(item);
+    const seen = this.pending.get(id);
+    if (seen !== undefined) {
+      // The latest word, in the place of the first: a new entry of the same key (another
+      // identity) can only come after this one left the table, so after it in the queue.
+      this.coalesced++;
+      seen.item = item;
+      seen.upsert = upsert;
+      return;
+    }
+    const change = { id, item, upsert };
+    this.pending.set(id, change);
+    this.queue.push(change);
   }
 
   private seal(changes: SyncChange[]): SyncBatch {

@@ -1,17 +1,79 @@
-// A backup's copy of the master's connection table: entries by key, each with when it
-// expires on this node's own clock (now + the remaining time it arrived with), bounded
-// in size. On promotion its live entries, with what time they have left, are what the
-// new master loads before its VIPs come up.
+// A copy of a peer's connection table: entries by key, each with when it expires on this
+// node's own clock (now + the remaining time it arrived with), bounded in size. On a
+// takeover its live entries, with what time they have left, are what the new master
+// loads before its addresses come up.
+//
+// A copy holds as many entries as the peer's table, so an entry is kept small, as the
+// engine keeps its own: entries are grouped by virtual service (protocol, address,
+// port), and within a group found by a number for an IPv4 client (address × 65536 +
+// port) rather than by a string; the expiry is a whole millisecond.
 import type { Clock } from '../common/clock';
-import { entryKey, type SyncChange, type SyncEntry } from './entry';
+import type { SyncChange, SyncEntry, SyncKey, SyncProtocol } from './entry';
 
-interface Shadowed {
-  readonly entry: SyncEntry;
-  readonly expiresAtMs: number;
+class Copied {
+  constructor(
+    readonly daddr: string,
+    readonly dport: number,
+    readonly state: string,
+    readonly template: boolean,
+    readonly expiresAtMs: number,
+  ) {}
+}
+
+interface Group {
+  readonly id: string;
+  readonly protocol: SyncProtocol;
+  readonly vaddr: string;
+  readonly vport: number;
+  readonly clients: Map<number | string, Copied>;
+}
+
+/** Entries looked at per sweep: a copy of millions is swept a slice at a time. */
+export const sweepSliceEntries = 20_000;
+
+/** An IPv4 address's 32-bit word, or undefined for anything else. */
+function ipv4Word(text: string): number | undefined {
+  let word = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      word = word * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return undefined;
+      digits++;
+    } else {
+      return undefined;
+    }
+  }
+  return dots === 3 && digits > 0 ? word * 256 + octet : undefined;
+}
+
+function clientKey(caddr: string, cport: number): number | string {
+  const word = ipv4Word(caddr);
+  return word === undefined ? `${caddr}|${cport}` : word * 65536 + cport;
+}
+
+function clientOf(key: number | string): { caddr: string; cport: number } {
+  if (typeof key === 'string') {
+    const bar = key.lastIndexOf('|');
+    return { caddr: key.slice(0, bar), cport: Number(key.slice(bar + 1)) };
+  }
+  const word = Math.floor(key / 65536);
+  return { caddr: `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`, cport: key % 65536 };
 }
 
 export class ShadowTable {
-  private readonly entries = new Map<string, Shadowed>();
+  private readonly groups = new Map<string, Group>();
+  private count = 0;
+  private lastGroup: Group | undefined;
+  private sweeping: Generator<readonly [Group, number | string, Copied]> | undefined;
   /** Entries refused at the bound. */
   refused = 0;
 
@@ -21,49 +83,94 @@ export class ShadowTable {
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   apply(change: SyncChange): void {
     if (change.kind === 'expire') {
-      this.entries.delete(entryKey(change.key));
+      const group = this.groupOf(change.key, false);
+      if (group?.clients.delete(clientKey(change.key.caddr, change.key.cport)) === true) this.count--;
       return;
     }
-    const key = entryKey(change.entry);
-    if (!this.entries.has(key) && this.entries.size >= this.entriesMax) {
+    const e = change.entry;
+    const group = this.groupOf(e, true) as Group;
+    const key = clientKey(e.caddr, e.cport);
+    const copied = new Copied(e.daddr, e.dport, e.state, e.template, Math.ceil(this.clock.nowMs() + e.remainingMs));
+    const before = group.clients.size;
+    group.clients.set(key, copied);
+    if (group.clients.size === before) return;
+    if (this.count >= this.entriesMax) {
+      group.clients.delete(key);
       this.refused++;
-      return;
+    } else {
+      this.count++;
     }
-    this.entries.set(key, { entry: change.entry, expiresAtMs: this.clock.nowMs() + change.entry.remainingMs });
   }
 
   clear(): void {
-    this.entries.clear();
+    this.groups.clear();
+    this.lastGroup = undefined;
+    this.count = 0;
+    this.sweeping = undefined;
   }
 
-  /** Drops what has expired by now; returns how many. */
-  sweep(): number {
+  /** Drops what has expired by now among the next slice of entries; returns how many. */
+  sweep(sliceEntries = sweepSliceEntries): number {
     const now = this.clock.nowMs();
     let dropped = 0;
-    for (const [key, s] of this.entries) {
-      if (s.expiresAtMs <= now) {
-        this.entries.delete(key);
+    this.sweeping ??= this.all();
+    for (let n = 0; n < sliceEntries; n++) {
+      const next = this.sweeping.next();
+      if (next.done === true) {
+        this.sweeping = undefined;
+        break;
+      }
+      const [group, key, copied] = next.value;
+      if (copied.expiresAtMs <= now) {
+        group.clients.delete(key);
+        this.count--;
         dropped++;
       }
     }
     return dropped;
   }
 
-  /** The live entries with the time they have left now: what a promoted backup loads. */
+  /** The live entries with the time they have left now: what a takeover loads. */
   live(): SyncEntry[] {
     const now = this.clock.nowMs();
     const out: SyncEntry[] = [];
-    for (const s of this.entries.values()) if (s.expiresAtMs > now) out.push({ ...s.entry, remainingMs: s.expiresAtMs - now });
+    for (const [group, key, c] of this.all()) if (c.expiresAtMs > now) out.push(entryOf(group, key, c, c.expiresAtMs - now));
     return out;
   }
 
-  get(key: string): SyncEntry | undefined {
-    const s = this.entries.get(key);
-    return s === undefined || s.expiresAtMs <= this.clock.nowMs() ? undefined : { ...s.entry, remainingMs: s.expiresAtMs - this.clock.nowMs() };
+  get(k: SyncKey): SyncEntry | undefined {
+    const group = this.groupOf(k, false);
+    const key = clientKey(k.caddr, k.cport);
+    const c = group?.clients.get(key);
+    const now = this.clock.nowMs();
+    return group === undefined || c === undefined || c.expiresAtMs <= now ? undefined : entryOf(group, key, c, c.expiresAtMs - now);
   }
+
+  private groupOf(k: SyncKey, create: boolean): Group | undefined {
+    // Most entries of a batch belong to the group of the one before.
+    const last = this.lastGroup;
+    if (last !== undefined && last.vport === k.vport && last.vaddr === k.vaddr && last.protocol === k.protocol && this.groups.get(last.id) === last) return last;
+    const id = `${k.protocol}|${k.vaddr}|${k.vport}`;
+    let group = this.groups.get(id);
+    if (group === undefined && create) {
+      group = { id, protocol: k.protocol, vaddr: k.vaddr, vport: k.vport, clients: new Map() };
+      this.groups.set(id, group);
+    }
+    if (group !== undefined) this.lastGroup = group;
+    return group;
+  }
+
+  private *all(): Generator<readonly [Group, number | string, Copied]> {
+    for (const group of this.groups.values()) for (const [key, c] of group.clients) yield [group, key, c];
+  }
+}
+
+function entryOf(group: Group, key: number | string, c: Copied, remainingMs: number): SyncEntry {
+  const { caddr, cport } = clientOf(key);
+  return { protocol: group.protocol, caddr, cport, vaddr: group.vaddr, vport: group.vport, daddr: c.daddr, dport: c.dport, state: c.state, template: c.template, remainingMs };
 }

@@ -21,7 +21,23 @@ export interface SyncBody {
 
 const protocols: readonly SyncProtocol[] = ['tcp', 'udp', 'sctp', 'ip'];
 const requestKinds: ReadonlyArray<SyncRequest['kind']> = ['resend', 'snapshot', 'pages'];
-const states = new Set<string>([...tcpStates, 'UDP']);
+/** Each state's name as one string, whatever datagram it came in. */
+const states = new Map<string, string>([...tcpStates, 'UDP'].map((s) => [s, s]));
+
+/**
+ * Virtual and real-server addresses repeat in every entry: a copy of a million entries
+ * keeps one string for each, not a million. Bounded: past the bound it starts over.
+ */
+const interned = new Map<string, string>();
+const internedMax = 4096;
+
+function intern(text: string): string {
+  const seen = interned.get(text);
+  if (seen !== undefined) return seen;
+  if (interned.size >= internedMax) interned.clear();
+  interned.set(text, text);
+  return text;
+}
 
 function keyToWire(k: SyncKey) {
   return { protocol: protocols.indexOf(k.protocol), caddr: k.caddr, cport: k.cport, vaddr: k.vaddr, vport: k.vport };
@@ -69,17 +85,22 @@ function keyFromWire(v: unknown): SyncKey | undefined {
   if (protocol === undefined || !isAddress(caddr) || !isPort(cport) || !isPort(vport)) return undefined;
   const fwmark = typeof vaddr === 'string' && /^fwmark:\d{1,10}$/.test(vaddr);
   if (!(protocol === 'ip' ? fwmark : isAddress(vaddr))) return undefined;
-  return { protocol, caddr, cport, vaddr: vaddr as string, vport };
+  return { protocol, caddr, cport, vaddr: intern(vaddr as string), vport };
 }
 
 function entryFromWire(v: unknown): SyncEntry | undefined {
   if (!isObj(v)) return undefined;
   const key = keyFromWire(v['key']);
-  const { daddr, dport, state, template, remainingMs } = v;
-  if (key === undefined || !isAddress(daddr) || !isPort(dport) || typeof state !== 'string' || !states.has(state) || typeof template !== 'boolean' || !isCount(remainingMs)) {
+  const daddr = v['daddr'];
+  const dport = v['dport'];
+  const state = typeof v['state'] === 'string' ? states.get(v['state']) : undefined;
+  const template = v['template'];
+  const remainingMs = v['remainingMs'];
+  if (key === undefined || !isAddress(daddr) || !isPort(dport) || state === undefined || typeof template !== 'boolean' || !isCount(remainingMs)) {
     return undefined;
   }
-  return { ...key, daddr, dport, state, template, remainingMs };
+  // Spelt out rather than spread: a page holds a thousand of these.
+  return { protocol: key.protocol, caddr: key.caddr, cport: key.cport, vaddr: key.vaddr, vport: key.vport, daddr: intern(daddr), dport, state, template, remainingMs };
 }
 
 function changeFromWire(v: unknown): SyncChange | undefined {

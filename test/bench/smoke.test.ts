@@ -50,4 +50,12 @@ describe('benchmarks at smoke size', () => {
     assert.match(lines[0] ?? '', /^failover advert=1000ms deadtime=2000ms kill-9 runs=1 p50=\d+ms max=\d+ms aim=3609ms$/);
     assert.match(lines[1] ?? '', /^failover advert=1000ms deadtime=2000ms sigterm runs=1 p50=\d+ms max=\d+ms aim=609ms$/);
   });
+
+  it('sync carries a burst and a live stream to a copy in another process, and a fresh copy pulls a snapshot', async function () {
+    this.timeout(60_000);
+    const bench = benchmarks['sync'];
+    assert.ok(bench !== undefined);
+    const [line] = await bench.run({ smoke: true });
+    assert.match(line ?? '', /^sync 1,000: burst of 1,000 changes carried at [\d,]+ entries\/s .* live: 1,000 connections made at [\d,]+\/s, the copy whole -?[\d,]+ ms after the last, .* snapshot of 1,000 to a fresh copy [\d,]+ ms; heap per entry: master -?[\d,]+ B .* copy -?[\d,]+ B; [\d,]+ batches sent, [\d,]+ resent$/);
+  });
 });

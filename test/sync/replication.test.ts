@@ -4,7 +4,7 @@ import { SyncEndpoint, type SyncSettings } from '../../src/sync/endpoint';
 import { entryKey, type SyncEntry } from '../../src/sync/entry';
 import { everyPeer, type Outgoing, type SyncMessage } from '../../src/sync/messages';
 import { SyncReceiver } from '../../src/sync/receiver';
-import { SyncSender, type SyncBatch } from '../../src/sync/sender';
+import { SyncSender, type SyncBatch, type TableItems } from '../../src/sync/sender';
 import { ShadowTable } from '../../src/sync/shadow';
 
 const entry = (n: number, over: Partial<SyncEntry> = {}): SyncEntry => ({
@@ -21,9 +21,12 @@ const entry = (n: number, over: Partial<SyncEntry> = {}): SyncEntry => ({
   ...over,
 });
 
+/** Entries as their own items, coalesced by key. */
+const entryItems: TableItems<SyncEntry> = { entry: (e: SyncEntry) => e, key: (e: SyncEntry) => e, identity: entryKey };
+
 function pair(o: { batchMax?: number; keepBatches?: number; entriesMax?: number } = {}) {
   const clock = new VirtualClock();
-  const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: o.batchMax ?? 3, keepBatches: o.keepBatches ?? 4, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000 }, (e) => e);
+  const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: o.batchMax ?? 3, keepBatches: o.keepBatches ?? 4, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 128, activeMs: 1000 }, entryItems);
   const shadow = new ShadowTable(clock, o.entriesMax ?? 1000);
   const receiver = new SyncReceiver(shadow, clock);
   /** The receiver's copy begun with an empty snapshot of epoch 7. */
@@ -43,8 +46,8 @@ class Director {
       clock,
       epoch,
       settings,
-      items: () => [...this.table.values()],
-      toEntry: (e) => (this.table.get(entryKey(e)) === e ? e : undefined),
+      snapshot: () => [...this.table.values()],
+      items: { ...entryItems, entry: (e) => (this.table.get(entryKey(e)) === e ? e : undefined) },
     });
   }
 
@@ -136,7 +139,7 @@ describe('connection-table replication (pure)', () => {
     begin();
     for (const b of batches) assert.equal(receiver.batch(b), undefined);
     assert.equal(shadow.size, 4);
-    assert.equal(shadow.get(entryKey(entry(0)))?.state, 'ESTABLISHED');
+    assert.equal(shadow.get(entry(0))?.state, 'ESTABLISHED');
     assert.equal(receiver.inSync, true);
   });
 

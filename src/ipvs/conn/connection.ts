@@ -66,6 +66,13 @@ export class Connection {
     return this.caddr6 ?? ipv4FromWord(this.caddrWord);
   }
 
+  /** The client address as text, without making an IpAddr (replication reads it for every change). */
+  get caddrText(): string {
+    if (this.caddr6 !== null) return this.caddr6.text;
+    const w = this.caddrWord;
+    return `${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}`;
+  }
+
   get daddr(): IpAddr {
     return this.dest.address;
   }
