@@ -151,8 +151,7 @@ export class IpvsEngine {
     this.count(conn, direction, 1, bytes);
     const before = conn.state;
     this.transition(conn, direction, flags);
-    this.conns.rearm(conn, this.options.clock.nowMs());
-    if (conn.state !== before) this.conns.changed(conn);
+    this.conns.rearm(conn, this.options.clock.nowMs(), conn.timeoutMs, conn.state !== before);
   }
 
   /** Ends an entry at once: a reused client port (conn_reuse_mode), or a flushed flow. */
@@ -184,8 +183,7 @@ export class IpvsEngine {
   setState(conn: Connection, state: TcpState): void {
     const before = conn.state;
     this.enterState(conn, state);
-    this.conns.rearm(conn, this.options.clock.nowMs());
-    if (conn.state !== before) this.conns.changed(conn);
+    this.conns.rearm(conn, this.options.clock.nowMs(), conn.timeoutMs, conn.state !== before);
   }
 
   /**

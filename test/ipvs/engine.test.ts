@@ -221,3 +221,82 @@ describe('IPVS engine: connections, states and persistence', () => {
     assert.equal(conn.dport, 8080);
   });
 });
+
+describe('IPVS engine: what replication sees and loads', () => {
+  function observed(engine: IpvsEngine) {
+    const seen: string[] = [];
+    engine.conns.observer = {
+      changed: (c) => seen.push(`changed ${c.template ? 'template' : c.state} ${c.caddrText}:${c.cport}`),
+      removed: (c) => seen.push(`removed ${c.template ? 'template' : c.state} ${c.caddrText}:${c.cport}`),
+    };
+    return seen;
+  }
+
+  it('hears of new entries, state changes, refreshes after a quarter of the timeout, and expiries', () => {
+    const { clock, engine } = setup({ persistenceS: 360 });
+    const seen = observed(engine);
+    const conn = open(engine, client('10.0.0.1', 40000));
+    assert.deepEqual(seen.splice(0), ['changed template 10.0.0.1:0', 'changed NONE 10.0.0.1:40000']);
+    engine.setState(conn, 'ESTABLISHED');
+    assert.deepEqual(seen.splice(0), ['changed ESTABLISHED 10.0.0.1:40000']);
+    clock.advance(200_000); // under a quarter of ESTABLISHED's 900 s
+    engine.packet(conn, 'input', 100, { ack: true });
+    assert.deepEqual(seen.splice(0), []);
+    clock.advance(30_000); // the timer has now moved by 230 s, past 225 s
+    engine.packet(conn, 'input', 100, { ack: true });
+    assert.deepEqual(seen.splice(0), ['changed ESTABLISHED 10.0.0.1:40000']);
+    engine.drop(conn);
+    assert.deepEqual(seen.splice(0), ['removed ESTABLISHED 10.0.0.1:40000']);
+    clock.advance(360_000);
+    engine.tick();
+    assert.deepEqual(seen.splice(0), ['removed template 10.0.0.1:0']);
+  });
+
+  it('an invalidated template is removed for replication at once, not when its timer runs out', () => {
+    const { engine, svc, rs1, rs2 } = setup({ persistenceS: 360 });
+    const seen = observed(engine);
+    const conn = open(engine, client('10.0.0.1', 40000));
+    engine.drop(conn);
+    engine.removeDestination(svc, conn.dest);
+    seen.splice(0);
+    const again = open(engine, client('10.0.0.1', 40001));
+    assert.equal(again.dest, conn.dest === rs1 ? rs2 : rs1);
+    assert.deepEqual(seen.slice(0, 2), ['removed template 10.0.0.1:0', 'changed template 10.0.0.1:0']);
+  });
+
+  it('adopts a peer\'s template and connection with the time they had left; a new connection of the client follows the template', () => {
+    const { clock, engine, rs1 } = setup({ persistenceS: 360 });
+    const base = { protocol: 'tcp' as const, caddr: '10.0.0.7', vaddr: VIP, vport: 80, daddr: RS1, dport: 8080 };
+    assert.equal(engine.adopt({ ...base, cport: 0, state: 'NONE', template: true, remainingMs: 100_000 }), 'loaded');
+    assert.equal(engine.adopt({ ...base, cport: 40000, state: 'ESTABLISHED', template: false, remainingMs: 50_000 }), 'loaded');
+    assert.equal(engine.adopt({ ...base, cport: 40000, state: 'ESTABLISHED', template: false, remainingMs: 50_000 }), 'present');
+    assert.equal(rs1.activeConns, 1);
+    const fresh = open(engine, client('10.0.0.7', 40001));
+    assert.equal(fresh.dest, rs1, 'scheduled by the adopted template');
+    const adopted = engine.conns.lookup('tcp', ip('10.0.0.7'), 40000, VIP, 80);
+    assert.equal(adopted?.expiresAtMs, clock.nowMs() + 50_000);
+    assert.equal(adopted?.control?.template, true, 'linked to its template');
+    clock.advance(50_000);
+    engine.tick();
+    assert.equal(engine.conns.lookup('tcp', ip('10.0.0.7'), 40000, VIP, 80), undefined, 'expired on time');
+  });
+
+  it('refuses what it cannot serve: no such service, a real server it does not have', () => {
+    const { engine } = setup();
+    const base = { protocol: 'tcp' as const, caddr: '10.0.0.7', cport: 1, vport: 80, dport: 8080, state: 'ESTABLISHED', template: false, remainingMs: 1000 };
+    assert.equal(engine.adopt({ ...base, vaddr: '172.16.100.99', daddr: RS1 }), 'no-service');
+    assert.equal(engine.adopt({ ...base, vaddr: VIP, daddr: '192.168.10.77' }), 'no-destination');
+  });
+
+  it('replaces a stale template of its own with the fresher copy, unless connections still use it', () => {
+    const { engine, rs1, rs2 } = setup({ persistenceS: 360 });
+    const conn = open(engine, client('10.0.0.1', 40000));
+    const other = conn.dest === rs1 ? RS2 : RS1;
+    const copied = { protocol: 'tcp' as const, caddr: '10.0.0.1', cport: 0, vaddr: VIP, vport: 80, daddr: other, dport: 8080, state: 'NONE', template: true, remainingMs: 400_000 };
+    assert.equal(engine.adopt(copied), 'present', 'its connection still uses the template');
+    engine.drop(conn);
+    assert.equal(engine.adopt(copied), 'loaded');
+    assert.equal(open(engine, client('10.0.0.1', 40001)).dest.address.text, other);
+    void rs2;
+  });
+});

@@ -231,6 +231,23 @@ describe('connection-table replication (pure)', () => {
     assert.equal(d1.endpoint.lags()[0]?.batches, 0);
   });
 
+  it('keeps at most a window of batches in flight to a copy that acks, and stops waiting for one gone silent', () => {
+    const clock = new VirtualClock();
+    const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: 1, keepBatches: 64, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 4, activeMs: 1000 }, entryItems);
+    for (let n = 0; n < 10; n++) sender.upsert(entry(n));
+    assert.equal(sender.flush().length, 10, 'nobody acks yet: nothing to wait for');
+    sender.ack('d2', 10);
+    for (let n = 10; n < 20; n++) sender.upsert(entry(n));
+    assert.deepEqual(sender.flush().map((b) => b.seq), [11, 12, 13, 14], 'the window');
+    assert.equal(sender.pendingChanges, 6, 'the rest waits, coalescing');
+    assert.equal(sender.flush().length, 0);
+    sender.ack('d2', 12);
+    assert.deepEqual(sender.flush().map((b) => b.seq), [15, 16]);
+    clock.advance(1000);
+    assert.equal(sender.flush().length, 4, 'd2 silent for activeMs no longer holds the stream back');
+    assert.equal(sender.flush(1, true).length, 0);
+  });
+
   it('carries remaining time, not clock values: entries expire on the copy\'s own clock, and a takeover gets what is left', () => {
     const { clock, shadow, begin } = pair();
     begin([entry(1, { remainingMs: 5000 }), entry(2, { remainingMs: 120_000, template: true, state: 'NONE' })]);

@@ -61,12 +61,16 @@ export class ConnTable {
 
   /**
    * Restarts the entry's timer with its current timeout. Replication hears of it when
-   * the timer moved by a quarter of the timeout since it last did (a new entry at once),
-   * so a copy never runs out more than that much before the entry itself.
+   * its state `changed`, or when the timer moved by a quarter of the timeout since it
+   * last heard (a new entry at once), so a copy never runs out more than that much
+   * before the entry itself.
    */
-  rearm(conn: Connection, nowMs: number, lifeMs = conn.timeoutMs): void {
+  rearm(conn: Connection, nowMs: number, lifeMs = conn.timeoutMs, changed = false): void {
     conn.expiresAtMs = nowMs + lifeMs;
-    if (this.observer !== undefined && conn.expiresAtMs - conn.syncedExpiresAtMs >= conn.timeoutMs / 4) this.changed(conn);
+    if (this.observer !== undefined && (changed || conn.expiresAtMs - conn.syncedExpiresAtMs >= conn.timeoutMs / 4)) {
+      conn.syncedExpiresAtMs = conn.expiresAtMs;
+      this.observer.changed(conn);
+    }
     const slot = Math.max(Math.floor(conn.expiresAtMs / slotMs), this.lastSlot);
     if (slot === conn.wheelSlot) return;
     this.unthread(conn);
@@ -75,12 +79,6 @@ export class ConnTable {
     if (head !== null) head.wheelPrev = conn;
     this.wheel.set(slot, conn);
     conn.wheelSlot = slot;
-  }
-
-  /** Replication hears of the entry now (its state changed). */
-  changed(conn: Connection): void {
-    conn.syncedExpiresAtMs = conn.expiresAtMs;
-    this.observer?.changed(conn);
   }
 
   /** An invalidated template is no longer found, but keeps its timer and its place. */
