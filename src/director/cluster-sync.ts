@@ -10,10 +10,17 @@ import { SyncEndpoint, type CopyStatus, type SyncSettings } from '../sync/endpoi
 import type { SyncEntry, SyncKey } from '../sync/entry';
 import { everyPeer, type Outgoing } from '../sync/messages';
 import type { PeerLag } from '../sync/sender';
+import { newSync } from '../sync/config';
 import type { SyncBody } from '../sync/wire';
 
 /** Changes wait at most this long to go out, so a burst leaves in full batches. */
 export const syncFlushMs = 10;
+function describeCopy(c: CopyStatus): string {
+  if (c.snapshot !== undefined) return `snapshot ${c.snapshot.received} of ${c.snapshot.pages || '?'} pages`;
+  if (c.epoch === undefined) return 'not begun';
+  return `${c.entries} entries, ${c.lagBatches} batches behind`;
+}
+
 /** Batches sent in one turn of the event loop: the data plane gets its turn between. */
 const flushBatchesMax = 16;
 
@@ -59,6 +66,8 @@ export class ClusterSync {
   private tickTimer: TimerHandle | undefined;
   private transport: SyncTransport | undefined;
   private batchesSent = 0;
+  /** Instance and holder → since when a preemption has waited for the copy, and whether it stopped waiting. */
+  private readonly holding = new Map<string, { readonly sinceMs: number; gaveUp: boolean }>();
 
   constructor(
     private readonly engine: IpvsEngine,
@@ -67,6 +76,8 @@ export class ClusterSync {
     private readonly clock: Clock,
     private readonly log: Logger,
     settings: Partial<SyncSettings> = {},
+    /** How long a director that would preempt waits for a whole copy of the holder's table. */
+    private readonly preemptWaitMs = newSync().preemptWaitMs,
   ) {
     const table = engine.conns;
     this.endpoint = new SyncEndpoint<Connection>({
@@ -136,9 +147,36 @@ export class ClusterSync {
     );
   }
 
-  /** Whether this director's copy of a peer's table is whole and current. */
-  inSyncWith(peer: string): boolean {
-    return this.endpoint.inSyncWith(peer);
+  /**
+   * Why `instance` must not preempt `holder` yet: this director's copy of the holder's
+   * table is not whole (it has just started, or the holder restarted). Preempting now
+   * would serve the holder's clients from an empty table. After `waitMs` it preempts
+   * anyway, and says with what.
+   */
+  preemptHold(instance: string, holder: string): string | undefined {
+    const copy = this.endpoint.copyStatus().find((c) => c.peer === holder);
+    if (copy === undefined) return undefined;
+    const key = `${instance} ${holder}`;
+    const wait = this.holding.get(key);
+    if (copy.inSync) {
+      if (wait !== undefined) {
+        this.holding.delete(key);
+        this.log.info(`${instance}: the copy of ${holder}'s connection table is whole (${copy.entries} entries): may preempt`, { component: 'sync' });
+      }
+      return undefined;
+    }
+    const now = this.clock.nowMs();
+    if (wait === undefined) {
+      this.holding.set(key, { sinceMs: now, gaveUp: false });
+      this.log.info(`${instance}: waits for a whole copy of ${holder}'s connection table before preempting it`, { component: 'sync' });
+    } else if (now - wait.sinceMs >= this.preemptWaitMs) {
+      if (!wait.gaveUp) {
+        wait.gaveUp = true;
+        this.log.warn(`${instance}: preempting ${holder} after ${Math.round(this.preemptWaitMs)} ms without a whole copy of its connection table: ${describeCopy(copy)}`, { component: 'sync' });
+      }
+      return undefined;
+    }
+    return `waiting for a whole copy of ${holder}'s connection table: ${describeCopy(copy)}`;
   }
 
   status(): SyncStatus {

@@ -122,6 +122,7 @@ export class Director {
       plane: () => this.plane.counters,
       health: () => this.health.view(),
       quorum: () => [...this.services.values()].map((s) => ({ service: s.plan.id, held: s.pool.hasQuorum, liveWeight: s.pool.liveWeight() })),
+      sync: () => this.sync?.status(),
     });
   }
 
@@ -209,9 +210,10 @@ export class Director {
     const me = cluster.nodes.find((n) => n.name === self);
     if (me === undefined || me.witness || !cluster.sync.connections) return undefined;
     const peers = cluster.nodes.filter((n) => n.name !== self && !n.witness).map((n) => n.name);
-    const sync = new ClusterSync(this.engine, self, peers, this.clock, this.log, { copyEntriesMax: cluster.sync.maxEntries });
+    const sync = new ClusterSync(this.engine, self, peers, this.clock, this.log, { copyEntriesMax: cluster.sync.maxEntries }, cluster.sync.preemptWaitMs);
     this.sync = sync;
     this.vrrp.beforeTakeover = (instance, addresses) => sync.takeOver(instance, addresses);
+    this.vrrp.preemptHold = (instance, holder) => sync.preemptHold(instance, holder);
     return sync;
   }
 

@@ -6,12 +6,15 @@ import type { IpvsEngine } from '../ipvs/engine';
 import type { PlaneCounters } from '../ipvs/dataplane/userspace-plane';
 import type { ServerHealth } from '../health/monitor';
 import { serviceDisplayName } from '../ipvs/service';
+import type { SyncStatus } from './cluster-sync';
 
 export interface MetricsSources {
   readonly engine: IpvsEngine;
   readonly plane: () => PlaneCounters;
   readonly health: () => ServerHealth[];
   readonly quorum: () => ReadonlyArray<{ service: string; held: boolean; liveWeight: number }>;
+  /** Connection sync, when this director takes part in it. */
+  readonly sync?: () => SyncStatus | undefined;
 }
 
 export function directorMetrics(src: MetricsSources): Registry {
@@ -133,6 +136,57 @@ export function directorMetrics(src: MetricsSources): Registry {
       this.inc({ event: 'upstream_timeout' }, c.upstreamTimeout);
       this.inc({ event: 'upstream_error' }, c.upstreamError);
       this.inc({ event: 'udp_dropped' }, c.udpDropped);
+    },
+  });
+  const sync = () => src.sync?.();
+  new Gauge({
+    name: 'hadirector_sync_peer_lag_batches',
+    help: "Batches of this director's connection-table stream that each peer has not acknowledged.",
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of sync()?.peers ?? []) this.set({ peer: p.peer }, p.batches);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_sync_peer_lag_seconds',
+    help: 'How long the oldest batch each peer has not acknowledged has waited.',
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of sync()?.peers ?? []) this.set({ peer: p.peer }, p.ms / 1000);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_sync_copy_entries',
+    help: "Entries in this director's copy of each peer's connection table.",
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of sync()?.copies ?? []) this.set({ peer: c.peer }, c.entries);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_sync_copy_behind_batches',
+    help: "Batches of each peer's stream this director's copy has seen but not applied.",
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of sync()?.copies ?? []) this.set({ peer: c.peer }, c.lagBatches);
+    },
+  });
+  new Gauge({
+    name: 'hadirector_sync_copy_in_sync',
+    help: "1 when this director's copy of a peer's connection table is whole and current.",
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of sync()?.copies ?? []) this.set({ peer: c.peer }, c.inSync ? 1 : 0);
     },
   });
   return registry;

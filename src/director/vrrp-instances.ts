@@ -36,6 +36,8 @@ export class VrrpInstances {
   private fifo: NotifyFifo | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
   beforeTakeover: ((instance: string, addresses: readonly string[]) => void) | undefined;
+  /** Why an instance must not preempt its holder yet (connection sync not whole), or undefined. */
+  preemptHold: ((instance: string, holder: string) => string | undefined) | undefined;
 
   constructor(
     private readonly config: HadConfig,
@@ -120,6 +122,7 @@ export class VrrpInstances {
         heartbeatIntervalMs: timing.intervalMs,
         policy: cluster.noQuorumPolicy,
         fenceMode: cluster.fencing.mode,
+        preemptHold: (holder) => this.preemptHold?.(vi.name, holder),
         driver: {
           hold: () => {
             const askedMs = this.clock.nowMs();

@@ -48,6 +48,12 @@ export interface VrrpAgentOptions {
   readonly fenceMode?: FenceMode;
   readonly driver: VipDriver;
   readonly events: VrrpAgentEvents;
+  /**
+   * Why this node must not preempt the holder yet (connection sync: its copy of the
+   * holder's table is not whole), or undefined. While it says so, the node does not say
+   * it wants the instance, so the holder keeps it.
+   */
+  readonly preemptHold?: (holder: string) => string | undefined;
 }
 
 /** How often the gate and the self-release deadline are looked at, at the most. */
@@ -81,7 +87,10 @@ export class VrrpAgent {
   /** What this node tells peers it would preempt, in its heartbeats. */
   wants(): Want[] {
     const i = this.instance;
-    return this.running && i.preempting ? [{ instance: this.o.settings.name, priority: i.effectivePriority, address: this.o.settings.primaryAddress }] : [];
+    if (!this.running || !i.preempting) return [];
+    const holder = this.o.peers.find((p) => this.o.cluster.alive(p) && this.o.cluster.holdsOf(p)?.holds.includes(this.o.settings.name) === true);
+    if (holder !== undefined && this.o.preemptHold?.(holder) !== undefined) return [];
+    return [{ instance: this.o.settings.name, priority: i.effectivePriority, address: this.o.settings.primaryAddress }];
   }
 
   start(): void {

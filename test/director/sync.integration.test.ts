@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import http from 'node:http';
+import { controlRequest } from '../../src/director/control-client';
 import { ClusterLab } from '../../src/lab/cluster-lab';
 import { directorsAndWitness } from '../support/cluster-config';
 import { closeServer, get, loopbackNet, nameServer, waitFor } from '../support/director-process';
@@ -132,6 +133,24 @@ interface Outcome {
   readonly tcpSame: number;
   readonly udpSame: number;
   readonly loadedLine: string;
+  /** After d1's restart and return: clients on the same server as at first. */
+  readonly failback?: { readonly tcpSame: number; readonly udpSame: number; readonly loadedLine: string };
+}
+
+/** Asks every client again, in a shuffled order; how many reached the server they had. */
+async function askAgain(udp: readonly UdpClient[], tcpBefore: readonly string[], udpBefore: readonly string[], seed: number): Promise<{ tcpSame: number; udpSame: number }> {
+  const order = shuffled(clientsN, seed);
+  const tcpAfter = new Array<string>(clientsN);
+  const udpAfter = new Array<string>(clientsN);
+  await inParallel(clientsN, 25, async (k) => {
+    const i = order[k] as number;
+    tcpAfter[i] = await getFrom(clients[i] as string);
+  });
+  await inParallel(clientsN, 25, async (k) => {
+    const i = order[k] as number;
+    udpAfter[i] = await (udp[i] as UdpClient).ask();
+  });
+  return { tcpSame: tcpAfter.filter((a, i) => a === tcpBefore[i]).length, udpSame: udpAfter.filter((a, i) => a === udpBefore[i]).length };
 }
 
 /** Pins every client, kills the master, asks again in another order. */
@@ -154,27 +173,24 @@ async function failover(lab: ClusterLab, sync: boolean): Promise<Outcome> {
         10_000,
         50,
       );
+      const metrics = await controlRequest(lab.socket('d2'), { op: 'metrics' }, 2000);
+      assert.ok(metrics.ok);
+      assert.match(String(metrics.result), /hadirector_sync_copy_in_sync\{peer="d1"\} 1/);
+      assert.match(String(metrics.result), /hadirector_sync_copy_entries\{peer="d1"\} (1[0-9]{3})/);
     }
     await lab.kill9('d1');
     await waitFor('d2 to take over', () => (/VI_1: BACKUP -> MASTER/.test(lab.log('d2')) ? true : undefined), 10_000, 20);
     await waitFor('the VIP back', async () => ((await get(VIP, tcpPort, 300)).startsWith('rs') ? true : undefined), 10_000, 20);
-    const order = shuffled(clientsN, 7);
-    const tcpAfter = new Array<string>(clientsN);
-    const udpAfter = new Array<string>(clientsN);
-    await inParallel(clientsN, 25, async (k) => {
-      const i = order[k] as number;
-      tcpAfter[i] = await getFrom(clients[i] as string);
-    });
-    await inParallel(clientsN, 25, async (k) => {
-      const i = order[k] as number;
-      udpAfter[i] = await (udp[i] as UdpClient).ask();
-    });
+    const after = await askAgain(udp, tcpBefore, udpBefore, 7);
     const loadedLine = /VI_1: loaded .*/.exec(lab.log('d2'))?.[0] ?? '(no sync)';
-    return {
-      tcpSame: tcpAfter.filter((a, i) => a === tcpBefore[i]).length,
-      udpSame: udpAfter.filter((a, i) => a === udpBefore[i]).length,
-      loadedLine,
-    };
+    if (!sync) return { ...after, loadedLine };
+    // d1 comes back with an empty table and the higher priority: it copies d2's table
+    // before it preempts, then serves every client where it was.
+    lab.start('d1');
+    await waitFor('d1 to take over again', () => (/VI_1: BACKUP -> MASTER/.test(lab.log('d1')) ? true : undefined), 20_000, 20);
+    await waitFor('the VIP back', async () => ((await get(VIP, tcpPort, 300)).startsWith('rs') ? true : undefined), 10_000, 20);
+    const back = await askAgain(udp, tcpBefore, udpBefore, 11);
+    return { ...after, loadedLine, failback: { ...back, loadedLine: /VI_1: loaded .*/.exec(lab.log('d1'))?.[0] ?? '(none)' } };
   } finally {
     for (const c of udp) c.close();
   }
@@ -198,14 +214,21 @@ describe('connection-table sync keeps clients on their real servers across a fai
     for (const s of udpServers) s.close();
   });
 
-  it('with sync: after kill -9 of the master, all 500 clients reach the same real server, over TCP (persistence) and UDP (flows)', async () => {
+  it('with sync: after kill -9 of the master, and again after it restarts and preempts, all 500 clients reach the same real server, over TCP (persistence) and UDP (flows)', async () => {
     const lab = new ClusterLab(config(port, true));
     try {
       const r = await failover(lab, true);
       console.log(`      (with sync: TCP ${r.tcpSame}/${clientsN}, UDP ${r.udpSame}/${clientsN} on the same real server; d2: ${r.loadedLine})`);
+      console.log(`      (d1 back: TCP ${r.failback?.tcpSame}/${clientsN}, UDP ${r.failback?.udpSame}/${clientsN}; d1: ${r.failback?.loadedLine})`);
       assert.equal(r.tcpSame, clientsN);
       assert.equal(r.udpSame, clientsN);
       assert.match(r.loadedLine, /loaded (\d+) connection entries/);
+      assert.equal(r.failback?.tcpSame, clientsN, 'after d1 restarted and preempted, over TCP');
+      assert.equal(r.failback?.udpSame, clientsN, 'after d1 restarted and preempted, over UDP');
+      const log = lab.log('d1');
+      const waited = log.indexOf("waits for a whole copy of d2's connection table");
+      console.log(`      (d1 ${waited >= 0 ? 'waited for its copy of d2 before preempting' : 'had its copy of d2 before it could preempt'})`);
+      if (waited >= 0) assert.ok(log.indexOf("copy of d2's connection table is whole") < log.indexOf('VI_1: BACKUP -> MASTER'), 'the copy was whole before d1 took over');
     } finally {
       await lab.stop();
     }

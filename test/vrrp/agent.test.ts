@@ -14,7 +14,8 @@ import { NodeClock, VirtualNetwork } from '../sim/network';
 const key = Buffer.from('simulation key, 32 bytes long!!!');
 const advertMs = 1000;
 
-function lab() {
+/** `preemptHold`: what a node's connection sync says about preempting, while it says it. */
+function lab(preemptHold: Map<string, string> = new Map()) {
   const clock = new VirtualClock();
   const net = new VirtualNetwork(clock, new SeededRng(3));
   const agents = new Map<string, VrrpAgent>();
@@ -60,6 +61,7 @@ function lab() {
         policy: 'stop',
         driver: { hold: () => undefined, release: () => undefined },
         events: { stateChanged: () => undefined, gateChanged: () => undefined },
+        preemptHold: () => preemptHold.get(name),
       });
       agents.set(name, agent);
     }
@@ -149,6 +151,21 @@ describe('VRRP over the cluster (virtual time)', () => {
     assert.ok(!r.twoSeen, 'two masters during the handover');
     assert.ok(r.longestNoneMs <= advertMs, `a gap of ${r.longestNoneMs} ms`);
     console.log(`      (handover gap ${r.longestNoneMs} ms)`);
+  });
+
+  it('a returning director held back from preempting (its copy of the table not whole) stays backup until released', () => {
+    const hold = new Map<string, string>();
+    const l = lab(hold);
+    l.runUntil(() => l.masters()[0] === 'd1', 15_000);
+    l.crash('d1');
+    l.runUntil(() => l.masters()[0] === 'd2', 10_000);
+    hold.set('d1', "waiting for a whole copy of d2's connection table");
+    l.boot('d1');
+    l.clock.advance(15_000);
+    assert.deepEqual(l.masters(), ['d2'], 'd2 keeps it while d1 is held');
+    hold.delete('d1');
+    const r = l.runUntil(() => l.masters()[0] === 'd1', 5000);
+    assert.ok(!r.twoSeen);
   });
 
   it('a master frozen past deadtime lets go as it thaws, before it sends anything that claims the instance', () => {
