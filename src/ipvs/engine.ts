@@ -197,8 +197,10 @@ export class IpvsEngine {
     if (caddr === undefined) return 'no-service';
     const here = this.conns.lookup(e.protocol, caddr, e.cport, e.vaddr, e.vport);
     if (here !== undefined) {
-      // A template left from when this director last served: the copy is newer news.
-      if (!e.template || !here.template || here.controlled > 0 || here.expiresAtMs - now >= e.remainingMs) return 'present';
+      // A template left from when this director last served, older than the copy's (a
+      // template is refreshed by every connection made under it): the client's server
+      // is the copy's. Its connections keep theirs; new ones follow the new template.
+      if (!e.template || !here.template || here.expiresAtMs - now >= e.remainingMs) return 'present';
       this.conns.remove(here);
     }
     const svc = this.serviceOfEntry(e, caddr);

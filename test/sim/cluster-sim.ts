@@ -10,6 +10,9 @@
 // With fencing, nodes may also freeze (SIGSTOP) and be fenced by power agents that
 // succeed, fail, hang or act late; in mode power no VIP is ever held by two nodes,
 // counting a frozen one, and a frozen master that resumes never holds beside another.
+// With sync, masters make connections and directors copy one another's tables over the
+// same lossy network; a takeover keeps every entry the new master's copy had applied
+// (test/sim/sync-watch.ts).
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
@@ -17,8 +20,12 @@ import { newFencing, type FenceMode } from '../../src/fencing/config';
 import { FencingCoordinator, outranks, viewFacts, type FenceOutcome } from '../../src/fencing/coordinator';
 import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
+import { silentLogger } from '../../src/common/log';
+import { ClusterSync } from '../../src/director/cluster-sync';
+import type { IpvsEngine } from '../../src/ipvs/engine';
 import { VrrpAgent } from '../../src/vrrp/agent';
 import { NodeClock, VirtualNetwork } from './network';
+import { simEngine, simVip, SyncWatch } from './sync-watch';
 
 export interface ClusterSimOptions {
   readonly seed: number;
@@ -45,6 +52,8 @@ export interface ClusterSimOptions {
   };
   /** Chaos may freeze a node (SIGSTOP) for up to 8 s. */
   readonly freezes?: boolean;
+  /** Connection sync between the directors (with vrrp); `skipLoad` breaks the takeover on purpose. */
+  readonly sync?: { readonly skipLoad?: boolean };
   /** Instead of chaos: let the cluster settle, cut every node off from the others, and watch. */
   readonly cutAll?: boolean;
 }
@@ -53,7 +62,20 @@ export interface ClusterSimResult {
   readonly seed: number;
   readonly violations: string[];
   readonly trace: string[];
-  readonly stats: { crashes: number; restarts: number; partitions: number; viewChanges: number; datagrams: number; calmChecks: number; takeovers: number; freezes: number; fences: number; fenceFaults: number };
+  readonly stats: {
+    crashes: number;
+    restarts: number;
+    partitions: number;
+    viewChanges: number;
+    datagrams: number;
+    calmChecks: number;
+    takeovers: number;
+    freezes: number;
+    fences: number;
+    fenceFaults: number;
+    syncChecks: number;
+    syncEntriesChecked: number;
+  };
   /** The nodes a power agent turned off, in order. */
   readonly poweredOff: string[];
 }
@@ -75,6 +97,8 @@ interface SimNode {
   node: ClusterNode | null;
   vrrp: VrrpAgent | null;
   fencing: FencingCoordinator | null;
+  engine: IpvsEngine | null;
+  sync: ClusterSync | null;
   /** Since when this node has been master without a quorate view, if it has. */
   masterWithoutQuorumSince?: number;
   epoch: number;
@@ -88,7 +112,9 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const net = new VirtualNetwork(clock, rng);
   const trace: string[] = [];
   const violations: string[] = [];
-  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0, takeovers: 0, freezes: 0, fences: 0, fenceFaults: 0 };
+  const stats = { crashes: 0, restarts: 0, partitions: 0, viewChanges: 0, datagrams: 0, calmChecks: 0, takeovers: 0, freezes: 0, fences: 0, fenceFaults: 0, syncChecks: 0, syncEntriesChecked: 0 };
+  const watch = new SyncWatch(clock);
+  let lastMaster: string | undefined;
   const poweredOff: string[] = [];
   const at = (): string => `t=${(clock.nowMs() / 1000).toFixed(3)}s`;
   const note = (line: string): void => {
@@ -97,7 +123,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
   const quorumVotes = Math.floor(totalVotes / 2) + 1;
   const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
-  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, fencing: null, epoch: 10_000 }));
+  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, fencing: null, engine: null, sync: null, epoch: 10_000 }));
   const fenceDevice = { name: 'pdu', where: { file: 'sim', line: 1, col: 1 }, agent: 'exec', timeoutMs: 2000, retries: 1, hosts: [], options: {}, optionWhere: {} };
   /** A power switch: it acts on its own clock, whatever becomes of the node that asked. */
   const powerSwitch = (fencer: SimNode, target: string, signal: AbortSignal): Promise<FenceOutcome> => {
@@ -149,6 +175,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       fenced: () => s.fencing?.fencedNodes() ?? [],
       events: {
         advertReceived: (sender, advert) => s.vrrp?.advertReceived(sender, advert),
+        syncReceived: (sender, body) => s.sync?.receive(sender, body),
         stalled: (gapMs) => {
           note(`${s.name}: did not run for ${gapMs.toFixed(0)} ms`);
           s.vrrp?.stalled(gapMs);
@@ -165,21 +192,39 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     });
     s.node = node;
     const member = o.nodes.find((n) => n.name === s.name);
+    const peers = o.nodes.filter((n) => n.name !== s.name && !n.witness).map((n) => n.name);
+    if (o.vrrp === true && o.sync !== undefined && member !== undefined && !member.witness) {
+      s.engine = simEngine(s.clock, o.seed);
+      s.sync = new ClusterSync(s.engine, s.name, peers, s.clock, silentLogger());
+    }
     if (o.vrrp === true && member !== undefined && !member.witness) {
+      const sync = s.sync;
+      const engine = s.engine;
       s.vrrp = new VrrpAgent({
         settings: { name: 'VI_1', version: 3, priority: member.priority, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0, startAsMaster: false, primaryAddress: addressOf(s.name) },
-        peers: o.nodes.filter((n) => n.name !== s.name && !n.witness).map((n) => n.name),
+        peers,
         clock: s.clock,
         cluster: node,
         deadtimeMs: o.timing.deadtimeMs,
         heartbeatIntervalMs: o.timing.intervalMs,
         policy: o.noQuorumPolicy ?? 'stop',
         ...(o.fencing !== undefined ? { fenceMode: o.fencing.gateTrustsDeadlines === true ? 'self_release' : o.fencing.mode } : {}),
-        driver: { hold: () => undefined, release: () => undefined },
+        driver: {
+          hold: () => {
+            if (o.sync?.skipLoad !== true) sync?.takeOver('VI_1', [simVip]);
+          },
+          release: () => undefined,
+        },
+        ...(sync !== null ? { preemptHold: (holder: string) => sync.preemptHold('VI_1', holder) } : {}),
         events: {
           stateChanged: (from, to, reason) => {
             if (to === 'master') stats.takeovers++;
             note(`${s.name}: VI_1 ${from} -> ${to} (${reason})`);
+            if (to !== 'master' || sync === null || engine === null) return;
+            if (lastMaster !== undefined && lastMaster !== s.name) {
+              for (const p of watch.check(s.name, sync, engine, lastMaster)) violations.push(`${at()} ${p}`);
+            }
+            lastMaster = s.name;
           },
           gateChanged: () => undefined,
         },
@@ -209,11 +254,21 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     }
     net.attach(s.name, (datagram) => s.clock.whenRunning(() => node.receive(datagram)));
     node.start();
+    const sync = s.sync;
+    sync?.start({
+      sendSync: (body) => {
+        watch.sending(s.name, sync.status().epoch, body);
+        node.sendSync(body);
+      },
+    });
     s.vrrp?.start();
   };
   const crash = (s: SimNode): void => {
     s.vrrp?.crash();
     s.vrrp = null;
+    s.sync?.stop();
+    s.sync = null;
+    s.engine = null;
     s.fencing?.stop();
     s.fencing = null;
     s.clock.freeze(-Infinity);
@@ -259,8 +314,15 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       if (clock.nowMs() - s.masterWithoutQuorumSince > o.timing.deadtimeMs) violations.push(`${at()} ${s.name} is master of VI_1 without quorum since t=${(s.masterWithoutQuorumSince / 1000).toFixed(3)}s`);
     }
   };
+  let client = 0;
   const checkContinuous = (): void => {
     if (o.vrrp === true) checkVrrp();
+    // Masters serve: two new connections every check.
+    for (const s of nodes) {
+      if (s.vrrp?.holding !== true || s.engine === null || s.clock.frozen) continue;
+      watch.connect(s.engine, client++);
+      watch.connect(s.engine, client++);
+    }
     for (const s of nodes) {
       const view = s.node?.view;
       if (view === undefined) continue;
@@ -380,5 +442,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     checkAgreement();
   }
   stats.datagrams = net.sent;
+  stats.syncChecks = watch.checks;
+  stats.syncEntriesChecked = watch.entriesChecked;
   return { seed: o.seed, violations, trace, stats, poweredOff };
 }
