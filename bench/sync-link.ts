@@ -45,10 +45,13 @@ export async function syncSide(self: string, port: number, peer: string, peerPor
     if (typeof envelope !== 'string' && envelope.sync !== undefined) sync.receive(envelope.sender, envelope.sync);
   });
   sync.start(transport);
+  let closed = false;
   return {
     engine,
     sync,
     close: () => {
+      if (closed) return;
+      closed = true;
       sync.stop();
       socket.close();
     },

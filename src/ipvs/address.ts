@@ -12,10 +12,40 @@ export interface IpAddr {
 }
 
 export function parseIpAddr(text: string): IpAddr | undefined {
+  // Dotted quads first, by hand: replication parses millions at a takeover.
+  const word = ipv4WordOf(text);
+  if (word !== undefined) return { family: 4, words: [word], text };
   const family = net.isIP(text);
   if (family === 4) return ipv4FromWord(ipv4Word(text));
   if (family === 6) return ipv6FromWords(ipv6Words(text));
   return undefined;
+}
+
+/**
+ * The word of an IPv4 address in canonical dotted-quad form (four decimal numbers
+ * 0-255, no leading zeros), or undefined for anything else.
+ */
+export function ipv4WordOf(text: string): number | undefined {
+  let word = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      word = word * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return undefined;
+      digits++;
+    } else {
+      return undefined;
+    }
+  }
+  return dots === 3 && digits > 0 ? word * 256 + octet : undefined;
 }
 
 export function ipv4FromWord(word: number): IpAddr {

@@ -76,6 +76,7 @@ export interface SyncDaemon {
 
 export class IpvsEngine {
   private readonly services = new Map<string, VirtualService>();
+  private lastAdopted: { readonly protocol: ConnProtocol; readonly vaddr: string; readonly vport: number; readonly template: boolean; readonly svc: VirtualService } | undefined;
   readonly conns: ConnTable;
   timeouts: ProtocolTimeouts = defaultTimeouts;
   expireQuiescentTemplate: boolean;
@@ -101,12 +102,14 @@ export class IpvsEngine {
   addService(key: ServiceKey, settings: ServiceSettings): VirtualService {
     const svc = new VirtualService(key, settings, { clock: this.options.clock, rng: this.options.rng });
     this.services.set(serviceKeyText(key), svc);
+    this.lastAdopted = undefined;
     return svc;
   }
 
   deleteService(svc: VirtualService): void {
     for (const dest of [...svc.destinations]) svc.removeDestination(dest);
     this.services.delete(serviceKeyText(svc.key));
+    if (this.lastAdopted?.svc === svc) this.lastAdopted = undefined;
   }
 
   /** ipvsadm -C. */
@@ -315,6 +318,17 @@ export class IpvsEngine {
 
   /** The service a replicated entry belongs to: as a packet finds it, or, for a template, by its key. */
   private serviceOfEntry(e: AdoptedEntry, caddr: IpAddr): VirtualService | undefined {
+    // A takeover adopts entries grouped by service: the last answer is likely the next.
+    const last = this.lastAdopted;
+    if (last !== undefined && last.vport === e.vport && last.vaddr === e.vaddr && last.protocol === e.protocol && last.template === e.template) {
+      return last.svc;
+    }
+    const svc = this.findServiceOfEntry(e, caddr);
+    if (svc !== undefined) this.lastAdopted = { protocol: e.protocol, vaddr: e.vaddr, vport: e.vport, template: e.template, svc };
+    return svc;
+  }
+
+  private findServiceOfEntry(e: AdoptedEntry, caddr: IpAddr): VirtualService | undefined {
     const mark = /^fwmark:(\d+)$/.exec(e.vaddr);
     if (mark !== null) return this.services.get(serviceKeyText({ kind: 'fwmark', mark: Number(mark[1]), family: caddr.family }));
     const vaddr = parseIpAddr(e.vaddr);

@@ -153,8 +153,11 @@ export class SyncEndpoint<T> {
    * latest news (the director that used it last refreshed it last).
    */
   takeover(wanted: (e: SyncEntry) => boolean): SyncEntry[] {
+    const copies = [...this.copies.values()].filter((c) => c.shadow.size > 0);
+    // One copy (a pair of directors): nothing to reconcile.
+    if (copies.length === 1) return (copies[0] as Copy).shadow.live().filter(wanted);
     const best = new Map<string, SyncEntry>();
-    for (const { shadow } of this.copies.values()) {
+    for (const { shadow } of copies) {
       for (const e of shadow.live()) {
         if (!wanted(e)) continue;
         const key = entryKey(e);

@@ -8,6 +8,7 @@
 // port), and within a group found by a number for an IPv4 client (address × 65536 +
 // port) rather than by a string; the expiry is a whole millisecond.
 import type { Clock } from '../common/clock';
+import { ipv4WordOf } from '../ipvs/address';
 import type { SyncChange, SyncEntry, SyncKey, SyncProtocol } from './entry';
 
 class Copied {
@@ -31,32 +32,8 @@ interface Group {
 /** Entries looked at per sweep: a copy of millions is swept a slice at a time. */
 export const sweepSliceEntries = 20_000;
 
-/** An IPv4 address's 32-bit word, or undefined for anything else. */
-function ipv4Word(text: string): number | undefined {
-  let word = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return undefined;
-      word = word * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      octet = octet * 10 + (c - 48);
-      if (octet > 255) return undefined;
-      digits++;
-    } else {
-      return undefined;
-    }
-  }
-  return dots === 3 && digits > 0 ? word * 256 + octet : undefined;
-}
-
 function clientKey(caddr: string, cport: number): number | string {
-  const word = ipv4Word(caddr);
+  const word = ipv4WordOf(caddr);
   return word === undefined ? `${caddr}|${cport}` : word * 65536 + cport;
 }
 

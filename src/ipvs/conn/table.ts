@@ -23,6 +23,7 @@ export class ConnTable {
   private readonly wheel = new Map<number, Connection>();
   private lastSlot: number;
   private count = 0;
+  private lastVirtual: { readonly protocol: ConnProtocol; readonly vaddr: string; readonly vport: number; readonly clients: Map<number | string, Connection> } | undefined;
   observer: ConnObserver | undefined;
 
   constructor(
@@ -37,7 +38,16 @@ export class ConnTable {
   }
 
   lookup(protocol: ConnProtocol, caddr: IpAddr, cport: number, vaddr: string, vport: number): Connection | undefined {
-    return this.byVirtual.get(virtualKey(protocol, vaddr, vport))?.get(clientKey(caddr, cport));
+    return this.virtualClients(protocol, vaddr, vport)?.get(clientKey(caddr, cport));
+  }
+
+  /** A virtual service's entries. Lookups come in runs for one service: the last one's are kept at hand. */
+  private virtualClients(protocol: ConnProtocol, vaddr: string, vport: number): Map<number | string, Connection> | undefined {
+    const last = this.lastVirtual;
+    if (last !== undefined && last.vport === vport && last.vaddr === vaddr && last.protocol === protocol) return last.clients;
+    const clients = this.byVirtual.get(virtualKey(protocol, vaddr, vport));
+    if (clients !== undefined) this.lastVirtual = { protocol, vaddr, vport, clients };
+    return clients;
   }
 
   /**
@@ -47,7 +57,7 @@ export class ConnTable {
    */
   add(conn: Connection, nowMs: number, lifeMs = conn.timeoutMs): boolean {
     if (this.count >= this.entriesMax) return false;
-    let clients = this.byVirtual.get(conn.virtualKey);
+    let clients = this.virtualClients(conn.protocol, conn.vaddr, conn.vport);
     if (clients === undefined) {
       clients = new Map();
       this.byVirtual.set(conn.virtualKey, clients);
@@ -150,7 +160,10 @@ export class ConnTable {
     const clients = this.byVirtual.get(conn.virtualKey);
     if (clients?.get(conn.clientKey) !== conn) return false;
     clients.delete(conn.clientKey);
-    if (clients.size === 0) this.byVirtual.delete(conn.virtualKey);
+    if (clients.size === 0) {
+      this.byVirtual.delete(conn.virtualKey);
+      if (this.lastVirtual?.clients === clients) this.lastVirtual = undefined;
+    }
     return true;
   }
 
