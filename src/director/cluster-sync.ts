@@ -8,19 +8,13 @@ import type { Connection } from '../ipvs/conn/connection';
 import type { AdoptResult, IpvsEngine } from '../ipvs/engine';
 import { SyncEndpoint, type CopyStatus, type SyncSettings } from '../sync/endpoint';
 import type { SyncEntry, SyncKey } from '../sync/entry';
+import { newSync } from '../sync/config';
 import { everyPeer, type Outgoing } from '../sync/messages';
 import type { PeerLag } from '../sync/sender';
-import { newSync } from '../sync/config';
 import type { SyncBody } from '../sync/wire';
 
 /** Changes wait at most this long to go out, so a burst leaves in full batches. */
 export const syncFlushMs = 10;
-function describeCopy(c: CopyStatus): string {
-  if (c.snapshot !== undefined) return `snapshot ${c.snapshot.received} of ${c.snapshot.pages || '?'} pages`;
-  if (c.epoch === undefined) return 'not begun';
-  return `${c.entries} entries, ${c.lagBatches} batches behind`;
-}
-
 /** Batches sent in one turn of the event loop: the data plane gets its turn between. */
 const flushBatchesMax = 16;
 
@@ -38,6 +32,12 @@ export interface SyncStatus {
   /** This director's copy of each peer's table. */
   readonly copies: CopyStatus[];
   readonly sent: { readonly batches: number; readonly resent: number; readonly snapshots: number; readonly coalesced: number };
+}
+
+function describeCopy(c: CopyStatus): string {
+  if (c.snapshot !== undefined) return `snapshot ${c.snapshot.received} of ${c.snapshot.pages || '?'} pages`;
+  if (c.epoch === undefined) return 'not begun';
+  return `${c.entries} entries, ${c.lagBatches} batches behind`;
 }
 
 function keyOf(conn: Connection): SyncKey {
@@ -108,7 +108,7 @@ export class ClusterSync {
         this.scheduleFlush();
       },
     };
-    // The table as it is now is what peers pull as their first snapshot.
+    // Acks, requests asked again, and the first requests for the peers' tables go out on the tick.
     this.scheduleTick();
   }
 
@@ -131,16 +131,18 @@ export class ClusterSync {
     const startedMs = this.clock.nowMs();
     const wanted = new Set(addresses);
     const entries = this.endpoint.takeover((e) => wanted.has(e.vaddr) || e.vaddr.startsWith('fwmark:'));
-    // Templates first: the connections made under them link to them.
-    entries.sort((a, b) => Number(b.template) - Number(a.template));
     const results = new Map<AdoptResult, number>();
-    for (const e of entries) {
-      const r = this.engine.adopt(e);
-      results.set(r, (results.get(r) ?? 0) + 1);
+    // Templates first: the connections made under them link to them.
+    for (const templates of [true, false]) {
+      for (const e of entries) {
+        if (e.template !== templates) continue;
+        const r = this.engine.adopt(e);
+        results.set(r, (results.get(r) ?? 0) + 1);
+      }
     }
     const loaded = results.get('loaded') ?? 0;
     const skipped = [...results].filter(([r]) => r !== 'loaded').map(([r, n]) => `${n} ${r}`);
-    const copies = this.endpoint.copyStatus().map((c) => `${c.peer} ${c.inSync ? 'in sync' : c.epoch === undefined ? 'never copied' : `${c.lagBatches} batches behind`}`);
+    const copies = this.endpoint.copyStatus().map((c) => `${c.peer} ${c.inSync ? 'in sync' : describeCopy(c)}`);
     this.log.info(
       `${instance}: loaded ${loaded} connection entries from the copies (${copies.join(', ') || 'no peers'}) in ${Math.round(this.clock.nowMs() - startedMs)} ms${skipped.length > 0 ? `; not loaded: ${skipped.join(', ')}` : ''}`,
       { component: 'sync' },
@@ -150,8 +152,8 @@ export class ClusterSync {
   /**
    * Why `instance` must not preempt `holder` yet: this director's copy of the holder's
    * table is not whole (it has just started, or the holder restarted). Preempting now
-   * would serve the holder's clients from an empty table. After `waitMs` it preempts
-   * anyway, and says with what.
+   * would serve the holder's clients from an empty table. After `preempt_wait` it
+   * preempts anyway, and says with what.
    */
   preemptHold(instance: string, holder: string): string | undefined {
     const copy = this.endpoint.copyStatus().find((c) => c.peer === holder);

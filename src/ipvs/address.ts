@@ -50,7 +50,12 @@ export function ipv4WordOf(text: string): number | undefined {
 
 export function ipv4FromWord(word: number): IpAddr {
   const w = word >>> 0;
-  return { family: 4, words: [w], text: `${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}` };
+  return { family: 4, words: [w], text: ipv4Text(w) };
+}
+
+/** An IPv4 word as dotted-quad text. */
+export function ipv4Text(word: number): string {
+  return `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
 }
 
 export function ipv6FromWords(words: readonly number[]): IpAddr {

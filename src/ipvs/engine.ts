@@ -76,7 +76,9 @@ export interface SyncDaemon {
 
 export class IpvsEngine {
   private readonly services = new Map<string, VirtualService>();
-  private lastAdopted: { readonly protocol: ConnProtocol; readonly vaddr: string; readonly vport: number; readonly template: boolean; readonly svc: VirtualService } | undefined;
+  private lastAdopted:
+    | { readonly protocol: ConnProtocol; readonly vaddr: string; readonly vport: number; readonly template: boolean; readonly family: 4 | 6; readonly svc: VirtualService }
+    | undefined;
   readonly conns: ConnTable;
   timeouts: ProtocolTimeouts = defaultTimeouts;
   expireQuiescentTemplate: boolean;
@@ -192,7 +194,8 @@ export class IpvsEngine {
   /**
    * An entry another director had (replication): made here as it was there, with the
    * time it has left, before this director serves its address. A template comes before
-   * the connections made under it. An entry already here stays as it is.
+   * the connections made under it. An entry already here stays as it is, but for an
+   * older template of its own (see below).
    */
   adopt(e: AdoptedEntry): AdoptResult {
     const now = this.options.clock.nowMs();
@@ -320,11 +323,11 @@ export class IpvsEngine {
   private serviceOfEntry(e: AdoptedEntry, caddr: IpAddr): VirtualService | undefined {
     // A takeover adopts entries grouped by service: the last answer is likely the next.
     const last = this.lastAdopted;
-    if (last !== undefined && last.vport === e.vport && last.vaddr === e.vaddr && last.protocol === e.protocol && last.template === e.template) {
+    if (last !== undefined && last.vport === e.vport && last.vaddr === e.vaddr && last.protocol === e.protocol && last.template === e.template && last.family === caddr.family) {
       return last.svc;
     }
     const svc = this.findServiceOfEntry(e, caddr);
-    if (svc !== undefined) this.lastAdopted = { protocol: e.protocol, vaddr: e.vaddr, vport: e.vport, template: e.template, svc };
+    if (svc !== undefined) this.lastAdopted = { protocol: e.protocol, vaddr: e.vaddr, vport: e.vport, template: e.template, family: caddr.family, svc };
     return svc;
   }
 

@@ -77,6 +77,7 @@ export class SyncEndpoint<T> {
         snapshotIdleMs: 100 * s.retryMs,
         windowBatches: s.windowBatches,
         activeMs: 4 * s.retryMs,
+        pendingMax: s.copyEntriesMax,
       },
       o.items,
     );

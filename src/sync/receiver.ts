@@ -153,7 +153,11 @@ export class SyncReceiver {
     }
     if (p.index >= s.pages || s.received.has(p.index)) return undefined;
     s.received.add(p.index);
-    for (const e of p.entries) s.entries.push(e);
+    // No more than the copy may hold: a snapshot's page count is the peer's word.
+    for (const e of p.entries) {
+      if (s.entries.length < this.shadow.entriesMax) s.entries.push(e);
+      else this.shadow.refused++;
+    }
     this.lastProgressMs = this.clock.nowMs();
     if (s.received.size === s.pages) {
       this.finishSnapshot(s, epoch, p.atSeq);

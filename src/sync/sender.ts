@@ -36,6 +36,7 @@ export interface SyncSenderOptions {
    */
   readonly windowBatches: number;
   readonly activeMs: number;
+  readonly pendingMax: number;
 }
 
 export type ResendAnswer = { readonly kind: 'batches'; readonly batches: readonly SyncBatch[] } | { readonly kind: 'snapshot' };
@@ -180,8 +181,13 @@ export class SyncSender<T> {
     return out;
   }
 
-  /** How many more batches the window lets out now. */
+  /**
+   * How many more batches the window lets out now. Past `pendingMax` changes waiting,
+   * the window no longer holds: a copy too slow for the stream catches up by a snapshot
+   * rather than this director's memory growing with its backlog.
+   */
   room(): number {
+    if (this.pending.size > this.o.pendingMax) return Number.POSITIVE_INFINITY;
     const now = this.o.clock.nowMs();
     let slowest = Number.POSITIVE_INFINITY;
     for (const a of this.acks.values()) if (now - a.atMs < this.o.activeMs) slowest = Math.min(slowest, a.seq);

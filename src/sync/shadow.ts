@@ -8,7 +8,7 @@
 // port), and within a group found by a number for an IPv4 client (address × 65536 +
 // port) rather than by a string; the expiry is a whole millisecond.
 import type { Clock } from '../common/clock';
-import { ipv4WordOf } from '../ipvs/address';
+import { ipv4Text, ipv4WordOf } from '../ipvs/address';
 import type { SyncChange, SyncEntry, SyncKey, SyncProtocol } from './entry';
 
 class Copied {
@@ -42,8 +42,7 @@ function clientOf(key: number | string): { caddr: string; cport: number } {
     const bar = key.lastIndexOf('|');
     return { caddr: key.slice(0, bar), cport: Number(key.slice(bar + 1)) };
   }
-  const word = Math.floor(key / 65536);
-  return { caddr: `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`, cport: key % 65536 };
+  return { caddr: ipv4Text(Math.floor(key / 65536)), cport: key % 65536 };
 }
 
 export class ShadowTable {

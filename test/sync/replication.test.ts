@@ -26,7 +26,7 @@ const entryItems: TableItems<SyncEntry> = { entry: (e: SyncEntry) => e, key: (e:
 
 function pair(o: { batchMax?: number; keepBatches?: number; entriesMax?: number } = {}) {
   const clock = new VirtualClock();
-  const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: o.batchMax ?? 3, keepBatches: o.keepBatches ?? 4, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 128, activeMs: 1000 }, entryItems);
+  const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: o.batchMax ?? 3, keepBatches: o.keepBatches ?? 4, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 128, activeMs: 1000, pendingMax: 1000 }, entryItems);
   const shadow = new ShadowTable(clock, o.entriesMax ?? 1000);
   const receiver = new SyncReceiver(shadow, clock);
   /** The receiver's copy begun with an empty snapshot of epoch 7. */
@@ -233,7 +233,7 @@ describe('connection-table replication (pure)', () => {
 
   it('keeps at most a window of batches in flight to a copy that acks, and stops waiting for one gone silent', () => {
     const clock = new VirtualClock();
-    const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: 1, keepBatches: 64, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 4, activeMs: 1000 }, entryItems);
+    const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: 1, keepBatches: 64, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 4, activeMs: 1000, pendingMax: 1000 }, entryItems);
     for (let n = 0; n < 10; n++) sender.upsert(entry(n));
     assert.equal(sender.flush().length, 10, 'nobody acks yet: nothing to wait for');
     sender.ack('d2', 10);

@@ -7,7 +7,7 @@
 // A director holds millions of these, so an entry is kept small: an IPv4 client is one
 // number (its IpAddr is made only when asked for), flags share one field, and the links
 // of the expiry wheel live in the entry itself.
-import { ipv4FromWord, type IpAddr } from '../address';
+import { ipv4FromWord, ipv4Text, type IpAddr } from '../address';
 import type { Destination } from '../destination';
 import type { ServiceProtocol, VirtualService } from '../service';
 import type { ConnState } from './protocol-states';
@@ -68,9 +68,7 @@ export class Connection {
 
   /** The client address as text, without making an IpAddr (replication reads it for every change). */
   get caddrText(): string {
-    if (this.caddr6 !== null) return this.caddr6.text;
-    const w = this.caddrWord;
-    return `${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}`;
+    return this.caddr6 !== null ? this.caddr6.text : ipv4Text(this.caddrWord >>> 0);
   }
 
   get daddr(): IpAddr {
