@@ -139,7 +139,7 @@ async function measure(n: number, ports: readonly [number, number]): Promise<str
       `sync ${fmt(n)}: burst of ${fmt(n)} changes carried at ${fmt(n / (burstMs / 1000))} entries/s (${fmt(burstMs)} ms); ` +
         `live: ${fmt(n)} connections made at ${fmt(n / (madeMs / 1000))}/s, the copy whole ${fmt(liveMs - madeMs)} ms after the last, largest lag ${fmt(lagMs)} ms / ${fmt(lagChanges)} changes; ` +
         `snapshot of ${fmt(n)} to a fresh copy ${fmt(snapshotMs)} ms; heap per entry: master ${fmt(masterBytes)} B (the engine's table alone ${fmt(engineOnly)} B: sync ${fmt(masterBytes - engineOnly)} B), copy ${fmt(copyBytes)} B; ` +
-        `${fmt(sent.batches)} batches sent, ${fmt(sent.resent)} resent; a takeover loads ${fmt(takeover.engineEntries ?? 0)} entries in ${fmt(takeover.takeoverMs ?? 0)} ms`,
+        `${fmt(sent.batches)} batches sent, ${fmt(sent.resent)} resent; a takeover: addresses up after ${fmt(takeover.takeoverMs ?? 0)} ms (a first slice loaded, the rest found in the copies), all ${fmt(takeover.engineEntries ?? 0)} entries loaded after ${fmt(takeover.loadedMs ?? 0)} ms`,
     ];
   } finally {
     if (copy.running) await copy.close();

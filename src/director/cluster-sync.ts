@@ -17,6 +17,8 @@ import type { SyncBody } from '../sync/wire';
 export const syncFlushMs = 10;
 /** Batches sent in one turn of the event loop: the data plane gets its turn between. */
 const flushBatchesMax = 16;
+/** Entries a takeover loads in one turn of the event loop. */
+export const adoptSliceEntries = 20_000;
 
 /** Carries sync messages to the other directors (the cluster node, on its sync link). */
 export interface SyncTransport {
@@ -66,6 +68,9 @@ export class ClusterSync {
   private tickTimer: TimerHandle | undefined;
   private transport: SyncTransport | undefined;
   private batchesSent = 0;
+  /** Addresses of takeovers still loading, each with how many. */
+  private readonly adopting = new Map<string, number>();
+  private readonly loaders = new Set<TimerHandle>();
   /** Instance and holder → since when a preemption has waited for the copy, and whether it stopped waiting. */
   private readonly holding = new Map<string, { readonly sinceMs: number; gaveUp: boolean }>();
 
@@ -114,6 +119,10 @@ export class ClusterSync {
 
   stop(): void {
     this.engine.conns.observer = undefined;
+    this.engine.pendingAdoption = undefined;
+    for (const timer of this.loaders) this.clock.clearTimeout(timer);
+    this.loaders.clear();
+    this.adopting.clear();
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     this.transport = undefined;
@@ -124,29 +133,52 @@ export class ClusterSync {
   }
 
   /**
-   * Before this director serves `addresses`: every copy's live entries for them go into
-   * the engine, so the first packet after the takeover finds its entry.
+   * Before this director serves `addresses`: the copies become its table. A first slice
+   * of their entries goes into the engine at once (a small table, all of it); the rest
+   * a slice per turn of the event loop, and meanwhile a packet whose entry is not loaded
+   * yet finds it in the copies (the engine adopts it on the spot). So the addresses come
+   * up after a slice, not after millions, and the first packet finds its entry.
    */
   takeOver(instance: string, addresses: readonly string[]): void {
     const startedMs = this.clock.nowMs();
     const wanted = new Set(addresses);
+    for (const a of addresses) this.adopting.set(a, (this.adopting.get(a) ?? 0) + 1);
+    this.engine.pendingAdoption = (protocol, caddr, cport, vaddr, vport) =>
+      this.adopting.has(vaddr) || (vaddr.startsWith('fwmark:') && this.adopting.size > 0) ? this.endpoint.lookup({ protocol, caddr: caddr.text, cport, vaddr, vport }) : undefined;
     const entries = this.endpoint.takeover((e) => wanted.has(e.vaddr) || e.vaddr.startsWith('fwmark:'));
     const results = new Map<AdoptResult, number>();
-    // Templates first: the connections made under them link to them.
-    for (const templates of [true, false]) {
-      for (const e of entries) {
-        if (e.template !== templates) continue;
-        const r = this.engine.adopt(e);
+    const step = (): void => {
+      for (let n = 0; n < adoptSliceEntries; n++) {
+        const next = entries.next();
+        if (next.done === true) {
+          finish();
+          return;
+        }
+        const r = this.engine.adopt(next.value);
         results.set(r, (results.get(r) ?? 0) + 1);
       }
-    }
-    const loaded = results.get('loaded') ?? 0;
-    const skipped = [...results].filter(([r]) => r !== 'loaded').map(([r, n]) => `${n} ${r}`);
-    const copies = this.endpoint.copyStatus().map((c) => `${c.peer} ${c.inSync ? 'in sync' : describeCopy(c)}`);
-    this.log.info(
-      `${instance}: loaded ${loaded} connection entries from the copies (${copies.join(', ') || 'no peers'}) in ${Math.round(this.clock.nowMs() - startedMs)} ms${skipped.length > 0 ? `; not loaded: ${skipped.join(', ')}` : ''}`,
-      { component: 'sync' },
-    );
+      const timer = this.clock.setTimeout(() => {
+        this.loaders.delete(timer);
+        step();
+      }, 0);
+      this.loaders.add(timer);
+    };
+    const finish = (): void => {
+      for (const a of addresses) {
+        const left = (this.adopting.get(a) ?? 1) - 1;
+        if (left > 0) this.adopting.set(a, left);
+        else this.adopting.delete(a);
+      }
+      if (this.adopting.size === 0) this.engine.pendingAdoption = undefined;
+      const loaded = results.get('loaded') ?? 0;
+      const skipped = [...results].filter(([r]) => r !== 'loaded').map(([r, n]) => `${n} ${r}`);
+      const copies = this.endpoint.copyStatus().map((c) => `${c.peer} ${c.inSync ? 'in sync' : describeCopy(c)}`);
+      this.log.info(
+        `${instance}: loaded ${loaded} connection entries from the copies (${copies.join(', ') || 'no peers'}) in ${Math.round(this.clock.nowMs() - startedMs)} ms${skipped.length > 0 ? `; not loaded: ${skipped.join(', ')}` : ''}`,
+        { component: 'sync' },
+      );
+    };
+    step();
   }
 
   /**

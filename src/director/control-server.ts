@@ -79,6 +79,8 @@ export class ControlServer {
         overflowed = true;
         buffered = '';
         socket.end(`${JSON.stringify({ ok: false, error: `request longer than ${controlLineMaxBytes} bytes` })}\n`, () => socket.destroy());
+        // A client that neither reads nor stops writing never lets the answer finish.
+        setTimeout(() => socket.destroy(), 1000).unref();
         return;
       }
       let newline = buffered.indexOf('\n');

@@ -76,6 +76,11 @@ export interface SyncDaemon {
 
 export class IpvsEngine {
   private readonly services = new Map<string, VirtualService>();
+  /**
+   * While a takeover loads the copies' entries a slice at a time (its addresses already
+   * up): where an entry not loaded yet is found.
+   */
+  pendingAdoption: ((protocol: ConnProtocol, caddr: IpAddr, cport: number, vaddr: string, vport: number) => AdoptedEntry | undefined) | undefined;
   private lastAdopted:
     | { readonly protocol: ConnProtocol; readonly vaddr: string; readonly vport: number; readonly template: boolean; readonly family: 4 | 6; readonly svc: VirtualService }
     | undefined;
@@ -140,7 +145,7 @@ export class IpvsEngine {
   connect(c: NewConnection): ConnectResult {
     const now = this.options.clock.nowMs();
     this.conns.expire(now);
-    const existing = this.conns.lookup(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport);
+    const existing = this.find(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport);
     if (existing !== undefined) return { ok: true, conn: existing, created: false };
     const svc = this.lookupService(c);
     if (svc === undefined) return { ok: false, reason: 'no-service' };
@@ -192,6 +197,17 @@ export class IpvsEngine {
   }
 
   /**
+   * The entry a packet finds: in the table, or, while a takeover's entries are still being
+   * loaded, adopted from the copies on the spot.
+   */
+  find(protocol: ConnProtocol, caddr: IpAddr, cport: number, vaddr: string, vport: number): Connection | undefined {
+    const here = this.conns.lookup(protocol, caddr, cport, vaddr, vport);
+    if (here !== undefined || this.pendingAdoption === undefined) return here;
+    const copied = this.pendingAdoption(protocol, caddr, cport, vaddr, vport);
+    return copied !== undefined && this.adopt(copied) === 'loaded' ? this.conns.lookup(protocol, caddr, cport, vaddr, vport) : undefined;
+  }
+
+  /**
    * An entry another director had (replication): made here as it was there, with the
    * time it has left, before this director serves its address. A template comes before
    * the connections made under it. An entry already here stays as it is, but for an
@@ -228,7 +244,7 @@ export class IpvsEngine {
     if (!this.conns.add(conn, now, Math.min(e.remainingMs, timeoutMs))) return 'table-full';
     if (!e.template && svc.settings.persistenceS !== undefined && e.protocol !== 'ip') {
       const t = this.templateKey(svc, { protocol: e.protocol, caddr, vport: e.vport });
-      const template = this.conns.lookup(t.protocol, t.snet, 0, t.vaddr, t.vport);
+      const template = this.find(t.protocol, t.snet, 0, t.vaddr, t.vport);
       if (template !== undefined) {
         conn.control = template;
         template.controlled++;
@@ -281,7 +297,7 @@ export class IpvsEngine {
   private schedulePersistent(svc: VirtualService, c: NewConnection, now: number): Connection | 'no-destination' | 'table-full' {
     const t = this.templateKey(svc, c);
     const servicePort = svc.key.kind === 'address' ? svc.key.port : 0;
-    let template = this.conns.lookup(t.protocol, t.snet, 0, t.vaddr, t.vport);
+    let template = this.find(t.protocol, t.snet, 0, t.vaddr, t.vport);
     if (template !== undefined && !this.templateUsable(template)) {
       this.conns.hide(template);
       template = undefined;

@@ -3,7 +3,7 @@
 // Messages in, messages out, on the clock; the daemon carries them in the cluster
 // envelope, the simulation and the tests over channels of their own.
 import type { Clock } from '../common/clock';
-import { entryKey, type SyncEntry } from './entry';
+import type { SyncEntry, SyncKey } from './entry';
 import { everyPeer, type Outgoing, type SyncMessage } from './messages';
 import { pageWindow, SyncReceiver, type SyncRequest } from './receiver';
 import { SyncSender, type PeerLag, type ResendAnswer, type ServedPage, type TableItems } from './sender';
@@ -150,23 +150,24 @@ export class SyncEndpoint<T> {
 
   /**
    * What a director taking over loads: the live entries of every copy that `wanted`
-   * keeps; where copies disagree on an entry, the one with the most time left is the
-   * latest news (the director that used it last refreshed it last).
+   * keeps, templates first (the connections made under them link to them), one at a time.
+   * Where copies disagree on an entry, the engine keeps the template with the most time
+   * left (the director that used it last refreshed it last) and the first connection.
    */
-  takeover(wanted: (e: SyncEntry) => boolean): SyncEntry[] {
-    const copies = [...this.copies.values()].filter((c) => c.shadow.size > 0);
-    // One copy (a pair of directors): nothing to reconcile.
-    if (copies.length === 1) return (copies[0] as Copy).shadow.live().filter(wanted);
-    const best = new Map<string, SyncEntry>();
-    for (const { shadow } of copies) {
-      for (const e of shadow.live()) {
-        if (!wanted(e)) continue;
-        const key = entryKey(e);
-        const seen = best.get(key);
-        if (seen === undefined || e.remainingMs > seen.remainingMs) best.set(key, e);
-      }
+  *takeover(wanted: (e: SyncEntry) => boolean): Generator<SyncEntry> {
+    for (const templates of [true, false]) {
+      for (const { shadow } of this.copies.values()) for (const e of shadow.liveEntries()) if (e.template === templates && wanted(e)) yield e;
     }
-    return [...best.values()];
+  }
+
+  /** An entry of the copies, for a packet that comes before the takeover has loaded it: the freshest. */
+  lookup(key: SyncKey): SyncEntry | undefined {
+    let best: SyncEntry | undefined;
+    for (const { shadow } of this.copies.values()) {
+      const e = shadow.get(key);
+      if (e !== undefined && (best === undefined || e.remainingMs > best.remainingMs)) best = e;
+    }
+    return best;
   }
 
   /** Each copy of a peer's table: how whole and how current it is. */

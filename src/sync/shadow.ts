@@ -111,12 +111,17 @@ export class ShadowTable {
     return dropped;
   }
 
-  /** The live entries with the time they have left now: what a takeover loads. */
+  /** The live entries with the time they have left now. */
   live(): SyncEntry[] {
-    const now = this.clock.nowMs();
-    const out: SyncEntry[] = [];
-    for (const [group, key, c] of this.all()) if (c.expiresAtMs > now) out.push(entryOf(group, key, c, c.expiresAtMs - now));
-    return out;
+    return [...this.liveEntries()];
+  }
+
+  /** The same, one at a time as they are asked for: a takeover loads millions a slice at a time. */
+  *liveEntries(): Generator<SyncEntry> {
+    for (const [group, key, c] of this.all()) {
+      const now = this.clock.nowMs();
+      if (c.expiresAtMs > now) yield entryOf(group, key, c, c.expiresAtMs - now);
+    }
   }
 
   get(k: SyncKey): SyncEntry | undefined {

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { VirtualClock } from '../../src/common/clock';
 import { createLogger } from '../../src/common/log';
 import { SeededRng } from '../../src/common/rng';
-import { ClusterSync } from '../../src/director/cluster-sync';
+import { adoptSliceEntries, ClusterSync } from '../../src/director/cluster-sync';
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
 import { IpvsEngine } from '../../src/ipvs/engine';
 import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
@@ -85,5 +85,26 @@ describe('connection sync on a director', () => {
     assert.equal(template?.dest.address.text, d2.engine.conns.lookup('tcp', ip('203.0.113.1'), 0, VIP, 80)?.dest.address.text);
     assert.ok((template?.expiresAtMs ?? 0) - 1000 > 298_000 && (template?.expiresAtMs ?? 0) <= 301_000, 'about 299 s of 300 left');
     assert.equal(d1.engine.conns.lookup('tcp', ip('203.0.113.2'), 0, OTHER_VIP, 80), undefined, 'another instance\'s address');
+  });
+
+  it('a large table is loaded a slice per turn, and a packet meanwhile finds its entry in the copies', async () => {
+    const { d1, d2, run, clock, lines } = pair();
+    const client = (n: number) => ip(`10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`);
+    for (let n = 0; n < 25_000; n++) d2.engine.connect({ protocol: 'tcp', caddr: client(n), cport: 40000, vaddr: ip(VIP), vport: 80 });
+    run(1500);
+    assert.equal(d1.sync.status().copies[0]?.entries, 50_000, 'templates and connections');
+    d1.sync.takeOver('VI_1', [VIP]);
+    assert.equal(d1.engine.conns.size, adoptSliceEntries, 'one slice before the addresses come up');
+    const notYet = Array.from({ length: 25_000 }, (_, n) => n).find((n) => d1.engine.conns.lookup('tcp', client(n), 0, VIP, 80) === undefined) as number;
+    const late = d1.engine.connect({ protocol: 'tcp', caddr: client(notYet), cport: 40001, vaddr: ip(VIP), vport: 80 });
+    assert.ok(late.ok);
+    assert.equal(d1.engine.conns.size, adoptSliceEntries + 2, 'its template adopted on the spot, and its new connection');
+    assert.equal(late.conn.dest.address.text, d2.engine.conns.lookup('tcp', client(notYet), 0, VIP, 80)?.dest.address.text, 'on the server of its template');
+    clock.advance(0);
+    clock.advance(0);
+    assert.equal(d1.engine.pendingAdoption, undefined, 'all loaded');
+    assert.equal(d1.engine.conns.size, 50_001);
+    await settle();
+    assert.ok(lines.some((l) => /VI_1: loaded 49999 connection entries from the copies \(d2 in sync\) in 0 ms; not loaded: 1 present/.test(l)), lines.filter((l) => /loaded/.test(l)).join('\n'));
   });
 });

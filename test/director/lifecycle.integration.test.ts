@@ -118,7 +118,7 @@ describe('the director daemon\'s lifecycle (integration)', function () {
     const huge = net.connect(director.control);
     huge.on('error', () => undefined);
     huge.write('x'.repeat(9 * 1024 * 1024));
-    await new Promise((resolve) => huge.once('close', resolve));
+    await waitFor('the director to end the over-long request', () => (huge.closed ? true : undefined), 15_000);
     assert.equal(((await director.ask({ op: 'status' })) as { node: string }).node, 'it');
   });
 

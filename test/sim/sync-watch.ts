@@ -73,7 +73,7 @@ export class SyncWatch {
       // A second of margin: the copy's clock starts the entry's time when it arrives.
       if (e === undefined || s.seq > copy.appliedSeq || s.expiresAtMs <= now + 1000) continue;
       this.entriesChecked++;
-      const here = engine.conns.lookup(e.protocol, ip(e.caddr), e.cport, e.vaddr, e.vport);
+      const here = engine.find(e.protocol, ip(e.caddr), e.cport, e.vaddr, e.vport);
       if (here === undefined) problems.push(`${master} took over from ${previous} without ${entryKey(e)} (batch ${s.seq}, its copy had applied ${copy.appliedSeq})`);
       else if (here.daddr.text !== e.daddr) problems.push(`${master} took over from ${previous} with ${entryKey(e)} on ${here.daddr.text}, not ${e.daddr}`);
       if (problems.length >= 3) break;

@@ -258,15 +258,26 @@ describe('connection-table replication (pure)', () => {
     assert.deepEqual(shadow.live().map((e) => [e.caddr, e.template]), [[entry(2).caddr, true]]);
   });
 
-  it('a takeover loads every copy\'s entries for its addresses; where copies differ, the freshest wins', () => {
+  it('a takeover goes through every copy\'s entries for its addresses, templates first; a lookup finds the freshest', () => {
     const clock = new VirtualClock();
     const { nodes, channel } = cluster(['d1', 'd2', 'd3'], clock);
     nodes.get('d1')?.upsert(entry(1, { daddr: '10.0.0.1', remainingMs: 10_000 }));
     nodes.get('d2')?.upsert(entry(1, { daddr: '10.0.0.2', remainingMs: 50_000 }));
+    nodes.get('d2')?.upsert(entry(3, { template: true, cport: 0, state: 'NONE' }));
     nodes.get('d1')?.upsert(entry(2, { vaddr: '192.168.0.200' }));
     channel.run(clock, 3, 100);
-    const loaded = nodes.get('d3')?.endpoint.takeover((e) => e.vaddr === '192.168.0.100') ?? [];
-    assert.deepEqual(loaded.map((e) => [e.caddr, e.daddr]), [[entry(1).caddr, '10.0.0.2']]);
+    const d3 = (nodes.get('d3') as Director).endpoint;
+    const loaded = [...d3.takeover((e) => e.vaddr === '192.168.0.100')];
+    assert.deepEqual(
+      loaded.map((e) => [e.caddr, e.daddr, e.template]),
+      [
+        [entry(3).caddr, entry(3).daddr, true],
+        [entry(1).caddr, '10.0.0.1', false],
+        [entry(1).caddr, '10.0.0.2', false],
+      ],
+    );
+    assert.equal(d3.lookup(entry(1))?.daddr, '10.0.0.2', 'the copy with the most time left');
+    assert.equal(d3.lookup(entry(9)), undefined);
   });
 
   it('keeps each copy within its bound and counts what it refused', () => {
