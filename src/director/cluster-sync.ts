@@ -18,7 +18,7 @@ export const syncFlushMs = 10;
 /** Batches sent in one turn of the event loop: the data plane gets its turn between. */
 const flushBatchesMax = 16;
 /** Entries a takeover loads in one turn of the event loop. */
-export const adoptSliceEntries = 20_000;
+export const adoptSliceEntries = 2000;
 
 /** Carries sync messages to the other directors (the cluster node, on its sync link). */
 export interface SyncTransport {

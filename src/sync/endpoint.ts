@@ -156,7 +156,7 @@ export class SyncEndpoint<T> {
    */
   *takeover(wanted: (e: SyncEntry) => boolean): Generator<SyncEntry> {
     for (const templates of [true, false]) {
-      for (const { shadow } of this.copies.values()) for (const e of shadow.liveEntries()) if (e.template === templates && wanted(e)) yield e;
+      for (const { shadow } of this.copies.values()) for (const e of shadow.liveEntries(templates)) if (wanted(e)) yield e;
     }
   }
 

@@ -116,9 +116,13 @@ export class ShadowTable {
     return [...this.liveEntries()];
   }
 
-  /** The same, one at a time as they are asked for: a takeover loads millions a slice at a time. */
-  *liveEntries(): Generator<SyncEntry> {
+  /**
+   * The same, one at a time as they are asked for (a takeover loads millions a slice at
+   * a time); only templates, or only connections, when `templates` says which.
+   */
+  *liveEntries(templates?: boolean): Generator<SyncEntry> {
     for (const [group, key, c] of this.all()) {
+      if (templates !== undefined && c.template !== templates) continue;
       const now = this.clock.nowMs();
       if (c.expiresAtMs > now) yield entryOf(group, key, c, c.expiresAtMs - now);
     }
