@@ -23,6 +23,8 @@ class Copied {
 
 interface Group {
   readonly id: string;
+  /** A template was ever copied into it: the groups of services without persistence are skipped when templates are looked for. */
+  templates: boolean;
   readonly protocol: SyncProtocol;
   readonly vaddr: string;
   readonly vport: number;
@@ -72,6 +74,7 @@ export class ShadowTable {
     const group = this.groupOf(e, true) as Group;
     const key = clientKey(e.caddr, e.cport);
     const copied = new Copied(e.daddr, e.dport, e.state, e.template, Math.ceil(this.clock.nowMs() + e.remainingMs));
+    if (e.template) group.templates = true;
     const before = group.clients.size;
     group.clients.set(key, copied);
     if (group.clients.size === before) return;
@@ -121,7 +124,7 @@ export class ShadowTable {
    * a time); only templates, or only connections, when `templates` says which.
    */
   *liveEntries(templates?: boolean): Generator<SyncEntry> {
-    for (const [group, key, c] of this.all()) {
+    for (const [group, key, c] of this.all(templates === true)) {
       if (templates !== undefined && c.template !== templates) continue;
       const now = this.clock.nowMs();
       if (c.expiresAtMs > now) yield entryOf(group, key, c, c.expiresAtMs - now);
@@ -143,15 +146,18 @@ export class ShadowTable {
     const id = `${k.protocol}|${k.vaddr}|${k.vport}`;
     let group = this.groups.get(id);
     if (group === undefined && create) {
-      group = { id, protocol: k.protocol, vaddr: k.vaddr, vport: k.vport, clients: new Map() };
+      group = { id, templates: false, protocol: k.protocol, vaddr: k.vaddr, vport: k.vport, clients: new Map() };
       this.groups.set(id, group);
     }
     if (group !== undefined) this.lastGroup = group;
     return group;
   }
 
-  private *all(): Generator<readonly [Group, number | string, Copied]> {
-    for (const group of this.groups.values()) for (const [key, c] of group.clients) yield [group, key, c];
+  private *all(withTemplates = false): Generator<readonly [Group, number | string, Copied]> {
+    for (const group of this.groups.values()) {
+      if (withTemplates && !group.templates) continue;
+      for (const [key, c] of group.clients) yield [group, key, c];
+    }
   }
 }
 
