@@ -13,6 +13,8 @@ import { Membership, type MemberConfig, type QuorumRules, type View, type ViewCh
 export interface ClusterTransport {
   /** Sends one datagram to a peer on a link; losing it is the network's business. */
   send(peer: string, link: string, datagram: Buffer): void;
+  /** The same datagram to several peers: once to a multicast link's group. `send` to each when absent. */
+  sendToPeers?(peers: readonly string[], link: string, datagram: Buffer): void;
 }
 
 export interface ClusterEvents {
@@ -188,7 +190,12 @@ export class ClusterNode {
     const link = this.o.syncLink ?? this.o.links[0];
     if (!this.running || link === undefined) return;
     const peers = body.to === '' ? this.o.nodes.filter((n) => n.name !== this.o.self && !n.witness).map((n) => n.name) : [body.to];
-    for (const peer of peers) this.o.transport.send(peer, link, encodeEnvelope({ ...this.envelopeHead(), sync: body }, this.o.key));
+    // One datagram for all: unlike a heartbeat, nothing in it is for one peer alone (each
+    // receiver keeps its own replay window, so the shared sequence number is fresh to each).
+    const datagram = encodeEnvelope({ ...this.envelopeHead(), sync: body }, this.o.key);
+    const transport = this.o.transport;
+    if (transport.sendToPeers !== undefined) transport.sendToPeers(peers, link, datagram);
+    else for (const peer of peers) transport.send(peer, link, datagram);
   }
 
   /**

@@ -138,56 +138,24 @@ export function directorMetrics(src: MetricsSources): Registry {
       this.inc({ event: 'udp_dropped' }, c.udpDropped);
     },
   });
-  const sync = () => src.sync?.();
-  new Gauge({
-    name: 'hadirector_sync_peer_lag_batches',
-    help: "Batches of this director's connection-table stream that each peer has not acknowledged.",
-    labelNames: ['peer'],
-    registers,
-    collect() {
-      this.reset();
-      for (const p of sync()?.peers ?? []) this.set({ peer: p.peer }, p.batches);
-    },
-  });
-  new Gauge({
-    name: 'hadirector_sync_peer_lag_seconds',
-    help: 'How long the oldest batch each peer has not acknowledged has waited.',
-    labelNames: ['peer'],
-    registers,
-    collect() {
-      this.reset();
-      for (const p of sync()?.peers ?? []) this.set({ peer: p.peer }, p.ms / 1000);
-    },
-  });
-  new Gauge({
-    name: 'hadirector_sync_copy_entries',
-    help: "Entries in this director's copy of each peer's connection table.",
-    labelNames: ['peer'],
-    registers,
-    collect() {
-      this.reset();
-      for (const c of sync()?.copies ?? []) this.set({ peer: c.peer }, c.entries);
-    },
-  });
-  new Gauge({
-    name: 'hadirector_sync_copy_behind_batches',
-    help: "Batches of each peer's stream this director's copy has seen but not applied.",
-    labelNames: ['peer'],
-    registers,
-    collect() {
-      this.reset();
-      for (const c of sync()?.copies ?? []) this.set({ peer: c.peer }, c.lagBatches);
-    },
-  });
-  new Gauge({
-    name: 'hadirector_sync_copy_in_sync',
-    help: "1 when this director's copy of a peer's connection table is whole and current.",
-    labelNames: ['peer'],
-    registers,
-    collect() {
-      this.reset();
-      for (const c of sync()?.copies ?? []) this.set({ peer: c.peer }, c.inSync ? 1 : 0);
-    },
-  });
+  const perPeer = <T extends { readonly peer: string }>(name: string, help: string, rows: () => readonly T[], value: (row: T) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const row of rows()) this.set({ peer: row.peer }, value(row));
+      },
+    });
+  };
+  const peers = () => src.sync?.()?.peers ?? [];
+  const copies = () => src.sync?.()?.copies ?? [];
+  perPeer('hadirector_sync_peer_lag_batches', "Batches of this director's connection-table stream that each peer has not acknowledged.", peers, (p) => p.batches);
+  perPeer('hadirector_sync_peer_lag_seconds', 'How long the oldest batch each peer has not acknowledged has waited.', peers, (p) => p.ms / 1000);
+  perPeer('hadirector_sync_copy_entries', "Entries in this director's copy of each peer's connection table.", copies, (c) => c.entries);
+  perPeer('hadirector_sync_copy_behind_batches', "Batches of each peer's stream this director's copy has seen but not applied.", copies, (c) => c.lagBatches);
+  perPeer('hadirector_sync_copy_in_sync', "1 when this director's copy of a peer's connection table is whole and current.", copies, (c) => (c.inSync ? 1 : 0));
   return registry;
 }

@@ -90,6 +90,12 @@ export class UdpLinks implements ClusterTransport {
     open.socket.send(datagram, target.port, target.address, () => this.inFlight--);
   }
 
+  sendToPeers(peers: readonly string[], link: string, datagram: Buffer): void {
+    const [first] = peers;
+    if (first !== undefined && this.open.get(link)?.config.mcastGroup !== undefined) this.send(first, link, datagram);
+    else for (const peer of peers) this.send(peer, link, datagram);
+  }
+
   /** Closes the sockets once what was sent has left (a last priority-0 advert), or after 200 ms. */
   async close(): Promise<void> {
     for (let waited = 0; this.inFlight > 0 && waited < 200; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));

@@ -15,10 +15,7 @@ export function parseIpAddr(text: string): IpAddr | undefined {
   // Dotted quads first, by hand: replication parses millions at a takeover.
   const word = ipv4WordOf(text);
   if (word !== undefined) return { family: 4, words: [word], text };
-  const family = net.isIP(text);
-  if (family === 4) return ipv4FromWord(ipv4Word(text));
-  if (family === 6) return ipv6FromWords(ipv6Words(text));
-  return undefined;
+  return net.isIPv6(text) ? ipv6FromWords(ipv6Words(text)) : undefined;
 }
 
 /**
@@ -63,17 +60,13 @@ export function ipv6FromWords(words: readonly number[]): IpAddr {
   return { family: 6, words: w, text: formatIpv6(w) };
 }
 
-function ipv4Word(text: string): number {
-  return text.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
-}
-
 function ipv6Words(text: string): number[] {
   let groups: number[];
   let body = text;
   let tail: number[] = [];
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(body);
   if (v4 !== null) {
-    const w = ipv4Word(v4[1] as string);
+    const w = ipv4WordOf(v4[1] as string) ?? 0;
     tail = [w >>> 16, w & 0xffff];
     body = body.slice(0, -(v4[1] as string).length);
     if (body.endsWith(':') && !body.endsWith('::')) body = body.slice(0, -1);

@@ -48,15 +48,20 @@ export interface EngineOptions {
   readonly connEntriesMax?: number;
 }
 
-/** A connection entry or template as replication carries it (src/sync/entry.ts). */
+/**
+ * A connection entry or template as another director had it (replication carries these:
+ * src/sync/entry.ts): its key, where it goes, its state, and how long it has left.
+ */
 export interface AdoptedEntry {
   readonly protocol: ConnProtocol;
   readonly caddr: string;
   readonly cport: number;
+  /** An address, or `fwmark:N` for a firewall-mark template. */
   readonly vaddr: string;
   readonly vport: number;
   readonly daddr: string;
   readonly dport: number;
+  /** The IPVS state's name (ESTABLISHED, FIN_WAIT, UDP, NONE for a template…). */
   readonly state: string;
   readonly template: boolean;
   readonly remainingMs: number;

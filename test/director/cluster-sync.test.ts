@@ -4,12 +4,11 @@ import { VirtualClock } from '../../src/common/clock';
 import { createLogger } from '../../src/common/log';
 import { SeededRng } from '../../src/common/rng';
 import { adoptSliceEntries, ClusterSync } from '../../src/director/cluster-sync';
-import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import { ip } from '../ipvs/service-fixture';
 import { IpvsEngine } from '../../src/ipvs/engine';
 import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
 import type { SyncBody } from '../../src/sync/wire';
 
-const ip = (text: string): IpAddr => parseIpAddr(text) as IpAddr;
 const VIP = '192.0.2.10';
 const OTHER_VIP = '192.0.2.20';
 

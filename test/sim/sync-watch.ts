@@ -7,14 +7,13 @@
 import type { Clock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import type { ClusterSync } from '../../src/director/cluster-sync';
-import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import { ip } from '../ipvs/service-fixture';
 import { IpvsEngine } from '../../src/ipvs/engine';
 import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
 import { entryKey, type SyncEntry } from '../../src/sync/entry';
 import type { SyncBody } from '../../src/sync/wire';
 
 export const simVip = '10.0.0.100';
-const ip = (text: string): IpAddr => parseIpAddr(text) as IpAddr;
 
 /** A director's table: one persistent service on the VIP, two real servers. */
 export function simEngine(clock: Clock, seed: number): IpvsEngine {
