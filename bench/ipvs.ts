@@ -41,7 +41,7 @@ function tableFigures(entries: number): { insertsPerS: number; lookupsPerS: numb
   const start = process.hrtime.bigint();
   for (let i = 0; i < entries; i++) {
     const caddr = ipv4FromWord(0x0b000000 + (i >>> 4));
-    const conn = new Connection('tcp', caddr, 1024 + (i & 15), vaddr, 80, dest, 80, { template: false, onePacket: false }, 'ESTABLISHED', 900_000);
+    const conn = new Connection(table.group('tcp', vaddr, 80), caddr, 1024 + (i & 15), dest, 80, { template: false, onePacket: false }, 'ESTABLISHED', 900_000);
     table.add(conn, i & 0xffff);
     if (i % 97 === 0) keys.push([caddr, conn.cport]);
   }

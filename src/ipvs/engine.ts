@@ -181,7 +181,6 @@ export class IpvsEngine {
   }
 
   private count(conn: Connection, direction: Direction, packets: number, bytes: number): void {
-    if (direction !== 'output') conn.inPkts += packets;
     for (const stats of [conn.dest.stats, conn.service?.stats]) {
       if (stats === undefined) continue;
       if (direction === 'output') {
@@ -241,7 +240,7 @@ export class IpvsEngine {
         ? this.timeouts.udpMs
         : this.timeouts.tcpMs[e.state as TcpState] ?? newConnectionTimeoutMs;
     const state = e.template ? 'NONE' : udp ? 'UDP' : (e.state as TcpState);
-    const conn = new Connection(e.protocol, caddr, e.cport, e.vaddr, e.vport, dest, e.dport, { template: e.template, onePacket: !e.template && udp && svc.settings.onePacket }, state, timeoutMs);
+    const conn = new Connection(this.conns.group(e.protocol, e.vaddr, e.vport), caddr, e.cport, dest, e.dport, { template: e.template, onePacket: !e.template && udp && svc.settings.onePacket }, state, timeoutMs);
     if (!e.template) {
       conn.service = svc;
       if (state === 'ESTABLISHED') conn.inactive = false;
@@ -314,7 +313,7 @@ export class IpvsEngine {
       dest = chosen;
       const dport = c.vport === servicePort && servicePort !== ftpPort ? dest.port : 0;
       const timeoutMs = (svc.settings.persistenceS ?? persistenceDefaultS) * 1000;
-      template = new Connection(t.protocol, t.snet, 0, t.vaddr, t.vport, dest, dport, { template: true, onePacket: false }, 'NONE', timeoutMs);
+      template = new Connection(this.conns.group(t.protocol, t.vaddr, t.vport), t.snet, 0, dest, dport, { template: true, onePacket: false }, 'NONE', timeoutMs);
       if (!this.conns.add(template, now)) return 'table-full';
     } else {
       dest = template.dest;
@@ -379,7 +378,7 @@ export class IpvsEngine {
     const onePacket = svc.settings.onePacket && c.protocol === 'udp';
     const state = c.protocol === 'udp' ? 'UDP' : 'NONE';
     const timeoutMs = c.protocol === 'udp' ? this.timeouts.udpMs : newConnectionTimeoutMs;
-    const conn = new Connection(c.protocol, c.caddr, c.cport, c.vaddr.text, c.vport, dest, dport, { template: false, onePacket }, state, timeoutMs);
+    const conn = new Connection(this.conns.group(c.protocol, c.vaddr.text, c.vport), c.caddr, c.cport, dest, dport, { template: false, onePacket }, state, timeoutMs);
     conn.service = svc;
     if (!this.conns.add(conn, now)) return 'table-full';
     return conn;

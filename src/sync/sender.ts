@@ -1,7 +1,10 @@
 // A director's side of replicating its own table: changes are coalesced by entry (the
 // latest wins: a new entry then its state change travel as one) and read from the table
 // only when they go out, cut into batches of bounded size, and numbered. The last batches are kept so a peer that missed some can
-// have them again; one that fell further behind gets a snapshot instead. A snapshot is
+// have them again, as references to the table's items, read anew when sent again (an
+// entry's newest state, or its expiry if it has left the table since: later batches
+// carry what came after, so a copy applying them in order ends where the table is); one
+// that fell further behind gets a snapshot instead. A snapshot is
 // the table's entries as they are when it is asked for, served a page at a time as the
 // peer pulls them; batches after it re-apply changes the pages may already hold, which
 // is harmless (an upsert of what is there, an expiry of what is gone). Each peer's acks
@@ -54,7 +57,12 @@ export interface PeerLag {
 /** Batches sent again at once: a window's worth must fit a socket's receive buffer. */
 export const resendWindow = 8;
 
-interface Kept extends SyncBatch {
+/** A batch as kept for resending: its items, not its changes (a few bytes a change, not an entry's worth). */
+interface Kept<T> {
+  readonly seq: number;
+  readonly items: readonly T[];
+  /** 1 where the change was an upsert. */
+  readonly upserts: Uint8Array;
   readonly sealedAtMs: number;
 }
 
@@ -113,7 +121,7 @@ export class SyncSender<T> {
   private readonly pending = new Map<unknown, PendingChange<T>>();
   private queue: Array<PendingChange<T>> = [];
   private head = 0;
-  private readonly kept: Kept[] = [];
+  private readonly kept: Array<Kept<T>> = [];
   private readonly acks = new Map<string, { seq: number; atMs: number }>();
   private readonly snapshots = new Map<string, Snapshot<T>>();
   private nextSeq = 1;
@@ -159,18 +167,21 @@ export class SyncSender<T> {
     const limit = Math.min(maxBatches, ignoreWindow ? Number.POSITIVE_INFINITY : this.room());
     const now = this.o.clock.nowMs();
     let changes: SyncChange[] = [];
+    let items: T[] = [];
     while (this.head < this.queue.length && out.length < limit) {
       const { id, item, upsert } = this.queue[this.head++] as PendingChange<T>;
       this.pending.delete(id);
       const entry = upsert ? this.items.entry(item, now) : undefined;
       if (upsert && entry === undefined) continue;
       changes.push(entry !== undefined ? { kind: 'upsert', entry } : { kind: 'expire', key: this.items.key(item) });
+      items.push(item);
       if (changes.length === this.o.batchMax) {
-        out.push(this.seal(changes));
+        out.push(this.seal(changes, items));
         changes = [];
+        items = [];
       }
     }
-    if (changes.length > 0) out.push(this.seal(changes));
+    if (changes.length > 0) out.push(this.seal(changes, items));
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
@@ -204,7 +215,8 @@ export class SyncSender<T> {
     const first = this.kept[0];
     if (first === undefined || first.seq > afterSeq + 1) return { kind: 'snapshot' };
     const from = afterSeq + 1 - first.seq;
-    const batches = this.kept.slice(from, from + resendWindow);
+    const now = this.o.clock.nowMs();
+    const batches = this.kept.slice(from, from + resendWindow).map((k) => this.reread(k, now));
     this.resentBatches += batches.length;
     return { kind: 'batches', batches };
   }
@@ -233,7 +245,7 @@ export class SyncSender<T> {
     return {
       ackedSeq,
       batches: this.lastSeq - ackedSeq,
-      changes: behind.reduce((n, b) => n + b.changes.length, 0),
+      changes: behind.reduce((n, b) => n + b.items.length, 0),
       ms: oldest === undefined ? 0 : Math.max(0, this.o.clock.nowMs() - oldest.sealedAtMs),
     };
   }
@@ -279,10 +291,20 @@ export class SyncSender<T> {
     this.queue.push(change);
   }
 
-  private seal(changes: SyncChange[]): SyncBatch {
-    const batch: Kept = { epoch: this.o.epoch, seq: this.nextSeq++, changes, sealedAtMs: this.o.clock.nowMs() };
-    this.kept.push(batch);
+  private seal(changes: SyncChange[], items: T[]): SyncBatch {
+    const seq = this.nextSeq++;
+    const upserts = Uint8Array.from(changes, (c) => (c.kind === 'upsert' ? 1 : 0));
+    this.kept.push({ seq, items, upserts, sealedAtMs: this.o.clock.nowMs() });
     if (this.kept.length > this.o.keepBatches) this.kept.shift();
-    return batch;
+    return { epoch: this.o.epoch, seq, changes };
+  }
+
+  /** A kept batch's changes as the table has its items now. */
+  private reread(k: Kept<T>, nowMs: number): SyncBatch {
+    const changes = k.items.map((item, i): SyncChange => {
+      const entry = k.upserts[i] === 1 ? this.items.entry(item, nowMs) : undefined;
+      return entry !== undefined ? { kind: 'upsert', entry } : { kind: 'expire', key: this.items.key(item) };
+    });
+    return { epoch: this.o.epoch, seq: k.seq, changes };
   }
 }

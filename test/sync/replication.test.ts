@@ -180,6 +180,28 @@ describe('connection-table replication (pure)', () => {
     assert.equal(receiver.inSync, true);
   });
 
+  it('a batch sent again says what the table holds now: the newest state, or the expiry of an entry gone since', () => {
+    const clock = new VirtualClock();
+    const table = new Map<string, SyncEntry>();
+    const items: TableItems<SyncEntry> = { ...entryItems, entry: (e) => table.get(entryKey(e)) };
+    const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: 2, keepBatches: 4, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 128, activeMs: 1000, pendingMax: 1000 }, items);
+    const [a, b] = [entry(1, { state: 'SYN_RECV' }), entry(2)];
+    for (const e of [a, b]) {
+      table.set(entryKey(e), e);
+      sender.upsert(e);
+    }
+    const [first] = sender.flush();
+    assert.deepEqual(first?.changes, [{ kind: 'upsert', entry: a }, { kind: 'upsert', entry: b }]);
+    const established = { ...a, state: 'ESTABLISHED' };
+    table.set(entryKey(a), established);
+    table.delete(entryKey(b));
+    clock.advance(100);
+    const again = sender.resend(0);
+    assert.deepEqual(again.kind === 'batches' ? again.batches.map((x) => [x.seq, x.changes]) : again, [
+      [1, [{ kind: 'upsert', entry: established }, { kind: 'expire', key: b }]],
+    ]);
+  });
+
   it('a copy too far behind for the kept batches gets a snapshot', () => {
     const { sender } = pair({ batchMax: 1, keepBatches: 2 });
     for (let n = 0; n < 5; n++) sender.upsert(entry(n));

@@ -4,13 +4,16 @@
 // port 0, the masked client address, and virtual port 0 for fwmark, port-zero and FTP
 // services; a fwmark template's protocol is IP and its "virtual address" is the mark.
 //
-// A director holds millions of these, so an entry is kept small: an IPv4 client is one
-// number (its IpAddr is made only when asked for), flags share one field, and the links
-// of the expiry wheel live in the entry itself.
+// A director holds millions of these, so an entry is kept small (about 150 bytes): every
+// field holds a pointer or a small integer, never a boxed number. The virtual service key
+// is shared with the other entries of the service (its VirtualGroup), an IPv4 client is
+// its word, state and flags share one field, times are whole milliseconds from the
+// table's origin, and the links of the expiry wheel live in the entry itself.
 import { ipv4FromWord, ipv4Text, type IpAddr } from '../address';
 import type { Destination } from '../destination';
 import type { ServiceProtocol, VirtualService } from '../service';
-import type { ConnState } from './protocol-states';
+import { connStates, type ConnState } from './protocol-states';
+import type { VirtualGroup } from './virtual-group';
 
 export type ConnProtocol = ServiceProtocol | 'ip';
 
@@ -19,22 +22,29 @@ const NO_OUTPUT = 2;
 const TEMPLATE = 4;
 const ONE_PACKET = 8;
 const INVALIDATED = 16;
+const STATE_SHIFT = 5;
+const STATE_BITS = 15 << STATE_SHIFT;
+const stateIndex = new Map<ConnState, number>(connStates.map((s, i) => [s, i]));
+
+/** The replication mark of an entry never carried: any expiry is past it by more than a timeout. */
+export const neverSynced = -0x7fffffff;
 
 export class Connection {
-  /** An IPv4 client as its 32-bit word; -1 when the client is IPv6 (see caddr6). */
-  private readonly caddrWord: number;
-  private readonly caddr6: IpAddr | null;
+  /**
+   * An IPv4 client as its 32-bit word read as a signed integer (a small integer to V8,
+   * never boxed); an IPv6 client as its address.
+   */
+  readonly client: number | IpAddr;
   private flags: number;
-  state: ConnState;
   timeoutMs: number;
-  expiresAtMs = 0;
-  /** The expiry replication last carried. */
-  syncedExpiresAtMs = Number.NEGATIVE_INFINITY;
+  /** When it expires, in whole ms from the table's origin (`expiresAtMs` is the clock's time). */
+  expiry = 0;
+  /** The `expiry` replication last carried. */
+  syncedExpiry = neverSynced;
   /** Connections controlled by this template (or control connection). */
   controlled = 0;
   /** The template this connection was made under. */
   control: Connection | null = null;
-  inPkts = 0;
   /** The service it belongs to, for its counters. */
   service: VirtualService | null = null;
   /** Expiry-wheel slot and neighbours, kept by the table. */
@@ -43,45 +53,62 @@ export class Connection {
   wheelNext: Connection | null = null;
 
   constructor(
-    readonly protocol: ConnProtocol,
+    /** Its virtual service key, shared by the service's entries (ConnTable.group). */
+    readonly group: VirtualGroup,
     caddr: IpAddr,
     readonly cport: number,
-    readonly vaddr: string,
-    readonly vport: number,
     readonly dest: Destination,
     readonly dport: number,
     options: { template: boolean; onePacket: boolean },
     state: ConnState,
     timeoutMs: number,
   ) {
-    this.caddrWord = caddr.family === 4 ? (caddr.words[0] as number) : -1;
-    this.caddr6 = caddr.family === 6 ? caddr : null;
-    this.state = state;
+    this.client = caddr.family === 4 ? (caddr.words[0] as number) | 0 : caddr;
     this.timeoutMs = timeoutMs;
     // Every entry starts inactive; replies never pass the director under DR and TUN.
-    this.flags = INACTIVE | (dest.forward !== 'masq' ? NO_OUTPUT : 0) | (options.template ? TEMPLATE : 0) | (options.onePacket ? ONE_PACKET : 0);
+    this.flags =
+      INACTIVE |
+      (dest.forward !== 'masq' ? NO_OUTPUT : 0) |
+      (options.template ? TEMPLATE : 0) |
+      (options.onePacket ? ONE_PACKET : 0) |
+      ((stateIndex.get(state) as number) << STATE_SHIFT);
+  }
+
+  get protocol(): ConnProtocol {
+    return this.group.protocol;
+  }
+
+  get vaddr(): string {
+    return this.group.vaddr;
+  }
+
+  get vport(): number {
+    return this.group.vport;
   }
 
   get caddr(): IpAddr {
-    return this.caddr6 ?? ipv4FromWord(this.caddrWord);
+    return typeof this.client === 'number' ? ipv4FromWord(this.client) : this.client;
   }
 
   /** The client address as text, without making an IpAddr (replication reads it for every change). */
   get caddrText(): string {
-    return this.caddr6 !== null ? this.caddr6.text : ipv4Text(this.caddrWord >>> 0);
+    return typeof this.client === 'number' ? ipv4Text(this.client >>> 0) : this.client.text;
   }
 
   get daddr(): IpAddr {
     return this.dest.address;
   }
 
-  /** The client part of the key: a number for IPv4, text for IPv6. */
-  get clientKey(): number | string {
-    return clientKey(this.caddr6 ?? this.caddrWord, this.cport);
+  get expiresAtMs(): number {
+    return this.group.originMs + this.expiry;
   }
 
-  get virtualKey(): string {
-    return virtualKey(this.protocol, this.vaddr, this.vport);
+  get state(): ConnState {
+    return connStates[(this.flags & STATE_BITS) >> STATE_SHIFT] as ConnState;
+  }
+
+  set state(state: ConnState) {
+    this.flags = (this.flags & ~STATE_BITS) | ((stateIndex.get(state) as number) << STATE_SHIFT);
   }
 
   get template(): boolean {
@@ -123,14 +150,4 @@ export class Connection {
   countKind(): 'active' | 'inactive' | 'template' {
     return this.template ? 'template' : this.inactive ? 'inactive' : 'active';
   }
-}
-
-export function virtualKey(protocol: ConnProtocol, vaddr: string, vport: number): string {
-  return `${protocol}|${vaddr}|${vport}`;
-}
-
-/** IPv4: word × 65536 + port, exact in a double; IPv6: text. */
-export function clientKey(caddr: IpAddr | number, cport: number): number | string {
-  if (typeof caddr === 'number') return caddr * 65536 + cport;
-  return caddr.family === 4 ? (caddr.words[0] as number) * 65536 + cport : `${caddr.text}|${cport}`;
 }

@@ -7,6 +7,7 @@ export const tcpStates = ['NONE', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WA
 export type TcpState = (typeof tcpStates)[number];
 /** UDP has one state, which ipvsadm prints as "UDP". */
 export type ConnState = TcpState | 'UDP';
+export const connStates: readonly ConnState[] = [...tcpStates, 'UDP'];
 
 /**
  * input: client to director; output: a reply through the director (NAT only);
