@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { syncFromWire, syncToWire, type SyncBody } from '../sync/wire';
+import { wireCount } from './wire-numbers';
 
 export const protocolVersion = 1;
 export const tagBytes = 32;
@@ -17,6 +18,9 @@ export const hearsMax = 64;
 const protoFile = path.resolve(__dirname, '..', '..', '..', 'src', 'heartbeat', 'cluster.proto');
 const root = protobuf.loadSync(protoFile);
 const EnvelopeType = root.lookupType('hadirector.cluster.Envelope');
+const HeartbeatType = root.lookupType('hadirector.cluster.Heartbeat');
+const AdvertType = root.lookupType('hadirector.cluster.Advert');
+const toObjectOptions: protobuf.IConversionOptions = { longs: Number, defaults: true, arrays: true };
 
 export interface HeartbeatBody {
   readonly link: string;
@@ -98,13 +102,13 @@ export function decodeEnvelope(datagram: Uint8Array, key: ClusterKey): Envelope 
     const got = datagram.subarray(datagram.length - tagBytes);
     if (!crypto.timingSafeEqual(expected, got)) return 'bad-tag';
   }
-  let object: Record<string, unknown>;
+  let decoded: Record<string, unknown>;
   try {
-    object = EnvelopeType.toObject(EnvelopeType.decode(bytes), { longs: Number, defaults: true, arrays: true }) as Record<string, unknown>;
+    decoded = EnvelopeType.decode(bytes) as unknown as Record<string, unknown>;
   } catch {
     return 'malformed';
   }
-  return shape(object) ?? 'malformed';
+  return shape(decoded) ?? 'malformed';
 }
 
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= nameMaxChars;
@@ -122,19 +126,23 @@ function isWant(v: unknown): v is Want {
   return isName(w['instance']) && isName(w['address']) && isCount(w['priority']) && (w['priority'] as number) <= 255;
 }
 
-/** A decoded object as an Envelope, or undefined when a field is out of its bounds. */
+/**
+ * A decoded message as an Envelope, or undefined when a field is out of its bounds. Sync
+ * bodies (thousands of entries a second) are read as decoded; the others are converted
+ * to plain objects first.
+ */
 function shape(o: Record<string, unknown>): Envelope | undefined {
-  const { version, clusterId, sender, bootEpoch, sequence, sentWallUs, heartbeat } = o;
-  if (!isCount(version) || !isName(clusterId) || !isName(sender) || !isCount(bootEpoch) || !isCount(sequence) || !isCount(sentWallUs)) return undefined;
+  const { version, clusterId, sender } = o;
+  const [bootEpoch, sequence, sentWallUs] = [wireCount(o['bootEpoch']), wireCount(o['sequence']), wireCount(o['sentWallUs'])];
+  if (!isCount(version) || !isName(clusterId) || !isName(sender) || bootEpoch === undefined || sequence === undefined || sentWallUs === undefined) return undefined;
   const envelope = { version, clusterId, sender, bootEpoch, sequence, sentWallUs };
   const sync = o['sync'];
   if (sync !== undefined && sync !== null) {
     const body = syncFromWire(sync);
     return body === undefined ? undefined : { ...envelope, sync: body };
   }
-  const advert = o['advert'];
-  if (advert !== undefined && advert !== null) {
-    const a = advert as Record<string, unknown>;
+  if (o['advert'] !== undefined && o['advert'] !== null) {
+    const a = AdvertType.toObject(o['advert'] as protobuf.Message, toObjectOptions);
     const interval = a['advertIntervalMs'];
     const priority = a['priority'];
     if (!isName(a['instance']) || !isName(a['address']) || !isCount(priority) || priority > 255 || !isCount(interval) || interval < advertIntervalRangeMs.min || interval > advertIntervalRangeMs.max) {
@@ -142,8 +150,8 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     }
     return { ...envelope, advert: { instance: a['instance'], priority, advertIntervalMs: interval, address: a['address'] } };
   }
-  if (heartbeat === undefined || heartbeat === null) return envelope;
-  const h = heartbeat as Record<string, unknown>;
+  if (o['heartbeat'] === undefined || o['heartbeat'] === null) return envelope;
+  const h = HeartbeatType.toObject(o['heartbeat'] as protobuf.Message, toObjectOptions);
   const hears = h['hears'];
   if (
     !isName(h['link']) ||

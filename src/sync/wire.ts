@@ -2,6 +2,8 @@
 // to the protobuf object shape and back. What comes off the network is checked field by
 // field against its bounds; a message with anything out of them is no message at all.
 import net from 'node:net';
+import { wireCount } from '../heartbeat/wire-numbers';
+import { ipv4WordOf } from '../ipvs/address';
 import { tcpStates } from '../ipvs/conn/protocol-states';
 import type { SyncChange, SyncEntry, SyncKey, SyncProtocol } from './entry';
 import type { SyncMessage } from './messages';
@@ -76,7 +78,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isPort = (v: unknown): v is number => isCount(v) && v <= 65535;
-const isAddress = (v: unknown): v is string => typeof v === 'string' && v.length <= 45 && net.isIP(v) !== 0;
+const isAddress = (v: unknown): v is string => typeof v === 'string' && v.length <= 45 && (ipv4WordOf(v) !== undefined || net.isIPv6(v));
 
 function keyFromWire(v: unknown): SyncKey | undefined {
   if (!isObj(v)) return undefined;
@@ -127,33 +129,44 @@ function all<T>(v: unknown, max: number, convert: (x: unknown) => T | undefined)
 
 function requestFromWire(r: Obj): { copyEpoch: number; request: SyncRequest } | undefined {
   const kind = typeof r['kind'] === 'number' ? requestKinds[r['kind']] : undefined;
-  const copyEpoch = r['copyEpoch'];
-  if (kind === undefined || !isCount(copyEpoch)) return undefined;
+  const copyEpoch = wireCount(r['copyEpoch']);
+  if (kind === undefined || copyEpoch === undefined) return undefined;
   if (kind === 'snapshot') return { copyEpoch, request: { kind } };
-  if (kind === 'resend') return isCount(r['afterSeq']) ? { copyEpoch, request: { kind, afterSeq: r['afterSeq'] } } : undefined;
+  if (kind === 'resend') {
+    const afterSeq = wireCount(r['afterSeq']);
+    return afterSeq === undefined ? undefined : { copyEpoch, request: { kind, afterSeq } };
+  }
   const pages = all(r['pages'], syncPagesAskedMax, (x) => (isCount(x) && x < pagesMax ? x : undefined));
-  return pages === undefined || !isCount(r['atSeq']) ? undefined : { copyEpoch, request: { kind, atSeq: r['atSeq'], pages } };
+  const atSeq = wireCount(r['atSeq']);
+  return pages === undefined || atSeq === undefined ? undefined : { copyEpoch, request: { kind, atSeq, pages } };
 }
 
-/** The envelope's decoded `sync` field as a message, or undefined when it is out of bounds. */
+/**
+ * The envelope's `sync` field as a message, or undefined when it is out of bounds. It is
+ * read as protobufjs decoded it (absent fields read as their defaults, 64-bit ones as
+ * Longs) or as a plain object.
+ */
 export function syncFromWire(v: unknown): SyncBody | undefined {
   if (!isObj(v)) return undefined;
-  const { to, epoch, batch, page, ack, request } = v;
-  if (typeof to !== 'string' || to.length > nameMaxChars || !isCount(epoch)) return undefined;
+  const { to, batch, page, ack, request } = v;
+  const epoch = wireCount(v['epoch']);
+  if (typeof to !== 'string' || to.length > nameMaxChars || epoch === undefined) return undefined;
   if (isObj(batch)) {
     const changes = all(batch['changes'], syncChangesMax, changeFromWire);
-    if (changes === undefined || !isCount(batch['seq'])) return undefined;
-    return { to, message: { kind: 'batch', epoch, seq: batch['seq'], changes } };
+    const seq = wireCount(batch['seq']);
+    if (changes === undefined || seq === undefined) return undefined;
+    return { to, message: { kind: 'batch', epoch, seq, changes } };
   }
   if (isObj(page)) {
     const entries = all(page['entries'], syncChangesMax, entryFromWire);
-    const { atSeq, index, pages } = page;
-    if (entries === undefined || !isCount(atSeq) || !isCount(index) || !isCount(pages) || pages > pagesMax || index >= pages) return undefined;
+    const { index, pages } = page;
+    const atSeq = wireCount(page['atSeq']);
+    if (entries === undefined || atSeq === undefined || !isCount(index) || !isCount(pages) || pages > pagesMax || index >= pages) return undefined;
     return { to, message: { kind: 'page', epoch, page: { atSeq, index, pages, entries } } };
   }
   if (isObj(ack)) {
-    const { copyEpoch, appliedSeq } = ack;
-    return isCount(copyEpoch) && isCount(appliedSeq) ? { to, message: { kind: 'ack', epoch, copyEpoch, appliedSeq } } : undefined;
+    const [copyEpoch, appliedSeq] = [wireCount(ack['copyEpoch']), wireCount(ack['appliedSeq'])];
+    return copyEpoch !== undefined && appliedSeq !== undefined ? { to, message: { kind: 'ack', epoch, copyEpoch, appliedSeq } } : undefined;
   }
   if (isObj(request)) {
     const r = requestFromWire(request);
