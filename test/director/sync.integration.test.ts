@@ -156,6 +156,8 @@ async function askAgain(udp: readonly UdpClient[], tcpBefore: readonly string[],
 /** Pins every client, kills the master, asks again in another order. */
 async function failover(lab: ClusterLab, sync: boolean): Promise<Outcome> {
   for (const n of ['d1', 'd2', 'w1']) lab.start(n);
+  // d2 may be master for a moment if d1 starts slowly: clients are pinned once d1 serves.
+  await waitFor('d1 to serve VI_1', () => (/VI_1: BACKUP -> MASTER/.test(lab.log('d1')) ? true : undefined), 20_000, 20);
   await waitFor('the VIP to answer', async () => ((await get(VIP, tcpPort, 300)).startsWith('rs') ? true : undefined), 20_000, 50);
   const udp = await Promise.all(clients.map((c) => UdpClient.open(c)));
   try {
