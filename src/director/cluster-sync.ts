@@ -36,10 +36,11 @@ export interface SyncStatus {
   readonly sent: { readonly batches: number; readonly resent: number; readonly snapshots: number; readonly coalesced: number };
 }
 
-function describeCopy(c: CopyStatus): string {
+/** A copy's progress in a few words, for logs and the lab. */
+export function describeCopy(c: CopyStatus): string {
   if (c.snapshot !== undefined) return `snapshot ${c.snapshot.received} of ${c.snapshot.pages || '?'} pages`;
   if (c.epoch === undefined) return 'not begun';
-  return `${c.entries} entries, ${c.lagBatches} batches behind`;
+  return c.inSync ? `${c.entries} entries, in sync` : `${c.entries} entries, ${c.lagBatches} batches behind`;
 }
 
 function keyOf(conn: Connection): SyncKey {

@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
 import { pidFileFor } from '../fencing/agents/signal-agent';
 import { controlRequest } from '../director/control-client';
+import { describeCopy, type SyncStatus } from '../director/cluster-sync';
 
 export interface LabOptions {
   readonly file: string;
@@ -28,6 +29,7 @@ interface NodeStatus {
   vrrp?: Array<{ instance: string; state: string; gate: { open: boolean; reason: string } }>;
   fencing?: { pending: string[]; fenced: string[] };
   connectionEntries?: number;
+  sync?: SyncStatus;
 }
 
 const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
@@ -56,7 +58,8 @@ async function nodeLine(name: string, socket: string): Promise<string> {
     const vrrp = (s.vrrp ?? []).map((i) => `${i.instance.split(' ')[0]} ${i.state.toUpperCase()}${i.state === 'backup' && !i.gate.open ? ` (gate: ${i.gate.reason})` : ''}`).join(', ');
     const f = s.fencing;
     const fencing = f === undefined || f.pending.length + f.fenced.length === 0 ? '' : ` | ${[...f.pending.map((n) => `fencing ${n}`), ...f.fenced.map((n) => `${n} fenced`)].join(', ')}`;
-    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing} | ${s.connectionEntries ?? 0} connection entries`;
+    const copies = (s.sync?.copies ?? []).map((c) => `copy of ${c.peer}: ${describeCopy(c)}`).join(', ');
+    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing} | ${s.connectionEntries ?? 0} connection entries${copies !== '' ? ` | ${copies}` : ''}`;
   } catch {
     return `${name}: not answering`;
   }
@@ -133,6 +136,6 @@ export async function runLab(o: LabOptions): Promise<number> {
     await Promise.all([...children.values()].map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve)))));
     clearTimeout(killer);
     for (const s of servers) s.close();
-    o.out('lab: stopped\n');
+    o.out(`lab: stopped; the nodes' logs stay in ${dir}\n`);
   }
 }

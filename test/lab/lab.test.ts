@@ -14,7 +14,13 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
     assert.match(last, /^d2: view \d+ \[d1,d2,w1\] quorate, DC d1 \| VI_WEB BACKUP/m);
     assert.match(last, /^w1: view \d+ \[d1,d2,w1\] quorate, DC d1 \|/m);
     assert.match(last, /^VIP 127\.0\.0\.100:8080: real server 127\.0\.0\.2[12]:808[12] \(\d+ ms\)$/m);
-    assert.match(r.stdout, /lab: stopped\n$/);
+    // The probes' connections on d1, copied by d2.
+    const d1Entries = /^d1: .* \| (\d+) connection entries/m.exec(last)?.[1];
+    assert.ok(Number(d1Entries) > 0, last);
+    assert.match(last, new RegExp(`^d2: .* \\| copy of d1: ${d1Entries} entries, in sync$`, 'm'));
+    const dir = /lab: stopped; the nodes' logs stay in (\S+)\n$/.exec(r.stdout)?.[1];
+    assert.ok(dir !== undefined && fs.existsSync(`${dir}/d1.log`), r.stdout.slice(-200));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('a frozen master is fenced (the signal agent kills it) before the backup takes the VIP', async () => {
@@ -35,6 +41,8 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
     } finally {
       lab.kill('SIGINT');
       await exited;
+      const dir = /logs and control sockets in (\S+);/.exec(out)?.[1];
+      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
