@@ -39,6 +39,7 @@ export async function syncSide(self: string, port: number, peer: string, peerPor
       const datagram = encodeEnvelope({ version: protocolVersion, clusterId: 'bench', sender: self, bootEpoch, sequence: ++sequence, sentWallUs: Date.now() * 1000, sync: body }, benchKey);
       socket.send(datagram, peerPort, '127.0.0.1');
     },
+    syncReceiveBufferBytes: () => socket.getRecvBufferSize(),
   };
   socket.on('message', (msg) => {
     const envelope = decodeEnvelope(msg, benchKey);

@@ -15,6 +15,8 @@ export interface ClusterTransport {
   send(peer: string, link: string, datagram: Buffer): void;
   /** The same datagram to several peers: once to a multicast link's group. `send` to each when absent. */
   sendToPeers?(peers: readonly string[], link: string, datagram: Buffer): void;
+  /** The receive buffer of a link's socket, as the kernel granted it. */
+  receiveBufferBytes?(link: string): number | undefined;
 }
 
 export interface ClusterEvents {
@@ -187,7 +189,7 @@ export class ClusterNode {
    * asked for again.
    */
   sendSync(body: SyncBody): void {
-    const link = this.o.syncLink ?? this.o.links[0];
+    const link = this.syncLink;
     if (!this.running || link === undefined) return;
     const peers = body.to === '' ? this.o.nodes.filter((n) => n.name !== this.o.self && !n.witness).map((n) => n.name) : [body.to];
     // One datagram for all: unlike a heartbeat, nothing in it is for one peer alone (each
@@ -196,6 +198,16 @@ export class ClusterNode {
     const transport = this.o.transport;
     if (transport.sendToPeers !== undefined) transport.sendToPeers(peers, link, datagram);
     else for (const peer of peers) transport.send(peer, link, datagram);
+  }
+
+  /** The receive buffer of the socket sync arrives on. */
+  syncReceiveBufferBytes(): number | undefined {
+    const link = this.syncLink;
+    return link === undefined ? undefined : this.o.transport.receiveBufferBytes?.(link);
+  }
+
+  private get syncLink(): string | undefined {
+    return this.o.syncLink ?? this.o.links[0];
   }
 
   /**

@@ -96,6 +96,14 @@ export class UdpLinks implements ClusterTransport {
     else for (const peer of peers) this.send(peer, link, datagram);
   }
 
+  receiveBufferBytes(link: string): number | undefined {
+    try {
+      return this.open.get(link)?.socket.getRecvBufferSize();
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Closes the sockets once what was sent has left (a last priority-0 advert), or after 200 ms. */
   async close(): Promise<void> {
     for (let waited = 0; this.inFlight > 0 && waited < 200; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));

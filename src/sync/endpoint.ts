@@ -18,13 +18,16 @@ export interface SyncSettings {
   /** Entries held in each copy of a peer's table. */
   readonly copyEntriesMax: number;
   readonly retryMs: number;
-  /** Batches in flight to a copy that acks, at most (a 4 MiB socket buffer holds ~200). */
+  /** Batches in flight to a copy that acks, at most (a 4 MiB socket buffer holds ~200); less if the copy says its socket holds less. */
   readonly windowBatches: number;
 }
 
 export const syncDefaults: SyncSettings = { batchMax: 256, pageMax: 256, keepBatches: 256, copyEntriesMax: 2_000_000, retryMs: 250, windowBatches: 128 };
 
-/** A copy acks at once every this many batches applied, besides every tick: the sender's window moves on. */
+/**
+ * A copy acks at once every this many batches applied (a quarter of its window when that
+ * is less), besides every tick: the sender's window moves on.
+ */
 export const ackEveryBatches = 32;
 
 export interface SyncEndpointOptions<T> {
@@ -62,6 +65,8 @@ export class SyncEndpoint<T> {
   readonly sender: SyncSender<T>;
   readonly settings: SyncSettings;
   private readonly copies = new Map<string, Copy>();
+  /** Batches this director's socket holds, said in its acks; 0 when unknown. */
+  private receiveWindow = 0;
 
   constructor(private readonly o: SyncEndpointOptions<T>) {
     this.settings = { ...syncDefaults, ...o.settings };
@@ -102,7 +107,7 @@ export class SyncEndpoint<T> {
       case 'batch': {
         const ask = copy.receiver.batch({ epoch: m.epoch, seq: m.seq, changes: m.changes });
         if (ask !== undefined) out.push(this.request(from, copy, ask));
-        if (copy.receiver.applied - copy.ackedSeq >= ackEveryBatches) out.push(...this.ack(from, copy));
+        if (copy.receiver.applied - copy.ackedSeq >= this.ackEvery) out.push(...this.ack(from, copy));
         break;
       }
       case 'page': {
@@ -114,10 +119,19 @@ export class SyncEndpoint<T> {
         out.push(...this.answer(from, m.copyEpoch, m.request));
         break;
       case 'ack':
-        if (m.copyEpoch === this.o.epoch) out.push(...this.resendAnswer(from, this.sender.ack(from, m.appliedSeq)));
+        if (m.copyEpoch === this.o.epoch) out.push(...this.resendAnswer(from, this.sender.ack(from, m.appliedSeq, m.windowBatches)));
         break;
     }
     return out;
+  }
+
+  /** How many batches this director's socket holds (from its receive buffer), for its peers to keep to. */
+  set receiveWindowBatches(batches: number) {
+    this.receiveWindow = Math.max(0, Math.floor(batches));
+  }
+
+  private get ackEvery(): number {
+    return this.receiveWindow > 0 ? Math.max(1, Math.min(ackEveryBatches, Math.floor(this.receiveWindow / 4))) : ackEveryBatches;
   }
 
   /** Changes recorded since the last flush, as batches for every peer (see SyncSender.flush). */
@@ -198,7 +212,7 @@ export class SyncEndpoint<T> {
     const epoch = copy.receiver.currentEpoch;
     if (epoch === undefined) return [];
     copy.ackedSeq = copy.receiver.applied;
-    return [{ to: peer, message: { kind: 'ack', epoch: this.o.epoch, copyEpoch: epoch, appliedSeq: copy.receiver.applied } }];
+    return [{ to: peer, message: { kind: 'ack', epoch: this.o.epoch, copyEpoch: epoch, appliedSeq: copy.receiver.applied, windowBatches: this.receiveWindow } }];
   }
 
   private request(to: string, copy: Copy, request: SyncRequest): Outgoing {

@@ -9,7 +9,7 @@ export type SyncMessage =
   | { readonly kind: 'batch'; readonly epoch: number; readonly seq: number; readonly changes: readonly SyncChange[] }
   | { readonly kind: 'request'; readonly epoch: number; readonly copyEpoch: number; readonly request: SyncRequest }
   | { readonly kind: 'page'; readonly epoch: number; readonly page: SyncPage }
-  | { readonly kind: 'ack'; readonly epoch: number; readonly copyEpoch: number; readonly appliedSeq: number };
+  | { readonly kind: 'ack'; readonly epoch: number; readonly copyEpoch: number; readonly appliedSeq: number; readonly windowBatches: number };
 
 /** A message and whom it is for: one director, or every other (`*`). */
 export interface Outgoing {

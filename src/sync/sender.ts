@@ -122,7 +122,8 @@ export class SyncSender<T> {
   private queue: Array<PendingChange<T>> = [];
   private head = 0;
   private readonly kept: Array<Kept<T>> = [];
-  private readonly acks = new Map<string, { seq: number; atMs: number }>();
+  /** Each peer's last ack: what it had applied, when, and how many batches its socket holds (0: not said). */
+  private readonly acks = new Map<string, { seq: number; atMs: number; windowBatches: number }>();
   private readonly snapshots = new Map<string, Snapshot<T>>();
   private nextSeq = 1;
   coalesced = 0;
@@ -193,16 +194,22 @@ export class SyncSender<T> {
   }
 
   /**
-   * How many more batches the window lets out now. Past `pendingMax` changes waiting,
-   * the window no longer holds: a copy too slow for the stream catches up by a snapshot
-   * rather than this director's memory growing with its backlog.
+   * How many more batches the window lets out now: the least any active peer has room
+   * for, its own window (what its socket holds) or `windowBatches`, whichever is less,
+   * less what it has not acknowledged. Past `pendingMax` changes waiting, the window no
+   * longer holds: a copy too slow for the stream catches up by a snapshot rather than
+   * this director's memory growing with its backlog.
    */
   room(): number {
     if (this.pending.size > this.o.pendingMax) return Number.POSITIVE_INFINITY;
     const now = this.o.clock.nowMs();
-    let slowest = Number.POSITIVE_INFINITY;
-    for (const a of this.acks.values()) if (now - a.atMs < this.o.activeMs) slowest = Math.min(slowest, a.seq);
-    return slowest === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Math.max(0, this.o.windowBatches - (this.lastSeq - slowest));
+    let room = Number.POSITIVE_INFINITY;
+    for (const a of this.acks.values()) {
+      if (now - a.atMs >= this.o.activeMs) continue;
+      const window = a.windowBatches > 0 ? Math.min(a.windowBatches, this.o.windowBatches) : this.o.windowBatches;
+      room = Math.min(room, Math.max(0, window - (this.lastSeq - a.seq)));
+    }
+    return room;
   }
 
   /**
@@ -226,9 +233,9 @@ export class SyncSender<T> {
    * ones of a burst were lost, and nothing came after to show it the gap), the answer
    * is what to send it again.
    */
-  ack(peer: string, appliedSeq: number): ResendAnswer | undefined {
+  ack(peer: string, appliedSeq: number, windowBatches = 0): ResendAnswer | undefined {
     const acked = Math.min(appliedSeq, this.lastSeq);
-    this.acks.set(peer, { seq: acked, atMs: this.o.clock.nowMs() });
+    this.acks.set(peer, { seq: acked, atMs: this.o.clock.nowMs(), windowBatches });
     const snapshot = this.snapshots.get(peer);
     if (snapshot !== undefined && acked >= snapshot.atSeq) this.snapshots.delete(peer);
     if (acked >= this.lastSeq) return undefined;

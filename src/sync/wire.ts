@@ -13,6 +13,7 @@ import type { SyncRequest } from './receiver';
 export const syncChangesMax = 1024;
 export const syncPagesAskedMax = 64;
 const pagesMax = 1 << 24;
+const windowBatchesMax = 65_535;
 const nameMaxChars = 64;
 
 export interface SyncBody {
@@ -63,7 +64,7 @@ export function syncToWire(body: SyncBody): Record<string, unknown> {
     case 'page':
       return { ...head, page: { atSeq: m.page.atSeq, index: m.page.index, pages: m.page.pages, entries: m.page.entries.map(entryToWire) } };
     case 'ack':
-      return { ...head, ack: { copyEpoch: m.copyEpoch, appliedSeq: m.appliedSeq } };
+      return { ...head, ack: { copyEpoch: m.copyEpoch, appliedSeq: m.appliedSeq, windowBatches: m.windowBatches } };
     case 'request': {
       const r = m.request;
       const kind = requestKinds.indexOf(r.kind);
@@ -166,7 +167,9 @@ export function syncFromWire(v: unknown): SyncBody | undefined {
   }
   if (isObj(ack)) {
     const [copyEpoch, appliedSeq] = [wireCount(ack['copyEpoch']), wireCount(ack['appliedSeq'])];
-    return copyEpoch !== undefined && appliedSeq !== undefined ? { to, message: { kind: 'ack', epoch, copyEpoch, appliedSeq } } : undefined;
+    const windowBatches = ack['windowBatches'] ?? 0;
+    if (copyEpoch === undefined || appliedSeq === undefined || !isCount(windowBatches) || windowBatches > windowBatchesMax) return undefined;
+    return { to, message: { kind: 'ack', epoch, copyEpoch, appliedSeq, windowBatches } };
   }
   if (isObj(request)) {
     const r = requestFromWire(request);

@@ -49,6 +49,19 @@ function pair(preemptWaitMs?: number) {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('connection sync on a director', () => {
+  it('says in its acks how many batches its socket holds: about 12 with the usual net.core.rmem_max', () => {
+    const clock = new VirtualClock();
+    const { sync } = director('d1', 'd2', clock, []);
+    const acks: number[] = [];
+    // What the kernel grants for a 4 MiB request under the default rmem_max of 212,992 (doubled).
+    sync.start({ sendSync: (body) => body.message.kind === 'ack' && acks.push(body.message.windowBatches), syncReceiveBufferBytes: () => 425_984 });
+    sync.receive('d2', { to: 'd1', message: { kind: 'page', epoch: 9, page: { atSeq: 0, index: 0, pages: 1, entries: [] } } });
+    clock.advance(300);
+    sync.stop();
+    assert.ok(acks.length > 0);
+    assert.deepEqual(new Set(acks), new Set([12]));
+  });
+
   it('a director that would preempt waits for a whole copy of the holder\'s table, then may', async () => {
     const { d1, d2, lines, run } = pair();
     for (let n = 1; n <= 3; n++) d2.engine.connect({ protocol: 'tcp', caddr: ip(`203.0.113.${n}`), cport: 40000, vaddr: ip(VIP), vport: 80 });

@@ -270,6 +270,35 @@ describe('connection-table replication (pure)', () => {
     assert.equal(sender.flush(1, true).length, 0);
   });
 
+  it('keeps to the window a copy says its socket holds, and that copy acks every quarter of it', () => {
+    const clock = new VirtualClock();
+    const sender = new SyncSender<SyncEntry>({ epoch: 7, clock, batchMax: 1, keepBatches: 64, pageMax: 2, retryMs: 250, snapshotIdleMs: 10_000, windowBatches: 8, activeMs: 1000, pendingMax: 1000 }, entryItems);
+    sender.ack('d2', 0, 3);
+    sender.ack('d3', 0);
+    for (let n = 0; n < 10; n++) sender.upsert(entry(n));
+    assert.deepEqual(sender.flush().map((b) => b.seq), [1, 2, 3], "d2's window of 3, less than the sender's 8 and d3's (not said)");
+    sender.ack('d2', 3, 100);
+    assert.deepEqual(sender.flush().map((b) => b.seq), [4, 5, 6, 7, 8], 'a window larger than the sender\'s own is held to it (d3 has 8 batches unacknowledged)');
+
+    const { nodes, channel } = cluster(['a', 'b'], clock, { batchMax: 1 });
+    const [a, b] = [nodes.get('a') as Director, nodes.get('b') as Director];
+    b.endpoint.receiveWindowBatches = 8;
+    channel.run(clock, 2, 250);
+    const acks: number[] = [];
+    const windows = new Set<number>();
+    for (let n = 0; n < 12; n++) a.upsert(entry(n));
+    for (const o of a.endpoint.flush()) {
+      for (const reply of b.endpoint.receive('a', o.message)) {
+        if (reply.message.kind === 'ack') {
+          acks.push(reply.message.appliedSeq);
+          windows.add(reply.message.windowBatches);
+        }
+      }
+    }
+    assert.deepEqual(acks, [2, 4, 6, 8, 10, 12], 'an ack every 2 batches applied: a quarter of its window of 8');
+    assert.deepEqual([...windows], [8]);
+  });
+
   it('carries remaining time, not clock values: entries expire on the copy\'s own clock, and a takeover gets what is left', () => {
     const { clock, shadow, begin } = pair();
     begin([entry(1, { remainingMs: 5000 }), entry(2, { remainingMs: 120_000, template: true, state: 'NONE' })]);

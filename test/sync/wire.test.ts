@@ -48,7 +48,8 @@ describe('sync messages on the wire', () => {
       { kind: 'request', epoch, copyEpoch: 5, request: { kind: 'resend', afterSeq: 12 } },
       { kind: 'request', epoch, copyEpoch: 5, request: { kind: 'pages', atSeq: 3, pages: [0, 7, 9] } },
       { kind: 'page', epoch, page: { atSeq: 3, index: 1, pages: 4, entries: [entry(), entry({ template: true, cport: 0, state: 'NONE' })] } },
-      { kind: 'ack', epoch, copyEpoch: 5, appliedSeq: 41 },
+      { kind: 'ack', epoch, copyEpoch: 5, appliedSeq: 41, windowBatches: 12 },
+      { kind: 'ack', epoch, copyEpoch: 5, appliedSeq: 42, windowBatches: 0 },
     ];
     for (const message of messages) assert.deepEqual(bodyOf(carried(message, 'd2')), { to: 'd2', message }, message.kind);
   });
@@ -62,9 +63,10 @@ describe('sync messages on the wire', () => {
       ['a firewall mark on a TCP entry', { kind: 'batch', epoch, seq: 1, changes: [{ kind: 'expire', key: { protocol: 'tcp', caddr: '10.1.1.1', cport: 1, vaddr: 'fwmark:1', vport: 0 } }] }],
       ['too many changes', { kind: 'batch', epoch, seq: 1, changes: Array.from({ length: syncChangesMax + 1 }, () => ({ kind: 'expire' as const, key: entry() })) }],
       ['a page past the last', { kind: 'page', epoch, page: { atSeq: 0, index: 4, pages: 4, entries: [] } }],
+      ['a window past 65,535 batches', { kind: 'ack', epoch, copyEpoch: 1, appliedSeq: 1, windowBatches: 70_000 }],
       ['too many pages asked', { kind: 'request', epoch, copyEpoch: 1, request: { kind: 'pages', atSeq: 0, pages: Array.from({ length: 65 }, (_, i) => i) } }],
     ];
     for (const [what, message] of bad) assert.equal(carried(message), 'malformed', what);
-    assert.equal(carried({ kind: 'ack', epoch, copyEpoch: 1, appliedSeq: 1 }, 'x'.repeat(65)), 'malformed', 'a recipient name too long');
+    assert.equal(carried({ kind: 'ack', epoch, copyEpoch: 1, appliedSeq: 1, windowBatches: 0 }, 'x'.repeat(65)), 'malformed', 'a recipient name too long');
   });
 });
