@@ -27,6 +27,8 @@ export interface ClusterEvents {
   advertReceived?(sender: string, advert: AdvertBody): void;
   /** A connection-table sync message for this node arrived through the receive gate. */
   syncReceived?(sender: string, body: SyncBody): void;
+  /** Sync to a peer moved to another link: `link` is the sync link, or one the peer is heard on while it is not heard on the sync link. */
+  syncLinkChanged?(peer: string, link: string, syncLink: string): void;
   /**
    * This node did not run for `gapMs` (no timer fired, no datagram was read): it was
    * frozen (SIGSTOP, a paused VM) long enough for peers to count it dead. Said before it
@@ -92,6 +94,8 @@ export class ClusterNode {
   /** What each peer's latest heartbeat said it holds, and when it came. */
   private readonly peerHolds = new Map<string, { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number }>();
   private readonly peers: string[];
+  /** The link each peer last got sync on. */
+  private readonly syncRoutes = new Map<string, string>();
   private readonly bootEpoch: number;
   private readonly startMs: number;
   private sequence = 0;
@@ -186,18 +190,28 @@ export class ClusterNode {
   /**
    * Sends a sync message to one director, or (`to` empty) to every other director, on
    * one link only: the table is too much to send on every link, and a lost datagram is
-   * asked for again.
+   * asked for again. That link is the sync link, unless the peer is not heard on it but
+   * is on another (the sync link is down): then the first such link.
    */
   sendSync(body: SyncBody): void {
-    const link = this.syncLink;
-    if (!this.running || link === undefined) return;
+    if (!this.running) return;
     const peers = body.to === '' ? this.o.nodes.filter((n) => n.name !== this.o.self && !n.witness).map((n) => n.name) : [body.to];
+    const byLink = new Map<string, string[]>();
+    for (const peer of peers) {
+      const link = this.syncLinkFor(peer);
+      if (link === undefined) continue;
+      const group = byLink.get(link);
+      if (group === undefined) byLink.set(link, [peer]);
+      else group.push(peer);
+    }
     // One datagram for all: unlike a heartbeat, nothing in it is for one peer alone (each
     // receiver keeps its own replay window, so the shared sequence number is fresh to each).
     const datagram = encodeEnvelope({ ...this.envelopeHead(), sync: body }, this.o.key);
     const transport = this.o.transport;
-    if (transport.sendToPeers !== undefined) transport.sendToPeers(peers, link, datagram);
-    else for (const peer of peers) transport.send(peer, link, datagram);
+    for (const [link, group] of byLink) {
+      if (transport.sendToPeers !== undefined) transport.sendToPeers(group, link, datagram);
+      else for (const peer of group) transport.send(peer, link, datagram);
+    }
   }
 
   /** The receive buffer of the socket sync arrives on. */
@@ -208,6 +222,19 @@ export class ClusterNode {
 
   private get syncLink(): string | undefined {
     return this.o.syncLink ?? this.o.links[0];
+  }
+
+  private syncLinkFor(peer: string): string | undefined {
+    const syncLink = this.syncLink;
+    if (syncLink === undefined) return undefined;
+    const now = this.o.clock.nowMs();
+    const link = this.detector.linkUp(peer, syncLink, now) ? syncLink : (this.o.links.find((l) => this.detector.linkUp(peer, l, now)) ?? syncLink);
+    const before = this.syncRoutes.get(peer);
+    if (before !== link) {
+      this.syncRoutes.set(peer, link);
+      if (before !== undefined) this.o.events.syncLinkChanged?.(peer, link, syncLink);
+    }
+    return link;
   }
 
   /**

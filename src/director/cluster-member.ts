@@ -133,6 +133,10 @@ export class ClusterMember {
       events: {
         advertReceived: (sender, advert) => hooks.advertReceived?.(sender, advert),
         syncReceived: (sender, body) => hooks.syncReceived?.(sender, body),
+        syncLinkChanged: (peer, link, syncLink) => {
+          if (link === syncLink) log.info(`sync to ${peer} is back on link ${link}`, { ...component, peer });
+          else log.warn(`sync to ${peer} goes on link ${link}: ${peer} is not heard on the sync link ${syncLink}`, { ...component, peer });
+        },
         stalled: (lateMs) => {
           log.warn(`this node did not run for ${Math.round(lateMs)} ms (was it frozen?): peers may have counted it dead; it lets go of what it holds before it sends again`, component);
           hooks.stalled?.(lateMs);

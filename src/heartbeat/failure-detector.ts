@@ -142,6 +142,11 @@ export class FailureDetector {
     return next === Infinity ? nowMs + this.timing.intervalMs : next;
   }
 
+  /** Whether the peer has been heard on the link within deadtime. */
+  linkUp(peer: string, link: string, nowMs: number): boolean {
+    return this.peers.get(peer)?.links.get(link)?.up(nowMs, this.timing.deadtimeMs) ?? false;
+  }
+
   lastHeardMs(peer: string): number {
     return this.peers.get(peer)?.lastHeardMs ?? -Infinity;
   }

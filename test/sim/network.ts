@@ -20,6 +20,8 @@ export class VirtualNetwork {
   /** Node → the partition group it is in; nodes in different groups cannot talk. */
   private readonly group = new Map<string, number>();
   private readonly endpoints = new Map<string, Deliver>();
+  /** Links that carry nothing (a cable pulled), between every node. */
+  readonly downLinks = new Set<string>();
   sent = 0;
   delivered = 0;
 
@@ -53,7 +55,7 @@ export class VirtualNetwork {
 
   send(from: string, to: string, link: string, datagram: Buffer): void {
     this.sent++;
-    if (!this.canReach(from, to)) return;
+    if (!this.canReach(from, to) || this.downLinks.has(link)) return;
     const c = this.conditions;
     if (this.rng.next() < c.loss) return;
     const copies = this.rng.next() < c.duplicate ? 2 : 1;
