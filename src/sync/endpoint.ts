@@ -192,7 +192,7 @@ export class SyncEndpoint<T> {
         peer,
         epoch: receiver.currentEpoch,
         entries: shadow.size,
-        appliedSeq: receiver.applied,
+        appliedSeq: receiver.shadowApplied,
         lagBatches: receiver.lagBatches,
         inSync: receiver.inSync,
         ...(snapshot !== undefined ? { snapshot } : {}),
@@ -208,9 +208,13 @@ export class SyncEndpoint<T> {
     return this.o.peers.map((peer) => ({ peer, ...this.sender.lag(peer) }));
   }
 
+  /**
+   * How far the copy has got. Not while a snapshot is made: the sender would take an ack
+   * past the snapshot's sequence for a snapshot done, and let it go.
+   */
   private ack(peer: string, copy: Copy): Outgoing[] {
     const epoch = copy.receiver.currentEpoch;
-    if (epoch === undefined) return [];
+    if (epoch === undefined || copy.receiver.snapshotProgress !== undefined) return [];
     copy.ackedSeq = copy.receiver.applied;
     return [{ to: peer, message: { kind: 'ack', epoch: this.o.epoch, copyEpoch: epoch, appliedSeq: copy.receiver.applied, windowBatches: this.receiveWindow } }];
   }

@@ -3,13 +3,17 @@
 // (a bounded number of them) and the missing ones are asked for; one already applied is
 // dropped. A new epoch (the peer restarted) or a peer that can no longer resend means a
 // snapshot, pulled page by page a window at a time (so a burst never overruns a socket
-// buffer); the pages replace the table, then the stream goes on from the sequence the
-// snapshot was taken at. A request that goes unanswered is asked again. Pure on the
-// clock: the caller carries requests to the peer.
+// buffer) into a staging copy that follows the stream meanwhile: the batches after the
+// one the snapshot was taken at are applied to it as they come, so a snapshot of any
+// size finishes however busy the stream, and a page never undoes a newer batch (an
+// entry a batch carried after the page was read keeps the batch's word). The staging
+// copy then replaces the shadow, which until then stays as it was for a takeover. A
+// request that goes unanswered is asked again. Pure on the clock: the caller carries
+// requests to the peer.
 import type { Clock } from '../common/clock';
-import type { SyncEntry } from './entry';
+import { entryKey, type SyncEntry } from './entry';
 import { resendWindow, type SyncBatch } from './sender';
-import type { ShadowTable } from './shadow';
+import { ShadowTable } from './shadow';
 
 export type SyncRequest =
   | { readonly kind: 'resend'; readonly afterSeq: number }
@@ -21,6 +25,8 @@ export interface SyncPage {
   readonly index: number;
   readonly pages: number;
   readonly entries: readonly SyncEntry[];
+  /** The last batch the peer had sealed when it read the page from its table. */
+  readonly servedSeq: number;
 }
 
 /** How many batches ahead of a gap are held while the missing ones are asked for. */
@@ -36,13 +42,19 @@ interface SnapshotInProgress {
   atSeq: number | undefined;
   pages: number;
   readonly received: Set<number>;
-  readonly entries: SyncEntry[];
+  /** The copy being made: the pages, and the batches after `atSeq` as they come. */
+  readonly staging: ShadowTable;
+  /** Entry key → the last batch applied to the staging copy that carried it. */
+  readonly touched: Map<string, number>;
   asked: readonly number[];
 }
 
 export class SyncReceiver {
   private epoch: number | undefined;
+  /** Where the stream is applied up to: in the shadow, or in a snapshot's staging copy once it has begun. */
   private appliedSeq = 0;
+  /** Where the shadow itself is whole up to (behind `appliedSeq` while a snapshot is made). */
+  private shadowSeq = 0;
   private readonly held = new Map<number, SyncBatch>();
   private snapshot: SnapshotInProgress | undefined;
   /** The highest sequence the peer is known to have sent. */
@@ -69,8 +81,14 @@ export class SyncReceiver {
     return Math.max(0, this.peerSeq - this.appliedSeq);
   }
 
+  /** The last batch applied, to the shadow or to the staging copy of a snapshot in progress (what acks say). */
   get applied(): number {
     return this.appliedSeq;
+  }
+
+  /** The last batch the shadow holds: every batch up to it is in what a takeover would load. */
+  get shadowApplied(): number {
+    return this.shadowSeq;
   }
 
   get currentEpoch(): number | undefined {
@@ -108,7 +126,8 @@ export class SyncReceiver {
       return restart;
     }
     this.peerSeq = Math.max(this.peerSeq, b.seq);
-    if (this.snapshot !== undefined) return this.hold(b);
+    // Where a snapshot stands in the stream is known from its first page: until then, held.
+    if (this.snapshot !== undefined && this.snapshot.atSeq === undefined) return this.hold(b);
     if (b.seq <= this.appliedSeq) {
       this.duplicates++;
       return undefined;
@@ -142,7 +161,7 @@ export class SyncReceiver {
       // A late page of a snapshot already taken, or of one given up for a newer: nothing new in it.
       if (s === undefined && epoch === this.epoch && p.atSeq <= this.appliedSeq) return undefined;
       if (s !== undefined && s.epoch === epoch && s.atSeq !== undefined && p.atSeq < s.atSeq) return undefined;
-      s = { epoch, atSeq: undefined, pages: 0, received: new Set(), entries: [], asked: [] };
+      s = this.newSnapshot(epoch);
       this.snapshot = s;
     }
     if (s.atSeq === undefined) {
@@ -150,17 +169,18 @@ export class SyncReceiver {
       s.pages = p.pages;
       // The peer sends the first window unasked.
       s.asked = Array.from({ length: Math.min(pageWindow, p.pages) }, (_, i) => i);
+      // The stream goes on into the staging copy from where the snapshot was taken.
+      this.appliedSeq = p.atSeq;
+      for (const seq of [...this.held.keys()]) if (seq <= p.atSeq) this.held.delete(seq);
+      this.drainHeld();
     }
     if (p.index >= s.pages || s.received.has(p.index)) return undefined;
     s.received.add(p.index);
-    // No more than the copy may hold: a snapshot's page count is the peer's word.
-    for (const e of p.entries) {
-      if (s.entries.length < this.shadow.entriesMax) s.entries.push(e);
-      else this.shadow.refused++;
-    }
+    // The staging copy is bounded as the shadow is: a snapshot's page count is the peer's word.
+    for (const e of p.entries) if ((s.touched.get(entryKey(e)) ?? 0) <= p.servedSeq) s.staging.apply({ kind: 'upsert', entry: e });
     this.lastProgressMs = this.clock.nowMs();
     if (s.received.size === s.pages) {
-      this.finishSnapshot(s, epoch, p.atSeq);
+      this.finishSnapshot(s, epoch);
       return undefined;
     }
     const snapshot = s;
@@ -183,12 +203,17 @@ export class SyncReceiver {
     if (epoch !== this.epoch) {
       this.epoch = undefined;
       this.appliedSeq = 0;
+      this.shadowSeq = 0;
     }
     this.held.clear();
     if (holding !== undefined) this.held.set(holding.seq, holding);
-    this.snapshot = { epoch, atSeq: undefined, pages: 0, received: new Set(), entries: [], asked: [] };
+    this.snapshot = this.newSnapshot(epoch);
     this.lastProgressMs = this.clock.nowMs();
     return { kind: 'snapshot' };
+  }
+
+  private newSnapshot(epoch: number | undefined): SnapshotInProgress {
+    return { epoch, atSeq: undefined, pages: 0, received: new Set(), staging: new ShadowTable(this.clock, this.shadow.entriesMax), touched: new Map(), asked: [] };
   }
 
   private askPages(s: SnapshotInProgress): SyncRequest {
@@ -199,15 +224,13 @@ export class SyncReceiver {
     return { kind: 'pages', atSeq: s.atSeq ?? 0, pages: missing };
   }
 
-  private finishSnapshot(s: SnapshotInProgress, epoch: number, atSeq: number): void {
-    this.shadow.clear();
-    for (const entry of s.entries) this.shadow.apply({ kind: 'upsert', entry });
+  private finishSnapshot(s: SnapshotInProgress, epoch: number): void {
+    this.shadow.replaceWith(s.staging);
     this.epoch = epoch;
-    this.appliedSeq = atSeq;
-    this.peerSeq = Math.max(this.peerSeq, atSeq);
+    this.shadowSeq = this.appliedSeq;
+    this.peerSeq = Math.max(this.peerSeq, this.appliedSeq);
     this.snapshot = undefined;
     this.snapshots++;
-    for (const seq of [...this.held.keys()]) if (seq <= atSeq) this.held.delete(seq);
     this.drainHeld();
     this.noteSynced();
   }
@@ -227,7 +250,16 @@ export class SyncReceiver {
   }
 
   private applyBatch(b: SyncBatch): void {
-    for (const change of b.changes) this.shadow.apply(change);
+    const s = this.snapshot;
+    if (s === undefined) {
+      for (const change of b.changes) this.shadow.apply(change);
+      this.shadowSeq = b.seq;
+    } else {
+      for (const change of b.changes) {
+        s.staging.apply(change);
+        s.touched.set(entryKey(change.kind === 'upsert' ? change.entry : change.key), b.seq);
+      }
+    }
     this.appliedSeq = b.seq;
     this.lastProgressMs = this.clock.nowMs();
     this.noteSynced();

@@ -114,6 +114,8 @@ export interface ServedPage {
   readonly index: number;
   readonly pages: number;
   readonly entries: SyncEntry[];
+  /** The last batch sealed when the page was read from the table. */
+  readonly servedSeq: number;
 }
 
 export class SyncSender<T> {
@@ -273,7 +275,7 @@ export class SyncSender<T> {
     snapshot.usedAtMs = this.o.clock.nowMs();
     return indices
       .filter((i) => i < snapshot.pages)
-      .map((index) => ({ atSeq, index, pages: snapshot.pages, entries: snapshot.page(index, (item, now) => this.items.entry(item, now), this.o.clock.nowMs()) }));
+      .map((index) => ({ atSeq, index, pages: snapshot.pages, entries: snapshot.page(index, (item, now) => this.items.entry(item, now), this.o.clock.nowMs()), servedSeq: this.lastSeq }));
   }
 
   /** Lets go of snapshots no peer is pulling. */

@@ -86,11 +86,16 @@ export class ShadowTable {
     }
   }
 
-  clear(): void {
+  /** Takes the entries of `other` (a snapshot's staging copy) in place of its own. */
+  replaceWith(other: ShadowTable): void {
     this.groups.clear();
+    for (const [id, group] of other.groups) this.groups.set(id, group);
+    this.count = other.count;
+    this.refused += other.refused;
     this.lastGroup = undefined;
-    this.count = 0;
     this.sweeping = undefined;
+    other.groups.clear();
+    other.count = 0;
   }
 
   /** Drops what has expired by now among the next slice of entries; returns how many. */

@@ -62,7 +62,7 @@ export function syncToWire(body: SyncBody): Record<string, unknown> {
     case 'batch':
       return { ...head, batch: { seq: m.seq, changes: m.changes.map(changeToWire) } };
     case 'page':
-      return { ...head, page: { atSeq: m.page.atSeq, index: m.page.index, pages: m.page.pages, entries: m.page.entries.map(entryToWire) } };
+      return { ...head, page: { atSeq: m.page.atSeq, index: m.page.index, pages: m.page.pages, entries: m.page.entries.map(entryToWire), servedSeq: m.page.servedSeq } };
     case 'ack':
       return { ...head, ack: { copyEpoch: m.copyEpoch, appliedSeq: m.appliedSeq, windowBatches: m.windowBatches } };
     case 'request': {
@@ -161,9 +161,9 @@ export function syncFromWire(v: unknown): SyncBody | undefined {
   if (isObj(page)) {
     const entries = all(page['entries'], syncChangesMax, entryFromWire);
     const { index, pages } = page;
-    const atSeq = wireCount(page['atSeq']);
-    if (entries === undefined || atSeq === undefined || !isCount(index) || !isCount(pages) || pages > pagesMax || index >= pages) return undefined;
-    return { to, message: { kind: 'page', epoch, page: { atSeq, index, pages, entries } } };
+    const [atSeq, servedSeq] = [wireCount(page['atSeq']), wireCount(page['servedSeq'] ?? 0)];
+    if (entries === undefined || atSeq === undefined || servedSeq === undefined || !isCount(index) || !isCount(pages) || pages > pagesMax || index >= pages) return undefined;
+    return { to, message: { kind: 'page', epoch, page: { atSeq, index, pages, entries, servedSeq } } };
   }
   if (isObj(ack)) {
     const [copyEpoch, appliedSeq] = [wireCount(ack['copyEpoch']), wireCount(ack['appliedSeq'])];

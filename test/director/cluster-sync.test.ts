@@ -55,7 +55,7 @@ describe('connection sync on a director', () => {
     const acks: number[] = [];
     // What the kernel grants for a 4 MiB request under the default rmem_max of 212,992 (doubled).
     sync.start({ sendSync: (body) => body.message.kind === 'ack' && acks.push(body.message.windowBatches), syncReceiveBufferBytes: () => 425_984 });
-    sync.receive('d2', { to: 'd1', message: { kind: 'page', epoch: 9, page: { atSeq: 0, index: 0, pages: 1, entries: [] } } });
+    sync.receive('d2', { to: 'd1', message: { kind: 'page', epoch: 9, page: { atSeq: 0, index: 0, pages: 1, entries: [], servedSeq: 0 } } });
     clock.advance(300);
     sync.stop();
     assert.ok(acks.length > 0);

@@ -3,7 +3,7 @@ import { VirtualClock } from '../../src/common/clock';
 import { SyncEndpoint, type SyncSettings } from '../../src/sync/endpoint';
 import { entryKey, type SyncEntry } from '../../src/sync/entry';
 import { everyPeer, type Outgoing, type SyncMessage } from '../../src/sync/messages';
-import { SyncReceiver } from '../../src/sync/receiver';
+import { heldBatchesMax, SyncReceiver } from '../../src/sync/receiver';
 import { SyncSender, type SyncBatch, type TableItems } from '../../src/sync/sender';
 import { ShadowTable } from '../../src/sync/shadow';
 
@@ -30,7 +30,7 @@ function pair(o: { batchMax?: number; keepBatches?: number; entriesMax?: number 
   const shadow = new ShadowTable(clock, o.entriesMax ?? 1000);
   const receiver = new SyncReceiver(shadow, clock);
   /** The receiver's copy begun with an empty snapshot of epoch 7. */
-  const begin = (entries: SyncEntry[] = [], atSeq = 0) => receiver.page(7, { atSeq, index: 0, pages: 1, entries });
+  const begin = (entries: SyncEntry[] = [], atSeq = 0) => receiver.page(7, { atSeq, index: 0, pages: 1, entries, servedSeq: atSeq });
   return { clock, sender, shadow, receiver, begin };
 }
 
@@ -200,6 +200,43 @@ describe('connection-table replication (pure)', () => {
     assert.deepEqual(again.kind === 'batches' ? again.batches.map((x) => [x.seq, x.changes]) : again, [
       [1, [{ kind: 'upsert', entry: established }, { kind: 'expire', key: b }]],
     ]);
+  });
+
+  it('a snapshot finishes however busy the stream: batches meanwhile go into the copy being made, and no page undoes a newer one', () => {
+    const clock = new VirtualClock();
+    const settings = { batchMax: 4, pageMax: 16, keepBatches: 16 };
+    const d1 = new Director('d1', ['d2'], clock, 100, settings);
+    for (let n = 0; n < 2000; n++) d1.upsert(entry(n));
+    d1.endpoint.flush();
+    const d2 = new Director('d2', ['d1'], clock, 200, settings);
+    const nodes = new Map([
+      ['d1', d1],
+      ['d2', d2],
+    ]);
+    // One hop per step, so that the snapshot takes many steps while d1 keeps changing its table.
+    let inFlight: Array<{ from: string; to: string; message: SyncMessage }> = [];
+    const route = (from: string, out: Outgoing[]) => out.map((o) => ({ from, to: o.to === everyPeer ? (from === 'd1' ? 'd2' : 'd1') : o.to, message: o.message }));
+    const step = () => {
+      const now = inFlight;
+      inFlight = [];
+      for (const m of now) inFlight.push(...route(m.to, nodes.get(m.to)?.endpoint.receive(m.from, m.message) ?? []));
+      for (const [name, d] of nodes) inFlight.push(...route(name, [...d.endpoint.flush(), ...d.endpoint.tick()]));
+      clock.advance(10);
+    };
+    const seqBefore = d1.endpoint.sender.lastSeq;
+    for (let i = 0; i < 200 && !d2.endpoint.inSyncWith('d1'); i++) {
+      for (let k = 0; k < 60; k++) {
+        const n = (i * 61 + k * 7) % 2000;
+        if (k % 5 === 0) d1.expire(d1.table.get(entryKey(entry(n))) ?? entry(n));
+        else d1.upsert(entry(n, { state: k % 2 === 0 ? 'FIN_WAIT' : 'ESTABLISHED', remainingMs: 100_000 + i }));
+      }
+      step();
+    }
+    const during = d1.endpoint.sender.lastSeq - seqBefore;
+    assert.ok(during > heldBatchesMax, `${during} batches while the snapshot was made: more than a copy holds back`);
+    for (let i = 0; i < 10; i++) step();
+    assert.deepEqual(copyOf(d2, 'd1'), tableOf(d1));
+    assert.equal(d2.endpoint.copyStatus()[0]?.snapshots, 1, 'one snapshot was enough');
   });
 
   it('a copy too far behind for the kept batches gets a snapshot', () => {

@@ -47,7 +47,7 @@ describe('sync messages on the wire', () => {
       { kind: 'request', epoch, copyEpoch: 0, request: { kind: 'snapshot' } },
       { kind: 'request', epoch, copyEpoch: 5, request: { kind: 'resend', afterSeq: 12 } },
       { kind: 'request', epoch, copyEpoch: 5, request: { kind: 'pages', atSeq: 3, pages: [0, 7, 9] } },
-      { kind: 'page', epoch, page: { atSeq: 3, index: 1, pages: 4, entries: [entry(), entry({ template: true, cport: 0, state: 'NONE' })] } },
+      { kind: 'page', epoch, page: { atSeq: 3, index: 1, pages: 4, entries: [entry(), entry({ template: true, cport: 0, state: 'NONE' })], servedSeq: 9 } },
       { kind: 'ack', epoch, copyEpoch: 5, appliedSeq: 41, windowBatches: 12 },
       { kind: 'ack', epoch, copyEpoch: 5, appliedSeq: 42, windowBatches: 0 },
     ];
@@ -57,12 +57,12 @@ describe('sync messages on the wire', () => {
   it('drops as malformed a message with anything out of bounds, whatever else it holds', () => {
     const bad: Array<[string, SyncMessage]> = [
       ['a client that is no address', { kind: 'batch', epoch, seq: 1, changes: [{ kind: 'upsert', entry: entry({ caddr: 'example.com' }) }] }],
-      ['a real server that is no address', { kind: 'page', epoch, page: { atSeq: 0, index: 0, pages: 1, entries: [entry({ daddr: '10.0.0.300' })] } }],
+      ['a real server that is no address', { kind: 'page', epoch, page: { atSeq: 0, index: 0, pages: 1, entries: [entry({ daddr: '10.0.0.300' })], servedSeq: 0 } }],
       ['a port past 65535', { kind: 'batch', epoch, seq: 1, changes: [{ kind: 'upsert', entry: entry({ dport: 70_000 }) }] }],
       ['an unknown state', { kind: 'batch', epoch, seq: 1, changes: [{ kind: 'upsert', entry: entry({ state: 'DANCING' }) }] }],
       ['a firewall mark on a TCP entry', { kind: 'batch', epoch, seq: 1, changes: [{ kind: 'expire', key: { protocol: 'tcp', caddr: '10.1.1.1', cport: 1, vaddr: 'fwmark:1', vport: 0 } }] }],
       ['too many changes', { kind: 'batch', epoch, seq: 1, changes: Array.from({ length: syncChangesMax + 1 }, () => ({ kind: 'expire' as const, key: entry() })) }],
-      ['a page past the last', { kind: 'page', epoch, page: { atSeq: 0, index: 4, pages: 4, entries: [] } }],
+      ['a page past the last', { kind: 'page', epoch, page: { atSeq: 0, index: 4, pages: 4, entries: [], servedSeq: 0 } }],
       ['a window past 65,535 batches', { kind: 'ack', epoch, copyEpoch: 1, appliedSeq: 1, windowBatches: 70_000 }],
       ['too many pages asked', { kind: 'request', epoch, copyEpoch: 1, request: { kind: 'pages', atSeq: 0, pages: Array.from({ length: 65 }, (_, i) => i) } }],
     ];
