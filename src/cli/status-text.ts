@@ -1,6 +1,9 @@
 // `hadirector status` for a terminal: the director, its cluster view (members, quorum,
 // DC), each peer's state, round trip, clock offset and links, the datagrams dropped, the
-// NTP checks, and each virtual service's quorum. `--json` prints the answer as it is.
+// NTP checks, connection-table sync (each peer's lag, each copy), and each virtual
+// service's quorum. `--json` prints the answer as it is.
+import type { SyncStatus } from '../director/cluster-sync';
+import { describeCopy } from '../sync/endpoint';
 
 interface LinkLike {
   link: string;
@@ -33,6 +36,7 @@ interface StatusLike {
     accepted: number;
     ntp?: Array<{ server: string; offsetMs?: number; delayMs?: number; skew?: string; error?: string }>;
   };
+  sync?: SyncStatus;
   services?: Array<{ service: string; quorum: { held: boolean; liveWeight: number; needed: number }; realServers: Array<{ server: string; up: boolean }> }>;
 }
 
@@ -69,9 +73,18 @@ export function formatStatus(value: unknown): string {
       lines.push(n.error !== undefined ? `  ntp ${n.server}: ${n.error}` : `  ntp ${n.server}: this host ${signed(-(n.offsetMs ?? 0))}, delay ${(n.delayMs ?? 0).toFixed(1)} ms (${n.skew ?? 'ok'})`);
     }
   }
+  if (s.sync !== undefined) lines.push(...syncLines(s.sync));
   for (const svc of s.services ?? []) {
     const up = svc.realServers.filter((r) => r.up).length;
     lines.push(`service ${svc.service}: ${up}/${svc.realServers.length} real servers up, live weight ${svc.quorum.liveWeight} (quorum ${svc.quorum.needed}${svc.quorum.held ? '' : ', SORRY SERVER'})`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function syncLines(y: SyncStatus): string[] {
+  const sent = `${y.sent.resent} resent, ${y.sent.snapshots} snapshot${y.sent.snapshots === 1 ? '' : 's'} served`;
+  const lines = [`sync: ${y.lastSeq} batches sent (${sent}), ${y.pendingChanges} changes waiting`];
+  for (const p of y.peers) lines.push(`  to ${p.peer}: ${p.batches} batches behind (${p.changes} changes, ${p.ms.toFixed(0)} ms)`);
+  for (const c of y.copies) lines.push(`  copy of ${c.peer}: ${describeCopy(c)}${c.refused > 0 ? `, ${c.refused} refused at max_entries` : ''}`);
+  return lines;
 }

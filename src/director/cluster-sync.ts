@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from '../common/clock';
 import type { Logger } from '../common/log';
 import type { Connection } from '../ipvs/conn/connection';
 import type { AdoptResult, IpvsEngine } from '../ipvs/engine';
-import { SyncEndpoint, type CopyStatus, type SyncSettings } from '../sync/endpoint';
+import { describeCopy, SyncEndpoint, type CopyStatus, type SyncSettings } from '../sync/endpoint';
 import type { SyncEntry, SyncKey } from '../sync/entry';
 import { newSync } from '../sync/config';
 import { everyPeer, type Outgoing } from '../sync/messages';
@@ -43,13 +43,6 @@ export interface SyncStatus {
   /** This director's copy of each peer's table. */
   readonly copies: CopyStatus[];
   readonly sent: { readonly batches: number; readonly resent: number; readonly snapshots: number; readonly coalesced: number };
-}
-
-/** A copy's progress in a few words, for logs and the lab. */
-export function describeCopy(c: CopyStatus): string {
-  if (c.snapshot !== undefined) return `snapshot ${c.snapshot.received} of ${c.snapshot.pages || '?'} pages`;
-  if (c.epoch === undefined) return 'not begun';
-  return c.inSync ? `${c.entries} entries, in sync` : `${c.entries} entries, ${c.lagBatches} batches behind`;
 }
 
 function keyOf(conn: Connection): SyncKey {

@@ -12,7 +12,8 @@ import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
 import { pidFileFor } from '../fencing/agents/signal-agent';
 import { controlRequest } from '../director/control-client';
-import { describeCopy, type SyncStatus } from '../director/cluster-sync';
+import type { SyncStatus } from '../director/cluster-sync';
+import { describeCopy } from '../sync/endpoint';
 
 export interface LabOptions {
   readonly file: string;

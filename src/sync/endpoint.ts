@@ -55,6 +55,13 @@ export interface CopyStatus {
   readonly refused: number;
 }
 
+/** A copy's progress in a few words, for logs, the lab and `hadirector status`. */
+export function describeCopy(c: CopyStatus): string {
+  if (c.snapshot !== undefined) return `snapshot ${c.snapshot.received} of ${c.snapshot.pages || '?'} pages`;
+  if (c.epoch === undefined) return 'not begun';
+  return c.inSync ? `${c.entries} entries, in sync` : `${c.entries} entries, ${c.lagBatches} batches behind`;
+}
+
 interface Copy {
   readonly receiver: SyncReceiver;
   readonly shadow: ShadowTable;

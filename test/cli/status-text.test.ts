@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { formatStatus } from '../../src/cli/status-text';
 
 describe('hadirector status, as text', () => {
-  it('shows the view, quorum, DC, peers with their clocks and links, drops, NTP and services', () => {
+  it('shows the view, quorum, DC, peers with their clocks and links, drops, NTP, sync and services', () => {
     const text = formatStatus({
       node: 'd2',
       pid: 4242,
@@ -21,6 +21,17 @@ describe('hadirector status, as text', () => {
         accepted: 5000,
         ntp: [{ server: '10.0.0.123:123', offsetMs: -20.4, delayMs: 1.25, skew: 'ok' }, { server: 'ntp2:123', error: 'no answer within 5000 ms' }],
       },
+      sync: {
+        epoch: 1,
+        lastSeq: 812,
+        pendingChanges: 40,
+        peers: [{ peer: 'd1', ackedSeq: 800, batches: 12, changes: 3072, ms: 41.6 }],
+        copies: [
+          { peer: 'd1', epoch: 5, entries: 1502, appliedSeq: 90, lagBatches: 0, inSync: true, gaps: 1, snapshots: 1, refused: 0 },
+          { peer: 'd3', epoch: undefined, entries: 0, appliedSeq: 0, lagBatches: 0, inSync: false, snapshot: { received: 3, pages: 40 }, gaps: 0, snapshots: 0, refused: 7 },
+        ],
+        sent: { batches: 812, resent: 3, snapshots: 1, coalesced: 100 },
+      },
       services: [{ service: 'TCP 10.0.0.100:80', quorum: { held: false, liveWeight: 0, needed: 1 }, realServers: [{ server: 'a', up: false }, { server: 'b', up: false }] }],
     });
     assert.equal(
@@ -34,6 +45,10 @@ describe('hadirector status, as text', () => {
         '  datagrams: 5000 accepted, dropped bad-tag 12, old-epoch 1',
         '  ntp 10.0.0.123:123: this host +20 ms, delay 1.3 ms (ok)',
         '  ntp ntp2:123: no answer within 5000 ms',
+        'sync: 812 batches sent (3 resent, 1 snapshot served), 40 changes waiting',
+        '  to d1: 12 batches behind (3072 changes, 42 ms)',
+        '  copy of d1: 1502 entries, in sync',
+        '  copy of d3: snapshot 3 of 40 pages, 7 refused at max_entries',
         'service TCP 10.0.0.100:80: 0/2 real servers up, live weight 0 (quorum 1, SORRY SERVER)',
         '',
       ].join('\n'),
