@@ -31,7 +31,10 @@ export interface SyncPage {
 
 /** How many batches ahead of a gap are held while the missing ones are asked for. */
 export const heldBatchesMax = 256;
-/** Pages asked for at once: a window's worth must fit a socket's receive buffer. */
+/**
+ * Pages in flight at once: a window's worth must fit a socket's receive buffer. The next
+ * are asked for when half of them are in, so the peer always has some to send.
+ */
 export const pageWindow = 8;
 export const retryDefaultMs = 250;
 
@@ -46,7 +49,10 @@ interface SnapshotInProgress {
   readonly staging: ShadowTable;
   /** Entry key → the last batch applied to the staging copy that carried it. */
   readonly touched: Map<string, number>;
-  asked: readonly number[];
+  /** Pages asked for and not yet in. */
+  readonly outstanding: Set<number>;
+  /** The first page never asked for: pages are asked in order, and a lost one again by the tick. */
+  nextPage: number;
 }
 
 export class SyncReceiver {
@@ -168,7 +174,8 @@ export class SyncReceiver {
       s.atSeq = p.atSeq;
       s.pages = p.pages;
       // The peer sends the first window unasked.
-      s.asked = Array.from({ length: Math.min(pageWindow, p.pages) }, (_, i) => i);
+      s.nextPage = Math.min(pageWindow, p.pages);
+      for (let i = 0; i < s.nextPage; i++) s.outstanding.add(i);
       // The stream goes on into the staging copy from where the snapshot was taken.
       this.appliedSeq = p.atSeq;
       for (const seq of [...this.held.keys()]) if (seq <= p.atSeq) this.held.delete(seq);
@@ -176,6 +183,7 @@ export class SyncReceiver {
     }
     if (p.index >= s.pages || s.received.has(p.index)) return undefined;
     s.received.add(p.index);
+    s.outstanding.delete(p.index);
     // The staging copy is bounded as the shadow is: a snapshot's page count is the peer's word.
     for (const e of p.entries) if ((s.touched.get(entryKey(e)) ?? 0) <= p.servedSeq) s.staging.apply({ kind: 'upsert', entry: e });
     this.lastProgressMs = this.clock.nowMs();
@@ -183,8 +191,7 @@ export class SyncReceiver {
       this.finishSnapshot(s, epoch);
       return undefined;
     }
-    const snapshot = s;
-    return snapshot.asked.every((i) => snapshot.received.has(i)) ? this.askPages(snapshot) : undefined;
+    return s.outstanding.size <= pageWindow / 2 ? this.askNextPages(s) : undefined;
   }
 
   /** Called now and then: what went unanswered is asked again; a copy never begun is asked for. */
@@ -213,15 +220,29 @@ export class SyncReceiver {
   }
 
   private newSnapshot(epoch: number | undefined): SnapshotInProgress {
-    return { epoch, atSeq: undefined, pages: 0, received: new Set(), staging: new ShadowTable(this.clock, this.shadow.entriesMax), touched: new Map(), asked: [] };
+    return { epoch, atSeq: undefined, pages: 0, received: new Set(), staging: new ShadowTable(this.clock, this.shadow.entriesMax), touched: new Map(), outstanding: new Set(), nextPage: 0 };
   }
 
+  /** After a silence: the first pages still missing, a window of them, whether asked before or not. */
   private askPages(s: SnapshotInProgress): SyncRequest {
     const missing: number[] = [];
     for (let i = 0; i < s.pages && missing.length < pageWindow; i++) if (!s.received.has(i)) missing.push(i);
-    s.asked = missing;
+    s.outstanding.clear();
+    for (const i of missing) s.outstanding.add(i);
+    s.nextPage = Math.max(s.nextPage, (missing.at(-1) ?? -1) + 1);
     this.lastProgressMs = this.clock.nowMs();
     return { kind: 'pages', atSeq: s.atSeq ?? 0, pages: missing };
+  }
+
+  /** The next pages in order, as many as the window has room for. */
+  private askNextPages(s: SnapshotInProgress): SyncRequest | undefined {
+    const next: number[] = [];
+    for (; s.nextPage < s.pages && s.outstanding.size < pageWindow; s.nextPage++) {
+      if (s.received.has(s.nextPage)) continue;
+      next.push(s.nextPage);
+      s.outstanding.add(s.nextPage);
+    }
+    return next.length === 0 ? undefined : { kind: 'pages', atSeq: s.atSeq ?? 0, pages: next };
   }
 
   private finishSnapshot(s: SnapshotInProgress, epoch: number): void {
