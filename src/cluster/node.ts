@@ -94,6 +94,8 @@ export class ClusterNode {
   /** What each peer's latest heartbeat said it holds, and when it came. */
   private readonly peerHolds = new Map<string, { readonly holds: readonly string[]; readonly wants: readonly Want[]; readonly atMs: number }>();
   private readonly peers: string[];
+  /** The other directors (not witnesses): what sync goes to. */
+  private readonly directorPeers: string[];
   /** The link each peer last got sync on. */
   private readonly syncRoutes = new Map<string, string>();
   private readonly bootEpoch: number;
@@ -108,6 +110,7 @@ export class ClusterNode {
     this.startMs = o.clock.nowMs();
     this.bootEpoch = o.bootEpoch ?? Math.floor(o.clock.wallMs());
     this.peers = o.nodes.map((n) => n.name).filter((n) => n !== o.self);
+    this.directorPeers = o.nodes.filter((n) => n.name !== o.self && !n.witness).map((n) => n.name);
     this.detector = new FailureDetector(o.timing, this.peers, o.links, this.startMs);
     this.membership = new Membership(o.self, o.nodes, o.quorum);
     this.receiver = new Receiver(o.clusterId, o.key, new Set(o.nodes.map((n) => n.name)), o.self, (e) => this.echoesRecentSend(e));
@@ -195,7 +198,7 @@ export class ClusterNode {
    */
   sendSync(body: SyncBody): void {
     if (!this.running) return;
-    const peers = body.to === '' ? this.o.nodes.filter((n) => n.name !== this.o.self && !n.witness).map((n) => n.name) : [body.to];
+    const peers = body.to === '' ? this.directorPeers : [body.to];
     const byLink = new Map<string, string[]>();
     for (const peer of peers) {
       const link = this.syncLinkFor(peer);

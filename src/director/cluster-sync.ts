@@ -70,7 +70,6 @@ export class ClusterSync {
   private flushTimer: TimerHandle | undefined;
   private tickTimer: TimerHandle | undefined;
   private transport: SyncTransport | undefined;
-  private batchesSent = 0;
   /** Addresses of takeovers still loading, each with how many. */
   private readonly adopting = new Map<string, number>();
   private readonly loaders = new Set<TimerHandle>();
@@ -228,7 +227,7 @@ export class ClusterSync {
       pendingChanges: sender.pendingChanges,
       peers: this.endpoint.lags(),
       copies: this.endpoint.copyStatus(),
-      sent: { batches: this.batchesSent, resent: sender.resentBatches, snapshots: sender.snapshotsServed, coalesced: sender.coalesced },
+      sent: { batches: sender.lastSeq, resent: sender.resentBatches, snapshots: sender.snapshotsServed, coalesced: sender.coalesced },
     };
   }
 
@@ -240,9 +239,7 @@ export class ClusterSync {
   private flush(maxBatches: number, ignoreWindow: boolean): void {
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const out = this.endpoint.flush(maxBatches, ignoreWindow);
-    this.batchesSent += out.length;
-    this.send(out);
+    this.send(this.endpoint.flush(maxBatches, ignoreWindow));
     // More than one turn's worth, or the window is full: the rest goes a moment later,
     // coalescing what changes meanwhile.
     if (this.endpoint.sender.pendingChanges > 0) this.scheduleFlush(1);

@@ -6,13 +6,12 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { syncFromWire, syncToWire, type SyncBody } from '../sync/wire';
-import { wireCount } from './wire-numbers';
+import { isCount, nameMaxChars, wireCount } from './wire-values';
 
 export const protocolVersion = 1;
 export const tagBytes = 32;
 /** The largest UDP payload over IPv4. */
 export const datagramMaxBytes = 65_507;
-export const nameMaxChars = 64;
 export const hearsMax = 64;
 
 const protoFile = path.resolve(__dirname, '..', '..', '..', 'src', 'heartbeat', 'cluster.proto');
@@ -112,7 +111,6 @@ export function decodeEnvelope(datagram: Uint8Array, key: ClusterKey): Envelope 
 }
 
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= nameMaxChars;
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function isHeard(v: unknown): v is Heard {
   if (typeof v !== 'object' || v === null) return false;

@@ -112,7 +112,7 @@ export class SyncEndpoint<T> {
     if (restart !== undefined) out.push(this.request(from, copy, restart));
     switch (m.kind) {
       case 'batch': {
-        const ask = copy.receiver.batch({ epoch: m.epoch, seq: m.seq, changes: m.changes });
+        const ask = copy.receiver.batch(m);
         if (ask !== undefined) out.push(this.request(from, copy, ask));
         if (copy.receiver.applied - copy.ackedSeq >= this.ackEvery) out.push(...this.ack(from, copy));
         break;
@@ -143,7 +143,7 @@ export class SyncEndpoint<T> {
 
   /** Changes recorded since the last flush, as batches for every peer (see SyncSender.flush). */
   flush(maxBatches?: number, ignoreWindow = false): Outgoing[] {
-    return this.sender.flush(maxBatches, ignoreWindow).map((b) => ({ to: everyPeer, message: { kind: 'batch', epoch: b.epoch, seq: b.seq, changes: b.changes } }));
+    return this.sender.flush(maxBatches, ignoreWindow).map((b) => ({ to: everyPeer, message: { kind: 'batch', ...b } }));
   }
 
   /** Called every retry interval or so: acks, requests asked again, expired copies swept. */
@@ -240,7 +240,7 @@ export class SyncEndpoint<T> {
   private resendAnswer(to: string, answer: ResendAnswer | undefined): Outgoing[] {
     if (answer === undefined) return [];
     if (answer.kind === 'snapshot') return this.snapshot(to);
-    return answer.batches.map((b) => ({ to, message: { kind: 'batch', epoch: b.epoch, seq: b.seq, changes: b.changes } }));
+    return answer.batches.map((b) => ({ to, message: { kind: 'batch', ...b } }));
   }
 
   private snapshot(to: string): Outgoing[] {

@@ -71,8 +71,6 @@ export class SyncReceiver {
   gaps = 0;
   duplicates = 0;
   snapshots = 0;
-  /** When the current copy last became whole (a snapshot done, or the stream caught up). */
-  syncedAtMs: number | undefined;
 
   constructor(
     private readonly shadow: ShadowTable,
@@ -200,7 +198,7 @@ export class SyncReceiver {
     const s = this.snapshot;
     if (s !== undefined || this.epoch === undefined) {
       this.lastProgressMs = this.clock.nowMs();
-      return s?.atSeq === undefined ? { kind: 'snapshot' } : this.askPages(s);
+      return s?.atSeq === undefined ? { kind: 'snapshot' } : this.askPagesAgain(s);
     }
     if (this.held.size > 0 || this.lagBatches > 0) return this.askResend();
     return undefined;
@@ -223,15 +221,11 @@ export class SyncReceiver {
     return { epoch, atSeq: undefined, pages: 0, received: new Set(), staging: new ShadowTable(this.clock, this.shadow.entriesMax), touched: new Map(), outstanding: new Set(), nextPage: 0 };
   }
 
-  /** After a silence: the first pages still missing, a window of them, whether asked before or not. */
-  private askPages(s: SnapshotInProgress): SyncRequest {
-    const missing: number[] = [];
-    for (let i = 0; i < s.pages && missing.length < pageWindow; i++) if (!s.received.has(i)) missing.push(i);
+  /** After a silence: what was asked is taken for lost, and the first pages still missing are asked, a window of them. */
+  private askPagesAgain(s: SnapshotInProgress): SyncRequest | undefined {
     s.outstanding.clear();
-    for (const i of missing) s.outstanding.add(i);
-    s.nextPage = Math.max(s.nextPage, (missing.at(-1) ?? -1) + 1);
-    this.lastProgressMs = this.clock.nowMs();
-    return { kind: 'pages', atSeq: s.atSeq ?? 0, pages: missing };
+    s.nextPage = 0;
+    return this.askNextPages(s);
   }
 
   /** The next pages in order, as many as the window has room for. */
@@ -253,7 +247,6 @@ export class SyncReceiver {
     this.snapshot = undefined;
     this.snapshots++;
     this.drainHeld();
-    this.noteSynced();
   }
 
   private hold(b: SyncBatch): undefined {
@@ -283,10 +276,5 @@ export class SyncReceiver {
     }
     this.appliedSeq = b.seq;
     this.lastProgressMs = this.clock.nowMs();
-    this.noteSynced();
-  }
-
-  private noteSynced(): void {
-    if (this.inSync) this.syncedAtMs = this.clock.nowMs();
   }
 }

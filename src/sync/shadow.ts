@@ -95,6 +95,7 @@ export class ShadowTable {
     this.lastGroup = undefined;
     this.sweeping = undefined;
     other.groups.clear();
+    other.lastGroup = undefined;
     other.count = 0;
   }
 
@@ -147,7 +148,7 @@ export class ShadowTable {
   private groupOf(k: SyncKey, create: boolean): Group | undefined {
     // Most entries of a batch belong to the group of the one before.
     const last = this.lastGroup;
-    if (last !== undefined && last.vport === k.vport && last.vaddr === k.vaddr && last.protocol === k.protocol && this.groups.get(last.id) === last) return last;
+    if (last !== undefined && last.vport === k.vport && last.vaddr === k.vaddr && last.protocol === k.protocol) return last;
     const id = `${k.protocol}|${k.vaddr}|${k.vport}`;
     let group = this.groups.get(id);
     if (group === undefined && create) {

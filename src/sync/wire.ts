@@ -2,7 +2,7 @@
 // to the protobuf object shape and back. What comes off the network is checked field by
 // field against its bounds; a message with anything out of them is no message at all.
 import net from 'node:net';
-import { wireCount } from '../heartbeat/wire-numbers';
+import { isCount, nameMaxChars, wireCount } from '../heartbeat/wire-values';
 import { ipv4WordOf } from '../ipvs/address';
 import { tcpStates } from '../ipvs/conn/protocol-states';
 import type { SyncChange, SyncEntry, SyncKey, SyncProtocol } from './entry';
@@ -14,7 +14,6 @@ export const syncChangesMax = 1024;
 export const syncPagesAskedMax = 64;
 const pagesMax = 1 << 24;
 const windowBatchesMax = 65_535;
-const nameMaxChars = 64;
 
 export interface SyncBody {
   /** The director it is for; empty when it is for every one. */
@@ -77,7 +76,6 @@ export function syncToWire(body: SyncBody): Record<string, unknown> {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isPort = (v: unknown): v is number => isCount(v) && v <= 65535;
 const isAddress = (v: unknown): v is string => typeof v === 'string' && v.length <= 45 && (ipv4WordOf(v) !== undefined || net.isIPv6(v));
 
