@@ -1,24 +1,12 @@
 // Membership, quorum and the DC, from who this node hears. The view is this node and the
-// peers its failure detector counts as alive; quorum is a strict majority of the expected
-// votes, as corosync's votequorum reckons it (two_node: one vote of two is enough, once
-// both have been seen together when wait_for_all is on); the DC is a pure function of
-// the view: the highest DC priority, then the lowest name, among the members of a
-// quorate view. Every member with the same view picks the same DC without a round of
-// messages.
+// peers its failure detector counts as alive; its quorum and DC are reckoned by
+// quorum.ts (a strict majority of the expected votes; the DC by priority, then name,
+// among the members of a quorate view), so every member with the same view picks the
+// same DC without a round of messages.
+import { electDc, expectedVotes, quorumVotes, type QuorumRules, type Voter } from './quorum';
 
-export interface MemberConfig {
-  readonly name: string;
-  readonly votes: number;
-  /** DC preference: the highest wins. */
-  readonly priority: number;
+export interface MemberConfig extends Voter {
   readonly witness: boolean;
-}
-
-export interface QuorumRules {
-  /** Defaults to the sum of every node's votes. */
-  readonly expectedVotes?: number;
-  readonly twoNode: boolean;
-  readonly waitForAll: boolean;
 }
 
 export interface View {
@@ -40,14 +28,6 @@ export interface ViewChange {
   readonly previous: View;
   /** Why the DC changed, when it did. */
   readonly dcReason?: string;
-}
-
-export function electDc(members: readonly MemberConfig[]): string | undefined {
-  let best: MemberConfig | undefined;
-  for (const m of members) {
-    if (best === undefined || m.priority > best.priority || (m.priority === best.priority && m.name < best.name)) best = m;
-  }
-  return best?.name;
 }
 
 export class Membership {
@@ -91,13 +71,12 @@ export class Membership {
   private compute(members: readonly string[], id: number): View {
     const configs = members.map((m) => this.byName.get(m)).filter((m): m is MemberConfig => m !== undefined);
     const all = [...this.byName.values()];
-    const expectedVotes = this.rules.expectedVotes ?? all.reduce((s, n) => s + n.votes, 0);
     const votes = configs.reduce((s, n) => s + n.votes, 0);
-    const quorum = this.rules.twoNode && expectedVotes === 2 ? 1 : Math.floor(expectedVotes / 2) + 1;
+    const quorum = quorumVotes(all, this.rules);
     const waitingForAll = this.rules.waitForAll && !this.seenAll;
     const quorate = votes >= quorum && !waitingForAll && (this.settled || members.length > 1);
-    const dc = quorate ? electDc(configs) : undefined;
-    return { id, members, votes, expectedVotes, quorum, quorate, waitingForAll, ...(dc !== undefined ? { dc } : {}) };
+    const dc = quorate ? electDc(configs)?.name : undefined;
+    return { id, members, votes, expectedVotes: expectedVotes(all, this.rules), quorum, quorate, waitingForAll, ...(dc !== undefined ? { dc } : {}) };
   }
 }
 

@@ -8,7 +8,8 @@ import { FailureDetector, type DetectorTiming, type PeerChange, type PeerView } 
 import { Receiver, type DropReason } from '../heartbeat/receiver';
 import { offsetFromExchange, SkewWatch, type SkewLevel, type SkewThresholds } from '../time/skew';
 import type { SyncBody } from '../sync/wire';
-import { Membership, type MemberConfig, type QuorumRules, type View, type ViewChange } from './membership';
+import { Membership, type MemberConfig, type View, type ViewChange } from './membership';
+import type { QuorumRules } from './quorum';
 
 export interface ClusterTransport {
   /** Sends one datagram to a peer on a link; losing it is the network's business. */
@@ -272,6 +273,16 @@ export class ClusterNode {
     let latest = this.detector.lastHeardMs(node);
     for (const [peer, at] of this.heardVia.get(node) ?? []) if (this.alive(peer) && at > latest) latest = at;
     return latest;
+  }
+
+  /** The boot epoch of each node heard (this one's own included). */
+  epochs(): Map<string, number> {
+    const out = new Map<string, number>([[this.o.self, this.bootEpoch]]);
+    for (const p of this.peers) {
+      const epoch = this.detector.epochOf(p);
+      if (epoch !== undefined) out.set(p, epoch);
+    }
+    return out;
   }
 
   /** When a peer was last heard, or -Infinity. */

@@ -41,3 +41,10 @@ export function createLogger(options: LoggerOptions): Logger {
 export function silentLogger(): Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
+
+/** What the shells need of a logger: winston's Logger is one, and so is a simulation's trace. */
+export interface LogSink {
+  error(message: string, fields?: Record<string, unknown>): unknown;
+  warn(message: string, fields?: Record<string, unknown>): unknown;
+  info(message: string, fields?: Record<string, unknown>): unknown;
+}

@@ -1,7 +1,7 @@
 // The answer to "what will you do with it?": a short, plain account of a checked
 // configuration, per node, for check-config and `npm start`.
 import { detectorTiming, type ClusterConfig } from '../cluster/config';
-import { expectedVotes, preferredDc, quorumVotes } from '../cluster/votes';
+import { electDc, expectedVotes, quorumVotes } from '../cluster/quorum';
 import { describeServiceKey } from '../ipvs/config-checks';
 import type { VirtualServerConfig } from '../ipvs/config';
 import type { VrrpInstanceConfig } from '../vrrp/config';
@@ -22,7 +22,7 @@ function summarizeCluster(c: ClusterConfig): string[] {
   const t = detectorTiming(c);
   const auth = c.auth === undefined ? 'none set' : c.auth.kind === 'none' ? 'none (unauthenticated)' : `HMAC-SHA256, key ${c.auth.written}`;
   const lines = [
-    `cluster '${c.clusterId}': ${c.nodes.length} nodes, ${expectedVotes(c)} votes, quorum ${quorumVotes(c)}${c.quorum.twoNode ? ' (two_node)' : ''}, no_quorum_policy ${c.noQuorumPolicy}`,
+    `cluster '${c.clusterId}': ${c.nodes.length} nodes, ${expectedVotes(c.nodes, c.quorum)} votes, quorum ${quorumVotes(c.nodes, c.quorum)}${c.quorum.twoNode ? ' (two_node)' : ''}, no_quorum_policy ${c.noQuorumPolicy}`,
     `  heartbeat every ${formatMs(t.intervalMs)}, warn after ${formatMs(t.warntimeMs)}, dead after ${formatMs(t.deadtimeMs)}, initdead ${formatMs(t.initdeadMs)}; auth ${auth}`,
   ];
   for (const n of c.nodes) {
@@ -30,7 +30,7 @@ function summarizeCluster(c: ClusterConfig): string[] {
     const role = n.witness ? 'witness (votes, holds no VIP)' : `director, DC preference ${n.priority}`;
     lines.push(`  node ${n.name}: ${where}; ${role}; ${n.votes} vote${n.votes === 1 ? '' : 's'}`);
   }
-  lines.push(`  DC while every node is up: ${preferredDc(c.nodes)?.name ?? '(none)'}`);
+  lines.push(`  DC while every node is up: ${electDc(c.nodes)?.name ?? '(none)'}`);
   const f = c.fencing;
   const levels = f.levels.map((l) => `${l.target} level ${l.index}: ${l.devices.map((d) => d.name).join(' + ')}`);
   lines.push(`  fencing: mode ${f.mode}, action ${f.action}${levels.length > 0 ? `; ${levels.join('; ')}` : ''}`);

@@ -101,7 +101,6 @@ export class ClusterMember {
     if (me === undefined) throw new Error(`node '${self}' is not a member of the cluster (nodes: ${cluster.nodes.map((n) => n.name).join(', ')}); give --node`);
     if (me.addresses.length === 0) throw new Error(`node '${self}' has no address on any link`);
     const key = readKey(cluster);
-    const totalVotes = cluster.nodes.reduce((s, n) => s + n.votes, 0);
     const members: MemberConfig[] = cluster.nodes.map((n) => ({ name: n.name, votes: n.votes, priority: n.priority, witness: n.witness }));
     const component = { component: 'cluster' };
     let node: ClusterNode | undefined;
@@ -121,7 +120,7 @@ export class ClusterMember {
       quorum: {
         twoNode: cluster.quorum.twoNode,
         waitForAll: cluster.quorum.waitForAll ?? cluster.quorum.twoNode,
-        expectedVotes: Math.max(cluster.quorum.expectedVotes ?? totalVotes, totalVotes),
+        ...(cluster.quorum.expectedVotes !== undefined ? { expectedVotes: cluster.quorum.expectedVotes } : {}),
       },
       skew: { warnMs: cluster.time.skewWarnMs, criticalMs: cluster.time.skewCriticalMs },
       clock,

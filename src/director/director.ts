@@ -20,13 +20,14 @@ import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
 import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
 import type { VirtualService } from '../ipvs/service';
 import { RefusedRequest, type ControlRequest, type IpvsadmResult } from './control-protocol';
-import { vipPermission, type VipPermission } from '../cluster/quorum-policy';
+import { vipPermission, type VipPermission } from '../cluster/quorum';
 import { ClusterMember } from './cluster-member';
 import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
 import { VrrpInstances } from './vrrp-instances';
-import { ClusterFencing } from './cluster-fencing';
+import { ClusterFencing, fencingView } from './cluster-fencing';
+import { AgentRunner, agentDriver } from '../fencing/agents/runner';
 import { ClusterSync } from './cluster-sync';
 import { loopbackDriver } from '../vip/driver';
 import type { CommandRunner } from '../vip/linux-driver';
@@ -89,11 +90,13 @@ export class Director {
   private sync: ClusterSync | undefined;
   private readonly vrrp: VrrpInstances;
   private readonly driverProblem: string | undefined;
+  private readonly fenceRunner: AgentRunner;
 
   private constructor(private readonly options: DirectorOptions) {
     this.clock = options.clock ?? new RealClock();
     this.log = options.log;
     this.config = options.config;
+    this.fenceRunner = new AgentRunner(this.clock);
     this.startedWallMs = this.clock.wallMs();
     this.engine = new IpvsEngine({ clock: this.clock, rng: options.rng ?? systemRng });
     this.plane = new UserspacePlane(
@@ -146,17 +149,27 @@ export class Director {
       if (options.config.cluster !== undefined) {
         const vrrp = director.vrrp.hooks();
         const self = options.config.node;
+        const cluster = options.config.cluster;
         const holdsVips = (node: string): boolean => ((node === self ? vrrp.holds?.() : director.member?.node.holdsOf(node)?.holds) ?? []).length > 0;
-        const fencing = new ClusterFencing(options.config.cluster, self, director.clock, director.log, () => director.vrrp.recheck(), holdsVips);
+        const fencing = new ClusterFencing({
+          cluster,
+          self,
+          clock: director.clock,
+          rng: options.rng ?? systemRng,
+          agents: agentDriver(director.fenceRunner),
+          log: director.log,
+          onFenced: () => director.vrrp.recheck(),
+        });
         director.fencing = fencing;
         void fencing.checkAgents();
         const sync = director.connectionSync(options.config.cluster, self);
         director.member = await ClusterMember.start(options.config.cluster, self, director.clock, director.log, {
           ...vrrp,
-          fenced: () => fencing.fenced(),
+          fenced: () => fencing.fencedNodes(),
           syncReceived: (sender, body) => sync?.receive(sender, body),
           viewChanged: (view) => {
-            fencing.viewChanged(view);
+            const node = director.member?.node;
+            if (node !== undefined) fencing.viewChanged(fencingView(view, node.epochs(), cluster.nodes.map((n) => n.name).filter(holdsVips)));
             vrrp.viewChanged?.(view);
           },
         });
@@ -288,7 +301,7 @@ export class Director {
     const cluster = this.config.cluster;
     if (this.member === undefined || cluster === undefined) return undefined;
     const witness = cluster.nodes.find((n) => n.name === this.config.node)?.witness === true;
-    return vipPermission(this.member.node.view, cluster.noQuorumPolicy, witness);
+    return vipPermission(this.member.node.view.quorate, cluster.noQuorumPolicy, witness);
   }
 
   ipvsadm(args: readonly string[], stdin?: string): IpvsadmResult {
@@ -318,7 +331,7 @@ export class Director {
       }
       case 'fence':
         if (this.fencing === undefined) throw new RefusedRequest('this node is not in a cluster: nothing to fence');
-        return this.fencing.request(request);
+        return this.fencing.request(request, this.fenceRunner);
     }
   }
 

@@ -1,24 +1,29 @@
 // The fencing coordinator: only the DC of a quorate partition fences, and a director that
-// left the view is fenced before anyone may take over what it held. Its topology is tried
-// level by level (every device of a level must succeed; the next level when one fails),
-// each device with its timeout and retries; when every level failed an alert is raised
-// and the whole topology is tried again later, for as long as the node stays away. A
-// random delay (between delay_base and delay_max) before an automatic fence breaks the race
-// of two halves of a two-node cluster fencing each other. Pure: agents run behind
-// FenceRunner, time is the injected clock, and every operation is kept in the history.
-import type { Clock, TimerHandle } from '../common/clock';
+// left the view without saying so is fenced before anyone may take over what it held.
+// Its topology is tried level by level (every device of a level must succeed; the next
+// level when one fails), each device with its timeout and retries; when every level
+// failed an alert is raised and the whole topology is tried again later, for as long as
+// the node stays away. A random delay (between delay_base and delay_max) before an
+// automatic fence breaks the race of two halves of a two-node cluster fencing each other.
+//
+// Pure, as VrrpInstance is: events in, actions out. Agents run where the caller runs
+// them (`runAgent`, answered by `agentFinished`); every wait is a `setTimer` the caller
+// arms and answers with `timerFired`. Every operation is kept in the history.
+//
+// Invariants: at most one operation per target; an operation in its delay has its delay
+// timer armed, one running an agent has its attempt timer armed, and every operation
+// ends (success, failure or cancel) within its delay plus the sum of its devices'
+// timeouts and retries; a deposed node runs no operation and starts none; a node that
+// left cleanly is not fenced for leaving.
+import type { Clock } from '../common/clock';
 import type { Rng } from '../common/rng';
+import { winsFenceRace } from '../cluster/quorum';
 import type { FenceAction, FenceDeviceConfig, FencingConfig } from './config';
 
 export interface FenceOutcome {
   readonly ok: boolean;
   /** What the agent said, without secrets. */
   readonly detail: string;
-}
-
-export interface FenceRunner {
-  /** Runs one device against a target; aborting `signal` must stop the agent. */
-  run(device: FenceDeviceConfig, target: string, action: FenceAction | 'on', signal: AbortSignal): Promise<FenceOutcome>;
 }
 
 export type FenceOrigin = 'automatic' | 'manual' | 'confirmed';
@@ -45,29 +50,11 @@ export interface FenceRecord {
   durationMs?: number;
 }
 
-export interface FencingEvents {
-  /** The target is off: what it held may be taken over. */
-  fenced(target: string, record: FenceRecord): void;
-  alert(message: string): void;
-  log(message: string): void;
-}
-
-export interface FencingCoordinatorOptions {
-  readonly self: string;
-  readonly config: FencingConfig;
-  /** Every director: the nodes that may hold a VIP, so the ones fenced when they leave. */
-  readonly directors: readonly string[];
-  readonly clock: Clock;
-  readonly rng: Rng;
-  readonly runner: FenceRunner;
-  readonly events: FencingEvents;
-  /** How long after every level failed the topology is tried again. */
-  readonly retryAfterMs?: number;
-  /**
-   * Whether `a` should survive a fencing match with `b` (it holds VIPs and `b` does not,
-   * or the DC election ranks it higher): the other side then waits twice delay_max more.
-   */
-  readonly outranks?: (a: string, b: string) => boolean;
+/** What this node says of another's fencing in its heartbeats: the boot epoch it is about (0: unknown). */
+export interface FenceMark {
+  readonly node: string;
+  readonly epoch: number;
+  readonly state: 'fencing' | 'fenced';
 }
 
 export interface ViewFacts {
@@ -78,58 +65,161 @@ export interface ViewFacts {
    * The view holds more than half the votes. Only a view without a majority (two_node
    * quorum, say) may have a rival fencing it from the other side of a cut.
    */
-  readonly majority?: boolean;
+  readonly majority: boolean;
+  /** Each member's boot epoch, as last heard. */
+  readonly epochs: ReadonlyMap<string, number>;
+  /** The directors known to hold a VIP: this node's instances, peers' latest heartbeats. */
+  readonly holders: readonly string[];
 }
 
-/** In a fencing match, the side holding VIPs should survive; else the one the DC election ranks higher (priority, then name). */
-export function outranks(holdsVips: (node: string) => boolean, priority: (node: string) => number, a: string, b: string): boolean {
-  const [ha, hb] = [holdsVips(a), holdsVips(b)];
-  if (ha !== hb) return ha;
-  return priority(a) !== priority(b) ? priority(a) > priority(b) : a < b;
-}
+export type FenceTimer = `${'delay' | 'attempt' | 'retry'} ${string}`;
 
-/** What the coordinator needs of a cluster view. */
-export function viewFacts(view: { readonly members: readonly string[]; readonly quorate: boolean; readonly dc?: string; readonly votes: number; readonly expectedVotes: number }): ViewFacts {
-  return { members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, ...(view.dc !== undefined ? { dc: view.dc } : {}) };
+export type FencingEvent =
+  | { readonly kind: 'viewChanged'; readonly view: ViewFacts }
+  /** The node said, authenticated, that it is leaving: its absence is no failure. */
+  | { readonly kind: 'peerLeft'; readonly node: string }
+  /** It said it was leaving and is still sending: its leave no longer counts. */
+  | { readonly kind: 'leaveRevoked'; readonly node: string }
+  /** This node must not act: it was fenced, is being fenced, or lost its links. */
+  | { readonly kind: 'deposed'; readonly reason: string }
+  | { readonly kind: 'reinstated' }
+  | { readonly kind: 'fenceRequested'; readonly target: string; readonly action: FenceAction | 'on' }
+  | { readonly kind: 'confirmed'; readonly target: string }
+  | { readonly kind: 'agentFinished'; readonly attempt: number; readonly outcome: FenceOutcome }
+  | { readonly kind: 'timerFired'; readonly timer: FenceTimer }
+  | { readonly kind: 'stop' };
+
+export type FencingAction =
+  | { readonly kind: 'runAgent'; readonly attempt: number; readonly device: FenceDeviceConfig; readonly target: string; readonly action: FenceAction | 'on' }
+  | { readonly kind: 'abortAgent'; readonly attempt: number }
+  | { readonly kind: 'setTimer'; readonly timer: FenceTimer; readonly atMs: number }
+  | { readonly kind: 'cancelTimer'; readonly timer: FenceTimer }
+  /** The target is off: what it held may be taken over. */
+  | { readonly kind: 'fenced'; readonly target: string; readonly record: FenceRecord }
+  /** The answer to an operator's request. */
+  | { readonly kind: 'reply'; readonly result: FenceRecord | { readonly error: string } }
+  | { readonly kind: 'alert'; readonly message: string }
+  | { readonly kind: 'log'; readonly message: string };
+
+export interface FencingCoordinatorOptions {
+  readonly self: string;
+  readonly config: FencingConfig;
+  /** Every director: the nodes that may hold a VIP, so the ones fenced when they fail. */
+  readonly directors: readonly string[];
+  /** Each node's DC priority, for the race between two sides. */
+  readonly priorities: ReadonlyMap<string, number>;
+  /** How long after every level failed the topology is tried again. */
+  readonly retryAfterMs?: number;
 }
 
 export const fenceRetryAfterDefaultMs = 30_000;
 /** At most this many operations are kept in the history. */
 export const historyLimit = 500;
 
+interface Level {
+  readonly index: number;
+  readonly devices: readonly FenceDeviceConfig[];
+}
+
 interface Operation {
   readonly record: FenceRecord;
-  readonly abort: AbortController;
-  delayTimer?: TimerHandle;
+  readonly epoch: number;
+  readonly startedMs: number;
+  phase: 'delay' | 'running';
+  levels: readonly Level[];
+  level: number;
+  device: number;
+  /** 1-based, per device. */
+  try: number;
+  /** The agent run in flight, by its number. */
+  attemptId: number;
+  attemptStartedMs: number;
 }
+
+const emptyView: ViewFacts = { members: [], quorate: false, majority: false, epochs: new Map(), holders: [] };
 
 export class FencingCoordinator {
   private readonly records: FenceRecord[] = [];
   private readonly running = new Map<string, Operation>();
-  /** Nodes fenced (or confirmed off) since they were last in the view. */
-  private readonly fencedSince = new Map<string, number>();
-  private readonly retryTimers = new Map<string, TimerHandle>();
-  private members = new Set<string>();
-  private everMember = new Set<string>();
-  private leading = false;
-  private contested = true;
-  private nextId = 1;
+  /** Nodes fenced (or confirmed off), each with the epoch it was fenced in. */
+  private readonly fencedMarks = new Map<string, { readonly epoch: number; readonly atMs: number }>();
+  /** Targets waiting to be tried again, with the epoch they are about. */
+  private readonly retrying = new Map<string, number>();
+  private readonly everMember = new Set<string>();
+  private readonly leftCleanly = new Set<string>();
+  private readonly lastEpoch = new Map<string, number>();
+  private view: ViewFacts = emptyView;
+  private deposedWhy: string | undefined;
+  private nextRecordId = 1;
+  private nextAttemptId = 1;
 
-  constructor(private readonly o: FencingCoordinatorOptions) {}
+  constructor(
+    private readonly o: FencingCoordinatorOptions,
+    private readonly clock: Clock,
+    private readonly rng: Rng,
+  ) {}
 
-  /** True once the node was fenced or confirmed off, until it is back in the view. */
+  step(event: FencingEvent): FencingAction[] {
+    switch (event.kind) {
+      case 'viewChanged':
+        return this.onView(event.view);
+      case 'peerLeft':
+        return this.onPeerLeft(event.node);
+      case 'leaveRevoked':
+        this.leftCleanly.delete(event.node);
+        return this.fenceAbsent();
+      case 'deposed':
+        return this.onDeposed(event.reason);
+      case 'reinstated':
+        this.deposedWhy = undefined;
+        return this.fenceAbsent();
+      case 'fenceRequested':
+        return this.onRequest(event.target, event.action);
+      case 'confirmed':
+        return this.onConfirmed(event.target);
+      case 'agentFinished':
+        return this.onAgentFinished(event.attempt, event.outcome);
+      case 'timerFired':
+        return this.onTimer(event.timer);
+      case 'stop':
+        return [...this.running.keys(), ...this.retrying.keys()].flatMap((target) => this.cancel(target, 'stopping'));
+    }
+  }
+
+  /** One stable line for logs and tests. */
+  describe(): string {
+    const ops = [...this.running].map(([t, op]) => `${t}:${op.phase}${op.phase === 'running' ? `(level ${op.levels[op.level]?.index ?? '?'} try ${op.try})` : ''}`);
+    const marks = [...this.fencedMarks].map(([node, m]) => `${node}@${m.epoch}`);
+    return [
+      `${this.o.self} ${this.deposedWhy !== undefined ? 'deposed' : this.isLeading ? 'leading' : 'following'}`,
+      `running=[${ops.join(',')}]`,
+      `fenced=[${marks.join(',')}]`,
+      ...(this.retrying.size > 0 ? [`retrying=[${[...this.retrying.keys()].join(',')}]`] : []),
+      ...(this.leftCleanly.size > 0 ? [`left=[${[...this.leftCleanly].join(',')}]`] : []),
+    ].join(' ');
+  }
+
+  /** True once the node was fenced or confirmed off, until it is back from a restart. */
   isFenced(node: string): boolean {
-    return this.fencedSince.has(node);
+    return this.fencedMarks.has(node);
   }
 
-  /** The nodes known fenced now, for heartbeats. */
-  fencedNodes(): string[] {
-    return [...this.fencedSince.keys()];
+  /** What heartbeats say of fencing: each node being fenced (or waiting for a retry) and each fenced. */
+  marks(): FenceMark[] {
+    const out: FenceMark[] = [];
+    for (const [node, op] of this.running) if (op.record.action !== 'on') out.push({ node, epoch: op.epoch, state: 'fencing' });
+    for (const [node, epoch] of this.retrying) out.push({ node, epoch, state: 'fencing' });
+    for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced' });
+    return out;
   }
 
-  /** Whether this node is the DC of a quorate view, the one that fences. */
+  /** Whether this node is the DC of a quorate view and not deposed: the one that fences. */
   get isLeading(): boolean {
-    return this.leading;
+    return this.view.quorate && this.view.dc === this.o.self && this.deposedWhy === undefined;
+  }
+
+  get deposed(): string | undefined {
+    return this.deposedWhy;
   }
 
   history(): readonly FenceRecord[] {
@@ -141,150 +231,193 @@ export class FencingCoordinator {
     return [...this.running.keys()];
   }
 
-  /** The DC of a quorate view fences the directors that left it; a node back in the view is a member again. */
-  viewChanged(view: ViewFacts): void {
-    this.members = new Set(view.members);
+  private onView(view: ViewFacts): FencingAction[] {
+    this.view = view;
+    const actions: FencingAction[] = [];
+    for (const [node, epoch] of view.epochs) this.lastEpoch.set(node, epoch);
     for (const m of view.members) {
       this.everMember.add(m);
-      this.fencedSince.delete(m);
-      this.cancel(m, `${m} is back in the view`);
+      this.leftCleanly.delete(m);
+      const mark = this.fencedMarks.get(m);
+      // Back from a restart (a power cycle): it is a member like any other. Back in the
+      // same run (its links were cut, say) it stays fenced until an operator clears it.
+      if (mark !== undefined && (mark.epoch === 0 || mark.epoch !== view.epochs.get(m))) this.fencedMarks.delete(m);
+      actions.push(...this.cancel(m, `${m} is back in the view`));
     }
-    this.leading = view.quorate && view.dc === this.o.self;
-    this.contested = view.majority !== true;
-    if (!this.leading) {
-      for (const [target, op] of this.running) if (op.record.origin === 'automatic' && op.delayTimer !== undefined) this.cancel(target, 'this node is no longer the DC of a quorate view');
-      return;
+    if (!this.isLeading) {
+      for (const [target, op] of this.running) if (op.record.origin === 'automatic' && op.phase === 'delay') actions.push(...this.cancel(target, 'this node is no longer the DC of a quorate view'));
+      return actions;
     }
-    for (const node of this.o.directors) {
-      if (node === this.o.self || this.members.has(node) || !this.everMember.has(node)) continue;
-      if (this.fencedSince.has(node) || this.running.has(node) || this.retryTimers.has(node)) continue;
-      this.start(node, this.o.config.action, 'automatic');
-    }
+    return [...actions, ...this.fenceAbsent()];
   }
 
-  /** An operator's request (through the DC). Fails when this node is not the DC of a quorate view. */
-  fence(target: string, action: FenceAction | 'on'): FenceRecord | { error: string } {
-    if (!this.leading) return { error: 'only the DC of a quorate view fences: ask it (hadirector status shows which node is DC)' };
-    if (target === this.o.self) return { error: 'a node does not fence itself' };
-    if (this.running.has(target)) return { error: `${target} is being fenced already` };
-    return this.start(target, action, 'manual');
+  /** As DC, fences every director seen before that is away now, unless it left cleanly. */
+  private fenceAbsent(): FencingAction[] {
+    if (!this.isLeading) return [];
+    const members = new Set(this.view.members);
+    const actions: FencingAction[] = [];
+    for (const node of this.o.directors) {
+      if (node === this.o.self || members.has(node) || !this.everMember.has(node) || this.leftCleanly.has(node)) continue;
+      if (this.fencedMarks.has(node) || this.running.has(node) || this.retrying.has(node)) continue;
+      actions.push(...this.start(node, this.o.config.action, 'automatic').actions);
+    }
+    return actions;
+  }
+
+  private onPeerLeft(node: string): FencingAction[] {
+    this.leftCleanly.add(node);
+    const op = this.running.get(node);
+    // A manual fence goes on: an operator asked for it.
+    if (op === undefined || op.record.origin === 'automatic') return this.cancel(node, `${node} left cleanly`);
+    return [];
+  }
+
+  private onDeposed(reason: string): FencingAction[] {
+    const first = this.deposedWhy === undefined;
+    this.deposedWhy = reason;
+    const actions = [...this.running.keys(), ...this.retrying.keys()].flatMap((target) => this.cancel(target, `this node is deposed: ${reason}`));
+    return first ? [{ kind: 'log', message: `fencing no one: ${reason}` }, ...actions] : actions;
+  }
+
+  private onRequest(target: string, action: FenceAction | 'on'): FencingAction[] {
+    const refuse = (error: string): FencingAction[] => [{ kind: 'reply', result: { error } }];
+    if (this.deposedWhy !== undefined) return refuse(`this node fences no one: ${this.deposedWhy}`);
+    if (!this.isLeading) return refuse('only the DC of a quorate view fences: ask it (hadirector status shows which node is DC)');
+    if (target === this.o.self) return refuse('a node does not fence itself');
+    if (this.running.has(target)) return refuse(`${target} is being fenced already`);
+    const { record, actions } = this.start(target, action, 'manual');
+    return [...actions, { kind: 'reply', result: record }];
   }
 
   /** An operator states the node is off (no agent could say so): it counts as fenced. */
-  confirm(target: string): FenceRecord {
-    this.cancel(target, 'confirmed off by an operator');
+  private onConfirmed(target: string): FencingAction[] {
+    const actions = this.cancel(target, 'confirmed off by an operator');
     const record = this.newRecord(target, this.o.config.action, 'confirmed');
     record.result = 'success';
     record.durationMs = 0;
-    this.succeeded(target, record);
-    return record;
+    return [...actions, ...this.succeeded(target, this.lastEpoch.get(target) ?? 0, record), { kind: 'reply', result: record }];
   }
 
-  stop(): void {
-    for (const target of [...this.running.keys()]) this.cancel(target, 'stopping');
-    for (const t of this.retryTimers.values()) this.o.clock.clearTimeout(t);
-    this.retryTimers.clear();
-  }
-
-  private start(target: string, action: FenceAction | 'on', origin: FenceOrigin): FenceRecord {
+  private start(target: string, action: FenceAction | 'on', origin: FenceOrigin): { record: FenceRecord; actions: FencingAction[] } {
     const record = this.newRecord(target, action, origin);
-    const op: Operation = { record, abort: new AbortController() };
+    const nowMs = this.clock.nowMs();
+    const op: Operation = { record, epoch: this.lastEpoch.get(target) ?? 0, startedMs: nowMs, phase: 'delay', levels: [], level: 0, device: 0, try: 1, attemptId: 0, attemptStartedMs: nowMs };
     this.running.set(target, op);
+    const retryTimer = this.retrying.has(target) ? [{ kind: 'cancelTimer', timer: `retry ${target}` } as const] : [];
+    this.retrying.delete(target);
     const delayMs = origin === 'automatic' ? this.raceDelayMs(target) : 0;
-    this.o.events.log(`fencing ${target} (${action}, ${origin})${delayMs > 0 ? ` after a delay of ${delayMs} ms` : ''}`);
-    if (delayMs > 0) {
-      op.delayTimer = this.o.clock.setTimeout(() => {
-        op.delayTimer = undefined;
-        void this.execute(target, op);
-      }, delayMs);
-    } else {
-      void this.execute(target, op);
-    }
-    return record;
-  }
-
-  private async execute(target: string, op: Operation): Promise<void> {
-    const started = this.o.clock.nowMs();
-    const levels = this.levelsFor(target);
-    if (levels.length === 0) this.o.events.alert(`no fence device can fence ${target}: add a level or a device whose hosts include it`);
-    let done = false;
-    for (const level of levels) {
-      if (op.abort.signal.aborted) return;
-      let levelOk = true;
-      for (const device of level.devices) {
-        if (!(await this.runDevice(op, level.index, device, target))) {
-          levelOk = false;
-          break;
-        }
-      }
-      if (levelOk) {
-        done = true;
-        break;
-      }
-      this.o.events.alert(`fencing ${target}: level ${level.index} failed${level === levels[levels.length - 1] ? '' : '; trying the next level'}`);
-    }
-    if (op.abort.signal.aborted || this.running.get(target) !== op) return;
-    this.running.delete(target);
-    op.record.durationMs = this.o.clock.nowMs() - started;
-    if (done) {
-      op.record.result = 'success';
-      if (op.record.action !== 'on') this.succeeded(target, op.record);
-      else this.o.events.log(`${target} powered on`);
-      return;
-    }
-    op.record.result = 'failed';
-    this.o.events.alert(`fencing ${target} failed at every level (${op.record.attempts.length} attempts): what it held will not be taken over until it is fenced or confirmed off (hadirector fence confirm ${target})`);
-    if (op.record.origin === 'automatic') {
-      const retryMs = this.o.retryAfterMs ?? fenceRetryAfterDefaultMs;
-      this.retryTimers.set(
-        target,
-        this.o.clock.setTimeout(() => {
-          this.retryTimers.delete(target);
-          if (this.leading && !this.members.has(target) && !this.fencedSince.has(target) && !this.running.has(target)) this.start(target, this.o.config.action, 'automatic');
-        }, retryMs),
-      );
-    }
+    const log: FencingAction = { kind: 'log', message: `fencing ${target} (${action}, ${origin})${delayMs > 0 ? ` after a delay of ${delayMs} ms` : ''}` };
+    if (delayMs > 0) return { record, actions: [...retryTimer, log, { kind: 'setTimer', timer: `delay ${target}`, atMs: nowMs + delayMs }] };
+    return { record, actions: [...retryTimer, log, ...this.begin(target, op)] };
   }
 
   /**
    * As Pacemaker's pcmk_delay_base and pcmk_delay_max: at least the base, at most the
-   * max, random in between. Without a majority (two_node), fencing a node that outranks
-   * this one (as Pacemaker's priority-fencing-delay) waits twice delay_max more, so of two
-   * sides fencing each other the one that matters acts at least delay_max first.
+   * max, random in between. Without a majority (two_node), fencing a node that should win
+   * (as Pacemaker's priority-fencing-delay) waits twice delay_max more, so of two sides
+   * fencing each other the one that matters acts at least delay_max first.
    */
   private raceDelayMs(target: string): number {
     const { delayBaseMs: base, delayMaxMs: max } = this.o.config;
     const spread = Math.max(base, max) - base;
-    const yieldMs = this.contested && this.o.outranks?.(target, this.o.self) === true ? 2 * Math.max(base, max) : 0;
-    return base + Math.floor(this.o.rng.next() * (spread + 1)) + yieldMs;
+    const side = (name: string) => ({ name, priority: this.o.priorities.get(name) ?? 0, holdsVips: this.view.holders.includes(name) });
+    const yieldMs = !this.view.majority && winsFenceRace(side(target), side(this.o.self)) ? 2 * Math.max(base, max) : 0;
+    return base + Math.floor(this.rng.next() * (spread + 1)) + yieldMs;
   }
 
-  /** One device, tried 1 + retries times, each bounded by its timeout. */
-  private async runDevice(op: Operation, level: number, device: FenceDeviceConfig, target: string): Promise<boolean> {
-    for (let attempt = 1; attempt <= 1 + device.retries; attempt++) {
-      if (op.abort.signal.aborted) return false;
-      const startedMs = this.o.clock.nowMs();
-      const attemptAbort = new AbortController();
-      const onAbort = () => attemptAbort.abort();
-      op.abort.signal.addEventListener('abort', onAbort);
-      let timer: TimerHandle | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = this.o.clock.setTimeout(() => resolve('timeout'), device.timeoutMs);
-      });
-      const outcome = await Promise.race([this.o.runner.run(device, target, op.record.action, attemptAbort.signal).catch((err: unknown): FenceOutcome => ({ ok: false, detail: (err as Error).message })), timedOut]);
-      if (timer !== undefined) this.o.clock.clearTimeout(timer);
-      op.abort.signal.removeEventListener('abort', onAbort);
-      if (outcome === 'timeout') attemptAbort.abort();
-      const result = outcome === 'timeout' ? 'timeout' : outcome.ok ? 'success' : 'failed';
-      const detail = outcome === 'timeout' ? `no answer within ${device.timeoutMs} ms` : outcome.detail;
-      op.record.attempts.push({ level, device: device.name, attempt, startedMs, durationMs: this.o.clock.nowMs() - startedMs, result, detail });
-      if (result === 'success') return true;
-      this.o.events.log(`fencing ${target}: device ${device.name} attempt ${attempt}/${1 + device.retries}: ${result}: ${detail}`);
+  /** The delay is over: the first level's first device. */
+  private begin(target: string, op: Operation): FencingAction[] {
+    op.phase = 'running';
+    op.levels = this.levelsFor(target);
+    if (op.levels.length === 0) {
+      const alert: FencingAction = { kind: 'alert', message: `no fence device can fence ${target}: add a level or a device whose hosts include it` };
+      return [alert, ...this.finish(target, op, false)];
     }
-    return false;
+    return this.runAttempt(target, op);
   }
 
-  private levelsFor(target: string): Array<{ index: number; devices: FenceDeviceConfig[] }> {
+  private runAttempt(target: string, op: Operation): FencingAction[] {
+    const device = op.levels[op.level]?.devices[op.device];
+    if (device === undefined) return this.finish(target, op, false);
+    op.attemptId = this.nextAttemptId++;
+    op.attemptStartedMs = this.clock.nowMs();
+    return [
+      { kind: 'runAgent', attempt: op.attemptId, device, target, action: op.record.action },
+      { kind: 'setTimer', timer: `attempt ${target}`, atMs: op.attemptStartedMs + device.timeoutMs },
+    ];
+  }
+
+  private onAgentFinished(attemptId: number, outcome: FenceOutcome): FencingAction[] {
+    for (const [target, op] of this.running) {
+      if (op.phase !== 'running' || op.attemptId !== attemptId) continue;
+      const cancel: FencingAction = { kind: 'cancelTimer', timer: `attempt ${target}` };
+      return [cancel, ...this.attemptEnded(target, op, outcome.ok ? 'success' : 'failed', outcome.detail)];
+    }
+    // An answer after its timeout, or for an operation cancelled since: nothing to do.
+    return [];
+  }
+
+  private onTimer(timer: FenceTimer): FencingAction[] {
+    const space = timer.indexOf(' ');
+    const kind = timer.slice(0, space);
+    const target = timer.slice(space + 1);
+    const op = this.running.get(target);
+    if (kind === 'delay') return op !== undefined && op.phase === 'delay' ? this.begin(target, op) : [];
+    if (kind === 'attempt') {
+      if (op === undefined || op.phase !== 'running') return [];
+      const device = op.levels[op.level]?.devices[op.device];
+      const abort: FencingAction = { kind: 'abortAgent', attempt: op.attemptId };
+      return [abort, ...this.attemptEnded(target, op, 'timeout', `no answer within ${device?.timeoutMs ?? 0} ms`)];
+    }
+    if (!this.retrying.has(target)) return [];
+    this.retrying.delete(target);
+    const away = !this.view.members.includes(target) && !this.fencedMarks.has(target) && !this.leftCleanly.has(target);
+    return this.isLeading && away && !this.running.has(target) ? this.start(target, this.o.config.action, 'automatic').actions : [];
+  }
+
+  /** One agent run ended: the next device, another try, the next level, or the end. */
+  private attemptEnded(target: string, op: Operation, result: FenceAttempt['result'], detail: string): FencingAction[] {
+    const level = op.levels[op.level];
+    const device = level?.devices[op.device];
+    if (level === undefined || device === undefined) return this.finish(target, op, false);
+    const nowMs = this.clock.nowMs();
+    op.record.attempts.push({ level: level.index, device: device.name, attempt: op.try, startedMs: op.attemptStartedMs, durationMs: nowMs - op.attemptStartedMs, result, detail });
+    if (result === 'success') {
+      op.try = 1;
+      op.device++;
+      return op.device < level.devices.length ? this.runAttempt(target, op) : this.finish(target, op, true);
+    }
+    const actions: FencingAction[] = [{ kind: 'log', message: `fencing ${target}: device ${device.name} attempt ${op.try}/${1 + device.retries}: ${result}: ${detail}` }];
+    if (op.try < 1 + device.retries) {
+      op.try++;
+      return [...actions, ...this.runAttempt(target, op)];
+    }
+    const last = op.level === op.levels.length - 1;
+    actions.push({ kind: 'alert', message: `fencing ${target}: level ${level.index} failed${last ? '' : '; trying the next level'}` });
+    if (last) return [...actions, ...this.finish(target, op, false)];
+    op.level++;
+    op.device = 0;
+    op.try = 1;
+    return [...actions, ...this.runAttempt(target, op)];
+  }
+
+  private finish(target: string, op: Operation, done: boolean): FencingAction[] {
+    this.running.delete(target);
+    op.record.durationMs = this.clock.nowMs() - op.startedMs;
+    if (done) {
+      op.record.result = 'success';
+      if (op.record.action !== 'on') return this.succeeded(target, op.epoch, op.record);
+      return [{ kind: 'log', message: `${target} powered on` }];
+    }
+    op.record.result = 'failed';
+    const holdsBack = this.o.config.mode === 'power' ? `what it held will not be taken over until it is fenced or confirmed off (hadirector fence confirm ${target})` : 'its VIPs are taken over at its self-release deadline all the same (mode self_release)';
+    const actions: FencingAction[] = [{ kind: 'alert', message: `fencing ${target} failed at every level (${op.record.attempts.length} attempts): ${holdsBack}` }];
+    if (op.record.origin !== 'automatic') return actions;
+    this.retrying.set(target, op.epoch);
+    return [...actions, { kind: 'setTimer', timer: `retry ${target}`, atMs: this.clock.nowMs() + (this.o.retryAfterMs ?? fenceRetryAfterDefaultMs) }];
+  }
+
+  private levelsFor(target: string): Level[] {
     const byName = new Map(this.o.config.devices.map((d) => [d.name, d]));
     const levels = this.o.config.levels
       .filter((l) => l.target === target)
@@ -296,32 +429,31 @@ export class FencingCoordinator {
     return this.o.config.devices.filter((d) => d.hosts.length === 0 || d.hosts.includes(target)).map((d, i) => ({ index: i + 1, devices: [d] }));
   }
 
-  private succeeded(target: string, record: FenceRecord): void {
-    this.fencedSince.set(target, this.o.clock.nowMs());
-    const t = this.retryTimers.get(target);
-    if (t !== undefined) this.o.clock.clearTimeout(t);
-    this.retryTimers.delete(target);
-    this.o.events.log(`${target} is fenced (${record.origin}${record.attempts.length > 0 ? `, by ${record.attempts[record.attempts.length - 1]?.device}` : ''})`);
-    this.o.events.fenced(target, record);
+  private succeeded(target: string, epoch: number, record: FenceRecord): FencingAction[] {
+    this.fencedMarks.set(target, { epoch, atMs: this.clock.nowMs() });
+    const cancelRetry: FencingAction[] = this.retrying.delete(target) ? [{ kind: 'cancelTimer', timer: `retry ${target}` }] : [];
+    const by = record.attempts.at(-1)?.device;
+    return [...cancelRetry, { kind: 'log', message: `${target} is fenced (${record.origin}${by !== undefined ? `, by ${by}` : ''})` }, { kind: 'fenced', target, record }];
   }
 
-  private cancel(target: string, why: string): void {
+  private cancel(target: string, why: string): FencingAction[] {
+    const actions: FencingAction[] = [];
     const op = this.running.get(target);
     if (op !== undefined) {
-      if (op.delayTimer !== undefined) this.o.clock.clearTimeout(op.delayTimer);
-      op.abort.abort();
+      if (op.phase === 'delay') actions.push({ kind: 'cancelTimer', timer: `delay ${target}` });
+      else actions.push({ kind: 'abortAgent', attempt: op.attemptId }, { kind: 'cancelTimer', timer: `attempt ${target}` });
       op.record.result = 'failed';
-      op.record.attempts.push({ level: 0, device: '-', attempt: 0, startedMs: this.o.clock.nowMs(), durationMs: 0, result: 'failed', detail: `cancelled: ${why}` });
+      op.record.durationMs = this.clock.nowMs() - op.startedMs;
+      op.record.attempts.push({ level: 0, device: '-', attempt: 0, startedMs: this.clock.nowMs(), durationMs: 0, result: 'failed', detail: `cancelled: ${why}` });
       this.running.delete(target);
-      this.o.events.log(`fencing ${target} cancelled: ${why}`);
+      actions.push({ kind: 'log', message: `fencing ${target} cancelled: ${why}` });
     }
-    const t = this.retryTimers.get(target);
-    if (t !== undefined) this.o.clock.clearTimeout(t);
-    this.retryTimers.delete(target);
+    if (this.retrying.delete(target)) actions.push({ kind: 'cancelTimer', timer: `retry ${target}` });
+    return actions;
   }
 
   private newRecord(target: string, action: FenceAction | 'on', origin: FenceOrigin): FenceRecord {
-    const record: FenceRecord = { id: this.nextId++, target, action, origin, requestedAt: this.o.clock.wallMs(), result: 'pending', attempts: [] };
+    const record: FenceRecord = { id: this.nextRecordId++, target, action, origin, requestedAt: this.clock.wallMs(), result: 'pending', attempts: [] };
     this.records.push(record);
     if (this.records.length > historyLimit) this.records.splice(0, this.records.length - historyLimit);
     return record;

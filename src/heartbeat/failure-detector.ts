@@ -151,6 +151,12 @@ export class FailureDetector {
     return this.peers.get(peer)?.lastHeardMs ?? -Infinity;
   }
 
+  /** The boot epoch of the peer's latest heartbeat, if it was ever heard. */
+  epochOf(peer: string): number | undefined {
+    const p = this.peers.get(peer);
+    return p === undefined || p.bootEpoch < 0 ? undefined : p.bootEpoch;
+  }
+
   state(peer: string): PeerState | undefined {
     return this.peers.get(peer)?.state;
   }

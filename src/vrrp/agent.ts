@@ -180,6 +180,7 @@ export class VrrpAgent {
     const verdict = takeoverGate({
       nowMs,
       quorate: view.quorate,
+      policy: this.o.policy,
       quorumContactMs,
       guardMs: guard,
       settled: this.o.cluster.settled(),

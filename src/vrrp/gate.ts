@@ -1,5 +1,5 @@
 // The takeover gate: when a backup may become master of an instance. Only while its
-// partition has quorum (and the start-up grace is over), and only when every other node
+// partition has quorum, or no_quorum_policy is `ignore` (and the start-up grace is over), and only when every other node
 // that may hold the instance is known safe: it released (priority 0), or it is a node we
 // hear whose heartbeats say it does not hold it, or it has been silent past deadtime —
 // past its own self-release deadline, so it has let go if it was cut off (fencing mode
@@ -7,6 +7,9 @@
 // when a master must let go: when
 // the last moment a quorum heard it is older than deadtime less a guard, it releases by
 // itself, before any survivor's gate can open on it.
+
+import type { NoQuorumPolicy } from '../cluster/config';
+import { vipPermission } from '../cluster/quorum';
 
 export interface Claim {
   readonly node: string;
@@ -21,6 +24,8 @@ export interface Claim {
 export interface GateInputs {
   readonly nowMs: number;
   readonly quorate: boolean;
+  /** Without quorum: `ignore` takes over all the same; `stop` and `freeze` take nothing new. */
+  readonly policy: NoQuorumPolicy;
   /** The last moment a quorum heard this node (ClusterNode.quorumContactMs). */
   readonly quorumContactMs: number;
   readonly guardMs: number;
@@ -43,10 +48,10 @@ export interface GateVerdict {
 
 export function takeoverGate(i: GateInputs): GateVerdict {
   if (!i.settled) return { open: false, reason: 'starting: initdead has not passed and not every peer is heard' };
-  if (!i.quorate) return { open: false, reason: 'no quorum' };
+  if (vipPermission(i.quorate, i.policy, false) !== 'may-hold') return { open: false, reason: `no quorum (no_quorum_policy ${i.policy})` };
   // A view still counts peers until deadtime; a node they stopped hearing must not take
-  // over only to let go again at once.
-  if (selfReleaseDue(i.nowMs, i.quorumContactMs, i.deadtimeMs, i.guardMs)) return { open: false, reason: 'no quorum has heard this node lately' };
+  // over only to let go again at once (no_quorum_policy stop).
+  if (i.policy === 'stop' && selfReleaseDue(i.nowMs, i.quorumContactMs, i.deadtimeMs, i.guardMs)) return { open: false, reason: 'no quorum has heard this node lately' };
   for (const c of i.claims) {
     if (!c.holding || i.fenced?.(c.node) === true) continue;
     if (c.heard) return { open: false, reason: `${c.node} holds it and is heard` };

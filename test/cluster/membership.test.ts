@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { electDc, Membership, type MemberConfig } from '../../src/cluster/membership';
+import { Membership, type MemberConfig } from '../../src/cluster/membership';
+import { electDc } from '../../src/cluster/quorum';
 
 const node = (name: string, priority = 100, votes = 1, witness = false): MemberConfig => ({ name, priority, votes, witness });
 const three = [node('d1', 150), node('d2', 100), node('w1', 0, 1, true)];
@@ -28,8 +29,8 @@ describe('membership, quorum and DC', () => {
   });
 
   it('breaks a priority tie by the lowest name', () => {
-    assert.equal(electDc([node('d3'), node('d1'), node('d2')]), 'd1');
-    assert.equal(electDc([node('d3', 200), node('d1'), node('d2')]), 'd3');
+    assert.equal(electDc([node('d3'), node('d1'), node('d2')])?.name, 'd1');
+    assert.equal(electDc([node('d3', 200), node('d1'), node('d2')])?.name, 'd3');
   });
 
   it('two_node: one of two has quorum, but with wait_for_all only after both were seen together', () => {

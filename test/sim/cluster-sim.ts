@@ -16,9 +16,12 @@
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { ClusterNode } from '../../src/cluster/node';
+import { newCluster, type ClusterConfig } from '../../src/cluster/config';
 import { newFencing, type FenceMode } from '../../src/fencing/config';
-import { FencingCoordinator, outranks, viewFacts, type FenceOutcome } from '../../src/fencing/coordinator';
-import type { MemberConfig, QuorumRules } from '../../src/cluster/membership';
+import type { FenceAgentDriver } from '../../src/fencing/agents/runner';
+import { ClusterFencing, fencingView } from '../../src/director/cluster-fencing';
+import type { MemberConfig } from '../../src/cluster/membership';
+import type { QuorumRules } from '../../src/cluster/quorum';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
 import { silentLogger } from '../../src/common/log';
 import { ClusterSync } from '../../src/director/cluster-sync';
@@ -37,6 +40,8 @@ export interface ClusterSimOptions {
   readonly maxLoss: number;
   /** The nodes' quorum rules; a test may break them to see the invariants catch it. */
   readonly quorum?: QuorumRules;
+  /** Break the quorum rule on purpose: each node counts every vote as its own. */
+  readonly selfishVotes?: boolean;
   /** Run a VRRP instance on every director, and check its invariants. */
   readonly vrrp?: boolean;
   /** The directors' no_quorum_policy (stop unless told). */
@@ -96,7 +101,7 @@ interface SimNode {
   readonly clock: NodeClock;
   node: ClusterNode | null;
   vrrp: VrrpAgent | null;
-  fencing: FencingCoordinator | null;
+  fencing: ClusterFencing | null;
   engine: IpvsEngine | null;
   sync: ClusterSync | null;
   /** Since when this node has been master without a quorate view, if it has. */
@@ -124,45 +129,59 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const quorumVotes = Math.floor(totalVotes / 2) + 1;
   const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
   const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, fencing: null, engine: null, sync: null, epoch: 10_000 }));
-  const fenceDevice = { name: 'pdu', where: { file: 'sim', line: 1, col: 1 }, agent: 'exec', timeoutMs: 2000, retries: 1, hosts: [], options: {}, optionWhere: {} };
+  const where = { file: 'sim', line: 1, col: 1 };
+  const fenceDevice = { name: 'pdu', where, agent: 'exec', timeoutMs: 2000, retries: 1, hosts: [], options: {}, optionWhere: {} };
+  const cluster: ClusterConfig = {
+    ...newCluster(where),
+    clusterId: 'sim',
+    nodes: o.nodes.map((n) => ({ name: n.name, where, addresses: [], priority: n.priority, votes: n.votes, witness: n.witness })),
+    fencing: { ...newFencing(), mode: o.fencing?.mode ?? 'power', action: 'off', delayBaseMs: o.fencing?.delayBaseMs ?? 0, delayMaxMs: o.fencing?.delayMaxMs ?? 1000, devices: [fenceDevice] },
+  };
   /** A power switch: it acts on its own clock, whatever becomes of the node that asked. */
-  const powerSwitch = (fencer: SimNode, target: string, signal: AbortSignal): Promise<FenceOutcome> => {
-    const roll = o.fencing?.faults === true ? rng.next() : 0;
-    const latencyMs = 50 + Math.floor(rng.next() * 450);
-    const kind = roll < 0.7 ? 'ok' : roll < 0.8 ? 'fail' : roll < 0.9 ? 'hang' : 'late';
-    if (kind !== 'ok') stats.fenceFaults++;
-    note(`${fencer.name}: fence agent for ${target}: ${kind}`);
-    const powerOff = (): void => {
-      const victim = nodes.find((n) => n.name === target);
-      if (victim === undefined || victim.node === null) return;
-      crash(victim);
-      poweredOff.push(target);
-      stats.fences++;
-      note(`${target} powered off (fence asked by ${fencer.name})`);
-    };
-    return new Promise((resolve) => {
-      signal.addEventListener('abort', () => resolve({ ok: false, detail: 'killed' }));
+  const powerSwitch = (fencer: SimNode): FenceAgentDriver => ({
+    start(_device, target, _action, done) {
+      let aborted = false;
+      const answer = (ok: boolean, detail: string) => () => {
+        if (!aborted) done({ ok, detail });
+      };
+      const roll = o.fencing?.faults === true ? rng.next() : 0;
+      const latencyMs = 50 + Math.floor(rng.next() * 450);
+      const kind = roll < 0.7 ? 'ok' : roll < 0.8 ? 'fail' : roll < 0.9 ? 'hang' : 'late';
+      if (kind !== 'ok') stats.fenceFaults++;
+      note(`${fencer.name}: fence agent for ${target}: ${kind}`);
+      const powerOff = (): void => {
+        const victim = nodes.find((n) => n.name === target);
+        if (victim === undefined || victim.node === null) return;
+        crash(victim);
+        poweredOff.push(target);
+        stats.fences++;
+        note(`${target} powered off (fence asked by ${fencer.name})`);
+      };
       if (kind === 'ok') {
         clock.setTimeout(powerOff, latencyMs);
-        fencer.clock.setTimeout(() => resolve({ ok: true, detail: 'off' }), latencyMs + 1);
+        fencer.clock.setTimeout(answer(true, 'off'), latencyMs + 1);
       } else if (kind === 'fail') {
-        fencer.clock.setTimeout(() => resolve({ ok: false, detail: 'exit 1' }), latencyMs);
+        fencer.clock.setTimeout(answer(false, 'exit 1'), latencyMs);
       } else if (kind === 'late') {
         // The switch acts after the fencer gave up on it: off all the same.
         clock.setTimeout(powerOff, fenceDevice.timeoutMs + latencyMs);
       }
-    });
-  };
+      return () => {
+        aborted = true;
+      };
+    },
+  });
   const addressOf = (name: string): string => `10.0.0.${o.nodes.findIndex((n) => n.name === name) + 1}`;
 
   const boot = (s: SimNode): void => {
+    const holdsVip = (n: string): boolean => (n === s.name ? s.vrrp?.holding === true : s.node?.holdsOf(n)?.holds.includes('VI_1') === true);
     // Now and then a restart comes with the wall clock stepped back: a lower epoch.
     s.epoch = s.epoch > 0 && rng.next() < 0.2 ? s.epoch - 1000 : s.epoch + 1;
     const node = new ClusterNode({
       self: s.name,
       clusterId: 'sim',
       key,
-      nodes: o.nodes,
+      nodes: o.selfishVotes === true ? o.nodes.map((n) => ({ ...n, votes: n.name === s.name ? totalVotes : 0 })) : o.nodes,
       links: o.links,
       timing: o.timing,
       quorum: o.quorum ?? { twoNode: false, waitForAll: false },
@@ -182,7 +201,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         },
         peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
         viewChanged: (c) => {
-          s.fencing?.viewChanged(viewFacts(c.view));
+          s.fencing?.viewChanged(fencingView(c.view, node.epochs(), o.nodes.map((n) => n.name).filter(holdsVip)));
           s.vrrp?.viewChanged();
           stats.viewChanges++;
           note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
@@ -231,24 +250,17 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       });
     }
     if (o.fencing !== undefined) {
-      const holds = (n: string): boolean => (n === s.name ? s.vrrp?.holding === true : node.holdsOf(n)?.holds.includes('VI_1') === true);
-      const priority = (n: string): number => o.nodes.find((x) => x.name === n)?.priority ?? 0;
-      s.fencing = new FencingCoordinator({
+      s.fencing = new ClusterFencing({
+        cluster,
         self: s.name,
-        config: { ...newFencing(), mode: o.fencing.mode, action: 'off', delayBaseMs: o.fencing.delayBaseMs ?? 0, delayMaxMs: o.fencing.delayMaxMs ?? 1000, devices: [fenceDevice] },
-        directors: o.nodes.filter((n) => !n.witness).map((n) => n.name),
         clock: s.clock,
         rng,
-        runner: { run: (_device, target, _action, signal) => powerSwitch(s, target, signal) },
+        agents: powerSwitch(s),
+        log: { error: (m) => note(`${s.name}: ALERT ${m}`), warn: () => undefined, info: () => undefined },
         retryAfterMs: 5000,
-        outranks: (a, b) => outranks(holds, priority, a, b),
-        events: {
-          fenced: (target) => {
-            note(`${s.name}: ${target} is fenced`);
-            s.vrrp?.viewChanged();
-          },
-          alert: (m) => note(`${s.name}: ALERT ${m}`),
-          log: () => undefined,
+        onFenced: (target) => {
+          note(`${s.name}: ${target} is fenced`);
+          s.vrrp?.viewChanged();
         },
       });
     }

@@ -183,14 +183,18 @@ describe('VRRP over the cluster (virtual time)', () => {
 });
 
 describe('the takeover gate', () => {
-  const base = { nowMs: 10_000, quorate: true, settled: true, deadtimeMs: 3000, quorumContactMs: 9900, guardMs: 1000, claims: [] };
+  const base = { nowMs: 10_000, quorate: true, policy: 'stop' as const, settled: true, deadtimeMs: 3000, quorumContactMs: 9900, guardMs: 1000, claims: [] };
   it('opens with quorum, a quorum that hears us, and no other holder', () => {
     assert.deepEqual(takeoverGate(base), { open: true, reason: 'quorum, and no other holder' });
   });
   it('stays shut while starting, without quorum, or when no quorum has heard us lately', () => {
     assert.equal(takeoverGate({ ...base, settled: false }).open, false);
-    assert.equal(takeoverGate({ ...base, quorate: false }).reason, 'no quorum');
+    assert.equal(takeoverGate({ ...base, quorate: false }).reason, 'no quorum (no_quorum_policy stop)');
+    assert.equal(takeoverGate({ ...base, quorate: false, policy: 'freeze' }).reason, 'no quorum (no_quorum_policy freeze)');
     assert.equal(takeoverGate({ ...base, quorumContactMs: 7900 }).reason, 'no quorum has heard this node lately');
+  });
+  it('no_quorum_policy ignore takes over without quorum, as docs/configuration.md says', () => {
+    assert.equal(takeoverGate({ ...base, quorate: false, quorumContactMs: -Infinity, policy: 'ignore' }).open, true);
   });
   it('waits for a silent holder\'s self-release deadline, and never for a holder it hears', () => {
     const silent = takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 8000 }] });

@@ -3,7 +3,7 @@
 // with every secret option's value blanked out.
 import type { Clock } from '../../common/clock';
 import { secretOptionNames, type FenceDeviceConfig } from '../config';
-import type { FenceOutcome, FenceRunner } from '../coordinator';
+import type { FenceOutcome } from '../coordinator';
 import { execFence } from './exec-agent';
 import { agentInput, findAgent, runAgent, type AgentAction, type AgentResult } from './fence-agent';
 import { httpFence } from './http-agent';
@@ -22,7 +22,32 @@ function outcome(r: AgentResult, action: AgentAction): FenceOutcome {
   return { ok: r.code === 0, detail: r.code === undefined || r.code === 0 ? r.detail : `exit ${r.code}${r.detail.length > 0 ? `: ${r.detail}` : ''}` };
 }
 
-export class AgentRunner implements FenceRunner {
+/**
+ * How the fencing shell starts an agent: `done` is called once with the outcome, never
+ * after the returned abort was called. A callback rather than a promise, so a simulation
+ * on virtual time can answer within its own run.
+ */
+export interface FenceAgentDriver {
+  start(device: FenceDeviceConfig, target: string, action: AgentAction, done: (outcome: FenceOutcome) => void): () => void;
+}
+
+/** Real agents, each stopped (its process killed, its request aborted) when aborted. */
+export function agentDriver(runner: AgentRunner): FenceAgentDriver {
+  return {
+    start(device, target, action, done) {
+      const abort = new AbortController();
+      runner
+        .run(device, target, action, abort.signal)
+        .catch((err: unknown): FenceOutcome => ({ ok: false, detail: (err as Error).message }))
+        .then((outcome) => {
+          if (!abort.signal.aborted) done(outcome);
+        });
+      return () => abort.abort();
+    },
+  };
+}
+
+export class AgentRunner {
   constructor(private readonly clock: Clock) {}
 
   async run(device: FenceDeviceConfig, target: string, action: AgentAction, signal: AbortSignal): Promise<FenceOutcome> {
