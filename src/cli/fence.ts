@@ -1,5 +1,6 @@
 // `hadirector fence …`: ask the director (the DC, for a fence) to fence a node, power it
-// on, take an operator's word that it is off, test a device, or show the history.
+// on, take an operator's word that it is off, clear a node that stood down, test a
+// device, or show the history.
 import type { FenceAttempt, FenceRecord } from '../fencing/coordinator';
 import type { FenceControl } from '../director/control-protocol';
 import { ask, type ControlTarget } from './control';
@@ -7,7 +8,7 @@ import type { CliIo } from './io';
 
 export function fenceRequest(what: string, name: string | undefined, action: string): FenceControl | string {
   if (what === 'history') return name === undefined ? { action: 'history' } : `'fence history' takes no name`;
-  if (what === 'confirm' || what === 'test') return name === undefined ? `'fence ${what}' needs a ${what === 'test' ? 'device' : 'node'} name` : { action: what, target: name };
+  if (what === 'confirm' || what === 'clear' || what === 'test') return name === undefined ? `'fence ${what}' needs a ${what === 'test' ? 'device' : 'node'} name` : { action: what, target: name };
   if (name !== undefined) return `unexpected '${name}': hadirector fence NODE [--action off|reboot|on]`;
   if (action !== 'off' && action !== 'reboot' && action !== 'on') return `--action must be off, reboot or on, not '${action}'`;
   return { action, target: what };
@@ -39,6 +40,9 @@ export async function runFence(what: string, name: string | undefined, options: 
     const r = answer.result as { ok: boolean; detail: string };
     io.stdout(`${request.target}: ${r.ok ? 'ok' : 'FAILED'}${r.detail.length > 0 ? `: ${r.detail}` : ''}\n`);
     return r.ok ? 0 : 1;
+  } else if (request.action === 'clear') {
+    const r = answer.result as FenceRecord;
+    io.stdout(`${r.target}: cleared: ${r.attempts[0]?.detail ?? ''}\n`);
   } else {
     const r = answer.result as FenceRecord;
     io.stdout(`${r.target}: ${r.action} ${r.origin === 'confirmed' ? 'confirmed' : 'requested'} (operation ${r.id}; 'hadirector fence history' shows how it went)\n`);

@@ -140,7 +140,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
 
   program
     .command('fence')
-    .description('fencing through the DC: `fence NODE [--action off|reboot|on]`, `fence history`, `fence confirm NODE` (an operator says it is off), `fence test DEVICE`')
+    .description('fencing through the DC: `fence NODE [--action off|reboot|on]`, `fence history`, `fence confirm NODE` (an operator says it is off), `fence clear NODE` (a node that stood down may act again), `fence test DEVICE`')
     .argument('<what>', 'a node name, or history, confirm or test')
     .argument('[name]', 'the node (confirm) or device (test)')
     .option('--action <action>', 'off, reboot or on', 'reboot')

@@ -1,6 +1,6 @@
 // `hadirector status` for a terminal: the director, its cluster view (members, quorum,
-// DC), each peer's state, round trip, clock offset and links, the datagrams dropped, the
-// NTP checks, connection-table sync (each peer's lag, each copy), and each virtual
+// DC), whether it stands down, each peer's state, round trip, clock offset and links, the
+// datagrams dropped, the NTP checks, fencing (is it the DC, whom it fences or fenced), connection-table sync (each peer's lag, each copy), and each virtual
 // service's quorum. `--json` prints the answer as it is.
 import type { SyncStatus } from '../director/cluster-sync';
 import { describeCopy } from '../sync/endpoint';
@@ -31,11 +31,13 @@ interface StatusLike {
   cluster?: {
     view: { id: number; members: string[]; votes: number; expectedVotes: number; quorum: number; quorate: boolean; waitingForAll: boolean; dc?: string };
     settled: boolean;
+    deposed?: string;
     peers: PeerLike[];
     dropped: Record<string, number>;
     accepted: number;
     ntp?: Array<{ server: string; offsetMs?: number; delayMs?: number; skew?: string; error?: string }>;
   };
+  fencing?: { mode: string; leading: boolean; pending: string[]; marks: Array<{ node: string; epoch: number; state: string }> };
   sync?: SyncStatus;
   services?: Array<{ service: string; quorum: { held: boolean; liveWeight: number; needed: number }; realServers: Array<{ server: string; up: boolean }> }>;
 }
@@ -58,6 +60,7 @@ export function formatStatus(value: unknown): string {
     const v = c.view;
     const quorum = v.quorate ? 'quorate' : v.waitingForAll ? 'waiting for all nodes' : c.settled ? 'WITHOUT QUORUM' : 'starting';
     lines.push(`view ${v.id}: [${v.members.join(', ')}] ${quorum}, ${v.votes}/${v.expectedVotes} votes (quorum ${v.quorum}), DC ${v.dc ?? 'none'}`);
+    if (c.deposed !== undefined) lines.push(`  STANDING DOWN: ${c.deposed} (no VIP, no fencing; hadirector fence clear, docs/fencing.md)`);
     for (const p of c.peers) {
       const parts = [p.state];
       if (p.lastHeardAgoMs !== undefined) parts.push(`heard ${p.lastHeardAgoMs.toFixed(0)} ms ago`);
@@ -72,6 +75,11 @@ export function formatStatus(value: unknown): string {
     for (const n of c.ntp ?? []) {
       lines.push(n.error !== undefined ? `  ntp ${n.server}: ${n.error}` : `  ntp ${n.server}: this host ${signed(-(n.offsetMs ?? 0))}, delay ${(n.delayMs ?? 0).toFixed(1)} ms (${n.skew ?? 'ok'})`);
     }
+  }
+  const f = s.fencing;
+  if (f !== undefined && (f.leading || f.marks.length > 0)) {
+    const marks = f.marks.map((m) => `${m.node} ${m.state}`).join(', ');
+    lines.push(`fencing (mode ${f.mode}): ${f.leading ? 'this node is the DC: it fences' : 'not the DC'}${marks.length > 0 ? `; ${marks}` : ''}`);
   }
   if (s.sync !== undefined) lines.push(...syncLines(s.sync));
   for (const svc of s.services ?? []) {

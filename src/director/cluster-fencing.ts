@@ -11,7 +11,7 @@ import type { ClusterConfig } from '../cluster/config';
 import type { View } from '../cluster/membership';
 import { findAgent, readMetadata, unknownOptions } from '../fencing/agents/fence-agent';
 import type { AgentRunner, FenceAgentDriver } from '../fencing/agents/runner';
-import { FencingCoordinator, type FenceMark, type FenceRecord, type FencingAction, type FencingEvent, type FenceTimer, type ViewFacts } from '../fencing/coordinator';
+import { FencingCoordinator, type FencingCoordinatorOptions, type FenceMark, type FenceRecord, type FencingAction, type FencingEvent, type FenceTimer, type ViewFacts } from '../fencing/coordinator';
 import { RefusedRequest, type FenceControl } from './control-protocol';
 import { Timers } from './timers';
 
@@ -35,7 +35,10 @@ export interface ClusterFencingOptions {
   readonly onFenced: (node: string, record: FenceRecord) => void;
   /** How long after every level failed the topology is tried again (the coordinator's default when absent). */
   readonly retryAfterMs?: number;
+  readonly coordinator?: CoordinatorFactory;
 }
+
+export type CoordinatorFactory = (o: FencingCoordinatorOptions, clock: Clock, rng: Rng) => FencingCoordinator;
 
 export class ClusterFencing {
   private readonly coordinator: FencingCoordinator;
@@ -46,17 +49,14 @@ export class ClusterFencing {
 
   constructor(private readonly o: ClusterFencingOptions) {
     const nodes = o.cluster.nodes;
-    this.coordinator = new FencingCoordinator(
-      {
-        self: o.self,
-        config: o.cluster.fencing,
-        directors: nodes.filter((n) => !n.witness).map((n) => n.name),
-        priorities: new Map(nodes.map((n) => [n.name, n.priority])),
-        ...(o.retryAfterMs !== undefined ? { retryAfterMs: o.retryAfterMs } : {}),
-      },
-      o.clock,
-      o.rng,
-    );
+    const options: FencingCoordinatorOptions = {
+      self: o.self,
+      config: o.cluster.fencing,
+      directors: nodes.filter((n) => !n.witness).map((n) => n.name),
+      priorities: new Map(nodes.map((n) => [n.name, n.priority])),
+      ...(o.retryAfterMs !== undefined ? { retryAfterMs: o.retryAfterMs } : {}),
+    };
+    this.coordinator = o.coordinator?.(options, o.clock, o.rng) ?? new FencingCoordinator(options, o.clock, o.rng);
     this.timers = new Timers(o.clock, (timer) => this.dispatch({ kind: 'timerFired', timer }));
   }
 
@@ -124,9 +124,9 @@ export class ClusterFencing {
     this.timers.clear();
   }
 
-  status(): { mode: string; leading: boolean; deposed?: string; pending: string[]; fenced: string[]; history: readonly FenceRecord[] } {
+  status(): { mode: string; leading: boolean; deposed?: string; pending: string[]; fenced: string[]; marks: FenceMark[]; history: readonly FenceRecord[] } {
     const c = this.coordinator;
-    return { mode: this.o.cluster.fencing.mode, leading: c.isLeading, ...(c.deposed !== undefined ? { deposed: c.deposed } : {}), pending: c.pending(), fenced: this.fencedNodes(), history: c.history().slice(-statusHistory) };
+    return { mode: this.o.cluster.fencing.mode, leading: c.isLeading, ...(c.deposed !== undefined ? { deposed: c.deposed } : {}), pending: c.pending(), fenced: this.fencedNodes(), marks: c.marks(), history: c.history().slice(-statusHistory) };
   }
 
   /** An operator's request; an answer, or a RefusedRequest saying what is wrong. */
@@ -138,6 +138,9 @@ export class ClusterFencing {
         this.knownNode(r.target);
         this.o.log.warn(`an operator confirmed ${r.target} is off`, component);
         return this.answer({ kind: 'confirmed', target: r.target });
+      case 'clear':
+        this.knownNode(r.target);
+        return this.answer({ kind: 'cleared', target: r.target });
       case 'test': {
         const device = this.o.cluster.fencing.devices.find((d) => d.name === r.target);
         if (device === undefined) throw new RefusedRequest(`no fence device '${r.target}' (devices: ${this.o.cluster.fencing.devices.map((d) => d.name).join(', ') || 'none'})`);

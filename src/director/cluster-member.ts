@@ -1,19 +1,21 @@
-// This node's part in the cluster: the cluster node (heartbeats, membership, quorum, DC,
-// skew) on real UDP links, with what it reports logged. Built from the `cluster` block.
+// This node's part in the cluster, for real: the control plane (heartbeats, membership,
+// quorum, DC, skew, fencing, VRRP) on UDP links with real fence agents, and this host's
+// clock checked against NTP servers. Built from the `cluster` block.
 import fs from 'node:fs';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
-import { detectorTiming, type ClusterConfig } from '../cluster/config';
-import type { MemberConfig, View } from '../cluster/membership';
-import { ClusterNode, type ClusterStatus } from '../cluster/node';
+import type { Rng } from '../common/rng';
+import type { ClusterConfig } from '../cluster/config';
+import type { ClusterStatus } from '../cluster/node';
 import { UdpLinks } from '../heartbeat/udp-links';
-import type { AdvertBody, ClusterKey, Want } from '../heartbeat/envelope';
-import type { SyncBody } from '../sync/wire';
+import type { ClusterKey } from '../heartbeat/envelope';
+import { agentDriver, type AgentRunner } from '../fencing/agents/runner';
 import type { TimeCheckConfig } from '../time/config';
 import { querySntp } from '../time/sntp';
 import { SkewWatch, type SkewLevel } from '../time/skew';
 import { runNotify } from './notify';
+import { ControlPlane, type ControlPlaneHost, type InstanceSettings } from './control-plane';
 
 export interface NtpCheck {
   readonly server: string;
@@ -76,106 +78,74 @@ class NtpWatch {
   }
 }
 
-/** How the VRRP agents and fencing ride on the cluster node: what heartbeats say, adverts in, view changes. */
-export interface MemberHooks {
-  readonly holds?: () => readonly string[];
-  readonly wants?: () => readonly Want[];
-  readonly fenced?: () => readonly string[];
-  readonly advertReceived?: (sender: string, advert: AdvertBody) => void;
-  readonly syncReceived?: (sender: string, body: SyncBody) => void;
-  readonly viewChanged?: (view: View) => void;
-  /** This node was frozen: look at what it holds before it sends again. */
-  readonly stalled?: (gapMs: number) => void;
+export interface MemberOptions {
+  readonly cluster: ClusterConfig;
+  readonly self: string;
+  readonly instances: readonly InstanceSettings[];
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly log: Logger;
+  readonly host: ControlPlaneHost;
+  readonly fenceRunner: AgentRunner;
 }
 
+/** This node in the cluster for real: the control plane on UDP links, real fence agents, and the NTP check. */
 export class ClusterMember {
   private constructor(
-    readonly node: ClusterNode,
+    readonly plane: ControlPlane,
     private readonly links: UdpLinks,
     private readonly ntp: NtpWatch,
   ) {}
 
-  /** Starts heartbeating, or says why this node cannot take part. */
-  static async start(cluster: ClusterConfig, self: string, clock: Clock, log: Logger, hooks: MemberHooks = {}): Promise<ClusterMember> {
-    const me = cluster.nodes.find((n) => n.name === self);
-    if (me === undefined) throw new Error(`node '${self}' is not a member of the cluster (nodes: ${cluster.nodes.map((n) => n.name).join(', ')}); give --node`);
-    if (me.addresses.length === 0) throw new Error(`node '${self}' has no address on any link`);
-    const key = readKey(cluster);
-    const members: MemberConfig[] = cluster.nodes.map((n) => ({ name: n.name, votes: n.votes, priority: n.priority, witness: n.witness }));
+  /** Builds the control plane on its links; `start` sets it going. Says why this node cannot take part. */
+  static async open(o: MemberOptions): Promise<ClusterMember> {
+    const me = o.cluster.nodes.find((n) => n.name === o.self);
+    if (me === undefined) throw new Error(`node '${o.self}' is not a member of the cluster (nodes: ${o.cluster.nodes.map((n) => n.name).join(', ')}); give --node`);
+    if (me.addresses.length === 0) throw new Error(`node '${o.self}' has no address on any link`);
     const component = { component: 'cluster' };
-    let node: ClusterNode | undefined;
+    let plane: ControlPlane | undefined;
     const links = new UdpLinks(
-      cluster,
+      o.cluster,
       me,
-      (datagram) => node?.receive(datagram),
-      (e) => log.warn(`link ${e.link}: ${e.error.message}`, component),
+      (datagram) => plane?.receive(datagram),
+      (e) => o.log.warn(`link ${e.link}: ${e.error.message}`, component),
+      (link, up) => {
+        if (up) o.log.info(`link ${link}: this node can send on it again`, component);
+        else o.log.warn(`link ${link}: this node cannot send on it (its interface is down or its address gone)`, component);
+        plane?.linkState(link, up);
+      },
     );
-    node = new ClusterNode({
-      self,
-      clusterId: cluster.clusterId,
-      key,
-      nodes: members,
+    plane = new ControlPlane({
+      cluster: o.cluster,
+      self: o.self,
+      key: readKey(o.cluster),
       links: links.links,
-      timing: detectorTiming(cluster),
-      quorum: {
-        twoNode: cluster.quorum.twoNode,
-        waitForAll: cluster.quorum.waitForAll ?? cluster.quorum.twoNode,
-        ...(cluster.quorum.expectedVotes !== undefined ? { expectedVotes: cluster.quorum.expectedVotes } : {}),
-      },
-      skew: { warnMs: cluster.time.skewWarnMs, criticalMs: cluster.time.skewCriticalMs },
-      clock,
+      instances: o.instances,
+      clock: o.clock,
+      rng: o.rng,
       transport: links,
-      ...(hooks.holds !== undefined ? { holds: hooks.holds } : {}),
-      ...(hooks.wants !== undefined ? { wants: hooks.wants } : {}),
-      ...(hooks.fenced !== undefined ? { fenced: hooks.fenced } : {}),
-      ...(cluster.sync.link !== undefined ? { syncLink: cluster.sync.link } : {}),
-      events: {
-        advertReceived: (sender, advert) => hooks.advertReceived?.(sender, advert),
-        syncReceived: (sender, body) => hooks.syncReceived?.(sender, body),
-        syncLinkChanged: (peer, link, syncLink) => {
-          if (link === syncLink) log.info(`sync to ${peer} is back on link ${link}`, { ...component, peer });
-          else log.warn(`sync to ${peer} goes on link ${link}: ${peer} is not heard on the sync link ${syncLink}`, { ...component, peer });
-        },
-        stalled: (lateMs) => {
-          log.warn(`this node did not run for ${Math.round(lateMs)} ms (was it frozen?): peers may have counted it dead; it lets go of what it holds before it sends again`, component);
-          hooks.stalled?.(lateMs);
-        },
-        peerChanged: (c) => {
-          const fields = { ...component, peer: c.peer, ...(c.silentMs !== undefined ? { silentMs: Math.round(c.silentMs) } : {}) };
-          if (c.to === 'late') log.warn(`peer ${c.peer} is late`, fields);
-          else if (c.to === 'dead') log.warn(`peer ${c.peer} is dead`, fields);
-          else log.info(`peer ${c.peer} is ${c.to}`, fields);
-        },
-        viewChanged: (c) => {
-          const v = c.view;
-          log.info(`view ${v.id}: [${v.members.join(', ')}] ${v.quorate ? 'quorate' : 'WITHOUT QUORUM'}, ${v.votes}/${v.expectedVotes} votes, DC ${v.dc ?? 'none'}`, component);
-          if (c.dcReason !== undefined) log.info(`DC: ${c.dcReason}`, component);
-          hooks.viewChanged?.(v);
-        },
-        skewChanged: (peer, level, offsetMs) => {
-          const message = `clock skew with ${peer}: ${offsetMs >= 0 ? '+' : ''}${offsetMs.toFixed(0)} ms (${level})`;
-          if (level === 'ok') log.info(message, component);
-          else log.warn(message, component);
-          if (cluster.time.notify !== undefined) {
-            runNotify({ ...cluster.time.notify, argv: [...cluster.time.notify.argv, peer, level, offsetMs.toFixed(0)] }, (m) => log.warn(m, component));
-          }
-        },
-      },
+      fenceAgents: agentDriver(o.fenceRunner),
+      host: o.host,
+      log: o.log,
     });
     await links.start();
-    node.start();
-    const ntp = new NtpWatch(cluster.time, clock, log);
-    ntp.start();
-    return new ClusterMember(node, links, ntp);
+    return new ClusterMember(plane, links, new NtpWatch(o.cluster.time, o.clock, o.log));
+  }
+
+  start(): void {
+    this.plane.start();
+    this.ntp.start();
   }
 
   status(): ClusterStatus & { readonly ntp: NtpCheck[] } {
-    return { ...this.node.status(), ntp: [...this.ntp.last.values()] };
+    return { ...this.plane.status(), ntp: [...this.ntp.last.values()] };
   }
 
-  async stop(): Promise<void> {
+  /** Leaves the cluster cleanly (the peers are told), or `crash`: stops without a word. */
+  async stop(how: 'leave' | 'crash' = 'leave'): Promise<void> {
     this.ntp.stop();
-    this.node.stop();
+    if (how === 'leave') this.plane.leave();
+    else this.plane.crash();
     await this.links.close();
   }
 }

@@ -13,10 +13,10 @@ export type ControlRequest =
 
 /** `hadirector fence …`: fence a node, power it on, confirm it off, test a device, or list the history. */
 export type FenceControl =
-  | { readonly action: 'off' | 'reboot' | 'on' | 'confirm' | 'test'; readonly target: string }
+  | { readonly action: 'off' | 'reboot' | 'on' | 'confirm' | 'clear' | 'test'; readonly target: string }
   | { readonly action: 'history' };
 
-export const fenceControlActions = ['off', 'reboot', 'on', 'confirm', 'test', 'history'] as const;
+export const fenceControlActions = ['off', 'reboot', 'on', 'confirm', 'clear', 'test', 'history'] as const;
 
 /** A request the director understood and refuses, with the reason for the operator. */
 export class RefusedRequest extends Error {}
@@ -57,5 +57,5 @@ function parseFence(value: Record<string, unknown>): ControlRequest | string {
   if (typeof action !== 'string' || !(fenceControlActions as readonly string[]).includes(action)) return `field 'action' must be one of ${fenceControlActions.join(', ')}`;
   if (action === 'history') return { op: 'fence', action };
   if (typeof target !== 'string' || target.length === 0 || target.length > 64) return "field 'target' must be a node (or, for test, a device) name";
-  return { op: 'fence', action: action as 'off' | 'reboot' | 'on' | 'confirm' | 'test', target };
+  return { op: 'fence', action: action as 'off' | 'reboot' | 'on' | 'confirm' | 'clear' | 'test', target };
 }

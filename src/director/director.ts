@@ -26,8 +26,7 @@ import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
 import { VrrpInstances } from './vrrp-instances';
-import { ClusterFencing, fencingView } from './cluster-fencing';
-import { AgentRunner, agentDriver } from '../fencing/agents/runner';
+import { AgentRunner } from '../fencing/agents/runner';
 import { ClusterSync } from './cluster-sync';
 import { loopbackDriver } from '../vip/driver';
 import type { CommandRunner } from '../vip/linux-driver';
@@ -86,7 +85,6 @@ export class Director {
   private readonly startedWallMs: number;
   private stopping = false;
   private member: ClusterMember | undefined;
-  private fencing: ClusterFencing | undefined;
   private sync: ClusterSync | undefined;
   private readonly vrrp: VrrpInstances;
   private readonly driverProblem: string | undefined;
@@ -146,39 +144,10 @@ export class Director {
       throw new StartError(listenErrors);
     }
     try {
-      if (options.config.cluster !== undefined) {
-        const vrrp = director.vrrp.hooks();
-        const self = options.config.node;
-        const cluster = options.config.cluster;
-        const holdsVips = (node: string): boolean => ((node === self ? vrrp.holds?.() : director.member?.node.holdsOf(node)?.holds) ?? []).length > 0;
-        const fencing = new ClusterFencing({
-          cluster,
-          self,
-          clock: director.clock,
-          rng: options.rng ?? systemRng,
-          agents: agentDriver(director.fenceRunner),
-          log: director.log,
-          onFenced: () => director.vrrp.recheck(),
-        });
-        director.fencing = fencing;
-        void fencing.checkAgents();
-        const sync = director.connectionSync(options.config.cluster, self);
-        director.member = await ClusterMember.start(options.config.cluster, self, director.clock, director.log, {
-          ...vrrp,
-          fenced: () => fencing.fencedNodes(),
-          syncReceived: (sender, body) => sync?.receive(sender, body),
-          viewChanged: (view) => {
-            const node = director.member?.node;
-            if (node !== undefined) fencing.viewChanged(fencingView(view, node.epochs(), cluster.nodes.map((n) => n.name).filter(holdsVips)));
-            vrrp.viewChanged?.(view);
-          },
-        });
-        sync?.start(director.member.node);
-        director.vrrp.start(director.member.node);
-      }
+      if (options.config.cluster !== undefined) await director.joinCluster(options.config.cluster, options.config.node);
       await director.control.start();
     } catch (err) {
-      await director.member?.stop();
+      await director.member?.stop('crash');
       director.health.stop();
       await director.plane.close(0);
       throw new StartError([(err as Error).message]);
@@ -218,6 +187,35 @@ export class Director {
     return listenErrors;
   }
 
+  /** This node's control plane on its links, with connection sync and the trackers; started. */
+  private async joinCluster(cluster: ClusterConfig, self: string): Promise<void> {
+    const sync = this.connectionSync(cluster, self);
+    const member = await ClusterMember.open({
+      cluster,
+      self,
+      instances: this.vrrp.settings(),
+      clock: this.clock,
+      rng: this.options.rng ?? systemRng,
+      log: this.log,
+      fenceRunner: this.fenceRunner,
+      host: {
+        instanceChanged: (instance, from, to, _reason, priority) => this.vrrp.instanceChanged(instance, from, to, priority),
+        syncReceived: (sender, body) => sync?.receive(sender, body),
+        preemptHold: (instance, holder) => sync?.preemptHold(instance, holder),
+        skewChanged: (peer, level, offsetMs) => {
+          const notify = cluster.time.notify;
+          if (notify !== undefined) runNotify({ ...notify, argv: [...notify.argv, peer, level, offsetMs.toFixed(0)] }, (m) => this.log.warn(m, { component: 'cluster' }));
+        },
+      },
+    });
+    this.member = member;
+    void member.plane.fencing.checkAgents();
+    sync?.start({ sendSync: (body) => member.plane.sendSync(body), syncReceiveBufferBytes: () => member.plane.syncReceiveBufferBytes() });
+    // The trackers' first readings reach the instances before they start.
+    this.vrrp.startTrackers(member.plane);
+    member.start();
+  }
+
   /** Connection-table sync with the other directors, unless this is a witness or it is turned off. */
   private connectionSync(cluster: ClusterConfig, self: string): ClusterSync | undefined {
     const me = cluster.nodes.find((n) => n.name === self);
@@ -226,7 +224,6 @@ export class Director {
     const sync = new ClusterSync(this.engine, self, peers, this.clock, this.log, { copyEntriesMax: cluster.sync.maxEntries }, cluster.sync.preemptWaitMs);
     this.sync = sync;
     this.vrrp.beforeTakeover = (instance, addresses) => sync.takeOver(instance, addresses);
-    this.vrrp.preemptHold = (instance, holder) => sync.preemptHold(instance, holder);
     return sync;
   }
 
@@ -247,12 +244,13 @@ export class Director {
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     // The last changes to the table go before priority 0, so the backup taking over has them.
     this.sync?.flushNow();
-    // Priority 0 first, so a backup takes over after its skew time, not a full timeout.
+    // Priority 0 first, so a backup takes over after its skew time, not a full timeout;
+    // the peers are told this node leaves once its VIPs are down, so none fences it.
+    this.member?.plane.release();
     this.vrrp.stop();
     await this.vrrp.settled();
-    this.fencing?.stop();
     this.sync?.stop();
-    await this.member?.stop();
+    await this.member?.stop('leave');
     this.health.stop();
     await this.control.stop();
     await this.plane.close(this.options.drainMs ?? drainDefaultMs);
@@ -282,8 +280,8 @@ export class Director {
       dataPlane: 'userspace',
       tcpRelay: this.plane.tcpRelay,
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
-      ...(this.fencing !== undefined ? { fencing: this.fencing.status() } : {}),
-      vrrp: this.vrrp.status(),
+      ...(this.member !== undefined ? { fencing: this.member.plane.fencing.status() } : {}),
+      vrrp: this.member?.plane.instances() ?? [],
       ...(this.sync !== undefined ? { sync: this.sync.status() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
@@ -301,7 +299,7 @@ export class Director {
     const cluster = this.config.cluster;
     if (this.member === undefined || cluster === undefined) return undefined;
     const witness = cluster.nodes.find((n) => n.name === this.config.node)?.witness === true;
-    return vipPermission(this.member.node.view.quorate, cluster.noQuorumPolicy, witness);
+    return vipPermission(this.member.plane.node.view.quorate, cluster.noQuorumPolicy, witness);
   }
 
   ipvsadm(args: readonly string[], stdin?: string): IpvsadmResult {
@@ -330,8 +328,8 @@ export class Director {
         return problems.length === 0 ? result : { ...result, stderr: result.stderr + problems.map((p) => `hadirector: warning: ${p}\n`).join('') };
       }
       case 'fence':
-        if (this.fencing === undefined) throw new RefusedRequest('this node is not in a cluster: nothing to fence');
-        return this.fencing.request(request, this.fenceRunner);
+        if (this.member === undefined) throw new RefusedRequest('this node is not in a cluster: nothing to fence');
+        return this.member.plane.fenceRequest(request, this.fenceRunner);
     }
   }
 

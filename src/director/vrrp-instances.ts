@@ -1,15 +1,14 @@
-// The director's VRRP instances: one agent per vrrp_instance on a director of a cluster
-// (none on a witness), riding on the cluster node. The services on an instance's
-// addresses listen on its master only; the address driver brings the addresses up and
-// down around that. What an instance does on a change runs in order, one change after
-// the other: on taking over, addresses, listeners, gratuitous ARP, then notify scripts;
-// on letting go, listeners, addresses, then notify scripts. Trackers move priorities
-// and raise FAULT; a sync group's members follow one another, and the group has its own
-// notify scripts. notify_fifo gets a line for every change of an instance or group.
+// The director's VRRP instances, around the agents the control plane runs: the services
+// on an instance's addresses listen on its master only, and the address driver brings
+// the addresses up and down around that. What an instance does on a change runs in
+// order, one change after the other: on taking over, addresses, listeners, gratuitous
+// ARP, then notify scripts; on letting go, listeners, addresses, then notify scripts.
+// Trackers move priorities and raise FAULT; a sync group's members follow one another,
+// and the group has its own notify scripts. notify_fifo gets a line for every change of
+// an instance or group.
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
-import { detectorTiming, type NodeConfig } from '../cluster/config';
-import type { ClusterNode } from '../cluster/node';
+import type { NodeConfig } from '../cluster/config';
 import type { HadConfig } from '../config/model';
 import type { Command } from '../config/values';
 import type { UserspacePlane } from '../ipvs/dataplane/userspace-plane';
@@ -17,15 +16,15 @@ import { instanceBindings, syncGroupOf } from '../track/bindings';
 import { hostProbes, type TrackProbes } from '../track/probes';
 import { Trackers } from '../track/trackers';
 import { trackedPriority, type TrackBinding } from '../track/weights';
-import { VrrpAgent } from '../vrrp/agent';
 import type { NotifyScripts, VrrpInstanceConfig, VrrpSyncGroupConfig } from '../vrrp/config';
 import type { VrrpState } from '../vrrp/instance';
 import type { AddressDriver, VipSet } from '../vip/driver';
-import type { MemberHooks } from './cluster-member';
+import type { ControlPlane, InstanceSettings } from './control-plane';
 import { NotifyFifo } from './notify-fifo';
 
 export class VrrpInstances {
-  private readonly agents = new Map<string, VrrpAgent>();
+  /** Each instance's state, as the control plane last said. */
+  private readonly states = new Map<string, VrrpState>();
   /** VIP address → the instance it belongs to. */
   private readonly vipOwners = new Map<string, string>();
   /** Per instance, the end of its queue of changes. */
@@ -34,20 +33,37 @@ export class VrrpInstances {
   private readonly groupStates = new Map<string, VrrpState>();
   private trackers: Trackers | undefined;
   private fifo: NotifyFifo | undefined;
+  private plane: ControlPlane | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
   beforeTakeover: ((instance: string, addresses: readonly string[]) => void) | undefined;
-  /** Why an instance must not preempt its holder yet (connection sync not whole), or undefined. */
-  preemptHold: ((instance: string, holder: string) => string | undefined) | undefined;
 
   constructor(
     private readonly config: HadConfig,
-    private readonly plane: UserspacePlane,
+    private readonly dataPlane: UserspacePlane,
     private readonly driver: AddressDriver,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly notify: (command: Command | undefined, subject: string) => void,
     private readonly probes: TrackProbes = hostProbes,
   ) {}
+
+  /** What the control plane runs for each vrrp_instance on a director (none on a witness). */
+  settings(): InstanceSettings[] {
+    const me = this.director();
+    const nodes = this.config.cluster?.nodes ?? [];
+    if (me === undefined) return [];
+    return this.config.vrrpInstances.map((vi) => ({
+      name: vi.name,
+      version: vi.version,
+      priority: vi.priority,
+      advertIntervalMs: vi.advertIntMs,
+      preempt: vi.preempt,
+      preemptDelayMs: vi.preemptDelayMs,
+      startAsMaster: vi.initialState === 'MASTER',
+      primaryAddress: vi.unicastSrcIp?.address ?? me.addresses[0]?.address ?? me.name,
+      ...this.advertTargets(vi, nodes),
+    }));
+  }
 
   /** Removes the VIPs an earlier run may have left behind when it was killed. */
   async removeLeftovers(): Promise<void> {
@@ -65,31 +81,16 @@ export class VrrpInstances {
     if (this.director() === undefined) return;
     for (const vi of this.config.vrrpInstances) for (const vip of this.vipSet(vi).addresses) this.vipOwners.set(vip.address, vi.name);
     if (this.vipOwners.size === 0) return;
-    this.plane.setHeldAddresses((address) => {
+    this.dataPlane.setHeldAddresses((address) => {
       const owner = this.vipOwners.get(address);
-      return owner === undefined || this.agents.get(owner)?.holding === true;
+      return owner === undefined || this.states.get(owner) === 'master';
     });
   }
 
-  /** What the cluster node needs of the instances (heartbeat fields, adverts, views). */
-  hooks(): MemberHooks {
-    return {
-      holds: () => [...this.agents].filter(([, a]) => a.holding).map(([name]) => name),
-      wants: () => [...this.agents.values()].flatMap((a) => a.wants()),
-      advertReceived: (sender, advert) => this.agents.get(advert.instance)?.advertReceived(sender, advert),
-      viewChanged: () => this.recheck(),
-      stalled: (gapMs) => {
-        for (const a of this.agents.values()) a.stalled(gapMs);
-      },
-    };
-  }
-
-  start(node: ClusterNode): void {
-    const me = this.director();
-    const cluster = this.config.cluster;
-    if (me === undefined || cluster === undefined) return;
-    const peers = cluster.nodes.filter((n) => n.name !== me.name && !n.witness).map((n) => n.name);
-    const timing = detectorTiming(cluster);
+  /** Starts the trackers and gives the control plane their first readings, before its instances start. */
+  startTrackers(plane: ControlPlane): void {
+    this.plane = plane;
+    if (this.director() === undefined) return;
     const fifoPath = this.config.global.notifyFifo?.argv[0];
     if (fifoPath !== undefined) {
       this.fifo = new NotifyFifo(fifoPath, (m) => this.log.warn(m, { component: 'vrrp' }));
@@ -102,76 +103,48 @@ export class VrrpInstances {
         this.applyTracking();
       },
     });
-    for (const vi of this.config.vrrpInstances) {
-      const agent = new VrrpAgent({
-        settings: {
-          name: vi.name,
-          version: vi.version,
-          priority: vi.priority,
-          advertIntervalMs: vi.advertIntMs,
-          preempt: vi.preempt,
-          preemptDelayMs: vi.preemptDelayMs,
-          startAsMaster: vi.initialState === 'MASTER',
-          primaryAddress: vi.unicastSrcIp?.address ?? me.addresses[0]?.address ?? me.name,
-        },
-        peers,
-        ...this.advertTargets(vi, cluster.nodes),
-        clock: this.clock,
-        cluster: node,
-        deadtimeMs: timing.deadtimeMs,
-        heartbeatIntervalMs: timing.intervalMs,
-        policy: cluster.noQuorumPolicy,
-        fenceMode: cluster.fencing.mode,
-        preemptHold: (holder) => this.preemptHold?.(vi.name, holder),
-        driver: {
-          hold: () => {
-            const askedMs = this.clock.nowMs();
-            this.queue(vi.name, async () => {
-              const set = this.vipSet(vi);
-              this.beforeTakeover?.(vi.name, set.addresses.map((a) => a.address));
-              const startedMs = this.clock.nowMs();
-              this.reportProblems(await this.driver.add(set));
-              const addedMs = this.clock.nowMs();
-              this.reportProblems(await this.plane.reconcile());
-              this.driver.announce(set);
-              const ms = (t: number) => `${Math.round(t)} ms`;
-              this.log.info(`${vi.name}: VIPs up: queued ${ms(startedMs - askedMs)}, addresses ${ms(addedMs - startedMs)}, listeners ${ms(this.clock.nowMs() - addedMs)}`, { component: 'vip' });
-            });
-          },
-          release: () =>
-            this.queue(vi.name, async () => {
-              this.reportProblems(await this.plane.reconcile());
-              this.reportProblems(await this.driver.remove(this.vipSet(vi)));
-            }),
-        },
-        events: {
-          stateChanged: (from, to, reason) => {
-            this.log.info(`${vi.name}: ${from.toUpperCase()} -> ${to.toUpperCase()}: ${reason}`, { component: 'vrrp' });
-            const priority = this.agents.get(vi.name)?.instance.effectivePriority ?? vi.priority;
-            this.queue(vi.name, () => this.notifyState(vi.notify, 'INSTANCE', vi.name, to, priority));
-            this.followGroup(vi.name, from, to);
-          },
-          gateChanged: (verdict) => this.log.info(`${vi.name}: takeover gate ${verdict.open ? 'open' : 'shut'}: ${verdict.reason}`, { component: 'vrrp' }),
-        },
-      });
-      this.agents.set(vi.name, agent);
-    }
     // First readings before the first state, so a failed tracker starts the instance in FAULT.
     this.trackers.start();
     this.applyTracking();
-    for (const agent of this.agents.values()) agent.start();
   }
 
-  /** Something the takeover gates read changed (the view, a node fenced): look again. */
-  recheck(): void {
-    for (const a of this.agents.values()) a.viewChanged();
+  /** An instance changed state (the control plane's word): addresses, listeners, scripts, the group. */
+  instanceChanged(name: string, from: VrrpState, to: VrrpState, priority: number): void {
+    const vi = this.config.vrrpInstances.find((i) => i.name === name);
+    if (vi === undefined) return;
+    this.states.set(name, to);
+    if (to === 'master') this.takeOver(vi);
+    if (from === 'master') this.letGo(vi);
+    this.queue(name, () => this.notifyState(vi.notify, 'INSTANCE', name, to, priority));
+    this.followGroup(name, from, to);
   }
 
-  /** Priority 0 from every master, so backups take over after their skew time. */
+  /** Stops the trackers; the FIFO closes once the last changes have run. */
   stop(): void {
     this.trackers?.stop();
-    for (const agent of this.agents.values()) agent.stop();
     void this.settled().then(() => this.fifo?.close());
+  }
+
+  private takeOver(vi: VrrpInstanceConfig): void {
+    const askedMs = this.clock.nowMs();
+    this.queue(vi.name, async () => {
+      const set = this.vipSet(vi);
+      this.beforeTakeover?.(vi.name, set.addresses.map((a) => a.address));
+      const startedMs = this.clock.nowMs();
+      this.reportProblems(await this.driver.add(set));
+      const addedMs = this.clock.nowMs();
+      this.reportProblems(await this.dataPlane.reconcile());
+      this.driver.announce(set);
+      const ms = (t: number) => `${Math.round(t)} ms`;
+      this.log.info(`${vi.name}: VIPs up: queued ${ms(startedMs - askedMs)}, addresses ${ms(addedMs - startedMs)}, listeners ${ms(this.clock.nowMs() - addedMs)}`, { component: 'vip' });
+    });
+  }
+
+  private letGo(vi: VrrpInstanceConfig): void {
+    this.queue(vi.name, async () => {
+      this.reportProblems(await this.dataPlane.reconcile());
+      this.reportProblems(await this.driver.remove(this.vipSet(vi)));
+    });
   }
 
   private applyTracking(): void {
@@ -179,7 +152,7 @@ export class VrrpInstances {
     if (trackers === undefined) return;
     for (const vi of this.config.vrrpInstances) {
       const outcome = trackedPriority(vi.priority, this.bindings.get(vi.name) ?? [], (b) => trackers.reading(b.kind, b.name));
-      this.agents.get(vi.name)?.tracked(outcome.priority, outcome.faults);
+      this.plane?.tracked(vi.name, outcome.priority, outcome.faults);
     }
   }
 
@@ -189,9 +162,8 @@ export class VrrpInstances {
     if (group === undefined) return;
     for (const sibling of group.members) {
       if (sibling.name === member) continue;
-      const agent = this.agents.get(sibling.name);
-      if (to === 'master' && from === 'backup') agent?.followGroup('groupMaster', `sync group ${group.name}: ${member} became MASTER`);
-      if (from === 'master' && to === 'backup') agent?.followGroup('groupBackup', `sync group ${group.name}: ${member} left MASTER`);
+      if (to === 'master' && from === 'backup') this.plane?.followGroup(sibling.name, 'master', `sync group ${group.name}: ${member} became MASTER`);
+      if (from === 'master' && to === 'backup') this.plane?.followGroup(sibling.name, 'backup', `sync group ${group.name}: ${member} left MASTER`);
     }
     const state = this.groupState(group);
     if (state === this.groupStates.get(group.name)) return;
@@ -202,15 +174,11 @@ export class VrrpInstances {
 
   /** FAULT if a member is; MASTER when all are; STOP when all stopped; else BACKUP. */
   private groupState(group: VrrpSyncGroupConfig): VrrpState {
-    const states = group.members.map((m) => this.agents.get(m.name)?.instance.state ?? 'init');
+    const states = group.members.map((m) => this.states.get(m.name) ?? 'init');
     if (states.includes('fault')) return 'fault';
     if (states.every((s) => s === 'master')) return 'master';
     if (states.every((s) => s === 'init')) return 'init';
     return 'backup';
-  }
-
-  status(): Array<{ instance: string; state: VrrpState; gate: { open: boolean; reason: string } }> {
-    return [...this.agents.values()].map((a) => ({ instance: a.instance.describe(), state: a.instance.state, gate: a.gateVerdict }));
   }
 
   private queue(instance: string, change: () => Promise<void> | void): void {

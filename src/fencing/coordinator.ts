@@ -41,7 +41,8 @@ export interface FenceAttempt {
 export interface FenceRecord {
   readonly id: number;
   readonly target: string;
-  readonly action: FenceAction | 'on';
+  /** `clear`: an operator cleared the node (it may act again), not a fence. */
+  readonly action: FenceAction | 'on' | 'clear';
   readonly origin: FenceOrigin;
   /** Wall-clock time of the request, for people reading the history. */
   readonly requestedAt: number;
@@ -85,6 +86,8 @@ export type FencingEvent =
   | { readonly kind: 'reinstated' }
   | { readonly kind: 'fenceRequested'; readonly target: string; readonly action: FenceAction | 'on' }
   | { readonly kind: 'confirmed'; readonly target: string }
+  /** An operator says the node may act again: its fenced mark (in whatever run) is dropped. */
+  | { readonly kind: 'cleared'; readonly target: string }
   | { readonly kind: 'agentFinished'; readonly attempt: number; readonly outcome: FenceOutcome }
   | { readonly kind: 'timerFired'; readonly timer: FenceTimer }
   | { readonly kind: 'stop' };
@@ -123,6 +126,7 @@ interface Level {
 
 interface Operation {
   readonly record: FenceRecord;
+  readonly action: FenceAction | 'on';
   readonly epoch: number;
   readonly startedMs: number;
   phase: 'delay' | 'running';
@@ -177,6 +181,8 @@ export class FencingCoordinator {
         return this.onRequest(event.target, event.action);
       case 'confirmed':
         return this.onConfirmed(event.target);
+      case 'cleared':
+        return this.onCleared(event.target);
       case 'agentFinished':
         return this.onAgentFinished(event.attempt, event.outcome);
       case 'timerFired':
@@ -207,7 +213,7 @@ export class FencingCoordinator {
   /** What heartbeats say of fencing: each node being fenced (or waiting for a retry) and each fenced. */
   marks(): FenceMark[] {
     const out: FenceMark[] = [];
-    for (const [node, op] of this.running) if (op.record.action !== 'on') out.push({ node, epoch: op.epoch, state: 'fencing' });
+    for (const [node, op] of this.running) if (op.action !== 'on') out.push({ node, epoch: op.epoch, state: 'fencing' });
     for (const [node, epoch] of this.retrying) out.push({ node, epoch, state: 'fencing' });
     for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced' });
     return out;
@@ -298,10 +304,21 @@ export class FencingCoordinator {
     return [...actions, ...this.succeeded(target, this.lastEpoch.get(target) ?? 0, record), { kind: 'reply', result: record }];
   }
 
+  private onCleared(target: string): FencingAction[] {
+    const actions = this.cancel(target, 'cleared by an operator');
+    const hadMark = this.fencedMarks.delete(target);
+    const record = this.newRecord(target, 'clear', 'manual');
+    record.result = 'success';
+    record.durationMs = 0;
+    const detail = target === this.o.self ? 'this node may act again' : hadMark ? 'its fenced mark is dropped here' : 'no fenced mark here';
+    record.attempts.push({ level: 0, device: '-', attempt: 0, startedMs: this.clock.nowMs(), durationMs: 0, result: 'success', detail });
+    return [...actions, { kind: 'log', message: `${target} cleared by an operator: ${detail}` }, { kind: 'reply', result: record }];
+  }
+
   private start(target: string, action: FenceAction | 'on', origin: FenceOrigin): { record: FenceRecord; actions: FencingAction[] } {
     const record = this.newRecord(target, action, origin);
     const nowMs = this.clock.nowMs();
-    const op: Operation = { record, epoch: this.lastEpoch.get(target) ?? 0, startedMs: nowMs, phase: 'delay', levels: [], level: 0, device: 0, try: 1, attemptId: 0, attemptStartedMs: nowMs };
+    const op: Operation = { record, action, epoch: this.lastEpoch.get(target) ?? 0, startedMs: nowMs, phase: 'delay', levels: [], level: 0, device: 0, try: 1, attemptId: 0, attemptStartedMs: nowMs };
     this.running.set(target, op);
     const retryTimer = this.retrying.has(target) ? [{ kind: 'cancelTimer', timer: `retry ${target}` } as const] : [];
     this.retrying.delete(target);
@@ -342,7 +359,7 @@ export class FencingCoordinator {
     op.attemptId = this.nextAttemptId++;
     op.attemptStartedMs = this.clock.nowMs();
     return [
-      { kind: 'runAgent', attempt: op.attemptId, device, target, action: op.record.action },
+      { kind: 'runAgent', attempt: op.attemptId, device, target, action: op.action },
       { kind: 'setTimer', timer: `attempt ${target}`, atMs: op.attemptStartedMs + device.timeoutMs },
     ];
   }
@@ -406,7 +423,7 @@ export class FencingCoordinator {
     op.record.durationMs = this.clock.nowMs() - op.startedMs;
     if (done) {
       op.record.result = 'success';
-      if (op.record.action !== 'on') return this.succeeded(target, op.epoch, op.record);
+      if (op.action !== 'on') return this.succeeded(target, op.epoch, op.record);
       return [{ kind: 'log', message: `${target} powered on` }];
     }
     op.record.result = 'failed';
@@ -452,7 +469,7 @@ export class FencingCoordinator {
     return actions;
   }
 
-  private newRecord(target: string, action: FenceAction | 'on', origin: FenceOrigin): FenceRecord {
+  private newRecord(target: string, action: FenceRecord['action'], origin: FenceOrigin): FenceRecord {
     const record: FenceRecord = { id: this.nextRecordId++, target, action, origin, requestedAt: this.clock.wallMs(), result: 'pending', attempts: [] };
     this.records.push(record);
     if (this.records.length > historyLimit) this.records.splice(0, this.records.length - historyLimit);

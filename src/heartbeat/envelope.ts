@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { syncFromWire, syncToWire, type SyncBody } from '../sync/wire';
+import type { FenceMark } from '../fencing/coordinator';
 import { isCount, nameMaxChars, wireCount } from './wire-values';
 
 export const protocolVersion = 1;
@@ -36,8 +37,8 @@ export interface HeartbeatBody {
   readonly holds: readonly string[];
   /** The instances the sender would preempt, as a backup, with its priority. */
   readonly wants: readonly Want[];
-  /** The directors the sender knows are fenced. */
-  readonly fenced: readonly string[];
+  /** What the sender is fencing, or fenced. */
+  readonly fences: readonly FenceMark[];
 }
 
 export interface Want {
@@ -71,6 +72,8 @@ export interface Envelope {
   readonly heartbeat?: HeartbeatBody;
   readonly advert?: AdvertBody;
   readonly sync?: SyncBody;
+  /** The sender is stopping cleanly: it holds nothing and sends nothing more in this epoch. */
+  readonly leave?: Record<string, never>;
 }
 
 /** The cluster key, or null with `auth none` (then no tag is sent or expected). */
@@ -80,8 +83,16 @@ function tag(key: Buffer, bytes: Uint8Array): Buffer {
   return crypto.createHmac('sha256', key).update(bytes).digest();
 }
 
+const fenceStates = ['fencing', 'fenced'] as const;
+
 export function encodeEnvelope(envelope: Envelope, key: ClusterKey): Buffer {
-  const object = envelope.sync === undefined ? envelope : { ...envelope, sync: syncToWire(envelope.sync) };
+  const hb = envelope.heartbeat;
+  const object =
+    envelope.sync !== undefined
+      ? { ...envelope, sync: syncToWire(envelope.sync) }
+      : hb !== undefined && hb.fences.length > 0
+        ? { ...envelope, heartbeat: { ...hb, fences: hb.fences.map((f) => ({ node: f.node, epoch: f.epoch, state: fenceStates.indexOf(f.state) })) } }
+        : envelope;
   // Our own objects already have the message's shape (enums as numbers): no fromObject
   // conversion, which would copy every nested message first.
   const bytes = EnvelopeType.encode(object).finish();
@@ -118,6 +129,13 @@ function isHeard(v: unknown): v is Heard {
   return isName(x['node']) && isCount(x['agoMs']) && (x['agoMs'] as number) <= 0xffffffff;
 }
 
+function fenceMark(v: unknown): FenceMark | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const f = v as Record<string, unknown>;
+  const state = fenceStates[f['state'] as number];
+  return isName(f['node']) && isCount(f['epoch']) && state !== undefined ? { node: f['node'], epoch: f['epoch'], state } : undefined;
+}
+
 function isWant(v: unknown): v is Want {
   if (typeof v !== 'object' || v === null) return false;
   const w = v as Record<string, unknown>;
@@ -148,6 +166,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     }
     return { ...envelope, advert: { instance: a['instance'], priority, advertIntervalMs: interval, address: a['address'] } };
   }
+  if (o['leave'] !== undefined && o['leave'] !== null) return { ...envelope, leave: {} };
   if (o['heartbeat'] === undefined || o['heartbeat'] === null) return envelope;
   const h = HeartbeatType.toObject(o['heartbeat'] as protobuf.Message, toObjectOptions);
   const hears = h['hears'];
@@ -167,15 +186,16 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     !Array.isArray(h['wants']) ||
     (h['wants'] as unknown[]).length > hearsMax ||
     !(h['wants'] as unknown[]).every(isWant) ||
-    !Array.isArray(h['fenced']) ||
-    (h['fenced'] as unknown[]).length > hearsMax ||
-    !(h['fenced'] as unknown[]).every(isName) ||
+    !Array.isArray(h['fences']) ||
+    (h['fences'] as unknown[]).length > hearsMax ||
     !Array.isArray(hears) ||
     hears.length > hearsMax ||
     !hears.every(isName)
   ) {
     return undefined;
   }
+  const fences = (h['fences'] as unknown[]).map(fenceMark);
+  if (!fences.every((f): f is FenceMark => f !== undefined)) return undefined;
   return {
     ...envelope,
     heartbeat: {
@@ -189,7 +209,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
       heard: (h['heard'] as Heard[]).map((x) => ({ node: x.node, agoMs: x.agoMs })),
       holds: h['holds'] as string[],
       wants: (h['wants'] as Want[]).map((w) => ({ instance: w.instance, priority: w.priority, address: w.address })),
-      fenced: h['fenced'] as string[],
+      fences,
     },
   };
 }

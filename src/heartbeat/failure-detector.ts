@@ -1,7 +1,8 @@
 // Who is alive, from when each peer was last heard, per link: heartbeat v1's timing. A
 // peer is up while any of its links is; late past warntime (worth a log line); dead past
 // deadtime. A peer never heard is `starting` until initdead has passed since we started,
-// then dead: a node that has just started does not decide it is alone before then.
+// then dead: a node that has just started does not decide it is alone before then. A peer
+// that said it is leaving is `left` until it is heard again.
 // Pure: it is told what arrived and asked what changed; the caller owns the timers.
 
 export interface DetectorTiming {
@@ -11,7 +12,7 @@ export interface DetectorTiming {
   readonly initdeadMs: number;
 }
 
-export type PeerState = 'starting' | 'up' | 'late' | 'dead';
+export type PeerState = 'starting' | 'up' | 'late' | 'dead' | 'left';
 
 export interface PeerChange {
   readonly peer: string;
@@ -105,6 +106,15 @@ export class FailureDetector {
     return [change];
   }
 
+  /** The peer said it is leaving: gone at once, not waited for. */
+  left(peer: string, nowMs: number): PeerChange[] {
+    const p = this.peers.get(peer);
+    if (p === undefined || p.state === 'left') return [];
+    const change = { peer, from: p.state, to: 'left' as const, ...(p.lastHeardMs !== -Infinity ? { silentMs: nowMs - p.lastHeardMs } : {}) };
+    p.state = 'left';
+    return [change];
+  }
+
   /** An RTT sample from a heartbeat exchange; smoothed as TCP smooths it (1/8). */
   rtt(peer: string, sampleMs: number): void {
     const p = this.peers.get(peer);
@@ -117,6 +127,7 @@ export class FailureDetector {
     const changes: PeerChange[] = [];
     const { warntimeMs, deadtimeMs, initdeadMs } = this.timing;
     for (const [peer, p] of this.peers) {
+      if (p.state === 'left') continue;
       let next: PeerState;
       if (p.lastHeardMs === -Infinity) next = nowMs - this.startMs >= initdeadMs ? 'dead' : 'starting';
       else {
@@ -135,6 +146,7 @@ export class FailureDetector {
     let next = Infinity;
     const { warntimeMs, deadtimeMs, initdeadMs } = this.timing;
     for (const p of this.peers.values()) {
+      if (p.state === 'left') continue;
       const candidates =
         p.lastHeardMs === -Infinity ? [this.startMs + initdeadMs] : [p.lastHeardMs + warntimeMs + 1, p.lastHeardMs + deadtimeMs + 1];
       for (const c of candidates) if (c > nowMs && c < next) next = c;

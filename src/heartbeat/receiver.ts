@@ -6,9 +6,10 @@ import { decodeEnvelope, protocolVersion, type ClusterKey, type DecodeFailure, t
 
 export const replayWindow = 64;
 
-export type DropReason = DecodeFailure | 'version' | 'foreign-cluster' | 'unknown-node' | 'from-self' | 'replay' | 'old-epoch';
+/** `after-leave`: sent before the sender's leave and overtaken by it (the cluster node drops these). */
+export type DropReason = DecodeFailure | 'version' | 'foreign-cluster' | 'unknown-node' | 'from-self' | 'replay' | 'old-epoch' | 'after-leave';
 
-export const dropReasons: readonly DropReason[] = ['oversize', 'short', 'bad-tag', 'malformed', 'version', 'foreign-cluster', 'unknown-node', 'from-self', 'replay', 'old-epoch'];
+export const dropReasons: readonly DropReason[] = ['oversize', 'short', 'bad-tag', 'malformed', 'version', 'foreign-cluster', 'unknown-node', 'from-self', 'replay', 'old-epoch', 'after-leave'];
 
 interface SenderWindow {
   epoch: number;
@@ -26,37 +27,44 @@ export class Receiver {
   accepted = 0;
   private readonly windows = new Map<string, SenderWindow>();
 
-  /**
-   * `provesFresh`: whether an envelope from an older epoch shows it was sent now, by
-   * echoing a timestamp we sent moments ago. A node restarted with its clock stepped
-   * back has a lower epoch; a recorded old datagram cannot echo what we just sent.
-   */
   constructor(
     private readonly clusterId: string,
     private readonly key: ClusterKey,
     private readonly nodes: ReadonlySet<string>,
     private readonly self: string,
-    private readonly provesFresh: (e: Envelope) => boolean = () => false,
   ) {}
 
-  /** The envelope, or the reason it was dropped (already counted). */
-  accept(datagram: Uint8Array): Envelope | DropReason {
+  /**
+   * The envelope, or the reason it was dropped (already counted). `recentSends`: the send
+   * times of our latest heartbeats to each peer. An envelope from an older epoch is taken
+   * when it echoes one of them: it was sent now. A node restarted with its clock stepped
+   * back has a lower epoch; a recorded old datagram cannot echo what we just sent.
+   */
+  accept(datagram: Uint8Array, recentSends: ReadonlyMap<string, readonly number[]> = new Map()): Envelope | DropReason {
     const decoded = decodeEnvelope(datagram, this.key);
-    const verdict = typeof decoded === 'string' ? decoded : this.check(decoded);
-    if (typeof verdict === 'string') {
-      this.dropped.set(verdict, (this.dropped.get(verdict) ?? 0) + 1);
-      return verdict;
-    }
+    const verdict = typeof decoded === 'string' ? decoded : this.check(decoded, recentSends);
+    if (typeof verdict === 'string') return this.count(verdict);
     this.accepted++;
     return verdict;
   }
 
-  private check(e: Envelope): Envelope | DropReason {
+  /** Counts a datagram dropped for `reason`, here or by the caller after a look inside. */
+  count(reason: DropReason): DropReason {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
+    return reason;
+  }
+
+  private check(e: Envelope, recentSends: ReadonlyMap<string, readonly number[]>): Envelope | DropReason {
     if (e.version !== protocolVersion) return 'version';
     if (e.clusterId !== this.clusterId) return 'foreign-cluster';
     if (e.sender === this.self) return 'from-self';
     if (!this.nodes.has(e.sender)) return 'unknown-node';
-    return this.fresh(e) ? e : this.staleReason(e);
+    return this.fresh(e, recentSends) ? e : this.staleReason(e);
+  }
+
+  private echoesRecentSend(e: Envelope, recentSends: ReadonlyMap<string, readonly number[]>): boolean {
+    const hb = e.heartbeat;
+    return hb !== undefined && hb.to === this.self && hb.echoOriginWallUs > 0 && (recentSends.get(e.sender) ?? []).includes(hb.echoOriginWallUs);
   }
 
   private staleReason(e: Envelope): DropReason {
@@ -65,9 +73,9 @@ export class Receiver {
   }
 
   /** Records the sequence when it is new for its sender's epoch. */
-  private fresh(e: Envelope): boolean {
+  private fresh(e: Envelope, recentSends: ReadonlyMap<string, readonly number[]>): boolean {
     const w = this.windows.get(e.sender);
-    if (w === undefined || e.bootEpoch > w.highestEpoch || (e.bootEpoch !== w.epoch && this.provesFresh(e))) {
+    if (w === undefined || e.bootEpoch > w.highestEpoch || (e.bootEpoch !== w.epoch && this.echoesRecentSend(e, recentSends))) {
       this.windows.set(e.sender, { epoch: e.bootEpoch, highestEpoch: Math.max(e.bootEpoch, w?.highestEpoch ?? 0), highest: e.sequence, seen: 1n });
       return true;
     }

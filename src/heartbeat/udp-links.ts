@@ -4,7 +4,6 @@
 // come; the receive gate decides what they are worth.
 import dgram from 'node:dgram';
 import type { ClusterConfig, LinkConfig, NodeConfig } from '../cluster/config';
-import type { ClusterTransport } from '../cluster/node';
 
 export const linkReceiveBufferBytes = 4 << 20;
 
@@ -13,13 +12,21 @@ export interface LinkSocketError {
   readonly error: Error;
 }
 
+/**
+ * What a failed send says of this node's own side of a link: its interface is down, or
+ * its address gone (an isolating fence, a pulled cable), rather than a peer being away.
+ */
+const localLinkErrors = new Set(['ENETUNREACH', 'ENETDOWN', 'EADDRNOTAVAIL']);
+
 interface OpenLink {
   readonly config: LinkConfig;
   readonly socket: dgram.Socket;
 }
 
-export class UdpLinks implements ClusterTransport {
+export class UdpLinks {
   private readonly open = new Map<string, OpenLink>();
+  /** Links whose last send failed for a local reason. */
+  private readonly down = new Set<string>();
   /** peer → link → where to send. */
   private readonly targets = new Map<string, Map<string, { address: string; port: number }>>();
   private inFlight = 0;
@@ -29,6 +36,8 @@ export class UdpLinks implements ClusterTransport {
     private readonly self: NodeConfig,
     private readonly onDatagram: (datagram: Buffer, link: string) => void,
     private readonly onError: (e: LinkSocketError) => void,
+    /** This node's side of a link went down (sends fail: network down or unreachable), or came back. */
+    private readonly onLinkState: (link: string, up: boolean) => void = () => undefined,
   ) {
     for (const n of cluster.nodes) {
       if (n.name === self.name) continue;
@@ -79,7 +88,14 @@ export class UdpLinks implements ClusterTransport {
     }
   }
 
-  send(peer: string, link: string, datagram: Buffer): void {
+  /** One datagram to some peers on a link: once to a multicast link's group. */
+  send(peers: readonly string[], link: string, datagram: Buffer): void {
+    const [first] = peers;
+    if (first !== undefined && this.open.get(link)?.config.mcastGroup !== undefined) this.sendTo(first, link, datagram);
+    else for (const peer of peers) this.sendTo(peer, link, datagram);
+  }
+
+  private sendTo(peer: string, link: string, datagram: Buffer): void {
     const open = this.open.get(link);
     if (open === undefined) return;
     const group = open.config.mcastGroup;
@@ -87,13 +103,14 @@ export class UdpLinks implements ClusterTransport {
     if (target === undefined) return;
     this.inFlight++;
     // A datagram that cannot leave is lost, as on the wire: the failure detector sees it.
-    open.socket.send(datagram, target.port, target.address, () => this.inFlight--);
-  }
-
-  sendToPeers(peers: readonly string[], link: string, datagram: Buffer): void {
-    const [first] = peers;
-    if (first !== undefined && this.open.get(link)?.config.mcastGroup !== undefined) this.send(first, link, datagram);
-    else for (const peer of peers) this.send(peer, link, datagram);
+    open.socket.send(datagram, target.port, target.address, (err) => {
+      this.inFlight--;
+      const localFailure = err !== null && localLinkErrors.has((err as NodeJS.ErrnoException).code ?? '');
+      if (localFailure === this.down.has(link) || (err !== null && !localFailure)) return;
+      if (localFailure) this.down.add(link);
+      else this.down.delete(link);
+      this.onLinkState(link, !localFailure);
+    });
   }
 
   receiveBufferBytes(link: string): number | undefined {

@@ -33,8 +33,8 @@ export interface GateInputs {
   readonly deadtimeMs: number;
   /** What every other node is known to claim. */
   readonly claims: readonly Claim[];
-  /** The node was fenced: it holds nothing any more. */
-  readonly fenced?: (node: string) => boolean;
+  /** Nodes fenced in their current run: they hold nothing any more. */
+  readonly fenced?: ReadonlySet<string>;
   /** Fencing mode power: a silent holder is safe only once fenced, never by its deadline alone. */
   readonly waitForFence?: boolean;
 }
@@ -53,7 +53,7 @@ export function takeoverGate(i: GateInputs): GateVerdict {
   // over only to let go again at once (no_quorum_policy stop).
   if (i.policy === 'stop' && selfReleaseDue(i.nowMs, i.quorumContactMs, i.deadtimeMs, i.guardMs)) return { open: false, reason: 'no quorum has heard this node lately' };
   for (const c of i.claims) {
-    if (!c.holding || i.fenced?.(c.node) === true) continue;
+    if (!c.holding || i.fenced?.has(c.node) === true) continue;
     if (c.heard) return { open: false, reason: `${c.node} holds it and is heard` };
     if (i.waitForFence === true) return { open: false, reason: `${c.node} may still hold it: waiting for it to be fenced` };
     const deadline = c.lastHeardMs + i.deadtimeMs;

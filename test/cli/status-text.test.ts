@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { formatStatus } from '../../src/cli/status-text';
 
 describe('hadirector status, as text', () => {
-  it('shows the view, quorum, DC, peers with their clocks and links, drops, NTP, sync and services', () => {
+  it('shows the view, quorum, DC, standing down, peers with their clocks and links, drops, NTP, fencing, sync and services', () => {
     const text = formatStatus({
       node: 'd2',
       pid: 4242,
@@ -19,8 +19,10 @@ describe('hadirector status, as text', () => {
         ],
         dropped: { 'bad-tag': 12, replay: 0, 'old-epoch': 1 },
         accepted: 5000,
+        deposed: 'd3 is fencing this node',
         ntp: [{ server: '10.0.0.123:123', offsetMs: -20.4, delayMs: 1.25, skew: 'ok' }, { server: 'ntp2:123', error: 'no answer within 5000 ms' }],
       },
+      fencing: { mode: 'power', leading: true, pending: ['d1'], marks: [{ node: 'd1', epoch: 7, state: 'fencing' }] },
       sync: {
         epoch: 1,
         lastSeq: 812,
@@ -39,12 +41,14 @@ describe('hadirector status, as text', () => {
       [
         'node d2 (pid 4242), up 1h 2m 3s, 17 connection entries, /etc/hadirector/hadirector.conf',
         'view 9: [d2, w1] quorate, 2/3 votes (quorum 2), DC d2',
+        '  STANDING DOWN: d3 is fencing this node (no VIP, no fencing; hadirector fence clear, docs/fencing.md)',
         '  peer d1: dead, heard 12034 ms ago; ring0 DOWN loss 100%',
         '  peer w1: up, heard 310 ms ago, rtt 0.4 ms, clock +1504 ms (CRITICAL); ring0 up loss 3%',
         '  VIPs: may be held',
         '  datagrams: 5000 accepted, dropped bad-tag 12, old-epoch 1',
         '  ntp 10.0.0.123:123: this host +20 ms, delay 1.3 ms (ok)',
         '  ntp ntp2:123: no answer within 5000 ms',
+        'fencing (mode power): this node is the DC: it fences; d1 fencing',
         'sync: 812 batches sent (3 resent, 1 snapshot served), 40 changes waiting',
         '  to d1: 12 batches behind (3072 changes, 42 ms)',
         '  copy of d1: 1502 entries, in sync',

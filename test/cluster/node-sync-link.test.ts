@@ -3,60 +3,53 @@
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
-import { ClusterNode } from '../../src/cluster/node';
+import type { ControlPlane } from '../../src/director/control-plane';
+import { newSync } from '../../src/sync/config';
 import { decodeEnvelope } from '../../src/heartbeat/envelope';
 import type { SyncBody } from '../../src/sync/wire';
 import { defaultSimNodes, defaultSimTiming } from '../sim/cluster-sim';
 import { NodeClock, VirtualNetwork } from '../sim/network';
+import { simClusterConfig, simKey, simPlane } from '../sim/sim-plane';
 
-const key = Buffer.from('simulation key, 32 bytes long!!!');
 const isSync = (d: Buffer): boolean => {
-  const e = decodeEnvelope(d, key);
+  const e = decodeEnvelope(d, simKey);
   return typeof e !== 'string' && e.sync !== undefined;
 };
 
 describe('the sync link', () => {
   it('moves to another link while a peer is not heard on it, and back when it is', () => {
     const clock = new VirtualClock();
-    const net = new VirtualNetwork(clock, new SeededRng(5));
-    const nodes = new Map<string, ClusterNode>();
+    const rng = new SeededRng(5);
+    const net = new VirtualNetwork(clock, rng);
+    const planes = new Map<string, ControlPlane>();
     const syncSent: string[] = [];
     const received: string[] = [];
     const moves: string[] = [];
+    const cluster = { ...simClusterConfig({ nodes: defaultSimNodes, timing: defaultSimTiming }), sync: { ...newSync(), link: 'ring1' } };
     for (const member of defaultSimNodes) {
       const name = member.name;
-      const nodeClock = new NodeClock(clock);
-      const node = new ClusterNode({
-        self: name,
-        clusterId: 'sim',
-        key,
-        nodes: defaultSimNodes,
+      const plane = simPlane({
+        name,
+        cluster,
         links: ['ring0', 'ring1'],
-        syncLink: 'ring1',
-        timing: defaultSimTiming,
-        quorum: { twoNode: false, waitForAll: false },
-        skew: { warnMs: 500, criticalMs: 1000 },
-        clock: nodeClock,
+        net,
+        clock: new NodeClock(clock),
+        rng,
         bootEpoch: 1,
-        transport: {
-          send: (peer, link, d) => {
-            if (name === 'd1' && peer === 'd2' && isSync(d)) syncSent.push(link);
-            net.send(name, peer, link, d);
-          },
+        sent: (peer, link, d) => {
+          if (name === 'd1' && peer === 'd2' && isSync(d)) syncSent.push(link);
         },
-        events: {
-          peerChanged: () => undefined,
-          viewChanged: () => undefined,
-          skewChanged: () => undefined,
-          syncReceived: (sender, body) => received.push(`${name}<-${sender} ${body.message.kind}`),
-          syncLinkChanged: (peer, link, syncLink) => moves.push(`${name}: ${peer} on ${link} (sync link ${syncLink})`),
+        host: { syncReceived: (sender, body) => received.push(`${name}<-${sender} ${body.message.kind}`) },
+        log: {
+          error: () => undefined,
+          info: (m) => moves.push(`${name}: ${m}`),
+          warn: (m) => moves.push(`${name}: ${m}`),
         },
       });
-      nodes.set(name, node);
-      net.attach(name, (d) => nodeClock.whenRunning(() => node.receive(d)));
-      node.start();
+      planes.set(name, plane);
+      plane.start();
     }
-    const d1 = nodes.get('d1') as ClusterNode;
+    const d1 = planes.get('d1') as ControlPlane;
     const ack: SyncBody = { to: '', message: { kind: 'ack', epoch: 1, copyEpoch: 2, appliedSeq: 3, windowBatches: 0 } };
     /** d1 sends one sync message; on which link it went to d2, and whether d2 got it. */
     const sendOnce = (): { link: string | undefined; got: boolean } => {
@@ -66,18 +59,19 @@ describe('the sync link', () => {
       clock.advance(50);
       return { link: syncSent.join(','), got: received.includes('d2<-d1 ack') };
     };
+    const syncMoves = () => moves.filter((m) => m.includes('sync to'));
     clock.advance(5000);
     assert.deepEqual(sendOnce(), { link: 'ring1', got: true }, 'on the sync link');
 
     net.downLinks.add('ring1');
     clock.advance(defaultSimTiming.deadtimeMs + 1000);
     assert.deepEqual(sendOnce(), { link: 'ring0', got: true }, 'ring1 is down: on ring0, and it arrives');
-    assert.deepEqual(moves, ['d1: d2 on ring0 (sync link ring1)']);
+    assert.deepEqual(syncMoves(), ['d1: sync to d2 goes on link ring0: d2 is not heard on the sync link ring1']);
 
     net.downLinks.delete('ring1');
     clock.advance(2000);
     assert.deepEqual(sendOnce(), { link: 'ring1', got: true }, 'back on the sync link');
-    assert.deepEqual(moves, ['d1: d2 on ring0 (sync link ring1)', 'd1: d2 on ring1 (sync link ring1)']);
-    for (const n of nodes.values()) n.stop();
+    assert.deepEqual(syncMoves(), ['d1: sync to d2 goes on link ring0: d2 is not heard on the sync link ring1', 'd1: sync to d2 is back on link ring1']);
+    for (const p of planes.values()) p.crash();
   });
 });

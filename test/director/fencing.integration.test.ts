@@ -139,4 +139,21 @@ describe('fencing a frozen master on loopback (integration, signal agent)', func
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--action must be off, reboot or on, not 'melt'/);
   });
+
+  it('SIGTERM of the master, also the DC: a backup takes over, no one fences it, and no log has an error', async () => {
+    await waitFor('d1 master again (preempt)', async () => ((await state('d1')) === 'master' ? true : undefined), 15_000, 50);
+    const historyBefore = (await lab.fenceHistory('d2')).length;
+    const termAt = Date.now();
+    assert.equal(await lab.term('d1'), 0);
+    await waitFor('d2 to be master', async () => ((await state('d2')) === 'master' ? true : undefined), 10_000, 20);
+    // Past deadtime and the longest race delay: a fence would have started by now.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal((await lab.fenceHistory('d2')).length, historyBefore, 'no fence of a node that left cleanly');
+    const d2 = lab.log('d2');
+    assert.ok(when(d2, /d1 says it is leaving: it is not fenced for it/, termAt) !== undefined, d2);
+    for (const node of ['d1', 'd2', 'd3']) {
+      const errors = lab.log(node).split('\n').filter((line) => Date.parse(line.slice(0, 24)) >= termAt && / error/.test(line.slice(24, 40)));
+      assert.deepEqual(errors, [], `${node} logged errors after the SIGTERM`);
+    }
+  });
 });

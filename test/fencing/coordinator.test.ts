@@ -7,7 +7,8 @@
 //       [delay_max=MS] [retry_after=MS] [seed=N] [priorities=d1:150,d2:100]
 //   view members=d1,w1 [dc=d1] [quorate=no] [majority=no] [holders=d2] [epochs=d2:7]
 //   left NODE   revoked NODE   deposed REASON   reinstated   stop
-//   fence NODE [off|reboot|on]   confirm NODE   agent N ok|fail DETAIL   advance 500ms
+//   fence NODE [off|reboot|on]   confirm NODE   clear NODE   agent N ok|fail DETAIL
+//   advance 500ms
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
@@ -116,6 +117,8 @@ class FencingHarness implements ScriptHarness {
       }
       case 'confirm':
         return { kind: 'confirmed', target: node };
+      case 'clear':
+        return { kind: 'cleared', target: node };
       case 'agent':
         return { kind: 'agentFinished', attempt: Number(args[0]), outcome: { ok: args[1] === 'ok', detail: freeText(command, 3) } };
       case 'stop':

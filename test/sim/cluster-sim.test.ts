@@ -1,39 +1,35 @@
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
-import { ClusterNode } from '../../src/cluster/node';
 import { defaultSimNodes, defaultSimTiming, runClusterSim } from './cluster-sim';
 import { NodeClock, VirtualNetwork } from './network';
-
-const key = Buffer.from('simulation key, 32 bytes long!!!');
+import { simClusterConfig, simPlane } from './sim-plane';
 
 /** Three nodes on one virtual network, for scripted scenarios. */
 function trio(seed = 1) {
   const clock = new VirtualClock();
-  const net = new VirtualNetwork(clock, new SeededRng(seed));
+  const rng = new SeededRng(seed);
+  const net = new VirtualNetwork(clock, rng);
   const log: string[] = [];
+  const cluster = simClusterConfig({ nodes: defaultSimNodes, timing: defaultSimTiming });
   const make = (name: string, bootEpoch?: number) => {
     const nodeClock = new NodeClock(clock);
-    const node = new ClusterNode({
-      ...(bootEpoch !== undefined ? { bootEpoch } : {}),
-      self: name,
-      clusterId: 'sim',
-      key,
-      nodes: defaultSimNodes,
+    const info = (m: string): void => {
+      const view = /^view \d+: \[([^\]]*)\] (quorate|WITHOUT QUORUM), \S+ votes, DC (\S+)$/.exec(m);
+      if (view !== null) log.push(`${clock.nowMs()} ${name} [${(view[1] ?? '').split(', ').join(',')}] ${view[2] === 'quorate' ? 'Q' : '-'} ${view[3] === 'none' ? '-' : view[3]}`);
+    };
+    const plane = simPlane({
+      name,
+      cluster,
       links: ['ring0'],
-      timing: defaultSimTiming,
-      quorum: { twoNode: false, waitForAll: false },
-      skew: { warnMs: 500, criticalMs: 1000 },
+      net,
       clock: nodeClock,
-      transport: { send: (peer, link, d) => net.send(name, peer, link, d) },
-      events: {
-        peerChanged: () => undefined,
-        viewChanged: (c) => log.push(`${clock.nowMs()} ${name} [${c.view.members.join(',')}] ${c.view.quorate ? 'Q' : '-'} ${c.view.dc ?? '-'}`),
-        skewChanged: (peer, level, offset) => log.push(`${clock.nowMs()} ${name} skew ${peer} ${level} ${Math.round(offset)}`),
-      },
+      rng,
+      ...(bootEpoch !== undefined ? { bootEpoch } : {}),
+      log: { error: () => undefined, warn: info, info },
+      host: { skewChanged: (peer, level, offset) => log.push(`${clock.nowMs()} ${name} skew ${peer} ${level} ${Math.round(offset)}`) },
     });
-    net.attach(name, (d) => node.receive(d));
-    return { node, clock: nodeClock };
+    return { node: plane, clock: nodeClock };
   };
   const nodes = { d1: make('d1', 1000), d2: make('d2', 1000), w1: make('w1', 1000) };
   for (const n of Object.values(nodes)) n.node.start();
@@ -128,13 +124,13 @@ describe('cluster simulation', function () {
   it('a crashed member leaves the others\' view, with a new DC, within deadtime + one interval', () => {
     const { clock, nodes, net, log } = trio();
     clock.advance(10_000);
-    assert.deepEqual([nodes.d1.node.view.dc, nodes.d2.node.view.dc, nodes.w1.node.view.dc], ['d1', 'd1', 'd1']);
-    nodes.d1.node.stop();
+    assert.deepEqual([nodes.d1.node.node.view.dc, nodes.d2.node.node.view.dc, nodes.w1.node.node.view.dc], ['d1', 'd1', 'd1']);
+    nodes.d1.node.crash();
     net.detach('d1');
     const crashAt = clock.nowMs();
     log.length = 0;
     clock.advance(defaultSimTiming.deadtimeMs + defaultSimTiming.intervalMs);
-    assert.deepEqual([nodes.d2.node.view.members, nodes.d2.node.view.dc, nodes.w1.node.view.members, nodes.w1.node.view.dc], [['d2', 'w1'], 'd2', ['d2', 'w1'], 'd2']);
+    assert.deepEqual([nodes.d2.node.node.view.members, nodes.d2.node.node.view.dc, nodes.w1.node.node.view.members, nodes.w1.node.node.view.dc], [['d2', 'w1'], 'd2', ['d2', 'w1'], 'd2']);
     const agreedAt = Math.max(...log.map((l) => Number(l.split(' ')[0])));
     assert.ok(agreedAt - crashAt <= defaultSimTiming.deadtimeMs + defaultSimTiming.intervalMs, log.join('\n'));
   });
@@ -144,11 +140,11 @@ describe('cluster simulation', function () {
     clock.advance(10_000);
     net.partition([['w1']]);
     clock.advance(defaultSimTiming.deadtimeMs + defaultSimTiming.intervalMs);
-    assert.deepEqual([nodes.w1.node.view.quorate, nodes.w1.node.view.dc], [false, undefined]);
-    assert.deepEqual([nodes.d1.node.view.quorate, nodes.d1.node.view.members], [true, ['d1', 'd2']]);
+    assert.deepEqual([nodes.w1.node.node.view.quorate, nodes.w1.node.node.view.dc], [false, undefined]);
+    assert.deepEqual([nodes.d1.node.node.view.quorate, nodes.d1.node.node.view.members], [true, ['d1', 'd2']]);
     net.heal();
     clock.advance(2 * defaultSimTiming.intervalMs);
-    assert.deepEqual(nodes.w1.node.view.members, ['d1', 'd2', 'w1']);
+    assert.deepEqual(nodes.w1.node.node.view.members, ['d1', 'd2', 'w1']);
   });
 
   it('a peer whose clock is 1.5 s ahead raises a critical skew alert on the others, and it clears', () => {
@@ -168,15 +164,15 @@ describe('cluster simulation', function () {
   it('takes back a node restarted with its clock stepped back (a lower boot epoch), once it echoes a fresh heartbeat', () => {
     const { clock, nodes, net, make } = trio();
     clock.advance(10_000);
-    nodes.d2.node.stop();
+    nodes.d2.node.crash();
     nodes.d2.clock.clearAll();
     net.detach('d2');
     clock.advance(5000);
     const again = make('d2', 500);
     again.node.start();
     clock.advance(4 * defaultSimTiming.intervalMs);
-    assert.deepEqual(nodes.d1.node.view.members, ['d1', 'd2', 'w1']);
-    assert.deepEqual(again.node.view.members, ['d1', 'd2', 'w1']);
+    assert.deepEqual(nodes.d1.node.node.view.members, ['d1', 'd2', 'w1']);
+    assert.deepEqual(again.node.node.view.members, ['d1', 'd2', 'w1']);
     // Its first heartbeats, which echo nothing yet, were dropped as from an old epoch.
     assert.ok((nodes.d1.node.status().dropped['old-epoch'] ?? 0) >= 1);
   });

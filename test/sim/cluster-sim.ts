@@ -15,11 +15,9 @@
 // (test/sim/sync-watch.ts).
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
-import { ClusterNode } from '../../src/cluster/node';
-import { newCluster, type ClusterConfig } from '../../src/cluster/config';
-import { newFencing, type FenceMode } from '../../src/fencing/config';
+import type { FenceMode } from '../../src/fencing/config';
 import type { FenceAgentDriver } from '../../src/fencing/agents/runner';
-import { ClusterFencing, fencingView } from '../../src/director/cluster-fencing';
+import type { ControlPlane } from '../../src/director/control-plane';
 import type { MemberConfig } from '../../src/cluster/membership';
 import type { QuorumRules } from '../../src/cluster/quorum';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
@@ -28,6 +26,7 @@ import { ClusterSync } from '../../src/director/cluster-sync';
 import type { IpvsEngine } from '../../src/ipvs/engine';
 import { VrrpAgent } from '../../src/vrrp/agent';
 import { NodeClock, VirtualNetwork } from './network';
+import { simClusterConfig, simInstance, simPlane } from './sim-plane';
 import { simEngine, simVip, SyncWatch } from './sync-watch';
 
 export interface ClusterSimOptions {
@@ -93,15 +92,12 @@ export const defaultSimNodes: readonly MemberConfig[] = [
 
 export const defaultSimTiming: DetectorTiming = { intervalMs: 1000, warntimeMs: 1500, deadtimeMs: 3000, initdeadMs: 6000 };
 
-const key = Buffer.from('simulation key, 32 bytes long!!!');
 const checkEveryMs = 100;
 
 interface SimNode {
   readonly name: string;
   readonly clock: NodeClock;
-  node: ClusterNode | null;
-  vrrp: VrrpAgent | null;
-  fencing: ClusterFencing | null;
+  plane: ControlPlane | null;
   engine: IpvsEngine | null;
   sync: ClusterSync | null;
   /** Since when this node has been master without a quorate view, if it has. */
@@ -128,15 +124,17 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
   const quorumVotes = Math.floor(totalVotes / 2) + 1;
   const votesOf = new Map(o.nodes.map((n) => [n.name, n.votes]));
-  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), node: null, vrrp: null, fencing: null, engine: null, sync: null, epoch: 10_000 }));
+  const nodes = o.nodes.map((n): SimNode => ({ name: n.name, clock: new NodeClock(clock), plane: null, engine: null, sync: null, epoch: 10_000 }));
   const where = { file: 'sim', line: 1, col: 1 };
   const fenceDevice = { name: 'pdu', where, agent: 'exec', timeoutMs: 2000, retries: 1, hosts: [], options: {}, optionWhere: {} };
-  const cluster: ClusterConfig = {
-    ...newCluster(where),
-    clusterId: 'sim',
-    nodes: o.nodes.map((n) => ({ name: n.name, where, addresses: [], priority: n.priority, votes: n.votes, witness: n.witness })),
-    fencing: { ...newFencing(), mode: o.fencing?.mode ?? 'power', action: 'off', delayBaseMs: o.fencing?.delayBaseMs ?? 0, delayMaxMs: o.fencing?.delayMaxMs ?? 1000, devices: [fenceDevice] },
-  };
+  const cluster = simClusterConfig({
+    nodes: o.nodes,
+    timing: o.timing,
+    ...(o.quorum !== undefined ? { quorum: o.quorum } : {}),
+    ...(o.noQuorumPolicy !== undefined ? { noQuorumPolicy: o.noQuorumPolicy } : {}),
+    fencing: { mode: o.fencing?.mode ?? 'self_release', action: 'off', delayBaseMs: o.fencing?.delayBaseMs ?? 0, delayMaxMs: o.fencing?.delayMaxMs ?? 1000, devices: o.fencing !== undefined ? [fenceDevice] : [] },
+  });
+
   /** A power switch: it acts on its own clock, whatever becomes of the node that asked. */
   const powerSwitch = (fencer: SimNode): FenceAgentDriver => ({
     start(_device, target, _action, done) {
@@ -151,7 +149,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
       note(`${fencer.name}: fence agent for ${target}: ${kind}`);
       const powerOff = (): void => {
         const victim = nodes.find((n) => n.name === target);
-        if (victim === undefined || victim.node === null) return;
+        if (victim === undefined || victim.plane === null) return;
         crash(victim);
         poweredOff.push(target);
         stats.fences++;
@@ -174,128 +172,77 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
   const addressOf = (name: string): string => `10.0.0.${o.nodes.findIndex((n) => n.name === name) + 1}`;
 
   const boot = (s: SimNode): void => {
-    const holdsVip = (n: string): boolean => (n === s.name ? s.vrrp?.holding === true : s.node?.holdsOf(n)?.holds.includes('VI_1') === true);
     // Now and then a restart comes with the wall clock stepped back: a lower epoch.
     s.epoch = s.epoch > 0 && rng.next() < 0.2 ? s.epoch - 1000 : s.epoch + 1;
-    const node = new ClusterNode({
-      self: s.name,
-      clusterId: 'sim',
-      key,
-      nodes: o.selfishVotes === true ? o.nodes.map((n) => ({ ...n, votes: n.name === s.name ? totalVotes : 0 })) : o.nodes,
+    const member = o.nodes.find((n) => n.name === s.name);
+    const director = o.vrrp === true && member !== undefined && !member.witness;
+    const peers = o.nodes.filter((n) => n.name !== s.name && !n.witness).map((n) => n.name);
+    const engine = director && o.sync !== undefined ? simEngine(s.clock, o.seed) : null;
+    const sync = engine !== null ? new ClusterSync(engine, s.name, peers, s.clock, silentLogger()) : null;
+    s.engine = engine;
+    s.sync = sync;
+    const own = o.selfishVotes === true ? { ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, votes: n.name === s.name ? totalVotes : 0 })) } : cluster;
+    const plane = simPlane({
+      name: s.name,
+      cluster: own,
       links: o.links,
-      timing: o.timing,
-      quorum: o.quorum ?? { twoNode: false, waitForAll: false },
-      skew: { warnMs: 500, criticalMs: 1000 },
+      net,
       clock: s.clock,
+      rng,
       bootEpoch: s.epoch,
-      transport: { send: (peer, link, datagram) => net.send(s.name, peer, link, datagram) },
-      holds: () => (s.vrrp?.holding === true ? ['VI_1'] : []),
-      wants: () => s.vrrp?.wants() ?? [],
-      fenced: () => s.fencing?.fencedNodes() ?? [],
-      events: {
-        advertReceived: (sender, advert) => s.vrrp?.advertReceived(sender, advert),
-        syncReceived: (sender, body) => s.sync?.receive(sender, body),
-        stalled: (gapMs) => {
-          note(`${s.name}: did not run for ${gapMs.toFixed(0)} ms`);
-          s.vrrp?.stalled(gapMs);
+      instances: director ? [simInstance(member.priority, addressOf(s.name))] : [],
+      agents: powerSwitch(s),
+      fenceRetryAfterMs: 5000,
+      ...(o.fencing?.gateTrustsDeadlines === true ? { machines: { agent: (ao, c) => new VrrpAgent({ ...ao, fenceMode: 'self_release' }, c) } } : {}),
+      log: {
+        error: (m) => note(`${s.name}: ALERT ${m}`),
+        warn: (m) => note(`${s.name}: ${m}`),
+        info: (m) => {
+          if (/^view /.test(m)) stats.viewChanges++;
+          if (/ is fenced \(/.test(m) || / view |^view |DC:|peer |left|cleared|stands down/.test(m)) note(`${s.name}: ${m}`);
         },
-        peerChanged: (c) => note(`${s.name}: ${c.peer} ${c.from} -> ${c.to}`),
-        viewChanged: (c) => {
-          s.fencing?.viewChanged(fencingView(c.view, node.epochs(), o.nodes.map((n) => n.name).filter(holdsVip)));
-          s.vrrp?.viewChanged();
-          stats.viewChanges++;
-          note(`${s.name}: view ${c.view.id} [${c.view.members.join(',')}] ${c.view.quorate ? 'quorate' : 'NO QUORUM'} dc=${c.view.dc ?? '-'}${c.dcReason !== undefined ? ` (${c.dcReason})` : ''}`);
+      },
+      host: {
+        instanceChanged: (instance, from, to, reason) => {
+          if (to === 'master') stats.takeovers++;
+          note(`${s.name}: ${instance} ${from} -> ${to} (${reason})`);
+          if (to !== 'master' || sync === null || engine === null) return;
+          if (o.sync?.skipLoad !== true) sync.takeOver('VI_1', [simVip]);
+          if (lastMaster !== undefined && lastMaster !== s.name) {
+            for (const p of watch.check(s.name, sync, engine, lastMaster)) violations.push(`${at()} ${p}`);
+          }
+          lastMaster = s.name;
         },
-        skewChanged: (peer, level, offsetMs) => note(`${s.name}: skew with ${peer} ${level} (${offsetMs.toFixed(0)} ms)`),
+        syncReceived: (sender, body) => sync?.receive(sender, body),
+        preemptHold: (instance, holder) => sync?.preemptHold(instance, holder),
       },
     });
-    s.node = node;
-    const member = o.nodes.find((n) => n.name === s.name);
-    const peers = o.nodes.filter((n) => n.name !== s.name && !n.witness).map((n) => n.name);
-    if (o.vrrp === true && o.sync !== undefined && member !== undefined && !member.witness) {
-      s.engine = simEngine(s.clock, o.seed);
-      s.sync = new ClusterSync(s.engine, s.name, peers, s.clock, silentLogger());
-    }
-    if (o.vrrp === true && member !== undefined && !member.witness) {
-      const sync = s.sync;
-      const engine = s.engine;
-      s.vrrp = new VrrpAgent({
-        settings: { name: 'VI_1', version: 3, priority: member.priority, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0, startAsMaster: false, primaryAddress: addressOf(s.name) },
-        peers,
-        clock: s.clock,
-        cluster: node,
-        deadtimeMs: o.timing.deadtimeMs,
-        heartbeatIntervalMs: o.timing.intervalMs,
-        policy: o.noQuorumPolicy ?? 'stop',
-        ...(o.fencing !== undefined ? { fenceMode: o.fencing.gateTrustsDeadlines === true ? 'self_release' : o.fencing.mode } : {}),
-        driver: {
-          hold: () => {
-            if (o.sync?.skipLoad !== true) sync?.takeOver('VI_1', [simVip]);
-          },
-          release: () => undefined,
-        },
-        ...(sync !== null ? { preemptHold: (holder: string) => sync.preemptHold('VI_1', holder) } : {}),
-        events: {
-          stateChanged: (from, to, reason) => {
-            if (to === 'master') stats.takeovers++;
-            note(`${s.name}: VI_1 ${from} -> ${to} (${reason})`);
-            if (to !== 'master' || sync === null || engine === null) return;
-            if (lastMaster !== undefined && lastMaster !== s.name) {
-              for (const p of watch.check(s.name, sync, engine, lastMaster)) violations.push(`${at()} ${p}`);
-            }
-            lastMaster = s.name;
-          },
-          gateChanged: () => undefined,
-        },
-      });
-    }
-    if (o.fencing !== undefined) {
-      s.fencing = new ClusterFencing({
-        cluster,
-        self: s.name,
-        clock: s.clock,
-        rng,
-        agents: powerSwitch(s),
-        log: { error: (m) => note(`${s.name}: ALERT ${m}`), warn: () => undefined, info: () => undefined },
-        retryAfterMs: 5000,
-        onFenced: (target) => {
-          note(`${s.name}: ${target} is fenced`);
-          s.vrrp?.viewChanged();
-        },
-      });
-    }
-    net.attach(s.name, (datagram) => s.clock.whenRunning(() => node.receive(datagram)));
-    node.start();
-    const sync = s.sync;
+    s.plane = plane;
+    plane.start();
     sync?.start({
       sendSync: (body) => {
         watch.sending(s.name, sync.status().epoch, body);
-        node.sendSync(body);
+        plane.sendSync(body);
       },
     });
-    s.vrrp?.start();
   };
   const crash = (s: SimNode): void => {
-    s.vrrp?.crash();
-    s.vrrp = null;
+    s.plane?.crash();
+    s.plane = null;
     s.sync?.stop();
     s.sync = null;
     s.engine = null;
-    s.fencing?.stop();
-    s.fencing = null;
     s.clock.freeze(-Infinity);
     delete s.masterWithoutQuorumSince;
-    s.node?.stop();
-    s.node = null;
     s.clock.clearAll();
     net.detach(s.name);
   };
 
   /** Live nodes s can exchange heartbeats with, itself included. */
-  const reachable = (s: SimNode): SimNode[] => nodes.filter((n) => n.node !== null && net.canReach(s.name, n.name));
+  const reachable = (s: SimNode): SimNode[] => nodes.filter((n) => n.plane !== null && net.canReach(s.name, n.name));
   const updateMinority = (): void => {
     for (const s of nodes) {
-      if (s.node === null) {
+      if (s.plane === null) {
         delete s.minoritySince;
         continue;
       }
@@ -312,13 +259,13 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     // one may take over until it is off; trusting self-release, it only must not hold on
     // beside the new master once it runs again.
     const countFrozen = o.fencing?.mode === 'power';
-    const masters = nodes.filter((n) => n.vrrp?.holding === true && (countFrozen || !n.clock.frozen));
+    const masters = nodes.filter((n) => n.plane?.isHolding('VI_1') === true && (countFrozen || !n.clock.frozen));
     if (clock.nowMs() > firstMasterDownMs && masters.length > 1) {
       violations.push(`${at()} two masters of VI_1 at once: ${masters.map((m) => m.name).join(', ')}${masters.every((m) => masters.every((x) => net.canReach(m.name, x.name))) ? ' (and they can talk)' : ' (cut off from each other)'}`);
     }
     for (const s of nodes) {
-      const quorate = s.node?.view.quorate === true;
-      if (s.vrrp?.holding !== true || quorate || s.clock.frozen) {
+      const quorate = s.plane?.node.view.quorate === true;
+      if (s.plane?.isHolding('VI_1') !== true || quorate || s.clock.frozen) {
         delete s.masterWithoutQuorumSince;
         continue;
       }
@@ -331,12 +278,12 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     if (o.vrrp === true) checkVrrp();
     // Masters serve: two new connections every check.
     for (const s of nodes) {
-      if (s.vrrp?.holding !== true || s.engine === null || s.clock.frozen) continue;
+      if (s.plane?.isHolding('VI_1') !== true || s.engine === null || s.clock.frozen) continue;
       watch.connect(s.engine, client++);
       watch.connect(s.engine, client++);
     }
     for (const s of nodes) {
-      const view = s.node?.view;
+      const view = s.plane?.node.view;
       if (view === undefined) continue;
       if (view.quorate && view.members.length === 1 && totalVotes >= 3 && !s.clock.frozen) violations.push(`${at()} ${s.name} claims quorum on its own: ${JSON.stringify(view)}`);
       // A frozen node cannot notice anything; it gets deadtime from its thaw, as from a cut.
@@ -350,24 +297,24 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
     stats.calmChecks++;
     const seen = new Set<string>();
     for (const s of nodes) {
-      if (s.node === null || seen.has(s.name)) continue;
+      if (s.plane === null || seen.has(s.name)) continue;
       const group = reachable(s);
       group.forEach((g) => seen.add(g.name));
       const expected = group.map((g) => g.name).sort().join(',');
       for (const g of group) {
-        const view = g.node?.view;
+        const view = g.plane?.node.view;
         if (view === undefined) continue;
         if (view.members.join(',') !== expected) violations.push(`${at()} ${g.name} sees [${view.members.join(',')}] after a calm phase; its group is [${expected}]`);
       }
-      const dcs = new Set(group.map((g) => g.node?.view.dc ?? '-'));
+      const dcs = new Set(group.map((g) => g.plane?.node.view.dc ?? '-'));
       if (dcs.size > 1) violations.push(`${at()} group [${expected}] disagrees on the DC: ${[...dcs].join(' vs ')}`);
       // Liveness: a quorate group with a director serves the VIP, from exactly one master.
       const votes = group.reduce((sum, g) => sum + (votesOf.get(g.name) ?? 0), 0);
-      const directors = group.filter((g) => g.vrrp !== null);
+      const directors = group.filter((g) => g.plane !== null && o.nodes.some((n) => n.name === g.name && !n.witness));
       if (o.vrrp === true && votes >= quorumVotes && directors.length > 0) {
-        const masters = directors.filter((g) => g.vrrp?.holding === true).map((g) => g.name);
+        const masters = directors.filter((g) => g.plane?.isHolding('VI_1') === true).map((g) => g.name);
         // In mode power a failing or hanging agent rightly keeps everyone from taking over.
-        const unfenced = o.nodes.filter((d) => !d.witness && !group.some((g) => g.name === d.name) && !group.some((g) => g.fencing?.isFenced(d.name) === true));
+        const unfenced = o.nodes.filter((d) => !d.witness && !group.some((g) => g.name === d.name) && !group.some((g) => g.plane?.fencing.isFenced(d.name) === true));
         const waitingForFence = o.fencing?.mode === 'power' && masters.length === 0 && unfenced.length > 0;
         if (masters.length !== 1 && !waitingForFence) violations.push(`${at()} quorate group [${expected}] has ${masters.length} masters of VI_1 after a calm phase: [${masters.join(',')}]`);
       }
@@ -413,7 +360,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         net.heal();
         note('network: healed');
       } else if (roll < 0.85) {
-        const live = nodes.filter((n) => n.node !== null);
+        const live = nodes.filter((n) => n.plane !== null);
         const victim = live[Math.floor(rng.next() * live.length)];
         if (victim !== undefined && live.length > 1) {
           crash(victim);
@@ -421,7 +368,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
           note(`${victim.name} crashed`);
         }
       } else if (roll < 0.95) {
-        const dead = nodes.filter((n) => n.node === null);
+        const dead = nodes.filter((n) => n.plane === null);
         const back = dead[Math.floor(rng.next() * dead.length)];
         if (back !== undefined) {
           boot(back);
@@ -434,7 +381,7 @@ export function runClusterSim(o: ClusterSimOptions): ClusterSimResult {
         note(`${s.name}: wall clock jumped to ${s.clock.wallOffsetMs.toFixed(0)} ms off`);
       }
       if (o.freezes === true && rng.next() < 0.25) {
-        const live = nodes.filter((n) => n.node !== null && !n.clock.frozen);
+        const live = nodes.filter((n) => n.plane !== null && !n.clock.frozen);
         const victim = live[Math.floor(rng.next() * live.length)];
         if (victim !== undefined) {
           const forMs = 500 + Math.floor(rng.next() * 7500);

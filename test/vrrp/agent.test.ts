@@ -4,22 +4,23 @@
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
-import { ClusterNode } from '../../src/cluster/node';
+import { ClusterNode, type ClusterAction } from '../../src/cluster/node';
+import type { ControlPlane } from '../../src/director/control-plane';
 import { decodeEnvelope } from '../../src/heartbeat/envelope';
 import { selfReleaseDue, takeoverGate } from '../../src/vrrp/gate';
-import { VrrpAgent } from '../../src/vrrp/agent';
 import { defaultSimNodes, defaultSimTiming } from '../sim/cluster-sim';
 import { NodeClock, VirtualNetwork } from '../sim/network';
+import { simClusterConfig, simInstance, simKey, simPlane } from '../sim/sim-plane';
 
-const key = Buffer.from('simulation key, 32 bytes long!!!');
 const advertMs = 1000;
 
 /** `preemptHold`: what a node's connection sync says about preempting, while it says it. */
 function lab(preemptHold: Map<string, string> = new Map()) {
   const clock = new VirtualClock();
-  const net = new VirtualNetwork(clock, new SeededRng(3));
-  const agents = new Map<string, VrrpAgent>();
-  const nodes = new Map<string, ClusterNode>();
+  const rng = new SeededRng(3);
+  const net = new VirtualNetwork(clock, rng);
+  const planes = new Map<string, ControlPlane>();
+  const cluster = simClusterConfig({ nodes: defaultSimNodes, timing: defaultSimTiming });
   /** What each director sent: when, and whether it claimed to hold the instance. */
   const sent = new Map<string, Array<{ atMs: number; holding: boolean }>>();
   let epoch = 100;
@@ -27,67 +28,38 @@ function lab(preemptHold: Map<string, string> = new Map()) {
     const member = defaultSimNodes.find((n) => n.name === name);
     if (member === undefined) throw new Error(name);
     const nodeClock = new NodeClock(clock);
-    let agent: VrrpAgent | undefined;
-    const node = new ClusterNode({
-      self: name,
-      clusterId: 'sim',
-      key,
-      nodes: defaultSimNodes,
-      links: ['ring0'],
-      timing: defaultSimTiming,
-      quorum: { twoNode: false, waitForAll: false },
-      skew: { warnMs: 500, criticalMs: 1000 },
-      clock: nodeClock,
-      bootEpoch: epoch++,
-      holds: () => (agent?.holding === true ? ['VI_1'] : []),
-      wants: () => agent?.wants() ?? [],
-      transport: {
-        send: (peer, link, d) => {
-          const e = decodeEnvelope(d, key) as { advert?: { priority: number }; heartbeat?: { holds: string[] } };
-          sent.get(name)?.push({ atMs: clock.nowMs(), holding: (e.advert?.priority ?? 0) > 0 || (e.heartbeat?.holds.length ?? 0) > 0 });
-          net.send(name, peer, link, d);
-        },
-      },
-      events: { peerChanged: () => undefined, viewChanged: () => agent?.viewChanged(), skewChanged: () => undefined, advertReceived: (s, a) => agent?.advertReceived(s, a), stalled: (gap) => agent?.stalled(gap) },
-    });
-    if (!member.witness) {
-      agent = new VrrpAgent({
-        settings: { name: 'VI_1', version: 3, priority: member.priority, advertIntervalMs: advertMs, preempt: true, preemptDelayMs: 0, startAsMaster: false, primaryAddress: `10.0.0.${defaultSimNodes.indexOf(member) + 1}` },
-        peers: defaultSimNodes.filter((n) => n.name !== name && !n.witness).map((n) => n.name),
-        clock: nodeClock,
-        cluster: node,
-        deadtimeMs: defaultSimTiming.deadtimeMs,
-        heartbeatIntervalMs: defaultSimTiming.intervalMs,
-        policy: 'stop',
-        driver: { hold: () => undefined, release: () => undefined },
-        events: { stateChanged: () => undefined, gateChanged: () => undefined },
-        preemptHold: () => preemptHold.get(name),
-      });
-      agents.set(name, agent);
-    }
-    nodes.set(name, node);
-    net.attach(name, (d) => nodeClock.whenRunning(() => node.receive(d)));
     if (!member.witness) sent.set(name, []);
-    node.start();
-    agent?.start();
+    const plane = simPlane({
+      name,
+      cluster,
+      links: ['ring0'],
+      net,
+      clock: nodeClock,
+      rng,
+      bootEpoch: epoch++,
+      instances: member.witness ? [] : [simInstance(member.priority, `10.0.0.${defaultSimNodes.indexOf(member) + 1}`)],
+      host: { preemptHold: () => preemptHold.get(name) },
+      sent: (_peer, _link, d) => {
+        const e = decodeEnvelope(d, simKey) as { advert?: { priority: number }; heartbeat?: { holds: string[] } };
+        sent.get(name)?.push({ atMs: clock.nowMs(), holding: (e.advert?.priority ?? 0) > 0 || (e.heartbeat?.holds.length ?? 0) > 0 });
+      },
+    });
+    planes.set(name, plane);
+    plane.start();
     return nodeClock;
   };
   const clocks = new Map(defaultSimNodes.map((n) => [n.name, boot(n.name)]));
-  const masters = () => [...agents].filter(([, a]) => a.holding).map(([n]) => n);
-  const crash = (name: string) => {
-    agents.get(name)?.crash();
-    agents.delete(name);
-    nodes.get(name)?.stop();
+  const masters = () => [...planes].filter(([, p]) => p.isHolding('VI_1')).map(([n]) => n);
+  const down = (name: string, how: 'crash' | 'leave') => {
+    const plane = planes.get(name);
+    if (how === 'crash') plane?.crash();
+    else plane?.leave();
+    planes.delete(name);
     clocks.get(name)?.clearAll();
     net.detach(name);
   };
-  const stop = (name: string) => {
-    agents.get(name)?.stop();
-    agents.delete(name);
-    nodes.get(name)?.stop();
-    clocks.get(name)?.clearAll();
-    net.detach(name);
-  };
+  const crash = (name: string) => down(name, 'crash');
+  const stop = (name: string) => down(name, 'leave');
   /** Runs in 10 ms steps; answers when `done` first held, and the longest time with no master and with two. */
   const runUntil = (done: () => boolean, maxMs: number) => {
     const start = clock.nowMs();
@@ -201,7 +173,7 @@ describe('the takeover gate', () => {
     assert.deepEqual(silent, { open: false, reason: 'd1 may still hold it: its self-release deadline is in 1000 ms', recheckAtMs: 11_000 });
     assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 7000 }] }).open, true);
     assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: true, lastHeardMs: 9999 }] }).reason, 'd1 holds it and is heard');
-    assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 9999 }], fenced: () => true }).open, true);
+    assert.equal(takeoverGate({ ...base, claims: [{ node: 'd1', holding: true, heard: false, lastHeardMs: 9999 }], fenced: new Set(['d1']) }).open, true);
   });
   it('lets a master keep its VIPs until deadtime less the guard after a quorum last heard it', () => {
     assert.equal(selfReleaseDue(11_899, 9900, 3000, 1000), false);
@@ -213,32 +185,13 @@ describe('advert recipients (unicast_peer)', () => {
   it('go to every peer by default, and only to the named ones when given', () => {
     const clock = new VirtualClock();
     const sent: string[] = [];
-    const node = new ClusterNode({
-      self: 'd1',
-      clusterId: 'sim',
-      key,
-      nodes: defaultSimNodes,
-      links: ['ring0', 'ring1'],
-      timing: defaultSimTiming,
-      quorum: { twoNode: false, waitForAll: false },
-      skew: { warnMs: 500, criticalMs: 1000 },
-      clock: new NodeClock(clock),
-      bootEpoch: 1,
-      holds: () => [],
-      wants: () => [],
-      transport: {
-        send: (peer, link, d) => {
-          if ((decodeEnvelope(d, key) as { advert?: unknown }).advert !== undefined) sent.push(`${peer}/${link}`);
-        },
-      },
-      events: { peerChanged: () => undefined, viewChanged: () => undefined, skewChanged: () => undefined },
-    });
-    node.start();
+    const node = new ClusterNode({ self: 'd1', clusterId: 'sim', key: simKey, nodes: defaultSimNodes, links: ['ring0', 'ring1'], timing: defaultSimTiming, quorum: { twoNode: false, waitForAll: false }, skew: { warnMs: 500, criticalMs: 1000 }, bootEpoch: 1 }, clock);
+    const adverts = (actions: ClusterAction[]) => actions.flatMap((a) => (a.kind === 'send' && (decodeEnvelope(a.datagram, simKey) as { advert?: unknown }).advert !== undefined ? a.peers.map((p) => `${p}/${a.link}`) : []));
+    node.step({ kind: 'start' });
     const advert = { instance: 'VI_1', priority: 100, advertIntervalMs: 1000, address: '10.0.0.1' };
-    node.sendAdvert(advert);
+    sent.push(...adverts(node.step({ kind: 'sendAdvert', advert })));
     assert.deepEqual(sent.splice(0), ['d2/ring0', 'd2/ring1', 'w1/ring0', 'w1/ring1']);
-    node.sendAdvert(advert, ['d2']);
+    sent.push(...adverts(node.step({ kind: 'sendAdvert', advert, to: ['d2'] })));
     assert.deepEqual(sent.splice(0), ['d2/ring0', 'd2/ring1']);
-    node.stop();
   });
 });

@@ -1,0 +1,386 @@
+// The one shell of a director's control plane. It owns the machines that decide (the
+// cluster node, the fencing coordinator through ClusterFencing, one VRRP agent per
+// instance), feeds them events and performs what they return, in order: datagrams to the
+// link driver, deadlines to timers, agents to the fence-agent driver, state changes to
+// the host (addresses, notify scripts). The daemon runs it on UDP sockets and real
+// agents; the simulation runs the very same shell on a virtual network, virtual time
+// and simulated power switches.
+//
+// Every event for a machine goes through one queue: a machine never sees an event
+// while it is still handling another, and what a step causes happens in the order the
+// step said. When the queue runs dry and the cluster's facts may have changed, the
+// agents are told before anything else happens.
+import type { Clock } from '../common/clock';
+import type { LogSink } from '../common/log';
+import type { Rng } from '../common/rng';
+import type { ClusterConfig } from '../cluster/config';
+import { detectorTiming } from '../cluster/config';
+import { ClusterNode, type ClusterAction, type ClusterEvent, type ClusterStatus, type ClusterTimer, type LocalClaims } from '../cluster/node';
+import type { AdvertBody, ClusterKey } from '../heartbeat/envelope';
+import type { AgentRunner, FenceAgentDriver } from '../fencing/agents/runner';
+import type { FenceControl } from './control-protocol';
+import type { SkewLevel } from '../time/skew';
+import type { SyncBody } from '../sync/wire';
+import { VrrpAgent, type AgentTimer, type VrrpAgentAction, type VrrpAgentEvent, type VrrpAgentOptions } from '../vrrp/agent';
+import type { GateVerdict } from '../vrrp/gate';
+import type { VrrpSettings, VrrpState } from '../vrrp/instance';
+import { ClusterFencing, fencingView, type CoordinatorFactory } from './cluster-fencing';
+import { Timers } from './timers';
+
+/** Carries datagrams: the UDP links in the daemon, the virtual network in the simulation. */
+export interface LinkDriver {
+  /** One datagram to some peers on a link: once to a multicast link's group. */
+  send(peers: readonly string[], link: string, datagram: Buffer): void;
+  /** The receive buffer of a link's socket, as the kernel granted it. */
+  receiveBufferBytes?(link: string): number | undefined;
+}
+
+/** What the shell tells the rest of the director. */
+export interface ControlPlaneHost {
+  /** An instance changed state: to MASTER its addresses come up, from MASTER they go. */
+  instanceChanged(instance: string, from: VrrpState, to: VrrpState, reason: string, priority: number): void;
+  syncReceived?(sender: string, body: SyncBody): void;
+  /** Why this node must not preempt an instance's holder yet (its copy of the holder's table is not whole), or undefined. */
+  preemptHold?(instance: string, holder: string): string | undefined;
+  /** The clock skew with a peer crossed a threshold. */
+  skewChanged?(peer: string, level: SkewLevel, offsetMs: number): void;
+}
+
+export interface InstanceSettings extends VrrpSettings {
+  /** Whom adverts go to (`unicast_peer`); every cluster peer when absent. */
+  readonly advertTo?: readonly string[];
+}
+
+export interface ControlPlaneOptions {
+  readonly cluster: ClusterConfig;
+  readonly self: string;
+  readonly key: ClusterKey;
+  /** The links this node has an address on. */
+  readonly links: readonly string[];
+  /** The VRRP instances this node runs (none on a witness). */
+  readonly instances: readonly InstanceSettings[];
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly transport: LinkDriver;
+  readonly fenceAgents: FenceAgentDriver;
+  readonly host: ControlPlaneHost;
+  readonly log: LogSink;
+  readonly bootEpoch?: number;
+  /** How long after every level failed a fence is tried again (30 s by default). */
+  readonly fenceRetryAfterMs?: number;
+  /** Builds the machines: the simulation's controls break one on purpose, to see it caught. */
+  readonly machines?: MachineFactories;
+}
+
+export interface MachineFactories {
+  readonly agent?: (o: VrrpAgentOptions, clock: Clock) => VrrpAgent;
+  readonly coordinator?: CoordinatorFactory;
+}
+
+type Work = { readonly agent?: undefined; readonly event: ClusterEvent } | { readonly agent: VrrpAgent; readonly event: VrrpAgentEvent };
+
+const cluster = { component: 'cluster' };
+const vrrp = { component: 'vrrp' };
+
+export class ControlPlane {
+  readonly node: ClusterNode;
+  readonly fencing: ClusterFencing;
+  private readonly agents = new Map<string, VrrpAgent>();
+  private readonly settings = new Map<string, InstanceSettings>();
+  private readonly nodeTimers: Timers<ClusterTimer>;
+  private readonly agentTimers = new Map<string, Timers<AgentTimer>>();
+  private readonly queue: Work[] = [];
+  private draining = false;
+  private factsDirty = false;
+  private running = false;
+
+  constructor(private readonly o: ControlPlaneOptions) {
+    const c = o.cluster;
+    const timing = detectorTiming(c);
+    this.node = new ClusterNode(
+      {
+        self: o.self,
+        clusterId: c.clusterId,
+        key: o.key,
+        nodes: c.nodes.map((n) => ({ name: n.name, votes: n.votes, priority: n.priority, witness: n.witness })),
+        links: o.links,
+        timing,
+        quorum: { twoNode: c.quorum.twoNode, waitForAll: c.quorum.waitForAll ?? c.quorum.twoNode, ...(c.quorum.expectedVotes !== undefined ? { expectedVotes: c.quorum.expectedVotes } : {}) },
+        skew: { warnMs: c.time.skewWarnMs, criticalMs: c.time.skewCriticalMs },
+        stallQuarantineMs: stallQuarantineMs(c),
+        ...(o.bootEpoch !== undefined ? { bootEpoch: o.bootEpoch } : {}),
+        ...(c.sync.link !== undefined ? { syncLink: c.sync.link } : {}),
+      },
+      o.clock,
+    );
+    this.nodeTimers = new Timers(o.clock, (timer) => {
+      if (timer === 'heartbeat') this.dispatch({ event: { kind: 'claimsChanged', claims: this.claims() } });
+      this.dispatch({ event: { kind: 'timerFired', timer } });
+    });
+    this.fencing = new ClusterFencing({
+      cluster: c,
+      self: o.self,
+      clock: o.clock,
+      rng: o.rng,
+      agents: o.fenceAgents,
+      log: o.log,
+      ...(o.fenceRetryAfterMs !== undefined ? { retryAfterMs: o.fenceRetryAfterMs } : {}),
+      ...(o.machines?.coordinator !== undefined ? { coordinator: o.machines.coordinator } : {}),
+      onFenced: () => {
+        this.factsDirty = true;
+        this.dispatch({ event: { kind: 'claimsChanged', claims: this.claims() } });
+      },
+    });
+    const peers = c.nodes.filter((n) => n.name !== o.self && !n.witness).map((n) => n.name);
+    for (const settings of o.instances) {
+      const agentOptions: VrrpAgentOptions = { settings, peers, deadtimeMs: timing.deadtimeMs, heartbeatIntervalMs: timing.intervalMs, policy: c.noQuorumPolicy, fenceMode: c.fencing.mode };
+      const agent = o.machines?.agent?.(agentOptions, o.clock) ?? new VrrpAgent(agentOptions, o.clock);
+      this.agents.set(settings.name, agent);
+      this.settings.set(settings.name, settings);
+      this.agentTimers.set(settings.name, new Timers(o.clock, (timer) => this.dispatch({ agent, event: { kind: 'timerFired', timer } })));
+    }
+  }
+
+  /** Starts heartbeating, then the instances (their trackers' first readings already in). */
+  start(): void {
+    this.running = true;
+    this.dispatch({ event: { kind: 'start' } });
+    for (const agent of this.agents.values()) this.dispatch({ agent, event: { kind: 'start' } });
+  }
+
+  /** A datagram from a link; whatever it holds, this returns normally. */
+  receive(datagram: Uint8Array): void {
+    if (this.running) this.dispatch({ event: { kind: 'datagram', bytes: datagram } });
+  }
+
+  /** Whether this node can send on a link at all (its interface is up). */
+  linkState(link: string, up: boolean): void {
+    this.dispatch({ event: { kind: 'linkState', link, up } });
+  }
+
+  /** What an instance's trackers read: before start too. */
+  tracked(instance: string, priority: number, faults: readonly string[]): void {
+    const agent = this.agents.get(instance);
+    if (agent !== undefined) this.dispatch({ agent, event: { kind: 'tracked', priority, faults } });
+  }
+
+  /** A sync group sibling took over or let go: the instance does the same. */
+  followGroup(instance: string, to: 'master' | 'backup', reason: string): void {
+    const agent = this.agents.get(instance);
+    if (agent !== undefined) this.dispatch({ agent, event: { kind: 'followGroup', to, reason } });
+  }
+
+  /** Connection-table sync goes out through the cluster node's envelope. */
+  sendSync(body: SyncBody): void {
+    this.dispatch({ event: { kind: 'sendSync', body } });
+  }
+
+  syncReceiveBufferBytes(): number | undefined {
+    const link = this.node.syncLink;
+    return link === undefined ? undefined : this.o.transport.receiveBufferBytes?.(link);
+  }
+
+  /**
+   * An operator's fencing request. `clear` of this node lets it act again (unless a member
+   * still names it fenced); of another, drops this node's mark of it.
+   */
+  async fenceRequest(r: FenceControl, runner: AgentRunner): Promise<unknown> {
+    const answer = await this.fencing.request(r, runner);
+    if (r.action === 'clear') {
+      if (r.target === this.o.self) this.dispatch({ event: { kind: 'cleared' } });
+      this.factsDirty = true;
+      this.dispatch({ event: { kind: 'claimsChanged', claims: this.claims() } });
+    }
+    return answer;
+  }
+
+  /** The first half of a clean stop: every master sends priority 0 and lets its VIPs go. */
+  release(): void {
+    for (const agent of this.agents.values()) this.dispatch({ agent, event: { kind: 'shutdown' } });
+  }
+
+  /** The second half: tell the peers this node is leaving, and stop. */
+  leave(): void {
+    this.release();
+    this.dispatch({ event: { kind: 'leave' } });
+    this.halt();
+  }
+
+  /** Stop at once, without a word: as a crash would. */
+  crash(): void {
+    this.dispatch({ event: { kind: 'stop' } });
+    this.halt();
+  }
+
+  isHolding(instance: string): boolean {
+    return this.agents.get(instance)?.holding === true;
+  }
+
+  status(): ClusterStatus {
+    return this.node.status();
+  }
+
+  instances(): Array<{ instance: string; state: VrrpState; gate: GateVerdict }> {
+    return [...this.agents.values()].map((a) => ({ instance: a.describe(), state: a.instance.state, gate: a.gateVerdict }));
+  }
+
+  private halt(): void {
+    this.running = false;
+    this.fencing.stop();
+    this.nodeTimers.clear();
+    for (const t of this.agentTimers.values()) t.clear();
+  }
+
+  /** What this node says of itself in heartbeats: what it holds, would preempt, and fences. */
+  private claims(): LocalClaims {
+    const agents = [...this.agents.values()];
+    return {
+      holds: agents.filter((a) => a.holding).map((a) => a.name),
+      wants: agents.flatMap((a) => {
+        const w = a.wants();
+        return w === undefined || (w.holder !== undefined && this.o.host.preemptHold?.(a.name, w.holder) !== undefined) ? [] : [w.want];
+      }),
+      fences: this.fencing.marks(),
+    };
+  }
+
+  private dispatch(work: Work): void {
+    this.queue.push(work);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let n = 0; ; n++) {
+        const next = this.queue.shift();
+        if (next !== undefined) {
+          if (next.agent === undefined) for (const a of this.node.step(next.event)) this.performNode(a);
+          else for (const a of next.agent.step(next.event)) this.performAgent(next.agent, a);
+          continue;
+        }
+        if (!this.factsDirty) break;
+        this.factsDirty = false;
+        this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });
+        const facts = this.node.facts();
+        for (const agent of this.agents.values()) this.queue.push({ agent, event: { kind: 'clusterChanged', facts } });
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private performNode(a: ClusterAction): void {
+    const log = this.o.log;
+    switch (a.kind) {
+      case 'send':
+        this.o.transport.send(a.peers, a.link, a.datagram);
+        return;
+      case 'setTimer':
+        if (this.running) this.nodeTimers.set(a.timer, a.atMs);
+        return;
+      case 'peerChanged': {
+        const c = a.change;
+        const fields = { ...cluster, peer: c.peer, ...(c.silentMs !== undefined ? { silentMs: Math.round(c.silentMs) } : {}) };
+        if (c.to === 'late' || c.to === 'dead') log.warn(`peer ${c.peer} is ${c.to}`, fields);
+        else if (c.to === 'left') log.info(`peer ${c.peer} left`, fields);
+        else log.info(`peer ${c.peer} is ${c.to}`, fields);
+        this.factsDirty = true;
+        return;
+      }
+      case 'viewChanged': {
+        const v = a.change.view;
+        log.info(`view ${v.id}: [${v.members.join(', ')}] ${v.quorate ? 'quorate' : 'WITHOUT QUORUM'}, ${v.votes}/${v.expectedVotes} votes, DC ${v.dc ?? 'none'}`, cluster);
+        if (a.change.dcReason !== undefined) log.info(`DC: ${a.change.dcReason}`, cluster);
+        this.fencing.viewChanged(fencingView(v, this.node.epochs(), this.holders()));
+        this.factsDirty = true;
+        return;
+      }
+      case 'skewChanged': {
+        const message = `clock skew with ${a.peer}: ${a.offsetMs >= 0 ? '+' : ''}${a.offsetMs.toFixed(0)} ms (${a.level})`;
+        if (a.level === 'ok') log.info(message, cluster);
+        else log.warn(message, cluster);
+        this.o.host.skewChanged?.(a.peer, a.level, a.offsetMs);
+        return;
+      }
+      case 'advertReceived': {
+        const agent = this.agents.get(a.advert.instance);
+        if (agent !== undefined) this.queue.push({ agent, event: { kind: 'advertReceived', sender: a.sender, advert: a.advert } });
+        return;
+      }
+      case 'syncReceived':
+        this.o.host.syncReceived?.(a.sender, a.body);
+        return;
+      case 'syncLinkChanged':
+        if (a.link === a.syncLink) log.info(`sync to ${a.peer} is back on link ${a.link}`, { ...cluster, peer: a.peer });
+        else log.warn(`sync to ${a.peer} goes on link ${a.link}: ${a.peer} is not heard on the sync link ${a.syncLink}`, { ...cluster, peer: a.peer });
+        return;
+      case 'stalled':
+        log.warn(`this node did not run for ${Math.round(a.gapMs)} ms (was it frozen?): peers may have counted it dead; it lets go of what it holds before it sends again`, cluster);
+        return;
+      case 'peerLeft':
+        log.info(`${a.peer} says it is leaving: it is not fenced for it`, { ...cluster, peer: a.peer });
+        this.fencing.peerLeft(a.peer);
+        this.factsDirty = true;
+        return;
+      case 'leaveRevoked':
+        log.warn(`${a.peer} said it was leaving but is still sending: its leave no longer counts`, { ...cluster, peer: a.peer });
+        this.fencing.leaveRevoked(a.peer);
+        this.factsDirty = true;
+        return;
+      case 'deposedChanged':
+        if (a.reason !== undefined) log.warn(`this node stands down: ${a.reason}; it holds no VIP and fences no one until it is back in a quorate view and cleared`, cluster);
+        else log.info('this node is cleared: it may hold VIPs and fence again', cluster);
+        this.fencing.deposed(a.reason);
+        this.factsDirty = true;
+        return;
+      case 'claimsHeard':
+        this.factsDirty = true;
+        return;
+      case 'dropped':
+        return;
+    }
+  }
+
+  private performAgent(agent: VrrpAgent, a: VrrpAgentAction): void {
+    const name = agent.name;
+    switch (a.kind) {
+      case 'sendAdvert': {
+        const settings = this.settings.get(name);
+        const advert: AdvertBody = { instance: name, priority: a.priority, advertIntervalMs: a.advertIntervalMs, address: settings?.primaryAddress ?? this.o.self };
+        this.queue.push({ event: { kind: 'sendAdvert', advert, ...(settings?.advertTo !== undefined ? { to: settings.advertTo } : {}) } });
+        return;
+      }
+      case 'setTimer':
+        if (this.running) this.agentTimers.get(name)?.set(a.timer, a.atMs);
+        return;
+      case 'cancelTimer':
+        this.agentTimers.get(name)?.cancel(a.timer);
+        return;
+      case 'stateChanged':
+        this.o.log.info(`${name}: ${a.from.toUpperCase()} -> ${a.to.toUpperCase()}: ${a.reason}`, vrrp);
+        this.o.host.instanceChanged(name, a.from, a.to, a.reason, agent.instance.effectivePriority);
+        // Heartbeats say at once what this node holds now.
+        this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });
+        return;
+      case 'gateChanged':
+        this.o.log.info(`${name}: takeover gate ${a.verdict.open ? 'open' : 'shut'}: ${a.verdict.reason}`, vrrp);
+        return;
+    }
+  }
+
+  /** The directors known to hold a VIP: this node's instances, and peers' latest heartbeats. */
+  private holders(): string[] {
+    const out = [...this.agents.values()].some((a) => a.holding) ? [this.o.self] : [];
+    for (const [peer, facts] of this.node.facts().peers) if ((facts.claims?.holds.length ?? 0) > 0) out.push(peer);
+    return out;
+  }
+}
+
+/**
+ * How long a node found frozen stands down unless it rejoins first: long enough for a
+ * peer's fence of it to have landed (deadtime, the longest race delay, and every device's
+ * every try), so that an isolating fence is seen (its links down) before it could act.
+ */
+export function stallQuarantineMs(c: ClusterConfig): number {
+  const f = c.fencing;
+  const devicesMs = f.devices.reduce((sum, d) => sum + d.timeoutMs * (1 + d.retries), 0);
+  return c.deadtimeMs + 3 * Math.max(f.delayBaseMs, f.delayMaxMs) + devicesMs;
+}
