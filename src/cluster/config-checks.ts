@@ -120,6 +120,12 @@ function checkFencing(cluster: ClusterConfig, nodes: ReadonlyMap<string, unknown
   if (fencing.delayMaxMs > 0 && fencing.delayMaxMs < fencing.delayBaseMs) {
     cx.diags.error('HAD_CFG_CONFLICT', `fencing: delay_max must not be below delay_base`, at);
   }
+  if (cluster.quorum.twoNode && fencing.mode === 'self_release') {
+    cx.diags.warn('HAD_CFG_RISKY', `two_node with fencing mode self_release: a cut link leaves each director quorate, and each takes the VIPs (as keepalived would); with mode power the side that loses the fence race gives way`, at);
+  }
+  if (cluster.quorum.twoNode && fencing.devices.length > 0 && fencing.delayMaxMs < 2 * cluster.heartbeatIntervalMs) {
+    cx.diags.warn('HAD_CFG_RISKY', `two_node: fencing delay_max ${fencing.delayMaxMs} ms is below twice heartbeat_interval: after a cut link both sides may fence each other; set delay_max above the time your agent takes plus twice heartbeat_interval`, at);
+  }
   const vipHolders = cluster.nodes.filter((n) => !n.witness);
   if (fencing.mode === 'power' && vipHolders.length > 1) {
     for (const node of vipHolders) {

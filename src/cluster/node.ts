@@ -16,7 +16,7 @@
 // Invariants: the heartbeat timer is always armed while running; a left peer is never
 // alive; deposedChanged is said before anything else of the step that caused it.
 import type { Clock } from '../common/clock';
-import { encodeEnvelope, protocolVersion, type AdvertBody, type ClusterKey, type Envelope, type Heard, type HeartbeatBody, type Want } from '../heartbeat/envelope';
+import { encodeEnvelope, protocolVersion, type AdvertBody, type ClusterKey, type Departure, type Envelope, type Heard, type HeartbeatBody, type Want } from '../heartbeat/envelope';
 import { FailureDetector, type DetectorTiming, type PeerChange, type PeerView } from '../heartbeat/failure-detector';
 import { Receiver, type DropReason } from '../heartbeat/receiver';
 import { offsetFromExchange, SkewWatch, type SkewLevel, type SkewThresholds } from '../time/skew';
@@ -84,7 +84,10 @@ export interface ClusterNodeOptions {
   readonly bootEpoch?: number;
   /** The link connection-table sync travels on: the first of `links` by default. */
   readonly syncLink?: string;
-  /** How long a node found frozen stands down unless it rejoins first; twice deadtime by default. */
+  /**
+   * How long a node found frozen, or named as being fenced by a node gone since, stands
+   * down unless it rejoins first; twice deadtime by default.
+   */
   readonly stallQuarantineMs?: number;
 }
 
@@ -97,6 +100,7 @@ interface PeerExchange {
 
 interface PeerHeartbeat extends PeerClaims {
   readonly fences: readonly FenceMark[];
+  readonly left: readonly Departure[];
 }
 
 type DepositionCause = 'fenced' | 'isolated' | 'stalled';
@@ -162,6 +166,11 @@ export class ClusterNode {
     return this.membership.view;
   }
 
+  /** Why this node stands down, if it does. */
+  get deposed(): string | undefined {
+    return this.deposedReason;
+  }
+
   /** The link connection-table sync travels on. */
   get syncLink(): string | undefined {
     return this.o.syncLink ?? this.o.links[0];
@@ -190,8 +199,10 @@ export class ClusterNode {
         else if (this.o.links.includes(event.link)) this.linksDown.add(event.link);
         return this.running ? this.checkDeposition() : [];
       case 'cleared':
-        // What still holds (a member naming this run, every link down) is raised again at once.
+        // The operator put things right (its links back up, say): a member that still names
+        // this run, or a send that fails again, raises it anew.
         this.deposition.clear();
+        this.linksDown.clear();
         return this.checkDeposition();
       case 'leave':
         return this.leave();
@@ -204,7 +215,7 @@ export class ClusterNode {
   /** One stable line for logs and tests. */
   describe(): string {
     const v = this.view;
-    const peers = this.peers.map((p) => `${p}:${this.leaves.has(p) ? 'left' : (this.detector.state(p) ?? '?')}`).join(',');
+    const peers = this.peers.map((p) => `${p}:${this.leftByPartition(p) ? 'left' : (this.detector.state(p) ?? '?')}`).join(',');
     return `${this.o.self} view ${v.id} [${v.members.join(',')}] ${v.quorate ? 'quorate' : 'no-quorum'} dc=${v.dc ?? '-'} peers=${peers}${this.deposedReason !== undefined ? ` deposed (${this.deposedReason})` : ''}`;
   }
 
@@ -215,12 +226,12 @@ export class ClusterNode {
     for (const p of this.peers) {
       const hb = this.heartbeats.get(p);
       const claims = hb === undefined ? undefined : { holds: hb.holds, wants: hb.wants, atMs: hb.atMs };
-      peers.set(p, { alive: this.detector.isAlive(p), left: this.leaves.has(p), fenced: this.fencedByPartition(p), lastHeardByPartitionMs: this.lastHeardByPartitionMs(p), ...(claims !== undefined ? { claims } : {}) });
+      peers.set(p, { alive: this.detector.isAlive(p), left: this.leftByPartition(p), fenced: this.fencedByPartition(p), lastHeardByPartitionMs: this.lastHeardByPartitionMs(p), ...(claims !== undefined ? { claims } : {}) });
     }
     return {
       view: this.view,
       settled: this.detector.settled(nowMs),
-      quorumContactMs: this.quorumContactMs(nowMs),
+      quorumContactMs: this.quorumContactMs(),
       ...(this.deposedReason !== undefined ? { deposed: this.deposedReason } : {}),
       peers,
     };
@@ -281,7 +292,7 @@ export class ClusterNode {
   private onHeartbeat(e: Envelope, hb: HeartbeatBody): ClusterAction[] {
     const actions: ClusterAction[] = [];
     const nowMs = this.clock.nowMs();
-    this.heartbeats.set(e.sender, { holds: hb.holds, wants: hb.wants, fences: hb.fences, atMs: nowMs });
+    this.heartbeats.set(e.sender, { holds: hb.holds, wants: hb.wants, fences: hb.fences, left: hb.left, atMs: nowMs });
     for (const h of hb.heard) {
       // Late by the datagram's transit at most: the self-release guard covers that.
       const at = nowMs - h.agoMs;
@@ -388,6 +399,17 @@ export class ClusterNode {
   }
 
   /**
+   * Whether the node left cleanly in its current run: this node heard it leave, or a member
+   * of its view did (and this node has not heard it in a newer run).
+   */
+  private leftByPartition(node: string): boolean {
+    if (this.leaves.has(node)) return true;
+    if (this.detector.isAlive(node)) return false;
+    const epoch = this.detector.epochOf(node);
+    return this.membership.view.members.some((m) => m !== this.o.self && this.heartbeats.get(m)?.left.some((d) => d.node === node && (epoch === undefined || d.epoch >= epoch)) === true);
+  }
+
+  /**
    * When this node's partition last heard a node: by ourselves, or by a peer we hear now
    * (its heartbeats say when it last heard it).
    */
@@ -400,12 +422,13 @@ export class ClusterNode {
   /**
    * The last moment a quorum heard this node: enough peers (with our own votes), each by
    * when its heartbeats say it last heard us. A master whose quorum contact is older
-   * than deadtime less a guard lets its VIPs go, before the others may take them.
+   * than deadtime less a guard lets its VIPs go, before the others may take them. Its own
+   * votes enough (two_node): always, which a snapshot of the facts cannot outlive.
    */
-  private quorumContactMs(nowMs: number): number {
+  private quorumContactMs(): number {
     const votes = new Map(this.o.nodes.map((n) => [n.name, n.votes]));
     let need = this.membership.view.quorum - (votes.get(this.o.self) ?? 0);
-    if (need <= 0) return nowMs;
+    if (need <= 0) return Infinity;
     const contacts = [...(this.heardVia.get(this.o.self) ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]);
     for (const [peer, atMs] of contacts) {
       need -= votes.get(peer) ?? 0;
@@ -435,6 +458,7 @@ export class ClusterNode {
             holds: this.claims.holds,
             wants: this.claims.wants,
             fences: this.claims.fences,
+            left: [...this.leaves].map(([node, l]) => ({ node, epoch: l.epoch })),
           },
         };
         actions.push({ kind: 'send', peers: [peer], link, datagram: encodeEnvelope(envelope, this.o.key) });
@@ -483,7 +507,7 @@ export class ClusterNode {
     const gapMs = this.lastRanMs === undefined ? 0 : nowMs - this.lastRanMs;
     this.lastRanMs = nowMs;
     if (gapMs <= this.o.timing.deadtimeMs - this.o.timing.intervalMs) return [];
-    const untilMs = nowMs + (this.o.stallQuarantineMs ?? 2 * this.o.timing.deadtimeMs);
+    const untilMs = nowMs + this.quarantineMs;
     this.deposition.set('stalled', { reason: `this node was frozen for ${Math.round(gapMs)} ms: peers may have taken over or be fencing it`, sinceMs: nowMs, untilMs });
     return [{ kind: 'stalled', gapMs }, ...this.checkDeposition(), ...(untilMs < this.evaluateAtMs ? this.armEvaluation(nowMs) : [])];
   }
@@ -492,12 +516,13 @@ export class ClusterNode {
   private checkDeposition(): ClusterAction[] {
     const nowMs = this.clock.nowMs();
     const named = this.namedAsFenced();
-    if (named !== undefined) this.deposition.set('fenced', { reason: named, sinceMs: this.deposition.get('fenced')?.sinceMs ?? nowMs });
+    // Named as being fenced, by a node that is gone since: had its fence gone on, it would
+    // have landed within the quarantine (this node powered off, or its links down).
+    if (named !== undefined) this.deposition.set('fenced', { reason: named.reason, sinceMs: this.deposition.get('fenced')?.sinceMs ?? nowMs, ...(named.done ? {} : { untilMs: nowMs + this.quarantineMs }) });
     if (this.linksDown.size === this.o.links.length && this.o.links.length > 0 && !this.deposition.has('isolated')) {
       this.deposition.set('isolated', { reason: 'every link of this node is down', sinceMs: nowMs });
     }
-    const stalled = this.deposition.get('stalled');
-    if (stalled?.untilMs !== undefined && nowMs >= stalled.untilMs) this.deposition.delete('stalled');
+    for (const [cause, d] of this.deposition) if (d.untilMs !== undefined && nowMs >= d.untilMs) this.deposition.delete(cause);
     if (this.deposition.size > 0 && named === undefined && this.rejoined(nowMs)) this.deposition.clear();
     const reason = this.deposition.size === 0 ? undefined : [...this.deposition.values()].map((d) => d.reason).join('; ');
     if (reason === this.deposedReason) return [];
@@ -505,13 +530,17 @@ export class ClusterNode {
     return [{ kind: 'deposedChanged', reason }];
   }
 
-  /** A member of the view names this run of this node as fenced, or being fenced. */
-  private namedAsFenced(): string | undefined {
+  /** A member of the view names this run of this node as fenced (`done`), or being fenced. */
+  private namedAsFenced(): { reason: string; done: boolean } | undefined {
     for (const peer of this.membership.view.members) {
       const mark = this.heartbeats.get(peer)?.fences.find((m) => m.node === this.o.self && m.epoch === this.bootEpoch);
-      if (mark !== undefined) return mark.state === 'fenced' ? `${peer} fenced this node` : `${peer} is fencing this node`;
+      if (mark !== undefined) return mark.state === 'fenced' ? { reason: `${peer} fenced this node`, done: true } : { reason: `${peer} is fencing this node`, done: false };
     }
     return undefined;
+  }
+
+  private get quarantineMs(): number {
+    return this.o.stallQuarantineMs ?? 2 * this.o.timing.deadtimeMs;
   }
 
   /**
@@ -534,8 +563,8 @@ export class ClusterNode {
   }
 
   private armEvaluation(nowMs: number): ClusterAction[] {
-    const stallEnd = this.deposition.get('stalled')?.untilMs ?? Infinity;
-    this.evaluateAtMs = Math.max(nowMs + 1, Math.min(this.detector.nextDeadlineMs(nowMs), stallEnd > nowMs ? stallEnd : Infinity));
+    const ends = [...this.deposition.values()].map((d) => d.untilMs ?? Infinity).filter((t) => t > nowMs);
+    this.evaluateAtMs = Math.max(nowMs + 1, Math.min(this.detector.nextDeadlineMs(nowMs), ...ends));
     return [{ kind: 'setTimer', timer: 'evaluate', atMs: this.evaluateAtMs }];
   }
 

@@ -106,6 +106,19 @@ export class VirtualClock implements Clock {
     this.now = Math.max(this.now, targetMs);
   }
 
+  /**
+   * Fires the earliest timer due by `limitMs` (moving time to it) and says whether there
+   * was one: a simulation looks at its world after every single event.
+   */
+  fireNext(limitMs: number): boolean {
+    const next = this.timers[0];
+    if (next === undefined || next.atMs > limitMs) return false;
+    this.timers.shift();
+    this.now = Math.max(this.now, next.atMs);
+    next.callback();
+    return true;
+  }
+
   /** When the next timer falls due, if any. */
   nextTimerAtMs(): number | undefined {
     return this.timers[0]?.atMs;

@@ -7,8 +7,8 @@
 import type { Clock } from '../common/clock';
 import type { LogSink } from '../common/log';
 import type { Rng } from '../common/rng';
-import type { ClusterConfig } from '../cluster/config';
-import type { View } from '../cluster/membership';
+import { detectorTiming, type ClusterConfig } from '../cluster/config';
+import type { ClusterFacts } from '../cluster/facts';
 import { findAgent, readMetadata, unknownOptions } from '../fencing/agents/fence-agent';
 import type { AgentRunner, FenceAgentDriver } from '../fencing/agents/runner';
 import { FencingCoordinator, type FencingCoordinatorOptions, type FenceMark, type FenceRecord, type FencingAction, type FencingEvent, type FenceTimer, type ViewFacts } from '../fencing/coordinator';
@@ -19,9 +19,11 @@ import { Timers } from './timers';
 const statusHistory = 10;
 const component = { component: 'fencing' };
 
-/** What the coordinator needs of a view: who is in it, their epochs, and who holds VIPs. */
-export function fencingView(view: View, epochs: ReadonlyMap<string, number>, holders: readonly string[]): ViewFacts {
-  return { members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, epochs, holders, ...(view.dc !== undefined ? { dc: view.dc } : {}) };
+/** What the coordinator needs of the cluster: the view, its members' epochs, who holds VIPs, who left cleanly. */
+export function fencingView(facts: ClusterFacts, epochs: ReadonlyMap<string, number>, holders: readonly string[]): ViewFacts {
+  const view = facts.view;
+  const left = [...facts.peers].flatMap(([peer, p]) => (p.left ? [peer] : []));
+  return { members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, epochs, holders, left, settled: facts.settled, ...(view.dc !== undefined ? { dc: view.dc } : {}) };
 }
 
 export interface ClusterFencingOptions {
@@ -55,6 +57,7 @@ export class ClusterFencing {
       directors: nodes.filter((n) => !n.witness).map((n) => n.name),
       priorities: new Map(nodes.map((n) => [n.name, n.priority])),
       ...(o.retryAfterMs !== undefined ? { retryAfterMs: o.retryAfterMs } : {}),
+      clearGraceMs: detectorTiming(o.cluster).initdeadMs,
     };
     this.coordinator = o.coordinator?.(options, o.clock, o.rng) ?? new FencingCoordinator(options, o.clock, o.rng);
     this.timers = new Timers(o.clock, (timer) => this.dispatch({ kind: 'timerFired', timer }));
@@ -106,6 +109,11 @@ export class ClusterFencing {
     return this.coordinator.marks();
   }
 
+  /** Targets being fenced now (in their delay, or running an agent). */
+  pending(): string[] {
+    return this.coordinator.pending();
+  }
+
   /** The nodes fenced, by name. */
   fencedNodes(): string[] {
     return this.coordinator.marks().flatMap((m) => (m.state === 'fenced' ? [m.node] : []));
@@ -130,7 +138,7 @@ export class ClusterFencing {
   }
 
   /** An operator's request; an answer, or a RefusedRequest saying what is wrong. */
-  async request(r: FenceControl, runner: AgentRunner): Promise<unknown> {
+  async request(r: FenceControl, runner?: AgentRunner): Promise<unknown> {
     switch (r.action) {
       case 'history':
         return this.coordinator.history();
@@ -144,6 +152,7 @@ export class ClusterFencing {
       case 'test': {
         const device = this.o.cluster.fencing.devices.find((d) => d.name === r.target);
         if (device === undefined) throw new RefusedRequest(`no fence device '${r.target}' (devices: ${this.o.cluster.fencing.devices.map((d) => d.name).join(', ') || 'none'})`);
+        if (runner === undefined) throw new RefusedRequest('no agent runner here to test a device with');
         const target = device.hosts[0] ?? this.o.cluster.fencing.levels.find((l) => l.devices.some((d) => d.name === device.name))?.target;
         const abort = new AbortController();
         const timer = this.o.clock.setTimeout(() => abort.abort(), device.timeoutMs);

@@ -104,14 +104,18 @@ export class ClusterMember {
     if (me.addresses.length === 0) throw new Error(`node '${o.self}' has no address on any link`);
     const component = { component: 'cluster' };
     let plane: ControlPlane | undefined;
+    const down = new Set<string>();
     const links = new UdpLinks(
       o.cluster,
       me,
       (datagram) => plane?.receive(datagram),
       (e) => o.log.warn(`link ${e.link}: ${e.error.message}`, component),
       (link, up) => {
-        if (up) o.log.info(`link ${link}: this node can send on it again`, component);
-        else o.log.warn(`link ${link}: this node cannot send on it (its interface is down or its address gone)`, component);
+        if (up && down.delete(link)) o.log.info(`link ${link}: this node can send on it again`, component);
+        if (!up && !down.has(link)) {
+          down.add(link);
+          o.log.warn(`link ${link}: this node cannot send on it (its interface is down or its address gone)`, component);
+        }
         plane?.linkState(link, up);
       },
     );

@@ -15,6 +15,7 @@ import type { LogSink } from '../common/log';
 import type { Rng } from '../common/rng';
 import type { ClusterConfig } from '../cluster/config';
 import { detectorTiming } from '../cluster/config';
+import type { ClusterFacts } from '../cluster/facts';
 import { ClusterNode, type ClusterAction, type ClusterEvent, type ClusterStatus, type ClusterTimer, type LocalClaims } from '../cluster/node';
 import type { AdvertBody, ClusterKey } from '../heartbeat/envelope';
 import type { AgentRunner, FenceAgentDriver } from '../fencing/agents/runner';
@@ -184,8 +185,9 @@ export class ControlPlane {
    * An operator's fencing request. `clear` of this node lets it act again (unless a member
    * still names it fenced); of another, drops this node's mark of it.
    */
-  async fenceRequest(r: FenceControl, runner: AgentRunner): Promise<unknown> {
-    const answer = await this.fencing.request(r, runner);
+  fenceRequest(r: FenceControl, runner?: AgentRunner): Promise<unknown> {
+    // Everything but a device test is done by the time this returns.
+    const answer = this.fencing.request(r, runner);
     if (r.action === 'clear') {
       if (r.target === this.o.self) this.dispatch({ event: { kind: 'cleared' } });
       this.factsDirty = true;
@@ -210,6 +212,11 @@ export class ControlPlane {
   crash(): void {
     this.dispatch({ event: { kind: 'stop' } });
     this.halt();
+  }
+
+  /** Why this node stands down, if it does. */
+  get deposed(): string | undefined {
+    return this.node.deposed;
   }
 
   isHolding(instance: string): boolean {
@@ -260,6 +267,7 @@ export class ControlPlane {
         this.factsDirty = false;
         this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });
         const facts = this.node.facts();
+        this.fencing.viewChanged(fencingView(facts, this.node.epochs(), this.holders(facts)));
         for (const agent of this.agents.values()) this.queue.push({ agent, event: { kind: 'clusterChanged', facts } });
       }
     } finally {
@@ -289,7 +297,6 @@ export class ControlPlane {
         const v = a.change.view;
         log.info(`view ${v.id}: [${v.members.join(', ')}] ${v.quorate ? 'quorate' : 'WITHOUT QUORUM'}, ${v.votes}/${v.expectedVotes} votes, DC ${v.dc ?? 'none'}`, cluster);
         if (a.change.dcReason !== undefined) log.info(`DC: ${a.change.dcReason}`, cluster);
-        this.fencing.viewChanged(fencingView(v, this.node.epochs(), this.holders()));
         this.factsDirty = true;
         return;
       }
@@ -367,9 +374,9 @@ export class ControlPlane {
   }
 
   /** The directors known to hold a VIP: this node's instances, and peers' latest heartbeats. */
-  private holders(): string[] {
+  private holders(facts: ClusterFacts): string[] {
     const out = [...this.agents.values()].some((a) => a.holding) ? [this.o.self] : [];
-    for (const [peer, facts] of this.node.facts().peers) if ((facts.claims?.holds.length ?? 0) > 0) out.push(peer);
+    for (const [peer, p] of facts.peers) if ((p.claims?.holds.length ?? 0) > 0) out.push(peer);
     return out;
   }
 }

@@ -71,9 +71,13 @@ export interface ViewFacts {
   readonly epochs: ReadonlyMap<string, number>;
   /** The directors known to hold a VIP: this node's instances, peers' latest heartbeats. */
   readonly holders: readonly string[];
+  /** Directors that left cleanly, in their current run, as this node or a member heard it. */
+  readonly left: readonly string[];
+  /** The start-up grace is over: a director not heard by now is in an unknown state. */
+  readonly settled: boolean;
 }
 
-export type FenceTimer = `${'delay' | 'attempt' | 'retry'} ${string}`;
+export type FenceTimer = `${'delay' | 'attempt' | 'retry' | 'grace'} ${string}`;
 
 export type FencingEvent =
   | { readonly kind: 'viewChanged'; readonly view: ViewFacts }
@@ -113,7 +117,11 @@ export interface FencingCoordinatorOptions {
   readonly priorities: ReadonlyMap<string, number>;
   /** How long after every level failed the topology is tried again. */
   readonly retryAfterMs?: number;
+  /** How long a node an operator cleared has to rejoin before it is fenced again if still away (initdead). */
+  readonly clearGraceMs?: number;
 }
+
+export const clearGraceDefaultMs = 10_000;
 
 export const fenceRetryAfterDefaultMs = 30_000;
 /** At most this many operations are kept in the history. */
@@ -140,18 +148,20 @@ interface Operation {
   attemptStartedMs: number;
 }
 
-const emptyView: ViewFacts = { members: [], quorate: false, majority: false, epochs: new Map(), holders: [] };
+const emptyView: ViewFacts = { members: [], quorate: false, majority: false, epochs: new Map(), holders: [], left: [], settled: false };
 
 export class FencingCoordinator {
   private readonly records: FenceRecord[] = [];
   private readonly running = new Map<string, Operation>();
   /** Nodes fenced (or confirmed off), each with the epoch it was fenced in. */
   private readonly fencedMarks = new Map<string, { readonly epoch: number; readonly atMs: number }>();
-  /** Targets waiting to be tried again, with the epoch they are about. */
-  private readonly retrying = new Map<string, number>();
+  /** Targets waiting to be tried again. */
+  private readonly retrying = new Set<string>();
   private readonly everMember = new Set<string>();
   private readonly leftCleanly = new Set<string>();
   private readonly lastEpoch = new Map<string, number>();
+  /** Nodes an operator cleared, not fenced for being away until their grace ends. */
+  private readonly graced = new Set<string>();
   private view: ViewFacts = emptyView;
   private deposedWhy: string | undefined;
   private nextRecordId = 1;
@@ -188,7 +198,8 @@ export class FencingCoordinator {
       case 'timerFired':
         return this.onTimer(event.timer);
       case 'stop':
-        return [...this.running.keys(), ...this.retrying.keys()].flatMap((target) => this.cancel(target, 'stopping'));
+        this.graced.clear();
+        return [...this.running.keys(), ...this.retrying].flatMap((target) => this.cancel(target, 'stopping'));
     }
   }
 
@@ -200,7 +211,7 @@ export class FencingCoordinator {
       `${this.o.self} ${this.deposedWhy !== undefined ? 'deposed' : this.isLeading ? 'leading' : 'following'}`,
       `running=[${ops.join(',')}]`,
       `fenced=[${marks.join(',')}]`,
-      ...(this.retrying.size > 0 ? [`retrying=[${[...this.retrying.keys()].join(',')}]`] : []),
+      ...(this.retrying.size > 0 ? [`retrying=[${[...this.retrying].join(',')}]`] : []),
       ...(this.leftCleanly.size > 0 ? [`left=[${[...this.leftCleanly].join(',')}]`] : []),
     ].join(' ');
   }
@@ -210,11 +221,13 @@ export class FencingCoordinator {
     return this.fencedMarks.has(node);
   }
 
-  /** What heartbeats say of fencing: each node being fenced (or waiting for a retry) and each fenced. */
+  /**
+   * What heartbeats say of fencing: each node being fenced (an operation in its delay or
+   * running; not one waiting to be tried again, which no agent may ever fence) and each fenced.
+   */
   marks(): FenceMark[] {
     const out: FenceMark[] = [];
     for (const [node, op] of this.running) if (op.action !== 'on') out.push({ node, epoch: op.epoch, state: 'fencing' });
-    for (const [node, epoch] of this.retrying) out.push({ node, epoch, state: 'fencing' });
     for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced' });
     return out;
   }
@@ -244,6 +257,7 @@ export class FencingCoordinator {
     for (const m of view.members) {
       this.everMember.add(m);
       this.leftCleanly.delete(m);
+      if (this.graced.delete(m)) actions.push({ kind: 'cancelTimer', timer: `grace ${m}` });
       const mark = this.fencedMarks.get(m);
       // Back from a restart (a power cycle): it is a member like any other. Back in the
       // same run (its links were cut, say) it stays fenced until an operator clears it.
@@ -257,13 +271,18 @@ export class FencingCoordinator {
     return [...actions, ...this.fenceAbsent()];
   }
 
-  /** As DC, fences every director seen before that is away now, unless it left cleanly. */
+  /**
+   * As DC, fences every director that is away, unless it left cleanly: one that was in the
+   * view, and (as Pacemaker's startup fencing) once the start-up grace is over, one never
+   * heard, whose state no one here knows.
+   */
   private fenceAbsent(): FencingAction[] {
     if (!this.isLeading) return [];
     const members = new Set(this.view.members);
     const actions: FencingAction[] = [];
     for (const node of this.o.directors) {
-      if (node === this.o.self || members.has(node) || !this.everMember.has(node) || this.leftCleanly.has(node)) continue;
+      if (node === this.o.self || members.has(node) || this.leftCleanly.has(node) || this.view.left.includes(node) || this.graced.has(node)) continue;
+      if (!this.everMember.has(node) && !this.view.settled) continue;
       if (this.fencedMarks.has(node) || this.running.has(node) || this.retrying.has(node)) continue;
       actions.push(...this.start(node, this.o.config.action, 'automatic').actions);
     }
@@ -281,7 +300,7 @@ export class FencingCoordinator {
   private onDeposed(reason: string): FencingAction[] {
     const first = this.deposedWhy === undefined;
     this.deposedWhy = reason;
-    const actions = [...this.running.keys(), ...this.retrying.keys()].flatMap((target) => this.cancel(target, `this node is deposed: ${reason}`));
+    const actions = [...this.running.keys(), ...this.retrying].flatMap((target) => this.cancel(target, `this node is deposed: ${reason}`));
     return first ? [{ kind: 'log', message: `fencing no one: ${reason}` }, ...actions] : actions;
   }
 
@@ -312,7 +331,13 @@ export class FencingCoordinator {
     record.durationMs = 0;
     const detail = target === this.o.self ? 'this node may act again' : hadMark ? 'its fenced mark is dropped here' : 'no fenced mark here';
     record.attempts.push({ level: 0, device: '-', attempt: 0, startedMs: this.clock.nowMs(), durationMs: 0, result: 'success', detail });
-    return [...actions, { kind: 'log', message: `${target} cleared by an operator: ${detail}` }, { kind: 'reply', result: record }];
+    // Away still, it has a while to rejoin before it is fenced again.
+    const grace: FencingAction[] = [];
+    if (target !== this.o.self && !this.view.members.includes(target)) {
+      this.graced.add(target);
+      grace.push({ kind: 'setTimer', timer: `grace ${target}`, atMs: this.clock.nowMs() + (this.o.clearGraceMs ?? clearGraceDefaultMs) });
+    }
+    return [...actions, ...grace, { kind: 'log', message: `${target} cleared by an operator: ${detail}` }, { kind: 'reply', result: record }];
   }
 
   private start(target: string, action: FenceAction | 'on', origin: FenceOrigin): { record: FenceRecord; actions: FencingAction[] } {
@@ -380,6 +405,7 @@ export class FencingCoordinator {
     const target = timer.slice(space + 1);
     const op = this.running.get(target);
     if (kind === 'delay') return op !== undefined && op.phase === 'delay' ? this.begin(target, op) : [];
+    if (kind === 'grace') return this.graced.delete(target) ? this.fenceAbsent() : [];
     if (kind === 'attempt') {
       if (op === undefined || op.phase !== 'running') return [];
       const device = op.levels[op.level]?.devices[op.device];
@@ -430,7 +456,7 @@ export class FencingCoordinator {
     const holdsBack = this.o.config.mode === 'power' ? `what it held will not be taken over until it is fenced or confirmed off (hadirector fence confirm ${target})` : 'its VIPs are taken over at its self-release deadline all the same (mode self_release)';
     const actions: FencingAction[] = [{ kind: 'alert', message: `fencing ${target} failed at every level (${op.record.attempts.length} attempts): ${holdsBack}` }];
     if (op.record.origin !== 'automatic') return actions;
-    this.retrying.set(target, op.epoch);
+    this.retrying.add(target);
     return [...actions, { kind: 'setTimer', timer: `retry ${target}`, atMs: this.clock.nowMs() + (this.o.retryAfterMs ?? fenceRetryAfterDefaultMs) }];
   }
 

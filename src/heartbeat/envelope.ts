@@ -39,6 +39,13 @@ export interface HeartbeatBody {
   readonly wants: readonly Want[];
   /** What the sender is fencing, or fenced. */
   readonly fences: readonly FenceMark[];
+  /** The directors the sender heard leave cleanly, in the run they left. */
+  readonly left: readonly Departure[];
+}
+
+export interface Departure {
+  readonly node: string;
+  readonly epoch: number;
 }
 
 export interface Want {
@@ -136,6 +143,12 @@ function fenceMark(v: unknown): FenceMark | undefined {
   return isName(f['node']) && isCount(f['epoch']) && state !== undefined ? { node: f['node'], epoch: f['epoch'], state } : undefined;
 }
 
+function isDeparture(v: unknown): v is Departure {
+  if (typeof v !== 'object' || v === null) return false;
+  const d = v as Record<string, unknown>;
+  return isName(d['node']) && isCount(d['epoch']);
+}
+
 function isWant(v: unknown): v is Want {
   if (typeof v !== 'object' || v === null) return false;
   const w = v as Record<string, unknown>;
@@ -188,6 +201,9 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
     !(h['wants'] as unknown[]).every(isWant) ||
     !Array.isArray(h['fences']) ||
     (h['fences'] as unknown[]).length > hearsMax ||
+    !Array.isArray(h['left']) ||
+    (h['left'] as unknown[]).length > hearsMax ||
+    !(h['left'] as unknown[]).every(isDeparture) ||
     !Array.isArray(hears) ||
     hears.length > hearsMax ||
     !hears.every(isName)
@@ -210,6 +226,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
       holds: h['holds'] as string[],
       wants: (h['wants'] as Want[]).map((w) => ({ instance: w.instance, priority: w.priority, address: w.address })),
       fences,
+      left: (h['left'] as Departure[]).map((d) => ({ node: d.node, epoch: d.epoch })),
     },
   };
 }

@@ -36,7 +36,7 @@ export class UdpLinks {
     private readonly self: NodeConfig,
     private readonly onDatagram: (datagram: Buffer, link: string) => void,
     private readonly onError: (e: LinkSocketError) => void,
-    /** This node's side of a link went down (sends fail: network down or unreachable), or came back. */
+    /** A send on a link failed for a local reason (its interface down, its address gone), or one succeeded again. */
     private readonly onLinkState: (link: string, up: boolean) => void = () => undefined,
   ) {
     for (const n of cluster.nodes) {
@@ -105,11 +105,13 @@ export class UdpLinks {
     // A datagram that cannot leave is lost, as on the wire: the failure detector sees it.
     open.socket.send(datagram, target.port, target.address, (err) => {
       this.inFlight--;
-      const localFailure = err !== null && localLinkErrors.has((err as NodeJS.ErrnoException).code ?? '');
-      if (localFailure === this.down.has(link) || (err !== null && !localFailure)) return;
-      if (localFailure) this.down.add(link);
-      else this.down.delete(link);
-      this.onLinkState(link, !localFailure);
+      // Every local failure says so (a node told it may act again learns anew); a success, once.
+      if (err !== null && localLinkErrors.has((err as NodeJS.ErrnoException).code ?? '')) {
+        this.down.add(link);
+        this.onLinkState(link, false);
+      } else if (err === null && this.down.delete(link)) {
+        this.onLinkState(link, true);
+      }
     });
   }
 

@@ -206,9 +206,11 @@ export class SyncReceiver {
 
   private startSnapshot(epoch: number | undefined, holding?: SyncBatch): SyncRequest {
     if (epoch !== this.epoch) {
+      // A new run numbers its stream from 1: nothing of the old run's numbers holds.
       this.epoch = undefined;
       this.appliedSeq = 0;
       this.shadowSeq = 0;
+      this.peerSeq = 0;
     }
     this.held.clear();
     if (holding !== undefined) this.held.set(holding.seq, holding);

@@ -172,10 +172,9 @@ export class VrrpAgent {
       fenced: new Set(this.o.peers.filter((node) => facts.peers.get(node)?.fenced === true)),
       waitForFence: this.o.fenceMode === 'power',
     });
-    if (verdict.open !== this.gate.open || verdict.reason !== this.gate.reason) {
-      this.gate = verdict;
-      actions.push({ kind: 'gateChanged', verdict }, ...this.instance.step({ kind: 'gateChanged', open: verdict.open, reason: verdict.reason }));
-    }
+    const changed = verdict.open !== this.gate.open || verdict.reason !== this.gate.reason;
+    this.gate = verdict;
+    if (changed) actions.push({ kind: 'gateChanged', verdict }, ...this.instance.step({ kind: 'gateChanged', open: verdict.open, reason: verdict.reason }));
     if (this.instance.state === 'master') {
       const better = this.betterBackup(facts);
       if (better !== undefined) actions.push(...this.instance.step({ kind: 'yieldTo', node: better }));

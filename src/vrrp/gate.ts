@@ -42,7 +42,7 @@ export interface GateInputs {
 export interface GateVerdict {
   readonly open: boolean;
   readonly reason: string;
-  /** When the verdict may change by time alone (a self-release deadline), if it may. */
+  /** When the verdict may change by time alone (a self-release deadline, this node's own quorum contact), if it may. */
   readonly recheckAtMs?: number;
 }
 
@@ -59,17 +59,22 @@ export function takeoverGate(i: GateInputs): GateVerdict {
     const deadline = c.lastHeardMs + i.deadtimeMs;
     if (i.nowMs < deadline) return { open: false, reason: `${c.node} may still hold it: its self-release deadline is in ${Math.ceil(deadline - i.nowMs)} ms`, recheckAtMs: deadline };
   }
-  return { open: true, reason: 'quorum, and no other holder' };
+  // Open until no quorum has heard this node for deadtime less the guard: a deadline too.
+  const shutAtMs = i.quorumContactMs + i.deadtimeMs - i.guardMs;
+  return { open: true, reason: 'quorum, and no other holder', ...(i.policy === 'stop' && Number.isFinite(shutAtMs) ? { recheckAtMs: shutAtMs } : {}) };
 }
 
 /**
- * One heartbeat interval: a master releases one interval before any peer can have gone
- * deadtime without hearing it. It covers the datagram's transit (peers' reports of when
- * they last heard us are late by it) and timer lateness; deadtime must exceed two
- * intervals for it to leave a master time to be heard.
+ * A quarter of a heartbeat interval. What a master knows of when peers last heard it is
+ * never later than the truth (their reports come late, never early), so releasing at
+ * deadtime after that, less the guard, is always before any peer can have gone deadtime
+ * without hearing it; the guard only covers this node's timer lateness and the time its
+ * addresses take to go. It must stay small: those reports are up to two intervals old
+ * when they come (the master's period, then the peer's), so a larger guard makes a master
+ * that every peer hears let go for nothing.
  */
 export function selfReleaseGuardMs(heartbeatIntervalMs: number): number {
-  return heartbeatIntervalMs;
+  return heartbeatIntervalMs / 4;
 }
 
 /** A master keeps its VIPs until deadtime − guard after a quorum last heard it. */

@@ -9,7 +9,7 @@
 // timer armed; a backup has its master-down timer armed unless it waits on the gate.
 import type { Clock } from '../common/clock';
 import { compareAddr, parseIpAddr } from '../ipvs/address';
-import { skewTimeMs } from './timing';
+import { masterDownIntervalMs, skewTimeMs } from './timing';
 
 export type VrrpState = 'init' | 'backup' | 'master' | 'fault';
 export type VrrpTimer = 'advert' | 'masterDown';
@@ -120,7 +120,7 @@ export class VrrpInstance {
 
   /** RFC 5798: Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time. */
   masterDownIntervalMs(): number {
-    return 3 * this.masterAdvertIntervalMs + this.skewMs();
+    return masterDownIntervalMs(this.settings.version, this.masterAdvertIntervalMs, this.priority);
   }
 
   private skewMs(): number {

@@ -4,7 +4,7 @@
 //   new self=d1 [nodes=d1:150,d2:100,w1:0:witness] [links=ring0] [two_node]
 //       [interval=1000] [deadtime=3000] [initdead=6000] [quarantine=MS]
 //   start   claims [holds=VI_1] [fences=d2@7:fenced]   link NAME up|down   cleared
-//   heartbeat from=d2 [epoch=5] [link=ring0] [holds=VI_1] [fences=d1@1:fencing]
+//   heartbeat from=d2 [epoch=5] [link=ring0] [holds=VI_1] [fences=d1@1:fencing] [left=d3@1]
 //   leave from=d2 [epoch=5]   straggler from=d2 (a heartbeat numbered before its leave)
 //   advance 500ms   freeze 5000ms (nothing runs meanwhile; what fell due runs after)
 //   leaving (this node leaves)
@@ -122,6 +122,7 @@ class NodeHarness implements ScriptHarness {
       holds: list(w.get('holds')),
       wants: [],
       fences: marks(w.get('fences')),
+      left: list(w.get('left')).map((d) => ({ node: d.split('@')[0] as string, epoch: Number(d.split('@')[1] ?? 1) })),
     };
     const envelope: Envelope = { version: protocolVersion, clusterId: 'sim', sender: from, bootEpoch: epoch, sequence, sentWallUs: Math.round(this.clock.wallMs() * 1000), ...(verb === 'leave' ? { leave: {} } : { heartbeat }) };
     return encodeEnvelope(envelope, simKey);

@@ -12,6 +12,8 @@ const auth = 'auth_key_file cluster.key';
 const threeNodes = ['node d1 {', '    address 10.0.0.11', '}', 'node d2 {', '    address 10.0.0.12', '}', 'node w1 {', '    address 10.0.0.13', '    witness', '}'];
 /** Keeps power fencing's "no level" warnings out of tests about other things. */
 const selfRelease = ['fencing {', '    mode self_release', '}'];
+/** A pair's fencing that raises no warning: power, a device for both, a race delay past two heartbeats. */
+const pairFencing = ['fencing {', '    delay_max 5s', '    device x {', '        agent exec', '        command /bin/true', '    }', '}'];
 
 /** `cluster { body }`, indented. */
 function clusterText(...body: string[]): string {
@@ -370,7 +372,7 @@ describe('cluster', () => {
     const pair = ['node d1 {', '    address 10.0.0.11', '}', 'node d2 {', '    address 10.0.0.12', '}'];
 
     it('reads expected_votes, two_node and wait_for_all', () => {
-      const result = loadCluster(clusterText(auth, ...pair, 'quorum {', '    expected_votes 2', '    two_node', '    wait_for_all yes', '}', ...selfRelease));
+      const result = loadCluster(clusterText(auth, ...pair, 'quorum {', '    expected_votes 2', '    two_node', '    wait_for_all yes', '}', ...pairFencing));
       assertClean(result);
       const q = clusterOf(result).quorum;
       assert.deepEqual([q.expectedVotes, q.twoNode, q.waitForAll], [2, true, true]);
@@ -383,13 +385,20 @@ describe('cluster', () => {
     });
 
     it('a node with votes 0 does not count towards two_node', () => {
-      const text = clusterText(auth, ...threeNodes.map((l) => l.replace('witness', 'witness\n        votes 0')), 'quorum {', '    two_node', '}', ...selfRelease);
+      const text = clusterText(auth, ...threeNodes.map((l) => l.replace('witness', 'witness\n        votes 0')), 'quorum {', '    two_node', '}', ...pairFencing);
       assertClean(loadCluster(text));
     });
 
     it('two_node with wait_for_all off is a HAD_CFG_RISKY warning', () => {
-      const text = clusterText(auth, ...pair, 'quorum {', '    two_node', '    wait_for_all off', '}', ...selfRelease);
+      const text = clusterText(auth, ...pair, 'quorum {', '    two_node', '    wait_for_all off', '}', ...pairFencing);
       assertOne(loadCluster(text), 'HAD_CFG_RISKY', 'warning', at(text, 'two_node'));
+    });
+
+    it('two_node with mode self_release, or with a race delay below two heartbeats, is a HAD_CFG_RISKY warning at fencing', () => {
+      const selfReleased = clusterText(auth, ...pair, 'quorum {', '    two_node', '}', ...selfRelease);
+      assert.match(assertOne(loadCluster(selfReleased), 'HAD_CFG_RISKY', 'warning', at(selfReleased, 'fencing')).message, /a cut link leaves each director quorate/);
+      const hasty = clusterText(auth, ...pair, 'quorum {', '    two_node', '}', ...pairFencing.map((l) => l.replace('delay_max 5s', 'delay_max 1s')));
+      assert.match(assertOne(loadCluster(hasty), 'HAD_CFG_RISKY', 'warning', at(hasty, 'fencing')).message, /delay_max 1000 ms is below twice heartbeat_interval/);
     });
 
     it('an even number of votes without two_node is a HAD_CFG_RISKY warning at the cluster', () => {

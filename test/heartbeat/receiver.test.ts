@@ -15,7 +15,7 @@ function envelope(over: Partial<Envelope> = {}): Envelope {
     bootEpoch: 1_764_000_000_000,
     sequence: 1,
     sentWallUs: 1_764_000_000_000_000,
-    heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: ['d1', 'w1'], viewId: 3, uptimeMs: 1234, heard: [], holds: [], wants: [], fences: [] },
+    heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: ['d1', 'w1'], viewId: 3, uptimeMs: 1234, heard: [], holds: [], wants: [], fences: [], left: [] },
     ...over,
   };
 }
@@ -59,7 +59,7 @@ describe('cluster datagrams: the receive gate', () => {
   it('takes an older epoch only when the envelope proves it was sent now', () => {
     const r = new Receiver('lab', key, nodes, 'd1');
     const at = (sequence: number, bootEpoch: number, echo = 0) =>
-      r.accept(encodeEnvelope(envelope({ sequence, bootEpoch, heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: echo, echoReceiveWallUs: echo, hears: [], viewId: 1, uptimeMs: 1, heard: [], holds: [], wants: [], fences: [] } }), key), new Map([['d2', [777]]]));
+      r.accept(encodeEnvelope(envelope({ sequence, bootEpoch, heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: echo, echoReceiveWallUs: echo, hears: [], viewId: 1, uptimeMs: 1, heard: [], holds: [], wants: [], fences: [], left: [] } }), key), new Map([['d2', [777]]]));
     assert.equal(typeof at(5, 2000), 'object');
     assert.equal(at(1, 1000), 'old-epoch', 'a restart with the clock stepped back, not yet proven');
     assert.equal(typeof at(2, 1000, 777), 'object', 'it echoes what we just sent: fresh');
@@ -81,7 +81,7 @@ describe('cluster datagrams: the receive gate', () => {
   it('rejects an authentic envelope whose fields are out of bounds as malformed', () => {
     const r = receiver();
     assert.equal(r.accept(encodeEnvelope(envelope({ sender: 'x'.repeat(65) }), key)), 'malformed');
-    assert.equal(r.accept(encodeEnvelope(envelope({ heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: Array.from({ length: 65 }, () => 'd1'), viewId: 1, uptimeMs: 1, heard: [], holds: [], wants: [], fences: [] } }), key)), 'malformed');
+    assert.equal(r.accept(encodeEnvelope(envelope({ heartbeat: { link: 'ring0', to: 'd1', echoOriginWallUs: 0, echoReceiveWallUs: 0, hears: Array.from({ length: 65 }, () => 'd1'), viewId: 1, uptimeMs: 1, heard: [], holds: [], wants: [], fences: [], left: [] } }), key)), 'malformed');
     // Authentic garbage: a valid tag over bytes that are not an Envelope.
     const junk = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]);
     assert.equal(r.accept(Buffer.concat([junk, crypto.createHmac('sha256', key).update(junk).digest()])), 'malformed');

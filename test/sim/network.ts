@@ -22,6 +22,8 @@ export class VirtualNetwork {
   private readonly endpoints = new Map<string, Deliver>();
   /** Links that carry nothing (a cable pulled), between every node. */
   readonly downLinks = new Set<string>();
+  /** Nodes whose own links are down (an isolating fence): they can send nothing, and see that they cannot. */
+  readonly isolated = new Set<string>();
   sent = 0;
   delivered = 0;
 
@@ -50,7 +52,7 @@ export class VirtualNetwork {
   }
 
   canReach(from: string, to: string): boolean {
-    return (this.group.get(from) ?? 0) === (this.group.get(to) ?? 0);
+    return (this.group.get(from) ?? 0) === (this.group.get(to) ?? 0) && !this.isolated.has(from) && !this.isolated.has(to);
   }
 
   send(from: string, to: string, link: string, datagram: Buffer): void {
@@ -72,10 +74,15 @@ export class VirtualNetwork {
   }
 }
 
-/** A node's own view of time: the shared timeline, with a wall clock that may be off. */
+/**
+ * A node's own view of time: the shared timeline, with a wall clock that may be off. Its
+ * timer handles are its own, so a timer that a freeze put off can still be cleared.
+ */
 export class NodeClock implements Clock {
   wallOffsetMs = 0;
-  private readonly owned = new Set<TimerHandle>();
+  /** Our handle → the shared clock's handle of the timer now (it changes when a freeze puts it off). */
+  private readonly owned = new Map<TimerHandle, TimerHandle>();
+  private nextHandle = 1;
   private frozenUntilMs = -Infinity;
 
   constructor(private readonly shared: VirtualClock) {}
@@ -89,14 +96,24 @@ export class NodeClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    const handle = this.shared.setTimeout(() => {
-      this.owned.delete(handle);
-      // Frozen: the callback runs when the node thaws, as a stopped process's timers do.
-      if (this.shared.nowMs() < this.frozenUntilMs) this.setTimeout(callback, this.frozenUntilMs - this.shared.nowMs());
-      else callback();
-    }, delayMs);
-    this.owned.add(handle);
+    const handle = this.nextHandle++;
+    this.arm(handle, callback, delayMs);
     return handle;
+  }
+
+  private arm(handle: TimerHandle, callback: () => void, delayMs: number): void {
+    this.owned.set(
+      handle,
+      this.shared.setTimeout(() => {
+        // Frozen: the callback runs when the node thaws, as a stopped process's timers do.
+        if (this.shared.nowMs() < this.frozenUntilMs) {
+          this.arm(handle, callback, this.frozenUntilMs - this.shared.nowMs());
+          return;
+        }
+        this.owned.delete(handle);
+        callback();
+      }, delayMs),
+    );
   }
 
   /** SIGSTOP until `untilMs`: nothing of the node runs before then. */
@@ -120,13 +137,14 @@ export class NodeClock implements Clock {
   }
 
   clearTimeout(handle: TimerHandle): void {
+    const shared = this.owned.get(handle);
+    if (shared !== undefined) this.shared.clearTimeout(shared);
     this.owned.delete(handle);
-    this.shared.clearTimeout(handle);
   }
 
   /** A crash: every timer the node had armed is gone. */
   clearAll(): void {
-    for (const h of this.owned) this.shared.clearTimeout(h);
+    for (const h of this.owned.values()) this.shared.clearTimeout(h);
     this.owned.clear();
   }
 }

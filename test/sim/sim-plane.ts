@@ -67,9 +67,14 @@ export interface SimPlaneOptions {
   readonly sent?: (peer: string, link: string, datagram: Buffer) => void;
 }
 
-/** A control plane attached to the network (a frozen node reads nothing until it thaws); not started. */
+/**
+ * A control plane attached to the network (a frozen node reads nothing until it thaws);
+ * not started. An isolated node's sends fail, and it is told its links are down, as a
+ * socket on a downed interface says ENETUNREACH.
+ */
 export function simPlane(o: SimPlaneOptions): ControlPlane {
-  const plane = new ControlPlane({
+  const linksDown = new Set<string>();
+  const plane: ControlPlane = new ControlPlane({
     cluster: o.cluster,
     self: o.name,
     key: simKey,
@@ -80,6 +85,13 @@ export function simPlane(o: SimPlaneOptions): ControlPlane {
     ...(o.bootEpoch !== undefined ? { bootEpoch: o.bootEpoch } : {}),
     transport: {
       send: (peers, link, datagram) => {
+        // Every failed send says so (a node told it may act again learns anew); a success, once.
+        if (o.net.isolated.has(o.name)) {
+          linksDown.add(link);
+          plane.linkState(link, false);
+          return;
+        }
+        if (linksDown.delete(link)) plane.linkState(link, true);
         for (const peer of peers) {
           o.sent?.(peer, link, datagram);
           o.net.send(o.name, peer, link, datagram);

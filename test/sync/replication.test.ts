@@ -262,6 +262,18 @@ describe('connection-table replication (pure)', () => {
     assert.deepEqual(copyOf(d2, 'd1'), tableOf(restarted));
   });
 
+  it('a copy of a peer restarted, heard first by a request rather than a batch, is in sync again once whole (the old run\'s numbers forgotten)', () => {
+    const { sender, receiver, begin } = pair({ batchMax: 1 });
+    begin();
+    for (let n = 0; n < 5; n++) sender.upsert(entry(n));
+    for (const b of sender.flush()) receiver.batch(b);
+    assert.equal(receiver.inSync, true);
+    // The peer restarts (epoch 8): its first word is a request for our table, then an empty snapshot of its own.
+    assert.deepEqual(receiver.seen(8), { kind: 'snapshot' });
+    receiver.page(8, { atSeq: 0, index: 0, pages: 1, entries: [], servedSeq: 0 });
+    assert.deepEqual([receiver.inSync, receiver.lagBatches], [true, 0]);
+  });
+
   it('an idle director is copied too: peers that know nothing of each other ask', () => {
     const clock = new VirtualClock();
     const { nodes, channel } = cluster(['d1', 'd2', 'd3'], clock);

@@ -156,8 +156,8 @@ describe('VRRP over the cluster (virtual time)', () => {
 
 describe('the takeover gate', () => {
   const base = { nowMs: 10_000, quorate: true, policy: 'stop' as const, settled: true, deadtimeMs: 3000, quorumContactMs: 9900, guardMs: 1000, claims: [] };
-  it('opens with quorum, a quorum that hears us, and no other holder', () => {
-    assert.deepEqual(takeoverGate(base), { open: true, reason: 'quorum, and no other holder' });
+  it('opens with quorum, a quorum that hears us, and no other holder, until that quorum contact is too old', () => {
+    assert.deepEqual(takeoverGate(base), { open: true, reason: 'quorum, and no other holder', recheckAtMs: 11_900 });
   });
   it('stays shut while starting, without quorum, or when no quorum has heard us lately', () => {
     assert.equal(takeoverGate({ ...base, settled: false }).open, false);
