@@ -38,6 +38,8 @@ export interface ClusterFencingOptions {
   /** How long after every level failed the topology is tried again (the coordinator's default when absent). */
   readonly retryAfterMs?: number;
   readonly coordinator?: CoordinatorFactory;
+  /** Runs before a fence is started or tried again: the last chance to learn this node was cut off itself. */
+  readonly beforeFence?: () => void;
 }
 
 export type CoordinatorFactory = (o: FencingCoordinatorOptions, clock: Clock, rng: Rng) => FencingCoordinator;
@@ -60,7 +62,10 @@ export class ClusterFencing {
       clearGraceMs: detectorTiming(o.cluster).initdeadMs,
     };
     this.coordinator = o.coordinator?.(options, o.clock, o.rng) ?? new FencingCoordinator(options, o.clock, o.rng);
-    this.timers = new Timers(o.clock, (timer) => this.dispatch({ kind: 'timerFired', timer }));
+    this.timers = new Timers(o.clock, (timer) => {
+      if (!timer.startsWith('attempt')) o.beforeFence?.();
+      this.dispatch({ kind: 'timerFired', timer });
+    });
   }
 
   /**

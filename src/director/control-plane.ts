@@ -34,6 +34,8 @@ export interface LinkDriver {
   send(peers: readonly string[], link: string, datagram: Buffer): void;
   /** The receive buffer of a link's socket, as the kernel granted it. */
   receiveBufferBytes?(link: string): number | undefined;
+  /** The links this node cannot send on now (its interface down, its address gone), looked at at once. */
+  linksDown?(): readonly string[];
 }
 
 /** What the shell tells the rest of the director. */
@@ -127,6 +129,10 @@ export class ControlPlane {
       log: o.log,
       ...(o.fenceRetryAfterMs !== undefined ? { retryAfterMs: o.fenceRetryAfterMs } : {}),
       ...(o.machines?.coordinator !== undefined ? { coordinator: o.machines.coordinator } : {}),
+      // A node whose links an isolating fence just cut must see it before it fences back.
+      beforeFence: () => {
+        for (const link of o.transport.linksDown?.() ?? []) this.linkState(link, false);
+      },
       onFenced: () => {
         this.factsDirty = true;
         this.dispatch({ event: { kind: 'claimsChanged', claims: this.claims() } });
@@ -134,7 +140,7 @@ export class ControlPlane {
     });
     const peers = c.nodes.filter((n) => n.name !== o.self && !n.witness).map((n) => n.name);
     for (const settings of o.instances) {
-      const agentOptions: VrrpAgentOptions = { settings, peers, deadtimeMs: timing.deadtimeMs, heartbeatIntervalMs: timing.intervalMs, policy: c.noQuorumPolicy, fenceMode: c.fencing.mode };
+      const agentOptions: VrrpAgentOptions = { self: o.self, settings, peers, deadtimeMs: timing.deadtimeMs, heartbeatIntervalMs: timing.intervalMs, policy: c.noQuorumPolicy, fenceMode: c.fencing.mode };
       const agent = o.machines?.agent?.(agentOptions, o.clock) ?? new VrrpAgent(agentOptions, o.clock);
       this.agents.set(settings.name, agent);
       this.settings.set(settings.name, settings);

@@ -52,6 +52,8 @@ export interface Want {
   readonly instance: string;
   readonly priority: number;
   readonly address: string;
+  /** The holder the sender is ready to take it from; empty when it saw none holding. */
+  readonly from: string;
 }
 
 export interface Heard {
@@ -152,7 +154,7 @@ function isDeparture(v: unknown): v is Departure {
 function isWant(v: unknown): v is Want {
   if (typeof v !== 'object' || v === null) return false;
   const w = v as Record<string, unknown>;
-  return isName(w['instance']) && isName(w['address']) && isCount(w['priority']) && (w['priority'] as number) <= 255;
+  return isName(w['instance']) && isName(w['address']) && isCount(w['priority']) && (w['priority'] as number) <= 255 && (w['from'] === '' || isName(w['from']));
 }
 
 /**
@@ -224,7 +226,7 @@ function shape(o: Record<string, unknown>): Envelope | undefined {
       uptimeMs: h['uptimeMs'],
       heard: (h['heard'] as Heard[]).map((x) => ({ node: x.node, agoMs: x.agoMs })),
       holds: h['holds'] as string[],
-      wants: (h['wants'] as Want[]).map((w) => ({ instance: w.instance, priority: w.priority, address: w.address })),
+      wants: (h['wants'] as Want[]).map((w) => ({ instance: w.instance, priority: w.priority, address: w.address, from: w.from })),
       fences,
       left: (h['left'] as Departure[]).map((d) => ({ node: d.node, epoch: d.epoch })),
     },

@@ -3,6 +3,7 @@
 // link, or to the link's multicast group when it has one. Datagrams are handed up as they
 // come; the receive gate decides what they are worth.
 import dgram from 'node:dgram';
+import os from 'node:os';
 import type { ClusterConfig, LinkConfig, NodeConfig } from '../cluster/config';
 
 export const linkReceiveBufferBytes = 4 << 20;
@@ -27,6 +28,7 @@ export class UdpLinks {
   private readonly open = new Map<string, OpenLink>();
   /** Links whose last send failed for a local reason. */
   private readonly down = new Set<string>();
+  private listedAtStart = new Set<string>();
   /** peer → link → where to send. */
   private readonly targets = new Map<string, Map<string, { address: string; port: number }>>();
   private inFlight = 0;
@@ -53,6 +55,7 @@ export class UdpLinks {
   }
 
   async start(): Promise<void> {
+    this.listedAtStart = listedAddresses();
     for (const a of this.self.addresses) {
       const config = this.cluster.links.find((l) => l.name === a.link);
       if (config === undefined) continue;
@@ -115,6 +118,16 @@ export class UdpLinks {
     });
   }
 
+  /**
+   * The links whose address is on no interface that is up: an interface set down (an
+   * isolating fence) takes its addresses out of what the system lists. Only addresses
+   * listed at start are judged (127.0.0.11 is served by lo without being listed).
+   */
+  linksDown(): string[] {
+    const present = listedAddresses();
+    return this.self.addresses.filter((a) => this.listedAtStart.has(a.address) && !present.has(a.address)).map((a) => a.link);
+  }
+
   receiveBufferBytes(link: string): number | undefined {
     try {
       return this.open.get(link)?.socket.getRecvBufferSize();
@@ -129,4 +142,9 @@ export class UdpLinks {
     for (const { socket } of this.open.values()) socket.close();
     this.open.clear();
   }
+}
+
+/** The addresses on the interfaces that are up, as the system lists them. */
+function listedAddresses(): Set<string> {
+  return new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
 }

@@ -40,6 +40,8 @@ export type VrrpAgentAction =
   | { readonly kind: 'gateChanged'; readonly verdict: GateVerdict };
 
 export interface VrrpAgentOptions {
+  /** This node's name. */
+  readonly self: string;
   readonly settings: VrrpSettings;
   /** The other directors (a witness never holds a VIP, so it is no candidate). */
   readonly peers: readonly string[];
@@ -83,11 +85,11 @@ export class VrrpAgent {
   wants(): { readonly want: Want; readonly holder?: string } | undefined {
     const i = this.instance;
     if (!this.running || !i.preempting) return undefined;
-    const want = { instance: this.o.settings.name, priority: i.effectivePriority, address: this.o.settings.primaryAddress };
     const holder = this.o.peers.find((p) => {
       const peer = this.facts?.peers.get(p);
       return peer?.alive === true && peer.claims?.holds.includes(this.o.settings.name) === true;
     });
+    const want = { instance: this.o.settings.name, priority: i.effectivePriority, address: this.o.settings.primaryAddress, from: holder ?? '' };
     return holder !== undefined ? { want, holder } : { want };
   }
 
@@ -209,13 +211,17 @@ export class VrrpAgent {
     return Number.isFinite(next) ? [{ kind: 'setTimer', timer: 'deadline', atMs: next }] : [{ kind: 'cancelTimer', timer: 'deadline' }];
   }
 
-  /** A peer we hear, a backup wanting this instance with a better priority (or address). */
+  /**
+   * A peer we hear, a backup wanting this instance from this node (it saw us holding it,
+   * and its copy of our table is whole) with a better priority (or address). A want said
+   * before this node held the instance is not for it.
+   */
   private betterBackup(facts: ClusterFacts): string | undefined {
     const mine = this.instance.effectivePriority;
     for (const node of this.o.peers) {
       const peer = facts.peers.get(node);
       if (peer?.alive !== true) continue;
-      const want = peer.claims?.wants.find((w) => w.instance === this.o.settings.name);
+      const want = peer.claims?.wants.find((w) => w.instance === this.o.settings.name && w.from === this.o.self);
       if (want === undefined) continue;
       if (want.priority > mine || (want.priority === mine && addressGreater(want.address, this.o.settings.primaryAddress))) return node;
     }

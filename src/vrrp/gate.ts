@@ -61,7 +61,8 @@ export function takeoverGate(i: GateInputs): GateVerdict {
   }
   // Open until no quorum has heard this node for deadtime less the guard: a deadline too.
   const shutAtMs = i.quorumContactMs + i.deadtimeMs - i.guardMs;
-  return { open: true, reason: 'quorum, and no other holder', ...(i.policy === 'stop' && Number.isFinite(shutAtMs) ? { recheckAtMs: shutAtMs } : {}) };
+  const reason = i.quorate ? 'quorum, and no other holder' : 'no quorum, but no_quorum_policy ignore; no other holder';
+  return { open: true, reason, ...(i.policy === 'stop' && Number.isFinite(shutAtMs) ? { recheckAtMs: shutAtMs } : {}) };
 }
 
 /**

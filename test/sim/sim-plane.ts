@@ -84,6 +84,7 @@ export function simPlane(o: SimPlaneOptions): ControlPlane {
     rng: o.rng,
     ...(o.bootEpoch !== undefined ? { bootEpoch: o.bootEpoch } : {}),
     transport: {
+      linksDown: () => (o.net.isolated.has(o.name) ? o.links : []),
       send: (peers, link, datagram) => {
         // Every failed send says so (a node told it may act again learns anew); a success, once.
         if (o.net.isolated.has(o.name)) {
