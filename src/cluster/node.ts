@@ -103,7 +103,7 @@ interface PeerHeartbeat extends PeerClaims {
   readonly left: readonly Departure[];
 }
 
-type DepositionCause = 'fenced' | 'isolated' | 'stalled';
+type DepositionCause = 'fenced' | 'isolated' | 'stalled' | 'cleared';
 
 /** Copies of a leave sent on each link: one lost would mean a fence. */
 export const leaveCopies = 3;
@@ -198,12 +198,17 @@ export class ClusterNode {
         if (event.up) this.linksDown.delete(event.link);
         else if (this.o.links.includes(event.link)) this.linksDown.add(event.link);
         return this.running ? this.checkDeposition() : [];
-      case 'cleared':
+      case 'cleared': {
+        if (this.deposedReason === undefined) return [];
         // The operator put things right (its links back up, say): a member that still names
-        // this run, or a send that fails again, raises it anew.
+        // this run, or a send that fails again, raises it anew. What it last heard is old:
+        // it waits to hear its peers again (initdead at most) before it acts on it.
+        const nowMs = this.clock.nowMs();
         this.deposition.clear();
         this.linksDown.clear();
-        return this.checkDeposition();
+        this.deposition.set('cleared', { reason: 'cleared by an operator: waiting to hear its peers again', sinceMs: nowMs, untilMs: nowMs + this.o.timing.initdeadMs });
+        return [...this.checkDeposition(), ...this.armEvaluation(nowMs)];
+      }
       case 'leave':
         return this.leave();
       case 'stop':

@@ -128,7 +128,8 @@ export function netnsUnavailable(): string | undefined {
 }
 
 export class NetnsLab {
-  private readonly prefix = `hd${process.pid % 100_000}`;
+  /** What every namespace's name begins with: `PREFIX-HOST`. */
+  readonly prefix = `hd${process.pid % 100_000}`;
   private readonly hosts = new Map<string, number>();
   private readonly children: ChildProcess[] = [];
   private readonly tails = new WeakMap<ChildProcess, string>();
