@@ -4,12 +4,16 @@
 // errors is logged and the running configuration kept).
 import fs from 'node:fs';
 import path from 'node:path';
+import { InvariantError } from '../common/invariant';
 import type { Logger } from '../common/log';
 import { formatDiagnostic } from '../config/diagnostics';
 import { defaultNodeName, loadConfig } from '../config/load';
 import { Director, StartError } from '../director/director';
 import { defaultControlPath, defaultPidFile } from '../director/paths';
 import type { CliIo } from './io';
+
+/** The exit code after a bug: EX_SOFTWARE. */
+export const crashExitCode = 70;
 
 export interface RunOptions {
   readonly file: string;
@@ -104,5 +108,17 @@ export async function runDaemon(options: RunOptions, io: CliIo, log: Logger): Pr
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', hup);
+    // A bug (a machine that found its own invariant broken, or anything thrown): say so,
+    // let the VIPs go with priority 0 so a backup takes over at once, and exit non-zero.
+    process.on('uncaughtException', (err: Error) => {
+      if (stopping) return;
+      stopping = true;
+      const code = err instanceof InvariantError ? 'HAD_INVARIANT' : 'HAD_BUG';
+      log.error(`${err.message}: letting the VIPs go and exiting`, { component: 'director', code, stack: err.stack });
+      void director.crashStop().finally(() => {
+        fs.rmSync(pidFile, { force: true });
+        process.exit(crashExitCode);
+      });
+    });
   });
 }

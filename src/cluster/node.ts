@@ -16,6 +16,7 @@
 // Invariants: the heartbeat timer is always armed while running; a left peer is never
 // alive; deposedChanged is said before anything else of the step that caused it.
 import type { Clock } from '../common/clock';
+import { invariant } from '../common/invariant';
 import { encodeEnvelope, protocolVersion, type AdvertBody, type ClusterKey, type Departure, type Envelope, type Heard, type HeartbeatBody, type Want } from '../heartbeat/envelope';
 import { FailureDetector, type DetectorTiming, type PeerChange, type PeerView } from '../heartbeat/failure-detector';
 import { Receiver, type DropReason } from '../heartbeat/receiver';
@@ -577,6 +578,7 @@ export class ClusterNode {
     const ids = new Map([...this.exchanges].map(([peer, e]) => [peer, e.viewId]));
     const alive = this.detector.alive().filter((p) => !this.leaves.has(p));
     const change = this.membership.update(alive, this.detector.settled(this.clock.nowMs()), ids);
+    invariant(this.membership.view.members.every((m) => !this.leaves.has(m)), 'a peer that left is in no view');
     return change === undefined ? [] : [{ kind: 'viewChanged', change }];
   }
 }

@@ -235,7 +235,7 @@ export class ClusterFencing {
       case 'reply':
         return a.result;
       case 'alert':
-        this.o.log.error(a.message, component);
+        this.o.log.error(a.message, { ...component, code: a.code });
         return undefined;
       case 'log':
         this.o.log.info(a.message, component);

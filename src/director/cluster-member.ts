@@ -114,7 +114,7 @@ export class ClusterMember {
         if (up && down.delete(link)) o.log.info(`link ${link}: this node can send on it again`, component);
         if (!up && !down.has(link)) {
           down.add(link);
-          o.log.warn(`link ${link}: this node cannot send on it (its interface is down or its address gone)`, component);
+          o.log.warn(`link ${link}: this node cannot send on it (its interface is down or its address gone)`, { ...component, code: 'HAD_LINK_DOWN' });
         }
         plane?.linkState(link, up);
       },

@@ -9,8 +9,9 @@
 // Every event for a machine goes through one queue: a machine never sees an event
 // while it is still handling another, and what a step causes happens in the order the
 // step said. When the queue runs dry and the cluster's facts may have changed, the
-// agents are told before anything else happens.
+// coordinator and the agents are told before anything else happens.
 import type { Clock } from '../common/clock';
+import { invariant } from '../common/invariant';
 import type { LogSink } from '../common/log';
 import type { Rng } from '../common/rng';
 import type { ClusterConfig } from '../cluster/config';
@@ -214,6 +215,23 @@ export class ControlPlane {
     this.halt();
   }
 
+  /**
+   * After a bug: a priority-0 advert for every instance this node holds, straight from the
+   * cluster node to the links (the agents may be what broke), then nothing more.
+   */
+  abandon(): void {
+    this.queue.length = 0;
+    for (const agent of this.agents.values()) {
+      if (!agent.holding) continue;
+      const settings = this.settings.get(agent.name);
+      const advert: AdvertBody = { instance: agent.name, priority: 0, advertIntervalMs: settings?.advertIntervalMs ?? 1000, address: settings?.primaryAddress ?? this.o.self };
+      for (const a of this.node.step({ kind: 'sendAdvert', advert, ...(settings?.advertTo !== undefined ? { to: settings.advertTo } : {}) })) {
+        if (a.kind === 'send') this.o.transport.send(a.peers, a.link, a.datagram);
+      }
+    }
+    this.halt();
+  }
+
   /** Stop at once, without a word: as a crash would. */
   crash(): void {
     this.dispatch({ event: { kind: 'stop' } });
@@ -269,7 +287,10 @@ export class ControlPlane {
           else for (const a of next.agent.step(next.event)) this.performAgent(next.agent, a);
           continue;
         }
-        if (!this.factsDirty) break;
+        if (!this.factsDirty) {
+          invariant(this.node.deposed === undefined || ![...this.agents.values()].some((a) => a.holding), 'a node that stands down holds no VIP');
+          break;
+        }
         this.factsDirty = false;
         this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });
         const facts = this.node.facts();
@@ -339,7 +360,7 @@ export class ControlPlane {
         this.factsDirty = true;
         return;
       case 'deposedChanged':
-        if (a.reason !== undefined) log.warn(`this node stands down: ${a.reason}; it holds no VIP and fences no one until it is back in a quorate view and cleared`, cluster);
+        if (a.reason !== undefined) log.warn(`this node stands down: ${a.reason}; it holds no VIP and fences no one until it is back in a quorate view and cleared`, { ...cluster, code: 'HAD_STANDING_DOWN' });
         else log.info('this node is cleared: it may hold VIPs and fence again', cluster);
         this.fencing.deposed(a.reason);
         this.factsDirty = true;

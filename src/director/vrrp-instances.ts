@@ -119,6 +119,15 @@ export class VrrpInstances {
     this.followGroup(name, from, to);
   }
 
+  /** After a bug: every address this node holds goes, whatever the machines say. */
+  dropAll(): void {
+    for (const vi of this.config.vrrpInstances) {
+      if (this.states.get(vi.name) !== 'master') continue;
+      this.states.set(vi.name, 'init');
+      this.letGo(vi);
+    }
+  }
+
   /** Stops the trackers; the FIFO closes once the last changes have run. */
   stop(): void {
     this.trackers?.stop();
@@ -189,7 +198,7 @@ export class VrrpInstances {
   }
 
   private reportProblems(problems: readonly string[]): void {
-    for (const p of problems) this.log.error(p, { component: 'vip' });
+    for (const p of problems) this.log.error(p, { component: 'vip', code: 'HAD_VIP' });
   }
 
   private vipSet(vi: VrrpInstanceConfig): VipSet {

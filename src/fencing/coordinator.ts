@@ -18,6 +18,7 @@
 import type { Clock } from '../common/clock';
 import type { Rng } from '../common/rng';
 import { winsFenceRace } from '../cluster/quorum';
+import { invariant } from '../common/invariant';
 import type { FenceAction, FenceDeviceConfig, FencingConfig } from './config';
 
 export interface FenceOutcome {
@@ -105,7 +106,7 @@ export type FencingAction =
   | { readonly kind: 'fenced'; readonly target: string; readonly record: FenceRecord }
   /** The answer to an operator's request. */
   | { readonly kind: 'reply'; readonly result: FenceRecord | { readonly error: string } }
-  | { readonly kind: 'alert'; readonly message: string }
+  | { readonly kind: 'alert'; readonly code: 'HAD_FENCE_LEVEL_FAILED' | 'HAD_FENCE_FAILED' | 'HAD_FENCE_NO_DEVICE'; readonly message: string }
   | { readonly kind: 'log'; readonly message: string };
 
 export interface FencingCoordinatorOptions {
@@ -174,6 +175,13 @@ export class FencingCoordinator {
   ) {}
 
   step(event: FencingEvent): FencingAction[] {
+    const actions = this.handle(event);
+    invariant(this.deposedWhy === undefined || (this.running.size === 0 && this.retrying.size === 0), 'a coordinator that stands down runs no fence');
+    invariant(this.running.size <= this.o.directors.length, 'at most one fence operation per director');
+    return actions;
+  }
+
+  private handle(event: FencingEvent): FencingAction[] {
     switch (event.kind) {
       case 'viewChanged':
         return this.onView(event.view);
@@ -372,7 +380,7 @@ export class FencingCoordinator {
     op.phase = 'running';
     op.levels = this.levelsFor(target);
     if (op.levels.length === 0) {
-      const alert: FencingAction = { kind: 'alert', message: `no fence device can fence ${target}: add a level or a device whose hosts include it` };
+      const alert: FencingAction = { kind: 'alert', code: 'HAD_FENCE_NO_DEVICE', message: `no fence device can fence ${target}: add a level or a device whose hosts include it` };
       return [alert, ...this.finish(target, op, false)];
     }
     return this.runAttempt(target, op);
@@ -436,7 +444,7 @@ export class FencingCoordinator {
       return [...actions, ...this.runAttempt(target, op)];
     }
     const last = op.level === op.levels.length - 1;
-    actions.push({ kind: 'alert', message: `fencing ${target}: level ${level.index} failed${last ? '' : '; trying the next level'}` });
+    actions.push({ kind: 'alert', code: 'HAD_FENCE_LEVEL_FAILED', message: `fencing ${target}: level ${level.index} failed${last ? '' : '; trying the next level'}` });
     if (last) return [...actions, ...this.finish(target, op, false)];
     op.level++;
     op.device = 0;
@@ -454,7 +462,7 @@ export class FencingCoordinator {
     }
     op.record.result = 'failed';
     const holdsBack = this.o.config.mode === 'power' ? `what it held will not be taken over until it is fenced or confirmed off (hadirector fence confirm ${target})` : 'its VIPs are taken over at its self-release deadline all the same (mode self_release)';
-    const actions: FencingAction[] = [{ kind: 'alert', message: `fencing ${target} failed at every level (${op.record.attempts.length} attempts): ${holdsBack}` }];
+    const actions: FencingAction[] = [{ kind: 'alert', code: 'HAD_FENCE_FAILED', message: `fencing ${target} failed at every level (${op.record.attempts.length} attempts): ${holdsBack}` }];
     if (op.record.origin !== 'automatic') return actions;
     this.retrying.add(target);
     return [...actions, { kind: 'setTimer', timer: `retry ${target}`, atMs: this.clock.nowMs() + (this.o.retryAfterMs ?? fenceRetryAfterDefaultMs) }];

@@ -62,6 +62,13 @@ export class ClusterLab {
     await gone;
   }
 
+  /** Resolves with a node's exit code once it exits by itself. */
+  exited(name: string): Promise<number | null> {
+    const child = this.procs.get(name);
+    if (child === undefined || child.exitCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
   /** SIGTERM, and wait for it to exit. */
   async term(name: string): Promise<number | null> {
     const child = this.procs.get(name);

@@ -26,7 +26,7 @@ export interface LabOptions {
 }
 
 interface NodeStatus {
-  cluster?: { view: { id: number; members: string[]; quorate: boolean; dc?: string } };
+  cluster?: { view: { id: number; members: string[]; quorate: boolean; dc?: string }; deposed?: string };
   vrrp?: Array<{ instance: string; state: string; gate: { open: boolean; reason: string } }>;
   fencing?: { pending: string[]; fenced: string[] };
   connectionEntries?: number;
@@ -55,7 +55,7 @@ async function nodeLine(name: string, socket: string): Promise<string> {
     if (!r.ok) return `${name}: ${r.error}`;
     const s = r.result as NodeStatus;
     const v = s.cluster?.view;
-    const view = v === undefined ? 'no cluster' : `view ${v.id} [${v.members.join(',')}] ${v.quorate ? 'quorate' : 'NO QUORUM'}, DC ${v.dc ?? '-'}`;
+    const view = v === undefined ? 'no cluster' : `view ${v.id} [${v.members.join(',')}] ${v.quorate ? 'quorate' : 'NO QUORUM'}, DC ${v.dc ?? '-'}${s.cluster?.deposed !== undefined ? `, STANDING DOWN (${s.cluster.deposed})` : ''}`;
     const vrrp = (s.vrrp ?? []).map((i) => `${i.instance.split(' ')[0]} ${i.state.toUpperCase()}${i.state === 'backup' && !i.gate.open ? ` (gate: ${i.gate.reason})` : ''}`).join(', ');
     const f = s.fencing;
     const fencing = f === undefined || f.pending.length + f.fenced.length === 0 ? '' : ` | ${[...f.pending.map((n) => `fencing ${n}`), ...f.fenced.map((n) => `${n} fenced`)].join(', ')}`;

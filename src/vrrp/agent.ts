@@ -12,6 +12,7 @@
 // a master always has a quorum that heard it within deadtime less the guard (stop), or
 // it is about to release.
 import type { Clock } from '../common/clock';
+import { invariant } from '../common/invariant';
 import type { NoQuorumPolicy } from '../cluster/config';
 import type { ClusterFacts } from '../cluster/facts';
 import type { FenceMode } from '../fencing/config';
@@ -94,6 +95,12 @@ export class VrrpAgent {
   }
 
   step(event: VrrpAgentEvent): VrrpAgentAction[] {
+    const actions = this.handle(event);
+    invariant(this.deposed === undefined || this.instance.state !== 'master', 'a node that stands down holds no VIP');
+    return actions;
+  }
+
+  private handle(event: VrrpAgentEvent): VrrpAgentAction[] {
     switch (event.kind) {
       case 'start':
         this.running = true;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterSpec, linkSpec, nodeSpec, quorumSpec } from '../../src/cluster/config';
 import { configErrorCodes } from '../../src/config/errors';
+import { runtimeErrorCodes } from '../../src/director/errors';
 import { globalDefsSpec } from '../../src/config/global-defs';
 import type { BlockSpec } from '../../src/config/keywords';
 import { fenceDeviceSpec, fencingSpec } from '../../src/fencing/config';
@@ -15,12 +16,18 @@ import { repoRoot } from '../support/paths';
 const doc = (name: string): string => fs.readFileSync(path.join(repoRoot(), 'docs', name), 'utf8');
 
 describe('user documentation', () => {
-  it('docs/errors.md explains every diagnostic code, in the order of src/config/errors.ts', () => {
+  it('docs/errors.md explains every diagnostic and runtime code, in the order of src/config/errors.ts and src/director/errors.ts', () => {
     const headings = doc('errors.md')
       .split('\n')
       .filter((l) => l.startsWith('## '))
       .map((l) => l.slice(3).trim());
-    assert.deepEqual(headings, [...configErrorCodes]);
+    assert.deepEqual(headings, [...configErrorCodes, ...runtimeErrorCodes]);
+  });
+
+  it('every runtime code is one the source logs', () => {
+    const source = (dir: string): string[] => fs.readdirSync(path.join(repoRoot(), dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.join(repoRoot(), dir, f), 'utf8'));
+    const text = source('src').join('\n');
+    for (const code of runtimeErrorCodes) assert.ok(text.split(`'${code}'`).length > 2, `${code} is never logged`);
   });
 
   it('docs/configuration.md documents every keyword of every block', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { controlRequest } from '../../src/director/control-client';
 import { bin, waitFor } from '../support/director-process';
 
 describe('hadirector lab (the loopback cluster of config/hadirector.conf)', function () {
@@ -44,5 +45,39 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
       const dir = /logs and control sockets in (\S+);/.exec(out)?.[1];
       if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('SIGTERM of the master: the backup takes the VIP, no one fences it, and no log has an error', async () => {
+    const lab = spawn(bin, ['lab', '--duration', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    lab.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => lab.once('exit', resolve));
+    let dir: string | undefined;
+    try {
+      await waitFor('d1 to be master', () => (/^d1: .*VI_WEB MASTER/m.test(out.split('--- ').at(-1) ?? '') ? true : undefined), 20_000, 100);
+      dir = /logs and control sockets in (\S+);/.exec(out)?.[1];
+      const pid = Number(fs.readFileSync('/tmp/hadirector-lab/d1.pid', 'utf8'));
+      process.kill(pid, 'SIGTERM');
+      await waitFor('d2 to serve, d1 gone', () => {
+        const last = out.split('--- ').at(-1) ?? '';
+        return /^d2: .*VI_WEB MASTER/m.test(last) && /^d1: not answering$/m.test(last) ? true : undefined;
+      }, 20_000, 100);
+      // Past deadtime and the longest race delay of the lab's config: a fence would have started by now.
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const history = await controlRequest(`${dir ?? ''}/d2.sock`, { op: 'fence', action: 'history' }, 2000);
+      assert.deepEqual(history, { ok: true, result: [] }, 'no entry in the fence history');
+      assert.doesNotMatch(out.split('--- ').at(-1) ?? '', /fenced|fencing/);
+      assert.match(out.split('--- ').at(-1) ?? '', /^VIP 127\.0\.0\.100:8080: real server /m);
+    } finally {
+      lab.kill('SIGINT');
+      await exited;
+    }
+    assert.ok(dir !== undefined, out.slice(0, 400));
+    const logs: string = dir;
+    for (const node of ['d1', 'd2', 'w1']) {
+      const lines: string[] = fs.readFileSync(`${logs}/${node}.log`, 'utf8').split('\n');
+      assert.deepEqual(lines.filter((line) => / error /.test(line.slice(0, 40))), [], `${node}.log`);
+    }
+    fs.rmSync(logs, { recursive: true, force: true });
   });
 });

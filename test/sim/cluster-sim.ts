@@ -25,6 +25,7 @@
 //   - after the heal, within its bound: every node in one view, one master, no node
 //     standing down, the copies in sync.
 import { VirtualClock } from '../../src/common/clock';
+import { InvariantError } from '../../src/common/invariant';
 import type { LogSink } from '../../src/common/log';
 import { silentLogger } from '../../src/common/log';
 import { SeededRng } from '../../src/common/rng';
@@ -159,6 +160,9 @@ function brokenMachines(o: SimOptions): MachineFactories | undefined {
   }
 }
 
+/** Thrown to end a run whose machine broke its own invariant. */
+class RunEnded extends Error {}
+
 export function runClusterSim(o: SimOptions): SimResult {
   return new Simulation(o).run();
 }
@@ -213,6 +217,19 @@ class Simulation {
   }
 
   run(): SimResult {
+    try {
+      this.chaosAndHeal();
+    } catch (err) {
+      if (err instanceof InvariantError) this.violation(err.message);
+      else if (!(err instanceof RunEnded)) throw err;
+    }
+    this.stats.datagrams = this.net.sent;
+    this.stats.syncChecks = this.watch.checks;
+    this.stats.syncEntriesChecked = this.watch.entriesChecked;
+    return this.result();
+  }
+
+  private chaosAndHeal(): void {
     const o = this.o;
     this.note(`run: ${describeOptions(o)}`);
     for (const s of this.nodes) this.clock.setTimeout(() => this.boot(s), Math.floor(this.rng.next() * 2000));
@@ -234,10 +251,6 @@ class Simulation {
       this.checkAgreement();
     }
     this.heal();
-    this.stats.datagrams = this.net.sent;
-    this.stats.syncChecks = this.watch.checks;
-    this.stats.syncEntriesChecked = this.watch.entriesChecked;
-    return this.result();
   }
 
   private result(): SimResult {
@@ -247,12 +260,17 @@ class Simulation {
 
   /** Two directors, two_node, the link cut at once and for good: who fences whom. */
   runCut(): SimResult {
-    for (const s of this.nodes) this.boot(s);
-    this.runFor(this.o.timing.initdeadMs + this.o.timing.deadtimeMs);
-    this.net.partition(this.nodes.map((n) => [n.name]));
-    this.stats.twoNodeCuts++;
-    this.note('network: every node cut off from the others');
-    this.runFor(this.o.durationMs);
+    try {
+      for (const s of this.nodes) this.boot(s);
+      this.runFor(this.o.timing.initdeadMs + this.o.timing.deadtimeMs);
+      this.net.partition(this.nodes.map((n) => [n.name]));
+      this.stats.twoNodeCuts++;
+      this.note('network: every node cut off from the others');
+      this.runFor(this.o.durationMs);
+    } catch (err) {
+      if (err instanceof InvariantError) this.violation(err.message);
+      else if (!(err instanceof RunEnded)) throw err;
+    }
     return this.result();
   }
 
@@ -272,7 +290,7 @@ class Simulation {
   private runFor(ms: number): void {
     const end = this.clock.nowMs() + ms;
     let lastServedMs = this.clock.nowMs();
-    while (this.clock.fireNext(end)) {
+    while (this.fire(end)) {
       this.stats.events++;
       this.checkEvent();
       // Masters serve: a new connection every 50 ms.
@@ -282,6 +300,17 @@ class Simulation {
       }
     }
     this.clock.advanceTo(end);
+  }
+
+  /** One event; a machine that finds its own invariant broken ends the run, as it would end the daemon. */
+  private fire(endMs: number): boolean {
+    try {
+      return this.clock.fireNext(endMs);
+    } catch (err) {
+      if (!(err instanceof InvariantError)) throw err;
+      this.violation(err.message);
+      throw new RunEnded();
+    }
   }
 
   private serve(): void {

@@ -1,19 +1,9 @@
 // VRRP instance scripts (test/data/vrrp/*.txt): each `run` line is an event for the
 // instance; the expected output is the actions it returns and its describe() line.
 // `advance` moves virtual time, firing the timers the instance asked for, in order.
-import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { VirtualClock } from '../../src/common/clock';
 import { VrrpInstance, type VrrpAction, type VrrpEvent, type VrrpTimer } from '../../src/vrrp/instance';
-import { parseDataFile, rewriteDataFile, rewriting, type RunDirective } from '../support/datadriven';
-import { repoRoot } from '../support/paths';
-
-const dataDir = path.join(repoRoot(), 'test', 'data', 'vrrp');
-
-function words(command: string): Map<string, string> {
-  return new Map(command.split(/\s+/).slice(1).map((w) => (w.includes('=') ? (w.split('=', 2) as [string, string]) : [w, 'true'])));
-}
+import { describeScripts, durationWord, ScriptTimers, words, type ScriptHarness } from '../support/machine-script';
 
 function formatAction(a: VrrpAction, nowMs: number): string {
   switch (a.kind) {
@@ -28,10 +18,10 @@ function formatAction(a: VrrpAction, nowMs: number): string {
   }
 }
 
-class Harness {
+class Harness implements ScriptHarness {
   readonly clock = new VirtualClock();
   instance: VrrpInstance | undefined;
-  private readonly timers = new Map<VrrpTimer, number>();
+  private readonly timers = new ScriptTimers<VrrpTimer>();
 
   run(command: string): string[] {
     const verb = command.split(/\s+/)[0];
@@ -53,16 +43,8 @@ class Harness {
       return [this.instance.describe()];
     }
     if (verb === 'advance') {
-      const end = this.clock.nowMs() + Number((w.keys().next().value ?? '0ms').replace('ms', ''));
       const out: string[] = [];
-      for (let n = 0; n < 1000; n++) {
-        const due = [...this.timers].filter(([, at]) => at <= end).sort((a, b) => a[1] - b[1])[0];
-        if (due === undefined) break;
-        this.timers.delete(due[0]);
-        this.clock.advanceTo(due[1]);
-        out.push(`t=${this.clock.nowMs()}ms ${due[0]} fired`, ...this.step({ kind: 'timerFired', timer: due[0] }));
-      }
-      this.clock.advanceTo(end);
+      this.timers.advance(this.clock, this.clock.nowMs() + durationWord(command.split(/\s+/)[1]), (timer) => out.push(`t=${this.clock.nowMs()}ms ${timer} fired`, ...this.step({ kind: 'timerFired', timer })));
       return [...out, this.describeLine()];
     }
     const event = this.event(verb ?? '', w, command);
@@ -100,7 +82,7 @@ class Harness {
     const actions = instance.step(event);
     for (const a of actions) {
       if (a.kind === 'setTimer') this.timers.set(a.timer, a.atMs);
-      if (a.kind === 'cancelTimer') this.timers.delete(a.timer);
+      if (a.kind === 'cancelTimer') this.timers.cancel(a.timer);
     }
     return actions.map((a) => `  ${formatAction(a, this.clock.nowMs())}`);
   }
@@ -110,20 +92,4 @@ class Harness {
   }
 }
 
-describe('VRRP instance (test/data/vrrp/*.txt)', () => {
-  for (const name of fs.readdirSync(dataDir).filter((f) => f.endsWith('.txt')).sort()) {
-    it(`behaves as ${name} says`, () => {
-      const file = path.join(dataDir, name);
-      const { lines, directives } = parseDataFile(file);
-      const h = new Harness();
-      const outputs = new Map<RunDirective, string[]>();
-      for (const d of directives) {
-        if (d.kind !== 'run') continue;
-        const actual = h.run(d.command);
-        outputs.set(d, actual);
-        if (!rewriting) assert.deepEqual(actual, d.expected, `${name}:${d.line}: run ${d.command}`);
-      }
-      if (rewriting) rewriteDataFile(file, lines, outputs);
-    });
-  }
-});
+describeScripts('VRRP instance', 'vrrp', () => new Harness());
