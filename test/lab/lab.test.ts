@@ -24,28 +24,30 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a frozen master is fenced (the signal agent kills it) before the backup takes the VIP', async () => {
-    const lab = spawn(bin, ['lab', '--duration', '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    lab.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => lab.once('exit', resolve));
-    try {
-      await waitFor('d1 to be master', () => (/^d1: .*VI_WEB MASTER/m.test(out.split('--- ').at(-1) ?? '') ? true : undefined), 20_000, 100);
-      const pid = Number(fs.readFileSync('/tmp/hadirector-lab/d1.pid', 'utf8'));
-      process.kill(pid, 'SIGSTOP');
-      await waitFor('d2 to serve, d1 fenced', () => {
-        const last = out.split('--- ').at(-1) ?? '';
-        return /^d2: .*DC d2 \| VI_WEB MASTER \| d1 fenced/m.test(last) && /^d1: not answering$/m.test(last) ? true : undefined;
-      }, 20_000, 100);
-      assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the frozen d1 was killed by the fence');
-      assert.match(out.split('--- ').at(-1) ?? '', /^VIP 127\.0\.0\.100:8080: real server /m);
-    } finally {
-      lab.kill('SIGINT');
-      await exited;
-      const dir = /logs and control sockets in (\S+);/.exec(out)?.[1];
-      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const signal of ['SIGSTOP', 'SIGKILL'] as const) {
+    it(`${signal === 'SIGSTOP' ? 'a frozen master (kill -STOP)' : 'a killed master (kill -9)'} is fenced by the signal agent before the backup takes the VIP`, async () => {
+      const lab = spawn(bin, ['lab', '--duration', '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      lab.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => lab.once('exit', resolve));
+      try {
+        await waitFor('d1 to be master', () => (/^d1: .*VI_WEB MASTER/m.test(out.split('--- ').at(-1) ?? '') ? true : undefined), 20_000, 100);
+        const pid = Number(fs.readFileSync('/tmp/hadirector-lab/d1.pid', 'utf8'));
+        process.kill(pid, signal);
+        await waitFor('d2 to serve, d1 fenced', () => {
+          const last = out.split('--- ').at(-1) ?? '';
+          return /^d2: .*DC d2 \| VI_WEB MASTER \| d1 fenced/m.test(last) && /^d1: not answering$/m.test(last) ? true : undefined;
+        }, 20_000, 100);
+        assert.throws(() => process.kill(pid, 0), /ESRCH/, 'd1 is gone');
+        assert.match(out.split('--- ').at(-1) ?? '', /^VIP 127\.0\.0\.100:8080: real server /m);
+      } finally {
+        lab.kill('SIGINT');
+        await exited;
+        const dir = /logs and control sockets in (\S+);/.exec(out)?.[1];
+        if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('SIGTERM of the master: the backup takes the VIP, no one fences it, and no log has an error', async () => {
     const lab = spawn(bin, ['lab', '--duration', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
