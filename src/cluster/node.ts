@@ -143,7 +143,7 @@ export class ClusterNode {
   private readonly deposition = new Map<DepositionCause, { readonly reason: string; readonly sinceMs: number; readonly untilMs?: number }>();
   private deposedReason: string | undefined;
   private claims: LocalClaims = { holds: [], wants: [], fences: [] };
-  readonly bootEpoch: number;
+  private readonly bootEpoch: number;
   private readonly startMs: number;
   private sequence = 0;
   private evaluateAtMs = Infinity;
@@ -400,8 +400,15 @@ export class ClusterNode {
   private fencedByPartition(node: string): boolean {
     const epoch = this.detector.epochOf(node);
     const names = (m: FenceMark) => m.state === 'fenced' && m.node === node && (m.epoch === 0 || epoch === undefined || m.epoch === epoch);
-    if (this.claims.fences.some(names)) return true;
-    return this.membership.view.members.some((peer) => peer !== this.o.self && this.heartbeats.get(peer)?.fences.some(names) === true);
+    return this.claims.fences.some(names) || this.memberHeartbeats().some(([, hb]) => hb.fences.some(names));
+  }
+
+  /** The latest heartbeat of each other member of the view: what the partition says. */
+  private memberHeartbeats(): Array<[string, PeerHeartbeat]> {
+    return this.membership.view.members.flatMap((m) => {
+      const hb = m === this.o.self ? undefined : this.heartbeats.get(m);
+      return hb === undefined ? [] : [[m, hb] as [string, PeerHeartbeat]];
+    });
   }
 
   /**
@@ -412,7 +419,7 @@ export class ClusterNode {
     if (this.leaves.has(node)) return true;
     if (this.detector.isAlive(node)) return false;
     const epoch = this.detector.epochOf(node);
-    return this.membership.view.members.some((m) => m !== this.o.self && this.heartbeats.get(m)?.left.some((d) => d.node === node && (epoch === undefined || d.epoch >= epoch)) === true);
+    return this.memberHeartbeats().some(([, hb]) => hb.left.some((d) => d.node === node && (epoch === undefined || d.epoch >= epoch)));
   }
 
   /**
@@ -538,8 +545,8 @@ export class ClusterNode {
 
   /** A member of the view names this run of this node as fenced (`done`), or being fenced. */
   private namedAsFenced(): { reason: string; done: boolean } | undefined {
-    for (const peer of this.membership.view.members) {
-      const mark = this.heartbeats.get(peer)?.fences.find((m) => m.node === this.o.self && m.epoch === this.bootEpoch);
+    for (const [peer, hb] of this.memberHeartbeats()) {
+      const mark = hb.fences.find((m) => m.node === this.o.self && m.epoch === this.bootEpoch);
       if (mark !== undefined) return mark.state === 'fenced' ? { reason: `${peer} fenced this node`, done: true } : { reason: `${peer} is fencing this node`, done: false };
     }
     return undefined;

@@ -128,10 +128,6 @@ export class ClusterFencing {
     return this.coordinator.isFenced(node);
   }
 
-  describe(): string {
-    return this.coordinator.describe();
-  }
-
   stop(): void {
     this.dispatch({ kind: 'stop' });
     this.timers.clear();

@@ -223,9 +223,7 @@ export class ControlPlane {
     this.queue.length = 0;
     for (const agent of this.agents.values()) {
       if (!agent.holding) continue;
-      const settings = this.settings.get(agent.name);
-      const advert: AdvertBody = { instance: agent.name, priority: 0, advertIntervalMs: settings?.advertIntervalMs ?? 1000, address: settings?.primaryAddress ?? this.o.self };
-      for (const a of this.node.step({ kind: 'sendAdvert', advert, ...(settings?.advertTo !== undefined ? { to: settings.advertTo } : {}) })) {
+      for (const a of this.node.step(this.advertEvent(agent.name, 0, this.settings.get(agent.name)?.advertIntervalMs ?? 1000))) {
         if (a.kind === 'send') this.o.transport.send(a.peers, a.link, a.datagram);
       }
     }
@@ -376,12 +374,9 @@ export class ControlPlane {
   private performAgent(agent: VrrpAgent, a: VrrpAgentAction): void {
     const name = agent.name;
     switch (a.kind) {
-      case 'sendAdvert': {
-        const settings = this.settings.get(name);
-        const advert: AdvertBody = { instance: name, priority: a.priority, advertIntervalMs: a.advertIntervalMs, address: settings?.primaryAddress ?? this.o.self };
-        this.queue.push({ event: { kind: 'sendAdvert', advert, ...(settings?.advertTo !== undefined ? { to: settings.advertTo } : {}) } });
+      case 'sendAdvert':
+        this.queue.push({ event: this.advertEvent(name, a.priority, a.advertIntervalMs) });
         return;
-      }
       case 'setTimer':
         if (this.running) this.agentTimers.get(name)?.set(a.timer, a.atMs);
         return;
@@ -398,6 +393,13 @@ export class ControlPlane {
         this.o.log.info(`${name}: takeover gate ${a.verdict.open ? 'open' : 'shut'}: ${a.verdict.reason}`, vrrp);
         return;
     }
+  }
+
+  /** An instance's advert for the cluster node to send, from this node's address, to its `unicast_peer`s if it names them. */
+  private advertEvent(instance: string, priority: number, advertIntervalMs: number): ClusterEvent {
+    const settings = this.settings.get(instance);
+    const advert: AdvertBody = { instance, priority, advertIntervalMs, address: settings?.primaryAddress ?? this.o.self };
+    return { kind: 'sendAdvert', advert, ...(settings?.advertTo !== undefined ? { to: settings.advertTo } : {}) };
   }
 
   /** The directors known to hold a VIP: this node's instances, and peers' latest heartbeats. */

@@ -12,7 +12,7 @@ import { VirtualClock } from '../../src/common/clock';
 import { ClusterNode, type ClusterAction, type ClusterTimer } from '../../src/cluster/node';
 import { decodeEnvelope, encodeEnvelope, protocolVersion, type Envelope, type HeartbeatBody } from '../../src/heartbeat/envelope';
 import type { FenceMark } from '../../src/fencing/coordinator';
-import { describeScripts, durationWord, ScriptTimers, words, type ScriptHarness } from '../support/machine-script';
+import { describeScripts, durationWord, parseCommand, ScriptTimers, type ScriptHarness } from '../support/machine-script';
 import { simKey } from '../sim/sim-plane';
 
 function list(value: string | undefined): string[] {
@@ -41,9 +41,7 @@ class NodeHarness implements ScriptHarness {
   private node: ClusterNode | undefined;
 
   run(command: string): string[] {
-    const verb = command.split(/\s+/)[0] ?? '';
-    const w = words(command);
-    const args = command.split(/\s+/).slice(1);
+    const { verb, w, args } = parseCommand(command);
     switch (verb) {
       case 'new': {
         this.timers.clear();
@@ -134,8 +132,8 @@ class NodeHarness implements ScriptHarness {
     const actions = node.step(event);
     const sends = new Map<string, string[]>();
     const out: string[] = [];
+    this.timers.follow(actions);
     for (const a of actions) {
-      if (a.kind === 'setTimer') this.timers.set(a.timer, a.atMs);
       if (a.kind === 'send') {
         const kind = bodyKind(a.datagram);
         sends.set(kind, [...(sends.get(kind) ?? []), ...a.peers.map((p) => `${p}/${a.link}`)]);

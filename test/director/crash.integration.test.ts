@@ -6,23 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crashExitCode } from '../../src/cli/run';
 import { ClusterLab } from '../../src/lab/cluster-lab';
-import { directorsAndWitness } from '../support/cluster-config';
+import { directorsAndWitness, loopbackInstance } from '../support/cluster-config';
 import { loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
 const port = 16700 + (process.pid % 50);
 const config = `
-${directorsAndWitness({ clusterId: 'crash', lan, port, heartbeat: '500ms', deadtime: '2s' })}vrrp_instance VI_1 {
-    interface lo
-    virtual_router_id 52
-@d1 priority 150
-@d2 priority 100
-    advert_int 1
-    virtual_ipaddress {
-        ${lan}.100/32
-    }
-}
-`;
+${directorsAndWitness({ clusterId: 'crash', lan, port, heartbeat: '500ms', deadtime: '2s' })}${loopbackInstance(52, `${lan}.100`)}`;
 
 describe('a director that finds an invariant broken (integration)', function () {
   this.timeout(60_000);

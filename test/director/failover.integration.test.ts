@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { ClusterLab } from '../../src/lab/cluster-lab';
-import { directorsAndWitness } from '../support/cluster-config';
+import { directorsAndWitness, loopbackInstance } from '../support/cluster-config';
 import { closeServer, get, loopbackNet, nameServer, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
@@ -16,17 +16,7 @@ const vport = 18300;
 const advertMs = 1000;
 
 const config = `
-${directorsAndWitness({ clusterId: 'failover', lan, port, heartbeat: '500ms', deadtime: '2s' })}vrrp_instance VI_1 {
-    interface lo
-    virtual_router_id 51
-@d1 priority 150
-@d2 priority 100
-    advert_int 1
-    virtual_ipaddress {
-        ${VIP}/32
-    }
-}
-virtual_server ${VIP} ${vport} {
+${directorsAndWitness({ clusterId: 'failover', lan, port, heartbeat: '500ms', deadtime: '2s' })}${loopbackInstance(51, VIP)}virtual_server ${VIP} ${vport} {
     protocol TCP
     lb_algo rr
     lb_kind NAT

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { controlRequest } from '../../src/director/control-client';
 import { ClusterLab } from '../../src/lab/cluster-lab';
+import { loopbackInstance } from '../support/cluster-config';
 import { loopbackNet, waitFor } from '../support/director-process';
 
 const lan = loopbackNet();
@@ -37,17 +38,7 @@ cluster {
         witness
     }
 }
-vrrp_instance VI_1 {
-    interface lo
-    virtual_router_id 52
-@d1 priority 150
-@d2 priority 100
-    advert_int 1
-    virtual_ipaddress {
-        ${lan}.110/32
-    }
-}
-`;
+${loopbackInstance(52, `${lan}.110`)}`;
 
 const nft = (...args: string[]): void => {
   execFileSync('nft', args, { stdio: 'pipe' });

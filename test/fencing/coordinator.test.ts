@@ -15,7 +15,7 @@ import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { newFencing, type FenceDeviceConfig, type FenceLevelConfig } from '../../src/fencing/config';
 import { FencingCoordinator, type FencingAction, type FencingEvent, type FenceTimer } from '../../src/fencing/coordinator';
-import { describeScripts, durationWord, freeText, ScriptTimers, words, type ScriptHarness } from '../support/machine-script';
+import { describeScripts, durationWord, freeText, parseCommand, ScriptTimers, type ScriptHarness } from '../support/machine-script';
 
 const where = { file: 'c.conf', line: 1, col: 1 };
 
@@ -56,9 +56,7 @@ class FencingHarness implements ScriptHarness {
   private coordinator: FencingCoordinator | undefined;
 
   run(command: string): string[] {
-    const verb = command.split(/\s+/)[0] ?? '';
-    const w = words(command);
-    const args = command.split(/\s+/).slice(1);
+    const { verb, w, args } = parseCommand(command);
     switch (verb) {
       case 'device':
         this.devices.push({ name: args[0] ?? 'pdu', where, agent: 'exec', timeoutMs: Number(w.get('timeout') ?? 60_000), retries: Number(w.get('retries') ?? 2), hosts: list(w.get('hosts')), options: {}, optionWhere: {} });
@@ -133,10 +131,7 @@ class FencingHarness implements ScriptHarness {
     const c = this.coordinator;
     if (c === undefined) throw new Error('no coordinator: start with new');
     const actions = c.step(event);
-    for (const a of actions) {
-      if (a.kind === 'setTimer') this.timers.set(a.timer, a.atMs);
-      if (a.kind === 'cancelTimer') this.timers.cancel(a.timer);
-    }
+    this.timers.follow(actions);
     return actions.map((a) => `  ${formatAction(a, this.clock.nowMs())}`);
   }
 

@@ -33,3 +33,18 @@ export function directorsAndWitness(s: TrioSettings): string {
 }
 `;
 }
+
+/** VI_1 on lo between d1 (priority 150) and d2 (100), advert 1 s, one VIP. */
+export function loopbackInstance(vrid: number, vip: string): string {
+  return `vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id ${vrid}
+@d1 priority 150
+@d2 priority 100
+    advert_int 1
+    virtual_ipaddress {
+        ${vip}/32
+    }
+}
+`;
+}

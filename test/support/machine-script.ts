@@ -35,6 +35,12 @@ export function describeScripts(title: string, dir: string, harness: () => Scrip
   });
 }
 
+/** A command's verb, its words after the verb, and those words as `key=value` (see `words`). */
+export function parseCommand(command: string): { verb: string; args: string[]; w: Map<string, string> } {
+  const [verb = '', ...args] = command.split(/\s+/);
+  return { verb, args, w: words(command) };
+}
+
 /** `key=value` words of a command after its verb; a bare word is `word=true`. */
 export function words(command: string): Map<string, string> {
   return new Map(
@@ -64,9 +70,20 @@ export function durationWord(word: string | undefined): number {
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 }
 
+/** A machine's own timer actions, whatever else it returns. */
+type TimerAction<Name> = { readonly kind: 'setTimer'; readonly timer: Name; readonly atMs: number } | { readonly kind: 'cancelTimer'; readonly timer: Name };
+
 /** The deadlines a machine asked for, fired in time order (and in the order set, among equals). */
 export class ScriptTimers<Name> {
   private readonly armed = new Map<Name, number>();
+
+  /** Arms and cancels as a machine's actions say. */
+  follow(actions: ReadonlyArray<TimerAction<Name> | { readonly kind: string }>): void {
+    for (const a of actions) {
+      if (a.kind === 'setTimer') this.set((a as TimerAction<Name> & { atMs: number }).timer, (a as { atMs: number }).atMs);
+      if (a.kind === 'cancelTimer') this.cancel((a as TimerAction<Name>).timer);
+    }
+  }
 
   set(name: Name, atMs: number): void {
     this.armed.delete(name);

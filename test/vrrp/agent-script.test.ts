@@ -10,7 +10,7 @@
 import type { ClusterFacts, PeerFacts } from '../../src/cluster/facts';
 import { VirtualClock } from '../../src/common/clock';
 import { VrrpAgent, type AgentTimer, type VrrpAgentAction, type VrrpAgentEvent } from '../../src/vrrp/agent';
-import { describeScripts, durationWord, ScriptTimers, words, type ScriptHarness } from '../support/machine-script';
+import { describeScripts, durationWord, parseCommand, ScriptTimers, type ScriptHarness } from '../support/machine-script';
 
 interface PeerState {
   alive: boolean;
@@ -44,9 +44,7 @@ class AgentHarness implements ScriptHarness {
   private address = new Map<string, string>();
 
   run(command: string): string[] {
-    const verb = command.split(/\s+/)[0] ?? '';
-    const w = words(command);
-    const args = command.split(/\s+/).slice(1);
+    const { verb, w, args } = parseCommand(command);
     switch (verb) {
       case 'new': {
         this.clock = new VirtualClock();
@@ -135,10 +133,7 @@ class AgentHarness implements ScriptHarness {
     const agent = this.agent;
     if (agent === undefined) throw new Error('no agent: start with new');
     const actions = agent.step(event);
-    for (const a of actions) {
-      if (a.kind === 'setTimer') this.timers.set(a.timer, a.atMs);
-      if (a.kind === 'cancelTimer') this.timers.cancel(a.timer);
-    }
+    this.timers.follow(actions);
     return actions.map((a) => `  ${format(a, this.clock.nowMs())}`);
   }
 

@@ -3,7 +3,7 @@
 // `advance` moves virtual time, firing the timers the instance asked for, in order.
 import { VirtualClock } from '../../src/common/clock';
 import { VrrpInstance, type VrrpAction, type VrrpEvent, type VrrpTimer } from '../../src/vrrp/instance';
-import { describeScripts, durationWord, ScriptTimers, words, type ScriptHarness } from '../support/machine-script';
+import { describeScripts, durationWord, parseCommand, ScriptTimers, type ScriptHarness } from '../support/machine-script';
 
 function formatAction(a: VrrpAction, nowMs: number): string {
   switch (a.kind) {
@@ -24,8 +24,7 @@ class Harness implements ScriptHarness {
   private readonly timers = new ScriptTimers<VrrpTimer>();
 
   run(command: string): string[] {
-    const verb = command.split(/\s+/)[0];
-    const w = words(command);
+    const { verb, w } = parseCommand(command);
     if (verb === 'new') {
       this.instance = new VrrpInstance(
         {
@@ -47,7 +46,7 @@ class Harness implements ScriptHarness {
       this.timers.advance(this.clock, this.clock.nowMs() + durationWord(command.split(/\s+/)[1]), (timer) => out.push(`t=${this.clock.nowMs()}ms ${timer} fired`, ...this.step({ kind: 'timerFired', timer })));
       return [...out, this.describeLine()];
     }
-    const event = this.event(verb ?? '', w, command);
+    const event = this.event(verb, w, command);
     return [...this.step(event), this.describeLine()];
   }
 
@@ -80,10 +79,7 @@ class Harness implements ScriptHarness {
     const instance = this.instance;
     if (instance === undefined) throw new Error('no instance: start with new');
     const actions = instance.step(event);
-    for (const a of actions) {
-      if (a.kind === 'setTimer') this.timers.set(a.timer, a.atMs);
-      if (a.kind === 'cancelTimer') this.timers.cancel(a.timer);
-    }
+    this.timers.follow(actions);
     return actions.map((a) => `  ${formatAction(a, this.clock.nowMs())}`);
   }
 
