@@ -99,7 +99,10 @@ export class Director {
     this.engine = new IpvsEngine({ clock: this.clock, rng: options.rng ?? systemRng });
     this.plane = new UserspacePlane(
       this.engine,
-      { warn: (message, fields) => this.log.warn(message, { component: 'dataplane', ...fields }) },
+      {
+        warn: (message, fields) => this.log.warn(message, { component: 'dataplane', ...fields }),
+        info: (message, fields) => this.log.info(message, { component: 'dataplane', ...fields }),
+      },
       options.upstreamConnectTimeoutMs,
       options.tcpRelay ?? 'handles',
     );

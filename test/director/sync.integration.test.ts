@@ -153,6 +153,12 @@ async function askAgain(udp: readonly UdpClient[], tcpBefore: readonly string[],
   return { tcpSame: tcpAfter.filter((a, i) => a === tcpBefore[i]).length, udpSame: udpAfter.filter((a, i) => a === udpBefore[i]).length };
 }
 
+/** The directors' warnings and errors, for a failure's message. */
+function troubles(lab: ClusterLab): string {
+  const lines = ['d1', 'd2'].flatMap((n) => lab.log(n).split('\n').filter((l) => / (warn|error) /.test(l)).map((l) => `\n  ${n}: ${l}`));
+  return lines.length > 0 ? lines.join('') : '\n  (no warning or error in the directors\' logs)';
+}
+
 /** Pins every client, kills the master, asks again in another order. */
 async function failover(lab: ClusterLab, sync: boolean): Promise<Outcome> {
   for (const n of ['d1', 'd2', 'w1']) lab.start(n);
@@ -163,8 +169,8 @@ async function failover(lab: ClusterLab, sync: boolean): Promise<Outcome> {
   try {
     const tcpBefore = await inParallel(clientsN, 25, (i) => getFrom(clients[i] as string));
     const udpBefore = await inParallel(clientsN, 25, (i) => (udp[i] as UdpClient).ask());
-    assert.ok(tcpBefore.every((a) => a.startsWith('rs')), `every TCP client answered before: ${tcpBefore.filter((a) => !a.startsWith('rs')).length} did not`);
-    assert.ok(udpBefore.every((a) => a.startsWith('rs')), `every UDP client answered before: ${udpBefore.filter((a) => !a.startsWith('rs')).length} did not`);
+    assert.ok(tcpBefore.every((a) => a.startsWith('rs')), `every TCP client answered before: ${tcpBefore.filter((a) => !a.startsWith('rs')).length} did not${troubles(lab)}`);
+    assert.ok(udpBefore.every((a) => a.startsWith('rs')), `every UDP client answered before: ${udpBefore.filter((a) => !a.startsWith('rs')).length} did not${troubles(lab)}`);
     if (sync) {
       await waitFor(
         "d2's copy of d1's table",

@@ -4,6 +4,7 @@
 // engine ends up with.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { RealClock } from '../../src/common/clock';
@@ -84,7 +85,7 @@ for (const implementation of ['handles', 'streams'] as const) {
       engine = new IpvsEngine({ clock: new RealClock(), rng: new SeededRng(1) });
       const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: parseIpAddr(vip) as IpAddr, port: vport }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
       engine.addDestination(svc, parseIpAddr(rs) as IpAddr, rport, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
-      plane = new UserspacePlane(engine, { warn: () => undefined }, 2000, implementation);
+      plane = new UserspacePlane(engine, { warn: () => undefined, info: () => undefined }, 2000, implementation);
       assert.deepEqual(await plane.reconcile(), []);
       assert.equal(plane.tcpRelay, implementation);
     });
@@ -184,5 +185,52 @@ describe('connect deadlines', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(fired, ['a']);
     deadlines.remove(c);
+  });
+});
+
+describe('userspace data plane, a listener the previous holder still has', () => {
+  it('is reported once, tried again while held, and serves as soon as the address is free', async () => {
+    const vip = `${lan}.71`;
+    const rs = `${lan}.72`;
+    const server = dgram.createSocket('udp4');
+    server.on('message', (_m, from) => server.send('rs', from.port, from.address));
+    await new Promise<void>((resolve) => server.bind(0, rs, () => resolve()));
+    const previousHolder = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => previousHolder.bind(0, vip, () => resolve()));
+    const vport = previousHolder.address().port;
+    const engine = new IpvsEngine({ clock: new RealClock(), rng: new SeededRng(1) });
+    const svc = engine.addService({ kind: 'address', protocol: 'udp', address: parseIpAddr(vip) as IpAddr, port: vport }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+    engine.addDestination(svc, parseIpAddr(rs) as IpAddr, server.address().port, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    const heard: string[] = [];
+    const plane = new UserspacePlane(engine, { warn: (m) => heard.push(`warn ${m}`), info: (m) => heard.push(`info ${m}`) });
+    const client = dgram.createSocket('udp4');
+    try {
+      const first = await plane.reconcile();
+      assert.equal(first.length, 1);
+      assert.match(first[0] as string, /cannot listen on .*EADDRINUSE.*retrying every 250 ms while held/);
+      assert.deepEqual(await Promise.all([plane.reconcile(), plane.reconcile()]), [[], []], 'a failure is reported once, and calls at once do not bind twice');
+      await new Promise<void>((resolve) => previousHolder.close(() => resolve()));
+      await new Promise<void>((resolve) => client.bind(0, `${lan}.73`, () => resolve()));
+      const answer = await waitFor(
+        'the plane to answer on the freed address',
+        () =>
+          new Promise<string | undefined>((resolve) => {
+            const timer = setTimeout(() => resolve(undefined), 100);
+            client.once('message', (m) => {
+              clearTimeout(timer);
+              resolve(m.toString());
+            });
+            client.send('who', vport, vip);
+          }),
+        5000,
+        10,
+      );
+      assert.equal(answer, 'rs');
+      assert.deepEqual(heard.map((h) => h.replace(/after \d+ ms/, 'after N ms')), [`info listening on UDP ${vip}:${vport} after N ms of retries`]);
+    } finally {
+      client.close();
+      server.close();
+      await plane.close(0);
+    }
   });
 });

@@ -15,6 +15,8 @@ import { TcpRelay } from './tcp-relay';
 import { UdpService } from './udp-flows';
 
 export const upstreamConnectTimeoutDefaultMs = 5000;
+/** How often a listener that could not bind is tried again while its address is held. */
+export const listenRetryMs = 250;
 
 /** What the plane counts beyond the engine's own counters. */
 export interface PlaneCounters {
@@ -29,6 +31,8 @@ export interface PlaneCounters {
 export interface PlaneEvents {
   /** Something an operator should hear about: a listener that failed, a server that refused. */
   warn(message: string, fields: Record<string, unknown>): void;
+  /** A listener that failed before is up now. */
+  info(message: string, fields: Record<string, unknown>): void;
 }
 
 /** What the refusal rules read of a service: a VirtualService, or a planned one. */
@@ -66,6 +70,10 @@ export class UserspacePlane {
   private readonly deadlines = new ConnectDeadlines();
   private readonly shutdowns = new DeferredShutdowns();
   private closing = false;
+  /** Services held here whose listener could not bind, with when it first failed. */
+  private readonly unbound = new Map<string, number>();
+  private retry: NodeJS.Timeout | null = null;
+  private reconciling: Promise<unknown> = Promise.resolve();
   /** Whether this node holds an address now: a VIP's services listen only on its master. */
   private holds: (address: string) => boolean = () => true;
 
@@ -92,9 +100,27 @@ export class UserspacePlane {
     this.holds = holds;
   }
 
-  /** Opens a listener for each service of the engine without one, closes the rest. */
+  /**
+   * Opens a listener for each service of the engine without one, closes the rest; resolves
+   * with what could not be done. One at a time, so two callers never bind the same address.
+   * A listener that cannot bind (in the loopback world, the previous holder may still have
+   * it for a moment) is tried again every listenRetryMs while its address is held here.
+   */
   async reconcile(): Promise<string[]> {
-    const errors: string[] = [];
+    const { refusals, bindFailures } = await this.reconcileInTurn();
+    return [...refusals, ...bindFailures];
+  }
+
+  private reconcileInTurn(): Promise<{ refusals: string[]; bindFailures: string[] }> {
+    const next = this.reconciling.then(() => this.reconcileNow());
+    this.reconciling = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reconcileNow(): Promise<{ refusals: string[]; bindFailures: string[] }> {
+    const refusals: string[] = [];
+    const bindFailures: string[] = [];
+    if (this.closing) return { refusals, bindFailures };
     const held = this.engine.listServices().filter((svc) => svc.key.kind !== 'address' || this.holds(svc.key.address.text));
     const wanted = new Map(held.map((svc) => [serviceKeyText(svc.key), svc]));
     for (const [key, listener] of this.listeners) {
@@ -103,20 +129,43 @@ export class UserspacePlane {
         this.listeners.delete(key);
       }
     }
+    for (const key of this.unbound.keys()) if (!wanted.has(key)) this.unbound.delete(key);
     for (const [key, svc] of wanted) {
       if (this.listeners.has(key)) continue;
       const refusal = userspaceRefusal(svc);
       if (refusal !== undefined) {
-        errors.push(refusal);
+        refusals.push(refusal);
         continue;
       }
       try {
         this.listeners.set(key, await this.listen(svc));
+        const since = this.unbound.get(key);
+        if (since !== undefined) {
+          this.unbound.delete(key);
+          this.events.info(`listening on ${serviceDisplayName(svc.key)} after ${Date.now() - since} ms of retries`, { service: serviceDisplayName(svc.key) });
+        }
       } catch (err) {
-        errors.push(`cannot listen on ${serviceDisplayName(svc.key)}: ${(err as Error).message}`);
+        // Reported once; the retries are silent until one succeeds.
+        if (!this.unbound.has(key)) {
+          bindFailures.push(`cannot listen on ${serviceDisplayName(svc.key)}: ${(err as Error).message} (retrying every ${listenRetryMs} ms while held)`);
+          this.unbound.set(key, Date.now());
+        }
       }
     }
-    return errors;
+    this.scheduleRetry();
+    return { refusals, bindFailures };
+  }
+
+  private scheduleRetry(): void {
+    if (this.unbound.size === 0 || this.retry !== null || this.closing) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      // The callers that asked for these services heard of their refusals already.
+      void this.reconcileInTurn().then(({ bindFailures }) => {
+        for (const message of bindFailures) this.events.warn(message, {});
+      });
+    }, listenRetryMs);
+    this.retry.unref();
   }
 
   /** Entries the engine expired: their connections end with them. */
@@ -130,6 +179,9 @@ export class UserspacePlane {
   /** Stops accepting, lets live connections finish for up to `drainMs`, then cuts them. */
   async close(drainMs: number): Promise<void> {
     this.closing = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
+    this.unbound.clear();
     for (const listener of this.listeners.values()) listener.close();
     this.listeners.clear();
     const deadline = Date.now() + drainMs;
