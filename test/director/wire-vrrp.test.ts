@@ -1,0 +1,211 @@
+// VRRP with no cluster, as keepalived runs it, on virtual time: directors on one fake
+// segment whose sockets carry the very bytes the raw sockets would (IPv4 datagrams with
+// their header, TTL 255; IPv6 messages with their ends and hop limit). Election by
+// priority and address, takeover within Master_Down_Interval, priority 0 at the skew
+// time, preempt and nopreempt, v2 with PASS, and the per-reason counters.
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/common/clock';
+import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import { WireVrrp, type WireInstanceSettings, type WireSocketOpener } from '../../src/director/wire-vrrp';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
+import { encodeIpv4Header, passwordBytes, v2Auth } from '../../src/vrrp/wire/packet';
+import type { ReceivedDatagram } from '../../src/vrrp/wire/receive';
+import type { VrrpState } from '../../src/vrrp/instance';
+
+const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined };
+const ip = (text: string): IpAddr => parseIpAddr(text) as IpAddr;
+
+/** One broadcast segment: what a node sends reaches every other node's socket of that family, a millisecond later. */
+class Segment {
+  constructor(private readonly clock: VirtualClock) {}
+
+  private readonly receivers = new Map<string, (d: ReceivedDatagram) => void>();
+  /** Rewrites or drops what goes by (a hostile or broken sender); identity by default. */
+  tamper: (bytes: Buffer) => Buffer | undefined = (b) => b;
+  cut = new Set<string>();
+
+  opener(node: string): WireSocketOpener {
+    return (family, _iface, received) => {
+      this.receivers.set(`${node}/${family}`, received);
+      return {
+        family,
+        interface: 'eth0',
+        send: (vrrp, src, dst) => {
+          if (this.cut.has(node)) return undefined;
+          for (const [key, deliver] of this.receivers) {
+            const [to, fam] = key.split('/');
+            if (to === node || Number(fam) !== family || this.cut.has(to as string)) continue;
+            const bytes = this.tamper(family === 4 ? Buffer.concat([encodeIpv4Header(src, dst, vrrp.length), vrrp]) : Buffer.from(vrrp));
+            if (bytes === undefined) continue;
+            this.clock.setTimeout(() => deliver(family === 4 ? { family: 4, bytes } : { family: 6, bytes, src, dst, hopLimit: 255 }), 1);
+          }
+          return undefined;
+        },
+        close: () => this.receivers.delete(`${node}/${family}`),
+      };
+    };
+  }
+}
+
+interface Node {
+  readonly wire: WireVrrp;
+  readonly changes: Array<{ atMs: number; to: VrrpState }>;
+}
+
+function settings(over: Partial<WireInstanceSettings> & { source: IpAddr }): WireInstanceSettings {
+  return {
+    name: 'VI_1',
+    version: 3,
+    priority: 100,
+    advertIntervalMs: 1000,
+    preempt: true,
+    preemptDelayMs: 0,
+    startAsMaster: false,
+    primaryAddress: over.source.text,
+    vrid: 51,
+    interface: 'eth0',
+    family: 4,
+    addresses: [ip('10.9.0.100')],
+    unicastPeers: [],
+    authType: v2Auth.none,
+    checksum: 'pseudo-header',
+    ...over,
+  };
+}
+
+function node(clock: VirtualClock, segment: Segment, name: string, s: WireInstanceSettings): Node {
+  const changes: Node['changes'] = [];
+  const wire = new WireVrrp([s], segment.opener(name), clock, { instanceChanged: (_i, _f, to) => changes.push({ atMs: clock.nowMs(), to }) }, quiet);
+  return { wire, changes };
+}
+
+const state = (n: Node): VrrpState | undefined => n.wire.status()[0]?.state;
+
+describe('VRRP on the wire with no cluster (virtual time)', () => {
+  it('elects the higher priority; takes over within Master_Down_Interval of a crash; a clean stop hands over at the skew time', () => {
+    const clock = new VirtualClock();
+    const segment = new Segment(clock);
+    const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150 }));
+    const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100 }));
+    a.wire.start();
+    b.wire.start();
+    clock.advance(10_000);
+    assert.deepEqual([state(a), state(b)], ['master', 'backup']);
+    const crashAt = clock.nowMs();
+    segment.cut.add('a');
+    a.wire.close();
+    clock.advance(10_000);
+    const took = b.changes.find((c) => c.to === 'master')?.atMs;
+    assert.ok(took !== undefined);
+    assert.ok(took - crashAt <= masterDownIntervalMs(3, 1000, 100), `took over ${took - crashAt} ms after the crash`);
+
+    // b holds; a returns with the higher priority and preempts; then stops cleanly.
+    segment.cut.clear();
+    const a2 = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150 }));
+    a2.wire.start();
+    clock.advance(10_000);
+    assert.deepEqual([state(a2), state(b)], ['master', 'backup'], 'preempt: the higher priority takes the instance back');
+    const stopAt = clock.nowMs();
+    a2.wire.release();
+    clock.advance(5000);
+    const again = b.changes.filter((c) => c.to === 'master').at(-1)?.atMs ?? Infinity;
+    assert.ok(again - stopAt <= skewTimeMs(3, 1000, 100) + 1, `priority 0: took over ${again - stopAt} ms after the release`);
+    assert.equal(a2.wire.status()[0]?.stats.pri_zero_sent, 1);
+    assert.equal(b.wire.status()[0]?.stats.pri_zero_rcvd, 1);
+  });
+
+  it('nopreempt: a returning higher priority stays backup while the lower one holds', () => {
+    const clock = new VirtualClock();
+    const segment = new Segment(clock);
+    const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100, preempt: false }));
+    b.wire.start();
+    clock.advance(5000);
+    const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150, preempt: false }));
+    a.wire.start();
+    clock.advance(20_000);
+    assert.deepEqual([state(a), state(b)], ['backup', 'master']);
+  });
+
+  it('two masters of equal priority (both state MASTER): the higher source address keeps it, in IPv6 too', () => {
+    for (const family of [4, 6] as const) {
+      const clock = new VirtualClock();
+      const segment = new Segment(clock);
+      const src = (n: number) => ip(family === 4 ? `10.9.0.${n}` : `fe80::${n}`);
+      const over = { family, addresses: [ip(family === 4 ? '10.9.0.100' : 'fd00:9::100')], startAsMaster: true };
+      const low = node(clock, segment, 'low', settings({ ...over, source: src(1) }));
+      const high = node(clock, segment, 'high', settings({ ...over, source: src(2) }));
+      low.wire.start();
+      high.wire.start();
+      clock.advance(20_000);
+      assert.deepEqual([state(low), state(high)], ['backup', 'master'], `IPv${family}`);
+    }
+  });
+
+  it('version 2 with PASS: the right password is heard; a wrong one is auth_failure and the backup takes over', () => {
+    const clock = new VirtualClock();
+    const segment = new Segment(clock);
+    const v2 = (source: string, priority: number, pass: string) =>
+      settings({ source: ip(source), priority, version: 2, authType: v2Auth.pass, authData: passwordBytes(pass) });
+    const a = node(clock, segment, 'a', v2('10.9.0.1', 150, 'secret'));
+    const b = node(clock, segment, 'b', v2('10.9.0.2', 100, 'secret'));
+    const c = node(clock, segment, 'c', v2('10.9.0.3', 50, 'wrong'));
+    for (const n of [a, b, c]) n.wire.start();
+    clock.advance(10_000);
+    assert.deepEqual([state(a), state(b), state(c)], ['master', 'backup', 'master']);
+    assert.ok((c.wire.status()[0]?.stats.auth_failure ?? 0) > 0);
+    assert.ok((b.wire.status()[0]?.stats.auth_failure ?? 0) > 0, 'b hears c, with the wrong password');
+  });
+
+  it('counts what it drops under keepalived\'s names, and the instance never moves for it', () => {
+    const clock = new VirtualClock();
+    const segment = new Segment(clock);
+    const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150 }));
+    const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100 }));
+    a.wire.start();
+    b.wire.start();
+    clock.advance(5000);
+    const cases: Array<[string, (x: Buffer) => Buffer]> = [
+      ['ip_ttl_err', (x) => withTtl(x, 64)],
+      ['chk_err', (x) => flip(x, 26)],
+      ['vers_err', (x) => set(x, 20, 0x41)],
+      ['invalid_type_rcvd', (x) => set(x, 20, 0x32)],
+      ['packet_len_err', (x) => x.subarray(0, x.length - 2)],
+      ['vrid_err', (x) => set(x, 21, 77)],
+    ];
+    for (const [reason, tamper] of cases) {
+      segment.tamper = (x) => fixTotalLength(tamper(Buffer.from(x)));
+      const before = { ...b.wire.status()[0]?.stats } as Record<string, number>;
+      const dropsBefore = b.wire.socketStatus()[0]?.drops.vrid_err ?? 0;
+      clock.advance(10_000);
+      const after = b.wire.status()[0]?.stats as Record<string, number>;
+      const counted = reason === 'vrid_err' ? (b.wire.socketStatus()[0]?.drops.vrid_err ?? 0) - dropsBefore : (after[reason] ?? 0) - (before[reason] ?? 0);
+      assert.ok(counted >= 9, `${reason}: ${counted} counted`);
+      // With a's adverts all bad, b takes over as any keepalived would; a, which b's good adverts reach, yields nothing: it is higher.
+      assert.equal(state(b), 'master', `${reason}: b no longer hears a`);
+      segment.tamper = (x) => x;
+      clock.advance(5000);
+      assert.deepEqual([state(a), state(b)], ['master', 'backup'], `${reason}: healed`);
+    }
+  });
+});
+
+function set(x: Buffer, at: number, value: number): Buffer {
+  x[at] = value;
+  return x;
+}
+
+function flip(x: Buffer, at: number): Buffer {
+  x[at] = (x[at] as number) ^ 0xff;
+  return x;
+}
+
+function withTtl(x: Buffer, ttl: number): Buffer {
+  x[8] = ttl;
+  return x;
+}
+
+function fixTotalLength(x: Buffer): Buffer {
+  if (x.length < 20) return x;
+  x.writeUInt16BE(x.length, 2);
+  return x;
+}
