@@ -32,6 +32,10 @@ import { loopbackDriver } from '../vip/driver';
 import type { CommandRunner } from '../vip/linux-driver';
 import { selectAddressDriver } from '../vip/select';
 import { planServices, type RealServerPlan, type ServicePlan } from './service-plan';
+import { wireSettings, type InterfaceAddresses } from './wire-settings';
+import { WireVrrp, type WireSocketOpener } from './wire-vrrp';
+import { openVrrpSocket } from '../vrrp/wire/raw-socket';
+import os from 'node:os';
 import type { Registry } from 'prom-client';
 
 export const drainDefaultMs = 10_000;
@@ -55,7 +59,15 @@ export interface DirectorOptions {
   readonly root?: boolean;
   /** Tests replace the programs the linux VIP driver runs (ip, arping). */
   readonly commandRunner?: CommandRunner;
+  /** With no cluster block: the raw VRRP sockets (tests give fakes) and the host's interfaces. */
+  readonly wireSockets?: WireSocketOpener;
+  readonly interfaces?: InterfaceAddresses;
 }
+
+const rawVrrpSockets: WireSocketOpener = (family, iface, group, received) => openVrrpSocket({ family, interface: iface, group, received });
+
+const hostInterfaces: InterfaceAddresses = (name) =>
+  os.networkInterfaces()[name]?.map((a) => ({ family: a.family === 'IPv6' ? (6 as const) : (4 as const), address: a.address }));
 
 export class StartError extends Error {
   constructor(readonly problems: string[]) {
@@ -85,6 +97,8 @@ export class Director {
   private readonly startedWallMs: number;
   private stopping = false;
   private member: ClusterMember | undefined;
+  /** With no cluster block: the instances as keepalived runs them. */
+  private wire: WireVrrp | undefined;
   private sync: ClusterSync | undefined;
   private readonly vrrp: VrrpInstances;
   private readonly driverProblem: string | undefined;
@@ -148,12 +162,14 @@ export class Director {
     }
     try {
       if (options.config.cluster !== undefined) await director.joinCluster(options.config.cluster, options.config.node);
+      else director.runWithoutCluster(options.config);
       await director.control.start();
     } catch (err) {
       await director.member?.stop('crash');
+      director.wire?.close();
       director.health.stop();
       await director.plane.close(0);
-      throw new StartError([(err as Error).message]);
+      throw err instanceof StartError ? err : new StartError([(err as Error).message]);
     }
     director.scheduleTick();
     director.log.info('director started', { component: 'director', node: options.config.node, services: plans.length, control: options.controlPath });
@@ -219,6 +235,23 @@ export class Director {
     member.start();
   }
 
+  /**
+   * No cluster block: every instance runs as keepalived runs it, on real VRRP, with no
+   * quorum and no fencing; said in one line at start.
+   */
+  private runWithoutCluster(config: HadConfig): void {
+    if (config.vrrpInstances.length === 0) return;
+    const plan = wireSettings(config, this.options.interfaces ?? hostInterfaces);
+    for (const note of plan.notes) this.log.warn(note, { component: 'vrrp' });
+    if (plan.problems.length > 0) throw new StartError(plan.problems);
+    const wire = new WireVrrp(plan.settings, this.options.wireSockets ?? rawVrrpSockets, this.clock, { instanceChanged: (instance, from, to, _reason, priority) => this.vrrp.instanceChanged(instance, from, to, priority) }, this.log);
+    this.wire = wire;
+    const where = [...new Set(plan.settings.map((s) => `${s.interface} (IPv${s.family}${s.unicastPeers.length > 0 ? ' unicast' : ` ${s.group.text}`})`))].join(', ');
+    this.log.info(`no cluster block: ${plan.settings.length} vrrp_instance${plan.settings.length === 1 ? '' : 's'} run as keepalived runs them, VRRP on the wire on ${where}; no quorum, no fencing`, { component: 'vrrp' });
+    this.vrrp.startTrackers(wire);
+    wire.start();
+  }
+
   /** Connection-table sync with the other directors, unless this is a witness or it is turned off. */
   private connectionSync(cluster: ClusterConfig, self: string): ClusterSync | undefined {
     const me = cluster.nodes.find((n) => n.name === self);
@@ -250,8 +283,10 @@ export class Director {
     // Priority 0 first, so a backup takes over after its skew time, not a full timeout;
     // the peers are told this node leaves once its VIPs are down, so none fences it.
     this.member?.plane.release();
+    this.wire?.release();
     this.vrrp.stop();
     await this.vrrp.settled();
+    this.wire?.close();
     this.sync?.stop();
     await this.member?.stop('leave');
     this.health.stop();
@@ -268,6 +303,7 @@ export class Director {
     const plane = this.member?.plane;
     try {
       plane?.release();
+      this.wire?.release();
     } catch {
       // The agents may be what broke: priority 0 goes out without them.
       plane?.abandon();
@@ -300,7 +336,8 @@ export class Director {
       tcpRelay: this.plane.tcpRelay,
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       ...(this.member !== undefined ? { fencing: this.member.plane.fencing.status() } : {}),
-      vrrp: this.member?.plane.instances() ?? [],
+      vrrp: this.member?.plane.instances() ?? this.wire?.status() ?? [],
+      ...(this.wire !== undefined ? { vrrpSockets: this.wire.socketStatus() } : {}),
       ...(this.sync !== undefined ? { sync: this.sync.status() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,

@@ -19,8 +19,14 @@ import { trackedPriority, type TrackBinding } from '../track/weights';
 import type { NotifyScripts, VrrpInstanceConfig, VrrpSyncGroupConfig } from '../vrrp/config';
 import type { VrrpState } from '../vrrp/instance';
 import type { AddressDriver, VipSet } from '../vip/driver';
-import type { ControlPlane, InstanceSettings } from './control-plane';
+import type { InstanceSettings } from './control-plane';
 import { NotifyFifo } from './notify-fifo';
+
+/** What runs the instances (the control plane of a cluster, or VRRP on the wire): the trackers' word and the group's go to it. */
+export interface InstanceDriver {
+  tracked(instance: string, priority: number, faults: readonly string[]): void;
+  followGroup(instance: string, to: 'master' | 'backup', reason: string): void;
+}
 
 export class VrrpInstances {
   /** Each instance's state, as the control plane last said. */
@@ -33,7 +39,7 @@ export class VrrpInstances {
   private readonly groupStates = new Map<string, VrrpState>();
   private trackers: Trackers | undefined;
   private fifo: NotifyFifo | undefined;
-  private plane: ControlPlane | undefined;
+  private plane: InstanceDriver | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
   beforeTakeover: ((instance: string, addresses: readonly string[]) => void) | undefined;
 
@@ -67,7 +73,7 @@ export class VrrpInstances {
 
   /** Removes the VIPs an earlier run may have left behind when it was killed. */
   async removeLeftovers(): Promise<void> {
-    if (this.director() === undefined || this.driver.kind === 'loopback') return;
+    if (!this.runsInstances() || this.driver.kind === 'loopback') return;
     for (const vi of this.config.vrrpInstances) this.reportProblems(await this.driver.remove(this.vipSet(vi)));
   }
 
@@ -78,7 +84,7 @@ export class VrrpInstances {
 
   /** Must run before the plane first listens, so a backup never serves a VIP. */
   claimVipListeners(): void {
-    if (this.director() === undefined) return;
+    if (!this.runsInstances()) return;
     for (const vi of this.config.vrrpInstances) for (const vip of this.vipSet(vi).addresses) this.vipOwners.set(vip.address, vi.name);
     if (this.vipOwners.size === 0) return;
     this.dataPlane.setHeldAddresses((address) => {
@@ -87,10 +93,10 @@ export class VrrpInstances {
     });
   }
 
-  /** Starts the trackers and gives the control plane their first readings, before its instances start. */
-  startTrackers(plane: ControlPlane): void {
+  /** Starts the trackers and gives the instances' driver their first readings, before its instances start. */
+  startTrackers(plane: InstanceDriver): void {
     this.plane = plane;
-    if (this.director() === undefined) return;
+    if (!this.runsInstances()) return;
     const fifoPath = this.config.global.notifyFifo?.argv[0];
     if (fifoPath !== undefined) {
       this.fifo = new NotifyFifo(fifoPath, (m) => this.log.warn(m, { component: 'vrrp' }));
@@ -225,6 +231,11 @@ export class VrrpInstances {
   private director() {
     const me = this.config.cluster?.nodes.find((n) => n.name === this.config.node);
     return me === undefined || me.witness ? undefined : me;
+  }
+
+  /** Every node runs its instances but a witness; with no cluster, as keepalived does. */
+  private runsInstances(): boolean {
+    return this.config.cluster === undefined || this.director() !== undefined;
   }
 
   /** keepalived's notify scripts: the state's own, then `notify` with INSTANCE|GROUP NAME STATE PRIORITY; and the FIFO line. */

@@ -7,10 +7,9 @@ import type { Clock } from '../common/clock';
 import type { LogSink } from '../common/log';
 import type { IpAddr } from '../ipvs/address';
 import { VrrpInstance, type VrrpAction, type VrrpSettings, type VrrpState, type VrrpTimer } from '../vrrp/instance';
-import { encodeAdvert, vrrpMulticast4, vrrpMulticast6, type ChecksumForm, type V2AuthType } from '../vrrp/wire/packet';
+import { encodeAdvert, type ChecksumForm, type V2AuthType } from '../vrrp/wire/packet';
 import { dropReasons, frameOf, judgeAdvert, type DropReason, type ReceivedDatagram } from '../vrrp/wire/receive';
 import type { VrrpSocket } from '../vrrp/wire/raw-socket';
-import { parseIpAddr } from '../ipvs/address';
 import { Timers } from './timers';
 
 export const noClusterGate = 'no cluster: keepalived semantics (no quorum, no fencing)';
@@ -22,6 +21,8 @@ export interface WireInstanceSettings extends VrrpSettings {
   readonly family: 4 | 6;
   /** The source of its adverts (unicast_src_ip, else the interface's address). */
   readonly source: IpAddr;
+  /** The multicast group (global_defs vrrp_mcast_group4/6). */
+  readonly group: IpAddr;
   /** The addresses its adverts list: its virtual_ipaddress of its family. */
   readonly addresses: readonly IpAddr[];
   /** unicast_peer: adverts go to each of them rather than to the group. */
@@ -32,7 +33,7 @@ export interface WireInstanceSettings extends VrrpSettings {
 }
 
 /** Opens the raw socket of an interface and family; raw-socket.ts in the daemon, a fake in tests. */
-export type WireSocketOpener = (family: 4 | 6, iface: string, received: (d: ReceivedDatagram) => void) => VrrpSocket;
+export type WireSocketOpener = (family: 4 | 6, iface: string, group: IpAddr, received: (d: ReceivedDatagram) => void) => VrrpSocket;
 
 export interface WireHost {
   instanceChanged(instance: string, from: VrrpState, to: VrrpState, reason: string, priority: number): void;
@@ -55,6 +56,11 @@ interface Running {
   readonly stats: WireStats;
 }
 
+/** One socket per interface, family and group. */
+function socketKey(s: WireInstanceSettings): string {
+  return `${s.interface}/IPv${s.family}/${s.group.text}`;
+}
+
 export class WireVrrp {
   private readonly instances = new Map<string, Running>();
   private readonly sockets = new Map<string, VrrpSocket>();
@@ -70,10 +76,10 @@ export class WireVrrp {
   ) {
     try {
       for (const s of settings) {
-        const key = `${s.family}/${s.interface}`;
+        const key = socketKey(s);
         let socket = this.sockets.get(key);
         if (socket === undefined) {
-          socket = open(s.family, s.interface, (d) => this.received(key, d));
+          socket = open(s.family, s.interface, s.group, (d) => this.received(key, d));
           this.sockets.set(key, socket);
         }
         const timers = new Timers<VrrpTimer>(clock, (timer) => this.step(s.name, { kind: 'timerFired', timer }));
@@ -156,8 +162,7 @@ export class WireVrrp {
   private send(r: Running, priority: number, advertIntervalMs: number): void {
     const s = r.settings;
     const advert = { version: s.version, vrid: s.vrid, priority, advertIntervalMs, addresses: s.addresses, authType: s.authType, ...(s.authData !== undefined ? { authData: s.authData } : {}) };
-    const group = parseIpAddr(s.family === 4 ? vrrpMulticast4 : vrrpMulticast6) as IpAddr;
-    for (const dst of s.unicastPeers.length > 0 ? s.unicastPeers : [group]) {
+    for (const dst of s.unicastPeers.length > 0 ? s.unicastPeers : [s.group]) {
       const error = r.socket.send(encodeAdvert(advert, { family: s.family, src: s.source, dst }, s.checksum), s.source, dst);
       if (error !== undefined) {
         this.log.warn(`${s.name}: advert to ${dst.text} not sent: ${error}`, { component: 'vrrp' });
@@ -168,16 +173,16 @@ export class WireVrrp {
     }
   }
 
-  private received(socketKey: string, d: ReceivedDatagram): void {
+  private received(key: string, d: ReceivedDatagram): void {
     const framed = frameOf(d);
     if (!framed.ok) {
-      if (framed.reason !== 'not-vrrp') this.countSocketDrop(socketKey, framed.reason);
+      if (framed.reason !== 'not-vrrp') this.countSocketDrop(key, framed.reason);
       return;
     }
     const frame = framed.frame;
-    const r = [...this.instances.values()].find((i) => i.settings.vrid === frame.vrid && `${i.settings.family}/${i.settings.interface}` === socketKey);
+    const r = [...this.instances.values()].find((i) => i.settings.vrid === frame.vrid && socketKey(i.settings) === key);
     if (r === undefined) {
-      this.countSocketDrop(socketKey, 'vrid_err');
+      this.countSocketDrop(key, 'vrid_err');
       return;
     }
     // keepalived reads nothing while an instance is in FAULT or not yet started.

@@ -119,7 +119,7 @@ function checkInstance(i: VrrpInstanceConfig, cx: ParseContext): void {
   reportDuplicates(diags, i.unicastPeers, (p) => p.address, (p) => p.where, (p) => `unicast_peer ${p.address}`);
 }
 
-/** An instance's address family, as keepalived decides it: from its first VIP. */
-function instanceFamily(i: VrrpInstanceConfig): 4 | 6 {
+/** The family keepalived gives an instance: its first VIP's, else its unicast source's, else IPv4. */
+export function instanceFamily(i: VrrpInstanceConfig): 4 | 6 {
   return i.virtualIpAddresses[0]?.family ?? i.unicastSrcIp?.family ?? 4;
 }

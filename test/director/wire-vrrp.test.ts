@@ -8,7 +8,7 @@ import { VirtualClock } from '../../src/common/clock';
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
 import { WireVrrp, type WireInstanceSettings, type WireSocketOpener } from '../../src/director/wire-vrrp';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
-import { encodeIpv4Header, passwordBytes, v2Auth } from '../../src/vrrp/wire/packet';
+import { encodeIpv4Header, passwordBytes, v2Auth, vrrpMulticast4, vrrpMulticast6 } from '../../src/vrrp/wire/packet';
 import type { ReceivedDatagram } from '../../src/vrrp/wire/receive';
 import type { VrrpState } from '../../src/vrrp/instance';
 
@@ -25,7 +25,7 @@ class Segment {
   cut = new Set<string>();
 
   opener(node: string): WireSocketOpener {
-    return (family, _iface, received) => {
+    return (family, _iface, _group, received) => {
       this.receivers.set(`${node}/${family}`, received);
       return {
         family,
@@ -64,7 +64,8 @@ function settings(over: Partial<WireInstanceSettings> & { source: IpAddr }): Wir
     primaryAddress: over.source.text,
     vrid: 51,
     interface: 'eth0',
-    family: 4,
+    family: over.family ?? 4,
+    group: ip((over.family ?? 4) === 4 ? vrrpMulticast4 : vrrpMulticast6),
     addresses: [ip('10.9.0.100')],
     unicastPeers: [],
     authType: v2Auth.none,

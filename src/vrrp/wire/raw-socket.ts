@@ -6,9 +6,8 @@
 // and the source in IPV6_PKTINFO; the hop limit and destination come in as ancillary data.
 import type * as Koffi from 'koffi' with { 'resolution-mode': 'import' };
 import { ipv6FromWords, type IpAddr } from '../../ipvs/address';
-import { encodeIpv4Header, vrrpMulticast4, vrrpMulticast6, vrrpPacketMaxBytes, vrrpProtocol, vrrpTtl } from './packet';
+import { encodeIpv4Header, vrrpPacketMaxBytes, vrrpProtocol, vrrpTtl } from './packet';
 import type { ReceivedDatagram } from './receive';
-import { parseIpAddr } from '../../ipvs/address';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -152,6 +151,8 @@ function sockaddrIn6(address: IpAddr, scope: number): Buffer {
 export interface VrrpSocketOptions {
   readonly family: 4 | 6;
   readonly interface: string;
+  /** The multicast group to join (224.0.0.18 / ff02::12 unless global_defs says otherwise). */
+  readonly group: IpAddr;
   readonly received: (datagram: ReceivedDatagram) => void;
 }
 
@@ -238,9 +239,9 @@ class Ipv4Socket extends RawVrrpSocket {
     try {
       bindToDevice(c, fd, o.interface);
       const membership = Buffer.alloc(12);
-      addressBytes(parseIpAddr(vrrpMulticast4) as IpAddr).copy(membership, 0);
+      addressBytes(o.group).copy(membership, 0);
       membership.writeInt32LE(ifindex, 8);
-      check(c.setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, membership, membership.length), `joining ${vrrpMulticast4} on ${o.interface}`);
+      check(c.setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, membership, membership.length), `joining ${o.group.text} on ${o.interface}`);
       sender = check(c.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW), 'opening a raw IPv4 socket to send VRRP');
       bindToDevice(c, sender, o.interface);
       const outgoing = Buffer.alloc(12);
@@ -283,9 +284,9 @@ class Ipv6Socket extends RawVrrpSocket {
     try {
       bindToDevice(c, fd, o.interface);
       const membership = Buffer.alloc(20);
-      addressBytes(parseIpAddr(vrrpMulticast6) as IpAddr).copy(membership, 0);
+      addressBytes(o.group).copy(membership, 0);
       membership.writeInt32LE(ifindex, 16);
-      check(c.setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, membership, membership.length), `joining ${vrrpMulticast6} on ${o.interface}`);
+      check(c.setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, membership, membership.length), `joining ${o.group.text} on ${o.interface}`);
       check(c.setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, intOption(ifindex), 4), `sending multicast on ${o.interface}`);
       check(c.setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, intOption(vrrpTtl), 4), 'setting the multicast hop limit');
       check(c.setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, intOption(vrrpTtl), 4), 'setting the unicast hop limit');

@@ -1,0 +1,78 @@
+// What each vrrp_instance sends and expects on the wire when no cluster runs it, read
+// from the file as keepalived reads it: the family of its first VIP, the interface's
+// own address as the advert's source (its first IPv4 address, or its IPv6 link-local
+// address) unless unicast_src_ip names one, the group of global_defs, version 3 for
+// IPv6 whatever vrrp_version says.
+import type { HadConfig } from '../config/model';
+import { parseIpAddr, type IpAddr } from '../ipvs/address';
+import { instanceFamily } from '../vrrp/config-checks';
+import { passwordBytes, v2Auth } from '../vrrp/wire/packet';
+import type { WireInstanceSettings } from './wire-vrrp';
+
+/** An interface's addresses, as os.networkInterfaces() lists them; undefined when there is no such interface. */
+export type InterfaceAddresses = (name: string) => ReadonlyArray<{ readonly family: 4 | 6; readonly address: string }> | undefined;
+
+export interface WirePlan {
+  readonly settings: WireInstanceSettings[];
+  /** What stops an instance from running: `run` refuses to start. */
+  readonly problems: string[];
+  /** What keepalived also does differently from the file's words (a warning). */
+  readonly notes: string[];
+}
+
+/** keepalived's default_interface. */
+export const defaultVrrpInterface = 'eth0';
+
+export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses): WirePlan {
+  const settings: WireInstanceSettings[] = [];
+  const problems: string[] = [];
+  const notes: string[] = [];
+  for (const vi of config.vrrpInstances) {
+    const family = instanceFamily(vi);
+    const iface = vi.interface ?? defaultVrrpInterface;
+    let version = vi.version;
+    if (family === 6 && version === 2) {
+      notes.push(`${vi.name}: IPv6 needs VRRP version 3: it runs version 3, as keepalived does`);
+      version = 3;
+    }
+    if (vi.authentication?.type === 'AH') {
+      problems.push(`${vi.name}: auth_type AH is not supported (RFC 3768 dropped it; use PASS, or no authentication)`);
+      continue;
+    }
+    const pass = version === 2 && vi.authentication?.type === 'PASS';
+    if (vi.authentication !== undefined && version === 3) notes.push(`${vi.name}: VRRP version 3 has no authentication: the authentication block is ignored, as keepalived ignores it`);
+    const listed = interfaces(iface);
+    if (listed === undefined) {
+      problems.push(`${vi.name}: interface ${iface} does not exist on this host`);
+      continue;
+    }
+    const own = family === 4 ? listed.find((a) => a.family === 4) : listed.find((a) => a.family === 6 && a.address.toLowerCase().startsWith('fe80:'));
+    const source = vi.unicastSrcIp !== undefined ? parseIpAddr(vi.unicastSrcIp.address) : own !== undefined ? parseIpAddr(own.address.split('%')[0] as string) : undefined;
+    if (source === undefined) {
+      problems.push(`${vi.name}: interface ${iface} has no ${family === 4 ? 'IPv4 address' : 'IPv6 link-local address'} to send adverts from (give unicast_src_ip)`);
+      continue;
+    }
+    const group = parseIpAddr(family === 4 ? config.global.vrrpMcastGroup4 : config.global.vrrpMcastGroup6) as IpAddr;
+    settings.push({
+      name: vi.name,
+      version,
+      priority: vi.priority,
+      advertIntervalMs: vi.advertIntMs,
+      preempt: vi.preempt,
+      preemptDelayMs: vi.preemptDelayMs,
+      startAsMaster: vi.initialState === 'MASTER',
+      primaryAddress: source.text,
+      vrid: vi.virtualRouterId ?? 0,
+      interface: iface,
+      family,
+      source,
+      group,
+      addresses: vi.virtualIpAddresses.filter((v) => v.family === family).map((v) => parseIpAddr(v.address) as IpAddr),
+      unicastPeers: vi.unicastPeers.filter((p) => p.family === family).map((p) => parseIpAddr(p.address) as IpAddr),
+      authType: pass ? v2Auth.pass : v2Auth.none,
+      ...(pass ? { authData: passwordBytes(vi.authentication?.pass ?? '') } : {}),
+      checksum: 'pseudo-header',
+    });
+  }
+  return { settings, problems, notes };
+}

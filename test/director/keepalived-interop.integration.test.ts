@@ -1,0 +1,216 @@
+// hadirector and Debian's keepalived as one VRRP pair, with no cluster block, in network
+// namespaces the test makes (root only, keepalived installed): keepalived master and
+// hadirector backup, then the other way round, each killed (kill -9: the backup takes
+// over within Master_Down_Interval) and each stopped cleanly (priority 0: within the skew
+// time); preempt and nopreempt as keepalived does them; VRRP version 2 with PASS, and
+// version 3. The client's neighbour entry for the VIP follows the VIP every time.
+import assert from 'node:assert/strict';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { waitFor } from '../support/director-process';
+import { NetnsLab, netnsUnavailable } from '../../src/lab/netns';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
+import { repoRoot } from '../support/paths';
+
+const subnet = '10.214.0';
+const VIP = `${subnet}.100`;
+const keepalivedPaths = ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/bin/keepalived'];
+/** What process start-up, iproute2 and the polling add to a takeover, at most. */
+const marginMs = 700;
+
+interface Pair {
+  readonly version: 2 | 3;
+  readonly advertS: number;
+  readonly ka: { priority: number; nopreempt?: boolean };
+  readonly hd: { priority: number; nopreempt?: boolean };
+}
+
+function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: boolean): string {
+  return `vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    priority ${priority}
+    advert_int ${advertS}
+    version ${version}
+${nopreempt ? '    nopreempt\n' : ''}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
+        ${VIP}/24
+    }
+}
+`;
+}
+
+describe('hadirector and keepalived as one VRRP pair (integration, network namespaces, root)', function () {
+  this.timeout(180_000);
+  const net = new NetnsLab(subnet);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-ka-'));
+  const running = new Map<'ka' | 'hd', ChildProcess>();
+
+  before(function () {
+    const why = netnsUnavailable() ?? (keepalivedPaths.some((p) => fs.existsSync(p)) ? undefined : 'needs keepalived (apt-get install keepalived)');
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    net.create({ ka: 1, hd: 2, cl: 3 });
+  });
+
+  after(() => {
+    net.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    for (const who of ['ka', 'hd'] as const) await crash(who);
+  });
+
+  function start(who: 'ka' | 'hd', pair: Pair): void {
+    const me = pair[who];
+    const file = path.join(dir, `${who}.conf`);
+    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true)}`);
+    const child =
+      who === 'ka'
+        ? net.spawn('ka', 'keepalived', ['-n', '-l', '-D', '-P', '-f', file, '-p', path.join(dir, 'ka.pid'), '-r', path.join(dir, 'ka-vrrp.pid')])
+        : net.spawn('hd', process.execPath, [path.join(repoRoot(), 'bin', 'hadirector'), 'run', '-f', file, '--node', 'hd', '--control', path.join(dir, 'hd.sock'), '--pid-file', path.join(dir, 'hd.pid')]);
+    running.set(who, child);
+  }
+
+  /** A killed director's host is gone with it: its addresses too. */
+  async function crash(who: 'ka' | 'hd'): Promise<void> {
+    await stop(who, 'SIGKILL');
+    execFileSync('ip', ['-n', net.ns(who), 'addr', 'flush', 'dev', 'eth0', 'to', `${VIP}/32`], { stdio: 'pipe' });
+  }
+
+  async function stop(who: 'ka' | 'hd', signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    const child = running.get(who);
+    running.delete(who);
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    // SIGKILL takes the whole group (keepalived's VRRP child too); SIGTERM goes to the daemon, which stops cleanly.
+    if (signal === 'SIGKILL') process.kill(-child.pid, 'SIGKILL');
+    else signalDaemon(who, signal);
+    await gone;
+  }
+
+  /** The daemon itself (not `ip netns exec`), by its pid file. */
+  function signalDaemon(who: 'ka' | 'hd', signal: NodeJS.Signals): void {
+    const pid = Number(fs.readFileSync(path.join(dir, `${who}.pid`), 'utf8').trim());
+    process.kill(pid, signal);
+  }
+
+  const holds = (who: string): boolean => net.addresses(who).includes(`${VIP}/24`);
+  const holder = (): string => ['ka', 'hd'].filter(holds).join('+') || 'none';
+
+  /** Waits until `who` alone holds the VIP; how long that took since `t0`. */
+  async function heldBy(who: 'ka' | 'hd', deadlineMs: number, t0 = Date.now()): Promise<number> {
+    try {
+      await waitFor(`${who} alone to hold ${VIP}`, () => (holder() === who ? true : undefined), deadlineMs, 20);
+    } catch (err) {
+      const logs = [...running].map(([name, child]) => `--- ${name}:\n${net.outputOf(child).split('\n').slice(-15).join('\n')}`).join('\n');
+      throw new Error(`${(err as Error).message} (now: ${holder()})\n${logs}`);
+    }
+    return Date.now() - t0;
+  }
+
+  /** The client's neighbour entry for the VIP: it must be the holder's MAC once the holder announced itself. */
+  async function clientFollows(who: 'ka' | 'hd'): Promise<void> {
+    const mac = net.mac(who);
+    await waitFor(`the client's neighbour entry for ${VIP} to be ${who}'s (${mac})`, () => (net.neighbour('cl', VIP) === mac ? true : undefined), 5000, 20);
+  }
+
+  function primeClient(): void {
+    // An entry the gratuitous ARP of the next master must update (the kernel does not create one from it).
+    net.setNeighbour('cl', VIP, '02:00:00:00:00:01');
+  }
+
+  for (const version of [2, 3] as const) {
+    const advertS = 1;
+    const mdi = (priority: number) => masterDownIntervalMs(version, advertS * 1000, priority);
+    const skew = (priority: number) => skewTimeMs(version, advertS * 1000, priority);
+
+    it(`v${version}: keepalived master, hadirector backup: kill -9 keepalived, hadirector takes over within Master_Down_Interval; SIGTERM hadirector, keepalived back within the skew time`, async () => {
+      const pair: Pair = { version, advertS, ka: { priority: 150 }, hd: { priority: 100 } };
+      primeClient();
+      start('ka', pair);
+      await heldBy('ka', 10_000);
+      start('hd', pair);
+      await waitFor('hadirector to be backup', () => (/VI_1: INIT -> BACKUP/.test(net.outputOf(running.get('hd') as ChildProcess)) ? true : undefined), 10_000, 20);
+      await clientFollows('ka');
+      // Let hadirector hear a few adverts and stay backup.
+      await new Promise((resolve) => setTimeout(resolve, 3 * advertS * 1000));
+      assert.equal(holder(), 'ka');
+      const crashedAt = Date.now();
+      await crash('ka');
+      const took = await heldBy('hd', mdi(100) + 5000, crashedAt);
+      console.log(`      (v${version}: keepalived killed: hadirector holds the VIP after ${took} ms; Master_Down_Interval ${mdi(100).toFixed(0)} ms)`);
+      assert.ok(took <= mdi(100) + marginMs, `took ${took} ms`);
+      await clientFollows('hd');
+      // keepalived returns at the lower priority (it preempts only a lower one): hadirector keeps the VIP...
+      start('ka', { ...pair, ka: { priority: 90 } });
+      await new Promise((resolve) => setTimeout(resolve, mdi(90) + 1000));
+      assert.equal(holder(), 'hd', 'a lower priority keepalived stays backup');
+      // ...until it stops cleanly: priority 0, keepalived takes over at its skew time.
+      const stoppedAt = Date.now();
+      await stop('hd', 'SIGTERM');
+      const back = await heldBy('ka', 5000, stoppedAt);
+      console.log(`      (v${version}: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skew(90).toFixed(0)} ms)`);
+      assert.ok(back <= skew(90) + marginMs, `took ${back} ms`);
+      await clientFollows('ka');
+    });
+
+    it(`v${version}: hadirector master, keepalived backup: kill -9 hadirector, keepalived takes over within Master_Down_Interval; hadirector preempts it; SIGTERM keepalived, hadirector takes over within the skew time`, async () => {
+      const pair: Pair = { version, advertS, ka: { priority: 100 }, hd: { priority: 150 } };
+      primeClient();
+      start('hd', pair);
+      await heldBy('hd', 10_000);
+      start('ka', pair);
+      await new Promise((resolve) => setTimeout(resolve, 3 * advertS * 1000));
+      assert.equal(holder(), 'hd', 'keepalived stays backup');
+      await clientFollows('hd');
+      const crashedAt = Date.now();
+      await crash('hd');
+      const took = await heldBy('ka', mdi(100) + 5000, crashedAt);
+      console.log(`      (v${version}: hadirector killed: keepalived holds the VIP after ${took} ms; Master_Down_Interval ${mdi(100).toFixed(0)} ms)`);
+      assert.ok(took <= mdi(100) + marginMs, `took ${took} ms`);
+      await clientFollows('ka');
+      // hadirector returns at the higher priority and preempts (keepalived's default).
+      start('hd', pair);
+      const preempted = await heldBy('hd', mdi(150) + 5000);
+      console.log(`      (v${version}: hadirector back at priority 150 preempts keepalived after ${preempted} ms)`);
+      await clientFollows('hd');
+      const stoppedAt = Date.now();
+      await stop('hd', 'SIGTERM');
+      const back = await heldBy('ka', 5000, stoppedAt);
+      console.log(`      (v${version}: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skew(100).toFixed(0)} ms)`);
+      assert.ok(back <= skew(100) + marginMs, `took ${back} ms`);
+      await clientFollows('ka');
+      // keepalived holds; hadirector returns lower and waits; keepalived stops cleanly: priority 0.
+      start('hd', { ...pair, hd: { priority: 50 } });
+      await new Promise((resolve) => setTimeout(resolve, mdi(50) + 1000));
+      assert.equal(holder(), 'ka', 'a lower priority hadirector stays backup');
+      const releasedAt = Date.now();
+      await stop('ka', 'SIGTERM');
+      const released = await heldBy('hd', 5000, releasedAt);
+      console.log(`      (v${version}: keepalived stopped (priority 0): hadirector holds the VIP after ${released} ms; skew time ${skew(50).toFixed(0)} ms)`);
+      assert.ok(released <= skew(50) + marginMs, `took ${released} ms`);
+      await clientFollows('hd');
+    });
+  }
+
+  it('nopreempt on both: a returning higher priority (either daemon) stays backup while the other holds', async () => {
+    const pair: Pair = { version: 3, advertS: 1, ka: { priority: 100, nopreempt: true }, hd: { priority: 150, nopreempt: true } };
+    start('ka', pair);
+    await heldBy('ka', 10_000);
+    start('hd', pair);
+    await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, 1000, 150) + 2000));
+    assert.equal(holder(), 'ka', 'hadirector (150, nopreempt) does not take it from keepalived (100)');
+    await crash('ka');
+    await heldBy('hd', 10_000);
+    const kaHigh: Pair = { ...pair, ka: { priority: 200, nopreempt: true } };
+    start('ka', kaHigh);
+    await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, 1000, 200) + 2000));
+    assert.equal(holder(), 'hd', 'keepalived (200, nopreempt) does not take it from hadirector (150)');
+  });
+});
