@@ -4,7 +4,8 @@ import { detectorTiming, type ClusterConfig } from '../cluster/config';
 import { electDc, expectedVotes, quorumVotes } from '../cluster/quorum';
 import { describeServiceKey } from '../ipvs/config-checks';
 import type { VirtualServerConfig } from '../ipvs/config';
-import type { VrrpInstanceConfig } from '../vrrp/config';
+import { defaultVrrpInterface, type VrrpInstanceConfig } from '../vrrp/config';
+import { instanceFamily } from '../vrrp/config-checks';
 import { masterDownIntervalMs } from '../vrrp/timing';
 import type { HadConfig } from './model';
 import { formatMs } from './values';
@@ -45,20 +46,30 @@ function summarizeNode(config: HadConfig): string[] {
     return [`node ${config.node}: witness: votes and holds no VIP (its ${config.vrrpInstances.length} vrrp_instance and ${config.virtualServers.length} virtual_server blocks are not run)`];
   }
   const lines = [`node ${config.node}:`];
-  for (const i of config.vrrpInstances) lines.push(...summarizeInstance(i));
+  if (config.cluster === undefined && config.vrrpInstances.length > 0) {
+    lines.push('  no cluster block: VRRP as keepalived runs it, real adverts (IP protocol 112) on the wire, no quorum, no fencing; needs CAP_NET_RAW');
+  }
+  for (const i of config.vrrpInstances) lines.push(...summarizeInstance(i, config));
   for (const vs of config.virtualServers) lines.push(...summarizeService(vs));
   if (lines.length === 1) lines.push('  nothing to run: no vrrp_instance, no virtual_server');
   return lines;
 }
 
-function summarizeInstance(i: VrrpInstanceConfig): string[] {
+function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig): string[] {
   const vips = i.virtualIpAddresses.map((v) => `${v.address}/${v.prefix}${v.dev ? ` dev ${v.dev}` : ''}`).join(', ');
   const downMs = masterDownIntervalMs(i.version, i.advertIntMs, i.priority);
   const preempt = i.preempt ? (i.preemptDelayMs > 0 ? `preempt after ${formatMs(i.preemptDelayMs)}` : 'preempt') : 'nopreempt';
-  return [
-    `  vrrp_instance ${i.name}: VRID ${i.virtualRouterId ?? '?'} on ${i.interface ?? 'lo'}, VRRPv${i.version}, advert ${formatMs(i.advertIntMs)}, priority ${i.priority}, starts ${i.initialState}, ${preempt}`,
+  const lines = [
+    `  vrrp_instance ${i.name}: VRID ${i.virtualRouterId ?? '?'} on ${i.interface ?? (config.cluster === undefined ? defaultVrrpInterface : 'lo')}, VRRPv${i.version}, advert ${formatMs(i.advertIntMs)}, priority ${i.priority}, starts ${i.initialState}, ${preempt}`,
     `    VIPs ${vips === '' ? '(none)' : vips}; as a backup it takes over ${formatMs(Math.round(downMs))} after the master falls silent`,
   ];
+  if (config.cluster === undefined) {
+    const family = instanceFamily(i);
+    const to = i.unicastPeers.length > 0 ? `unicast to ${i.unicastPeers.map((p) => p.address).join(', ')}` : `multicast to ${family === 4 ? config.global.vrrpMcastGroup4 : config.global.vrrpMcastGroup6}`;
+    const auth = i.version === 2 && i.authentication?.type === 'PASS' ? ', auth PASS' : '';
+    lines.push(`    adverts ${to}${i.unicastSrcIp !== undefined ? ` from ${i.unicastSrcIp.address}` : ''}${auth}`);
+  }
+  return lines;
 }
 
 function summarizeService(vs: VirtualServerConfig): string[] {

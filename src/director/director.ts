@@ -141,6 +141,7 @@ export class Director {
       health: () => this.health.view(),
       quorum: () => [...this.services.values()].map((s) => ({ service: s.plan.id, held: s.pool.hasQuorum, liveWeight: s.pool.liveWeight() })),
       sync: () => this.sync?.status(),
+      wire: () => (this.wire === undefined ? undefined : { instances: this.wire.status(), sockets: this.wire.socketStatus() }),
     });
   }
 

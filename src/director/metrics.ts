@@ -7,6 +7,8 @@ import type { PlaneCounters } from '../ipvs/dataplane/userspace-plane';
 import type { ServerHealth } from '../health/monitor';
 import { serviceDisplayName } from '../ipvs/service';
 import type { SyncStatus } from './cluster-sync';
+import type { WireInstanceStatus, WireSocketStatus } from './wire-vrrp';
+import { dropReasons } from '../vrrp/wire/receive';
 
 export interface MetricsSources {
   readonly engine: IpvsEngine;
@@ -15,6 +17,8 @@ export interface MetricsSources {
   readonly quorum: () => ReadonlyArray<{ service: string; held: boolean; liveWeight: number }>;
   /** Connection sync, when this director takes part in it. */
   readonly sync?: () => SyncStatus | undefined;
+  /** VRRP on the wire (no cluster block): keepalived's per-instance statistics. */
+  readonly wire?: () => { instances: WireInstanceStatus[]; sockets: WireSocketStatus[] } | undefined;
 }
 
 export function directorMetrics(src: MetricsSources): Registry {
@@ -25,6 +29,68 @@ export function directorMetrics(src: MetricsSources): Registry {
   const services = () => src.engine.listServices().map((svc) => ({ svc, service: serviceDisplayName(svc.key) }));
   const dests = () => services().flatMap(({ svc, service }) => svc.destinations.map((d) => ({ d, service, server: d.key })));
 
+  const wire = () => src.wire?.() ?? { instances: [], sockets: [] };
+  new Counter({
+    name: 'hadirector_vrrp_adverts_total',
+    help: 'VRRP adverts on the wire per instance: sent, and received that passed every check (keepalived advert_sent, advert_rcvd).',
+    labelNames: ['instance', 'direction'],
+    registers,
+    collect() {
+      this.reset();
+      for (const i of wire().instances) {
+        this.inc({ instance: i.name, direction: 'sent' }, i.stats.advert_sent);
+        this.inc({ instance: i.name, direction: 'received' }, i.stats.advert_rcvd);
+      }
+    },
+  });
+  new Counter({
+    name: 'hadirector_vrrp_priority_zero_total',
+    help: 'VRRP adverts with priority 0 (a master letting go) per instance, sent and received (keepalived pri_zero_sent, pri_zero_rcvd).',
+    labelNames: ['instance', 'direction'],
+    registers,
+    collect() {
+      this.reset();
+      for (const i of wire().instances) {
+        this.inc({ instance: i.name, direction: 'sent' }, i.stats.pri_zero_sent);
+        this.inc({ instance: i.name, direction: 'received' }, i.stats.pri_zero_rcvd);
+      }
+    },
+  });
+  new Counter({
+    name: 'hadirector_vrrp_packets_dropped_total',
+    help: "Received VRRP packets that failed a check, per instance and keepalived's name for the check; addr_list_err also counts accepted adverts whose address list differs. Instance '' is what no instance took (vrid_err, or too short to tell).",
+    labelNames: ['instance', 'reason', 'socket'],
+    registers,
+    collect() {
+      this.reset();
+      const w = wire();
+      for (const i of w.instances) for (const reason of dropReasons) if (i.stats[reason] > 0) this.inc({ instance: i.name, reason, socket: '' }, i.stats[reason]);
+      for (const s of w.sockets) for (const [reason, n] of Object.entries(s.drops)) this.inc({ instance: '', reason, socket: s.socket }, n ?? 0);
+    },
+  });
+  new Counter({
+    name: 'hadirector_vrrp_transitions_total',
+    help: 'Times each instance became MASTER, and left it (keepalived become_master, release_master).',
+    labelNames: ['instance', 'to'],
+    registers,
+    collect() {
+      this.reset();
+      for (const i of wire().instances) {
+        this.inc({ instance: i.name, to: 'master' }, i.stats.become_master);
+        this.inc({ instance: i.name, to: 'released' }, i.stats.release_master);
+      }
+    },
+  });
+  new Gauge({
+    name: 'hadirector_vrrp_state',
+    help: 'Each instance run on the wire: 1 for its state now.',
+    labelNames: ['instance', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const i of wire().instances) for (const state of ['init', 'backup', 'master', 'fault']) this.set({ instance: i.name, state }, i.state === state ? 1 : 0);
+    },
+  });
   new Counter({
     name: 'hadirector_ipvs_service_connections_total',
     help: 'Connections scheduled by each virtual service (ipvsadm --stats Conns).',

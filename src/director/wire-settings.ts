@@ -5,6 +5,7 @@
 // IPv6 whatever vrrp_version says.
 import type { HadConfig } from '../config/model';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
+import { defaultVrrpInterface } from '../vrrp/config';
 import { instanceFamily } from '../vrrp/config-checks';
 import { passwordBytes, v2Auth } from '../vrrp/wire/packet';
 import type { WireInstanceSettings } from './wire-vrrp';
@@ -19,9 +20,6 @@ export interface WirePlan {
   /** What keepalived also does differently from the file's words (a warning). */
   readonly notes: string[];
 }
-
-/** keepalived's default_interface. */
-export const defaultVrrpInterface = 'eth0';
 
 export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses): WirePlan {
   const settings: WireInstanceSettings[] = [];

@@ -42,6 +42,19 @@ export interface WireHost {
 /** keepalived's per-instance statistics, by its own names. */
 export type WireStats = Record<'advert_rcvd' | 'advert_sent' | 'become_master' | 'release_master' | 'pri_zero_rcvd' | 'pri_zero_sent' | DropReason, number>;
 
+export interface WireInstanceStatus {
+  readonly name: string;
+  /** One line: state, priority, interval. */
+  readonly instance: string;
+  readonly state: VrrpState;
+  readonly stats: WireStats;
+}
+
+export interface WireSocketStatus {
+  readonly socket: string;
+  readonly drops: Partial<Record<DropReason, number>>;
+}
+
 function newStats(): WireStats {
   const stats = { advert_rcvd: 0, advert_sent: 0, become_master: 0, release_master: 0, pri_zero_rcvd: 0, pri_zero_sent: 0 } as WireStats;
   for (const reason of dropReasons) stats[reason] = 0;
@@ -121,12 +134,12 @@ export class WireVrrp {
     this.sockets.clear();
   }
 
-  status(): Array<{ instance: string; state: VrrpState; stats: WireStats }> {
-    return [...this.instances.values()].map((r) => ({ instance: r.machine.describe(), state: r.machine.state, stats: { ...r.stats } }));
+  status(): WireInstanceStatus[] {
+    return [...this.instances.values()].map((r) => ({ name: r.settings.name, instance: r.machine.describe(), state: r.machine.state, stats: { ...r.stats } }));
   }
 
   /** What each interface socket dropped before any instance saw it. */
-  socketStatus(): Array<{ socket: string; drops: Partial<Record<DropReason, number>> }> {
+  socketStatus(): WireSocketStatus[] {
     return [...this.socketDrops].map(([socket, drops]) => ({ socket, drops: { ...drops } }));
   }
 

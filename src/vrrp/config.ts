@@ -27,6 +27,8 @@ import type { GlobalDefs } from '../config/global-defs';
 
 export const vrrpPriorityDefault = 100;
 export const vrrpPriorityOwner = 255;
+/** keepalived's default_interface: where an instance without `interface` runs. */
+export const defaultVrrpInterface = 'eth0';
 export const trackWeightRange = { min: -253, max: 253 } as const;
 export const processWeightRange = { min: -254, max: 254 } as const;
 

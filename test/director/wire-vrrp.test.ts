@@ -5,82 +5,9 @@
 // time, preempt and nopreempt, v2 with PASS, and the per-reason counters.
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
-import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
-import { WireVrrp, type WireInstanceSettings, type WireSocketOpener } from '../../src/director/wire-vrrp';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
-import { encodeIpv4Header, passwordBytes, v2Auth, vrrpMulticast4, vrrpMulticast6 } from '../../src/vrrp/wire/packet';
-import type { ReceivedDatagram } from '../../src/vrrp/wire/receive';
-import type { VrrpState } from '../../src/vrrp/instance';
-
-const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined };
-const ip = (text: string): IpAddr => parseIpAddr(text) as IpAddr;
-
-/** One broadcast segment: what a node sends reaches every other node's socket of that family, a millisecond later. */
-class Segment {
-  constructor(private readonly clock: VirtualClock) {}
-
-  private readonly receivers = new Map<string, (d: ReceivedDatagram) => void>();
-  /** Rewrites or drops what goes by (a hostile or broken sender); identity by default. */
-  tamper: (bytes: Buffer) => Buffer | undefined = (b) => b;
-  cut = new Set<string>();
-
-  opener(node: string): WireSocketOpener {
-    return (family, _iface, _group, received) => {
-      this.receivers.set(`${node}/${family}`, received);
-      return {
-        family,
-        interface: 'eth0',
-        send: (vrrp, src, dst) => {
-          if (this.cut.has(node)) return undefined;
-          for (const [key, deliver] of this.receivers) {
-            const [to, fam] = key.split('/');
-            if (to === node || Number(fam) !== family || this.cut.has(to as string)) continue;
-            const bytes = this.tamper(family === 4 ? Buffer.concat([encodeIpv4Header(src, dst, vrrp.length), vrrp]) : Buffer.from(vrrp));
-            if (bytes === undefined) continue;
-            this.clock.setTimeout(() => deliver(family === 4 ? { family: 4, bytes } : { family: 6, bytes, src, dst, hopLimit: 255 }), 1);
-          }
-          return undefined;
-        },
-        close: () => this.receivers.delete(`${node}/${family}`),
-      };
-    };
-  }
-}
-
-interface Node {
-  readonly wire: WireVrrp;
-  readonly changes: Array<{ atMs: number; to: VrrpState }>;
-}
-
-function settings(over: Partial<WireInstanceSettings> & { source: IpAddr }): WireInstanceSettings {
-  return {
-    name: 'VI_1',
-    version: 3,
-    priority: 100,
-    advertIntervalMs: 1000,
-    preempt: true,
-    preemptDelayMs: 0,
-    startAsMaster: false,
-    primaryAddress: over.source.text,
-    vrid: 51,
-    interface: 'eth0',
-    family: over.family ?? 4,
-    group: ip((over.family ?? 4) === 4 ? vrrpMulticast4 : vrrpMulticast6),
-    addresses: [ip('10.9.0.100')],
-    unicastPeers: [],
-    authType: v2Auth.none,
-    checksum: 'pseudo-header',
-    ...over,
-  };
-}
-
-function node(clock: VirtualClock, segment: Segment, name: string, s: WireInstanceSettings): Node {
-  const changes: Node['changes'] = [];
-  const wire = new WireVrrp([s], segment.opener(name), clock, { instanceChanged: (_i, _f, to) => changes.push({ atMs: clock.nowMs(), to }) }, quiet);
-  return { wire, changes };
-}
-
-const state = (n: Node): VrrpState | undefined => n.wire.status()[0]?.state;
+import { passwordBytes, v2Auth } from '../../src/vrrp/wire/packet';
+import { ip, node, Segment, settings, state } from '../support/wire-segment';
 
 describe('VRRP on the wire with no cluster (virtual time)', () => {
   it('elects the higher priority; takes over within Master_Down_Interval of a crash; a clean stop hands over at the skew time', () => {
