@@ -40,8 +40,12 @@ function claimPidFile(file: string): string | undefined {
   } catch {
     // no pid file, or unreadable: ours to write
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
+  } catch (err) {
+    return `cannot write the pid file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (give --pid-file a path this user may write)`;
+  }
   return undefined;
 }
 

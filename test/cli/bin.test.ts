@@ -110,3 +110,42 @@ describe('the hadirector executable on a closed pipe', () => {
     assert.equal(r.stdout, '192.168.0.1:5353 -> 10.0.0.2:53\nTimeout (tcp tcpfin udp): 900 120 300\n');
   });
 });
+
+describe('hadirector run as a user without privileges', () => {
+  const unprivileged = (args: string[]) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, ...args], { encoding: 'utf8', cwd: os.tmpdir(), timeout: 20_000 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-nobody-'));
+  fs.chmodSync(dir, 0o777);
+  const conf = path.join(dir, 'keepalived.conf');
+  fs.writeFileSync(conf, 'vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    virtual_ipaddress {\n        127.0.0.77/32\n    }\n}\n', { mode: 0o644 });
+  const paths = ['--control', path.join(dir, 'c.sock'), '--pid-file', path.join(dir, 'c.pid')];
+
+  before(function () {
+    const why =
+      process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0
+        ? 'needs root and setpriv to run as nobody'
+        : unprivileged(['--version']).status !== 0
+          ? 'nobody cannot read this checkout'
+          : undefined;
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('with no cluster block, says VRRP needs CAP_NET_RAW and does not start', () => {
+    const r = unprivileged(['run', '-f', conf, ...paths]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /raw sockets \(IP protocol 112\) need CAP_NET_RAW/);
+    assert.doesNotMatch(r.stderr, /internal error|    at /);
+  });
+
+  it('names the pid file it cannot write, with no stack trace', () => {
+    const r = unprivileged(['run', '-f', conf, '--control', path.join(dir, 'c.sock'), '--pid-file', '/proc/hadirector.pid']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cannot write the pid file \/proc\/hadirector\.pid: E[A-Z]+/);
+    assert.doesNotMatch(r.stderr, /internal error|    at /);
+  });
+});
