@@ -7,6 +7,7 @@ import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, typ
 import { runCheckConfig } from './check-config';
 import { runIpvsadmCommand, runQuery } from './control';
 import { runFence } from './fence';
+import { runGenkey } from './genkey';
 import { runGenhash } from './genhash';
 import { runIpvsSim } from './ipvs-sim';
 import { runDaemon } from './run';
@@ -151,6 +152,17 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .action(async (what: string, name: string | undefined, opts: { action: string; node?: string; control?: string; json: boolean }) => {
       setExit(await runFence(what, name, opts, io));
+    });
+
+  program
+    .command('genkey')
+    .description("make a new cluster key for auth_key_file (mode 0600); printed when no -o")
+    .option('-o, --output <file>', 'write the key to this file')
+    .option('--force', 'replace an existing file', false)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action((opts: { output?: string; force: boolean }) => {
+      setExit(runGenkey({ force: opts.force, ...(opts.output !== undefined ? { output: opts.output } : {}) }, io));
     });
 
   program

@@ -10,6 +10,8 @@ export interface ConfigFs {
   /** Entry names of a directory; [] when it does not exist. */
   readdir(absDir: string): string[];
   isFile(absPath: string): boolean;
+  /** The permission bits (0o644), when the file system has them. */
+  mode?(absPath: string): number | undefined;
 }
 
 export const nodeConfigFs: ConfigFs = {
@@ -27,6 +29,13 @@ export const nodeConfigFs: ConfigFs = {
       return fs.statSync(p).isFile();
     } catch {
       return false;
+    }
+  },
+  mode: (p) => {
+    try {
+      return fs.statSync(p).mode & 0o777;
+    } catch {
+      return undefined;
     }
   },
 };

@@ -52,6 +52,8 @@ export interface GlobalDefs {
   vrrpMcastGroup4: string;
   vrrpMcastGroup6: string;
   vrrpStrict: boolean;
+  /** Version 3 checksums without the IPv4 pseudo-header, the default of every instance. */
+  v3ChecksumAsV2: boolean;
   garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number };
   garpIntervalMs: number;
   gnaIntervalMs: number;
@@ -74,6 +76,7 @@ export function newGlobalDefs(): GlobalDefs {
     vrrpMcastGroup4: '224.0.0.18',
     vrrpMcastGroup6: 'ff02::12',
     vrrpStrict: false,
+    v3ChecksumAsV2: false,
     garp: { masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 0, masterRefreshRepeat: 1 },
     garpIntervalMs: 0,
     gnaIntervalMs: 0,
@@ -118,6 +121,9 @@ export const globalDefsSpec: BlockSpec<GlobalDefs> = {
     },
     vrrp_strict: (s, t, cx) => {
       t.vrrpStrict = flagArg(cx, s);
+    },
+    v3_checksum_as_v2: (s, t, cx) => {
+      t.v3ChecksumAsV2 = flagArg(cx, s);
     },
     vrrp_garp_master_delay: (s, t, cx) => set(t.garp, 'masterDelayMs', secondsArg(cx, s, { min: 0, max: 86400 })),
     vrrp_garp_master_repeat: (s, t, cx) => set(t.garp, 'masterRepeat', intArg(cx, s, { min: 1, max: 10000 })),

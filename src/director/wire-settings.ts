@@ -69,7 +69,7 @@ export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses):
       unicastPeers: vi.unicastPeers.filter((p) => p.family === family).map((p) => parseIpAddr(p.address) as IpAddr),
       authType: pass ? v2Auth.pass : v2Auth.none,
       ...(pass ? { authData: passwordBytes(vi.authentication?.pass ?? '') } : {}),
-      checksum: 'pseudo-header',
+      checksum: vi.v3ChecksumAsV2 ? 'as-v2' : 'pseudo-header',
     });
   }
   return { settings, problems, notes };

@@ -150,6 +150,8 @@ export interface VrrpInstanceConfig {
   authentication?: VrrpAuthentication;
   unicastSrcIp?: IpAddress;
   unicastPeers: UnicastPeer[];
+  /** Version 3 over IPv4: the checksum leaves the pseudo-header out (other vendors' form). */
+  v3ChecksumAsV2: boolean;
   notify: NotifyScripts;
   garp: GarpSettings;
   smtpAlert: boolean;
@@ -189,6 +191,7 @@ export function newVrrpInstance(name: string, where: SourcePos, global: GlobalDe
     trackFiles: [],
     trackProcesses: [],
     unicastPeers: [],
+    v3ChecksumAsV2: global.v3ChecksumAsV2,
     notify: {},
     garp: { ...global.garp },
     smtpAlert: false,
@@ -346,6 +349,9 @@ export const vrrpInstanceSpec: BlockSpec<VrrpInstanceConfig> = {
       t.authentication = auth;
     },
     unicast_src_ip: (s, t, cx) => set(t, 'unicastSrcIp', addressArg(cx, s)),
+    v3_checksum_as_v2: (s, t, cx) => {
+      t.v3ChecksumAsV2 = flagArg(cx, s);
+    },
     unicast_peer: (s, t, cx) => {
       for (const entry of listBlock(cx, s)) {
         const peer = readUnicastPeer(cx, entry);

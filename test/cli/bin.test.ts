@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../support/paths';
+import { directorsAndWitness } from '../support/cluster-config';
 
 const bin = path.join(repoRoot(), 'bin', 'hadirector');
 const sample = path.join(repoRoot(), 'config', 'hadirector.conf');
@@ -147,5 +148,49 @@ describe('hadirector run as a user without privileges', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /cannot write the pid file \/proc\/hadirector\.pid: E[A-Z]+/);
     assert.doesNotMatch(r.stderr, /internal error|    at /);
+  });
+});
+
+describe('the cluster key', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-key-'));
+  const conf = path.join(dir, 'c.conf');
+  fs.writeFileSync(conf, directorsAndWitness({ clusterId: 'k', lan: '10.215.0', port: 7000, heartbeat: '1s', deadtime: '3s' }));
+  const key = path.join(dir, 'cluster.key');
+  const risky = (stderr: string) => stderr.split('\n').filter((l) => /HAD_CFG_RISKY/.test(l) && /auth_key_file/.test(l));
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('genkey writes a new key with mode 0600, prints one without -o, and never overwrites without --force', () => {
+    const printed = hadirector(['genkey']);
+    assert.equal(printed.code, 0);
+    assert.match(printed.stdout, /^[A-Za-z0-9+/]{64}\n$/);
+    assert.equal(hadirector(['genkey', '-o', key]).code, 0);
+    assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+    const first = fs.readFileSync(key, 'utf8');
+    const again = hadirector(['genkey', '-o', key]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists \(--force replaces it/);
+    assert.equal(fs.readFileSync(key, 'utf8'), first);
+    fs.chmodSync(key, 0o644);
+    assert.equal(hadirector(['genkey', '-o', key, '--force']).code, 0);
+    assert.notEqual(fs.readFileSync(key, 'utf8'), first);
+    assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+  });
+
+  it('check-config is quiet on a key of its own with mode 0600', () => {
+    const r = hadirector(['check-config', '-f', conf, '--node', 'd1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(risky(r.stderr), []);
+  });
+
+  it('check-config warns of a key others can read, and of the sample key, with where to act', () => {
+    fs.copyFileSync(path.join(repoRoot(), 'config', 'cluster.key'), key);
+    fs.chmodSync(key, 0o644);
+    const r = hadirector(['check-config', '-f', conf, '--node', 'd1']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = risky(r.stderr);
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0] as string, /c\.conf:3:5: warning: auth_key_file .*: this is the sample key that ships with hadirector.*hadirector genkey -o FILE/);
+    assert.match(lines[1] as string, /readable by other users \(mode 0644\).*chmod 600 cluster\.key/);
   });
 });

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor } from '../support/director-process';
+import { controlRequest } from '../../src/director/control-client';
+import type { WireInstanceStatus } from '../../src/director/wire-vrrp';
 import { NetnsLab, netnsUnavailable } from '../../src/lab/netns';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
 import { repoRoot } from '../support/paths';
@@ -23,11 +25,17 @@ const marginMs = 700;
 interface Pair {
   readonly version: 2 | 3;
   readonly advertS: number;
-  readonly ka: { priority: number; nopreempt?: boolean };
-  readonly hd: { priority: number; nopreempt?: boolean };
+  readonly ka: Side;
+  readonly hd: Side;
 }
 
-function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: boolean): string {
+interface Side {
+  readonly priority: number;
+  readonly nopreempt?: boolean;
+  readonly checksumAsV2?: boolean;
+}
+
+function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: boolean, checksumAsV2 = false): string {
   return `vrrp_instance VI_1 {
     state BACKUP
     interface eth0
@@ -35,7 +43,7 @@ function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: 
     priority ${priority}
     advert_int ${advertS}
     version ${version}
-${nopreempt ? '    nopreempt\n' : ''}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
+${nopreempt ? '    nopreempt\n' : ''}${checksumAsV2 ? '    v3_checksum_as_v2\n' : ''}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
         ${VIP}/24
     }
 }
@@ -69,7 +77,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   function start(who: 'ka' | 'hd', pair: Pair): void {
     const me = pair[who];
     const file = path.join(dir, `${who}.conf`);
-    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true)}`);
+    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true)}`);
     const child =
       who === 'ka'
         ? net.spawn('ka', 'keepalived', ['-n', '-l', '-D', '-P', '-f', file, '-p', path.join(dir, 'ka.pid'), '-r', path.join(dir, 'ka-vrrp.pid')])
@@ -212,5 +220,30 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     start('ka', kaHigh);
     await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, 1000, 200) + 2000));
     assert.equal(holder(), 'hd', 'keepalived (200, nopreempt) does not take it from hadirector (150)');
+  });
+
+  it('v3 checksums without the pseudo-header (v3_checksum_as_v2): a mismatch is counted as chk_err; set on both, the pair works', async () => {
+    const stats = async (): Promise<WireInstanceStatus['stats'] | undefined> => {
+      const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'status' }, 2000);
+      return r.ok ? (r.result as { vrrp: WireInstanceStatus[] }).vrrp[0]?.stats : undefined;
+    };
+    const kaAsV2: Pair = { version: 3, advertS: 1, ka: { priority: 150, checksumAsV2: true }, hd: { priority: 100 } };
+    start('ka', kaAsV2);
+    await heldBy('ka', 10_000);
+    start('hd', kaAsV2);
+    const mismatched = await waitFor('hadirector to count chk_err', async () => ((await stats().catch(() => undefined))?.chk_err ?? 0) >= 2 ? stats() : undefined, 10_000, 100);
+    console.log(`      (hadirector with the pseudo-header, keepalived without: chk_err ${mismatched?.chk_err}, advert_rcvd ${mismatched?.advert_rcvd})`);
+    assert.equal(mismatched?.advert_rcvd, 0);
+    await crash('hd');
+    const both: Pair = { ...kaAsV2, hd: { priority: 100, checksumAsV2: true } };
+    start('hd', both);
+    const heard = await waitFor('hadirector to hear keepalived', async () => ((await stats().catch(() => undefined))?.advert_rcvd ?? 0) >= 2 ? stats() : undefined, 10_000, 100);
+    assert.equal(heard?.chk_err, 0);
+    assert.equal(holder(), 'ka');
+    const crashedAt = Date.now();
+    await crash('ka');
+    const took = await heldBy('hd', masterDownIntervalMs(3, 1000, 100) + 5000, crashedAt);
+    console.log(`      (v3_checksum_as_v2 on both: keepalived killed, hadirector holds the VIP after ${took} ms)`);
+    assert.ok(took <= masterDownIntervalMs(3, 1000, 100) + marginMs);
   });
 });
