@@ -36,6 +36,7 @@ import { wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireSocketOpener } from './wire-vrrp';
 import { openVrrpSocket } from '../vrrp/wire/raw-socket';
 import os from 'node:os';
+import { capNetAdmin, hasCapability } from '../common/capabilities';
 import type { Registry } from 'prom-client';
 
 export const drainDefaultMs = 10_000;
@@ -121,7 +122,7 @@ export class Director {
       options.tcpRelay ?? 'handles',
     );
     const driver = selectAddressDriver(options.config, {
-      root: options.root ?? process.getuid?.() === 0,
+      root: options.root ?? hasCapability(capNetAdmin),
       clock: this.clock,
       ...(options.commandRunner !== undefined ? { runner: options.commandRunner } : {}),
       warn: (message) => this.log.warn(message, { component: 'vip' }),
