@@ -1,7 +1,8 @@
 // `hadirector status` for a terminal: the director, its cluster view (members, quorum,
 // DC), whether it stands down, each peer's state, round trip, clock offset and links, the
-// datagrams dropped, the NTP checks, fencing (is it the DC, whom it fences or fenced), connection-table sync (each peer's lag, each copy), and each virtual
-// service's quorum. `--json` prints the answer as it is.
+// datagrams dropped, the NTP checks, fencing (is it the DC, whom it fences or fenced),
+// connection-table sync (each peer's lag, each copy), each VRRP instance (with its wire
+// statistics when it runs VRRP on the wire), and each virtual service's quorum. `--json` prints the answer as it is.
 import type { SyncStatus } from '../director/cluster-sync';
 import { describeCopy } from '../sync/endpoint';
 
@@ -39,6 +40,8 @@ interface StatusLike {
   };
   fencing?: { mode: string; leading: boolean; pending: string[]; marks: Array<{ node: string; epoch: number; state: string }> };
   sync?: SyncStatus;
+  vrrp?: Array<{ instance: string; stats?: Record<string, number> }>;
+  vrrpSockets?: Array<{ socket: string; drops: Record<string, number> }>;
   services?: Array<{ service: string; quorum: { held: boolean; liveWeight: number; needed: number }; realServers: Array<{ server: string; up: boolean }> }>;
 }
 
@@ -82,11 +85,28 @@ export function formatStatus(value: unknown): string {
     lines.push(`fencing (mode ${f.mode}): ${f.leading ? 'this node is the DC: it fences' : 'not the DC'}${marks.length > 0 ? `; ${marks}` : ''}`);
   }
   if (s.sync !== undefined) lines.push(...syncLines(s.sync));
+  for (const v of s.vrrp ?? []) {
+    lines.push(`vrrp ${v.instance}`);
+    if (v.stats !== undefined) lines.push(`  ${wireLine(v.stats)}`);
+  }
+  for (const sock of s.vrrpSockets ?? []) {
+    const drops = Object.entries(sock.drops).filter(([, n]) => n > 0);
+    if (drops.length > 0) lines.push(`vrrp socket ${sock.socket}: dropped ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  }
   for (const svc of s.services ?? []) {
     const up = svc.realServers.filter((r) => r.up).length;
     lines.push(`service ${svc.service}: ${up}/${svc.realServers.length} real servers up, live weight ${svc.quorum.liveWeight} (quorum ${svc.quorum.needed}${svc.quorum.held ? '' : ', SORRY SERVER'})`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** keepalived's per-instance statistics, as its own names, on one line. */
+const adverts = new Set(['advert_sent', 'advert_rcvd', 'become_master', 'release_master', 'pri_zero_sent', 'pri_zero_rcvd']);
+
+function wireLine(stats: Record<string, number>): string {
+  const drops = Object.entries(stats).filter(([k, n]) => !adverts.has(k) && n > 0);
+  const n = (k: string) => stats[k] ?? 0;
+  return `adverts sent ${n('advert_sent')}, heard ${n('advert_rcvd')}; priority 0 sent ${n('pri_zero_sent')}, heard ${n('pri_zero_rcvd')}; became master ${n('become_master')}, released ${n('release_master')}; ${drops.length > 0 ? `dropped ${drops.map(([r, c]) => `${r} ${c}`).join(', ')}` : 'none dropped'}`;
 }
 
 function syncLines(y: SyncStatus): string[] {

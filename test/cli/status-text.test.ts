@@ -67,3 +67,31 @@ describe('hadirector status, as text', () => {
     assert.match(view(false, false, true) ?? '', / WITHOUT QUORUM,/);
   });
 });
+
+describe('hadirector status, as text, with no cluster block', () => {
+  it('shows each instance and its wire statistics by keepalived\'s names, and what no instance took', () => {
+    const text = formatStatus({
+      node: 'lb2',
+      pid: 7,
+      uptimeS: 61,
+      connectionEntries: 0,
+      vrrp: [
+        {
+          instance: 'VI_1 backup priority=100 interval=1000ms gate=open',
+          stats: { advert_sent: 0, advert_rcvd: 58, become_master: 0, release_master: 0, pri_zero_sent: 0, pri_zero_rcvd: 1, chk_err: 3, ip_ttl_err: 0 },
+        },
+      ],
+      vrrpSockets: [{ socket: 'eth0/IPv4/224.0.0.18', drops: { vrid_err: 12 } }],
+    });
+    assert.equal(
+      text,
+      [
+        'node lb2 (pid 7), up 1m 1s, 0 connection entries',
+        'vrrp VI_1 backup priority=100 interval=1000ms gate=open',
+        '  adverts sent 0, heard 58; priority 0 sent 0, heard 1; became master 0, released 0; dropped chk_err 3',
+        'vrrp socket eth0/IPv4/224.0.0.18: dropped vrid_err 12',
+        '',
+      ].join('\n'),
+    );
+  });
+});

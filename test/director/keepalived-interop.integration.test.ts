@@ -222,28 +222,20 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     assert.equal(holder(), 'hd', 'keepalived (200, nopreempt) does not take it from hadirector (150)');
   });
 
-  it('v3 checksums without the pseudo-header (v3_checksum_as_v2): a mismatch is counted as chk_err; set on both, the pair works', async () => {
+  it('v3 checksums without the pseudo-header (v3_checksum_as_v2, which keepalived 2.2.7 does not know): keepalived counts them as bad, hadirector still hears keepalived', async () => {
     const stats = async (): Promise<WireInstanceStatus['stats'] | undefined> => {
       const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'status' }, 2000);
       return r.ok ? (r.result as { vrrp: WireInstanceStatus[] }).vrrp[0]?.stats : undefined;
     };
-    const kaAsV2: Pair = { version: 3, advertS: 1, ka: { priority: 150, checksumAsV2: true }, hd: { priority: 100 } };
-    start('ka', kaAsV2);
+    const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 200, checksumAsV2: true } };
+    start('ka', pair);
     await heldBy('ka', 10_000);
-    start('hd', kaAsV2);
-    const mismatched = await waitFor('hadirector to count chk_err', async () => ((await stats().catch(() => undefined))?.chk_err ?? 0) >= 2 ? stats() : undefined, 10_000, 100);
-    console.log(`      (hadirector with the pseudo-header, keepalived without: chk_err ${mismatched?.chk_err}, advert_rcvd ${mismatched?.advert_rcvd})`);
-    assert.equal(mismatched?.advert_rcvd, 0);
-    await crash('hd');
-    const both: Pair = { ...kaAsV2, hd: { priority: 100, checksumAsV2: true } };
-    start('hd', both);
-    const heard = await waitFor('hadirector to hear keepalived', async () => ((await stats().catch(() => undefined))?.advert_rcvd ?? 0) >= 2 ? stats() : undefined, 10_000, 100);
-    assert.equal(heard?.chk_err, 0);
-    assert.equal(holder(), 'ka');
-    const crashedAt = Date.now();
-    await crash('ka');
-    const took = await heldBy('hd', masterDownIntervalMs(3, 1000, 100) + 5000, crashedAt);
-    console.log(`      (v3_checksum_as_v2 on both: keepalived killed, hadirector holds the VIP after ${took} ms)`);
-    assert.ok(took <= masterDownIntervalMs(3, 1000, 100) + marginMs);
+    start('hd', pair);
+    // hadirector (200) takes over from keepalived; keepalived, finding every advert's checksum wrong, never hears it.
+    const kaLog = () => net.outputOf(running.get('ka') as ChildProcess);
+    await waitFor('keepalived to find hadirector\'s checksum wrong', () => (/Invalid VRRPv3 checksum/.test(kaLog()) ? true : undefined), 10_000, 50);
+    const heard = await waitFor('hadirector to hear keepalived', async () => (((await stats().catch(() => undefined))?.advert_rcvd ?? 0) >= 2 ? stats() : undefined), 10_000, 100);
+    console.log(`      (hadirector without the pseudo-header: keepalived logs "Invalid VRRPv3 checksum"; hadirector heard ${heard?.advert_rcvd} of keepalived's adverts, chk_err ${heard?.chk_err})`);
+    assert.equal(heard?.chk_err, 0, 'with v3_checksum_as_v2 received checksums are not checked, as in keepalived');
   });
 });

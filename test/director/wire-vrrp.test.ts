@@ -115,6 +115,21 @@ describe('VRRP on the wire with no cluster (virtual time)', () => {
       assert.deepEqual([state(a), state(b)], ['master', 'backup'], `${reason}: healed`);
     }
   });
+
+  it('v3 checksums without the pseudo-header: a pair that agrees works; one that does not counts chk_err', () => {
+    for (const [aForm, bForm] of [['as-v2', 'as-v2'], ['as-v2', 'pseudo-header']] as const) {
+      const clock = new VirtualClock();
+      const segment = new Segment(clock);
+      const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150, checksum: aForm }));
+      const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100, checksum: bForm }));
+      a.wire.start();
+      b.wire.start();
+      clock.advance(10_000);
+      const agree = aForm === bForm;
+      assert.deepEqual([state(a), state(b)], agree ? ['master', 'backup'] : ['master', 'master'], `${aForm}/${bForm}`);
+      assert.equal((b.wire.status()[0]?.stats.chk_err ?? 0) > 0, !agree);
+    }
+  });
 });
 
 function set(x: Buffer, at: number, value: number): Buffer {
