@@ -94,7 +94,8 @@ function reportUnknown<T>(spec: BlockSpec<T>, s: Statement, cx: ParseContext): v
   } else if (unsupportedKeywords.has(keyword)) {
     cx.diags.warn('HAD_CFG_UNSUPPORTED', `'${keyword}' (a keepalived keyword) is not supported by hadirector: ignored`, s.where);
   } else if (s.block !== undefined) {
-    cx.diags.error('HAD_CFG_UNKNOWN_BLOCK', `unknown block '${keyword}' ${inBlock}${hint}: its contents are ignored`, s.where);
+    // keepalived warns and skips it; the name says which settings are lost.
+    cx.diags.warn('HAD_CFG_UNKNOWN_BLOCK', `unknown block '${keyword}' ${inBlock}${hint}: it and its contents are ignored`, s.where);
   } else {
     cx.diags.warn('HAD_CFG_UNKNOWN_KEYWORD', `unknown keyword '${keyword}' ${inBlock}${hint}: ignored`, s.where);
   }

@@ -180,6 +180,19 @@ export function addressArg(cx: ParseContext, s: Statement): IpAddress | undefine
   return parseAddress(cx, s, s.args[0] as Token);
 }
 
+/**
+ * A host address where keepalived also takes `ADDRESS/PREFIX` and uses the address
+ * (unicast_src_ip, unicast_peer): the prefix is dropped, with a warning.
+ */
+export function parseHostAddress(cx: ParseContext, s: Statement, token: Token): IpAddress | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(token.text);
+  if (m !== null && parseIp(m[1] as string) !== undefined) {
+    cx.diags.warn('HAD_CFG_BAD_VALUE', `${s.keyword.text}: '${token.text}': the prefix is ignored, ${m[1]} is used (as keepalived does)`, token.where);
+    return parseIp(m[1] as string);
+  }
+  return parseAddress(cx, s, token);
+}
+
 export const portRange: Range = { min: 0, max: 65535 };
 
 export function parsePort(cx: ParseContext, s: Statement, token: Token): number | undefined {

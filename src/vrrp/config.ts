@@ -5,7 +5,6 @@ import { applyBlock, type BlockSpec, type ParseContext } from '../config/keyword
 import type { Token } from '../config/token';
 import type { Statement } from '../config/tree';
 import {
-  addressArg,
   choiceArg,
   commandArg,
   expectArgs,
@@ -16,6 +15,7 @@ import {
   noBlock,
   parseAddress,
   parseChoice,
+  parseHostAddress,
   parseInteger,
   secondsArg,
   set,
@@ -348,7 +348,9 @@ export const vrrpInstanceSpec: BlockSpec<VrrpInstanceConfig> = {
       applyBlock(authenticationSpec, listBlock(cx, s), auth, cx);
       t.authentication = auth;
     },
-    unicast_src_ip: (s, t, cx) => set(t, 'unicastSrcIp', addressArg(cx, s)),
+    unicast_src_ip: (s, t, cx) => {
+      if (expectArgs(cx, s, 1)) set(t, 'unicastSrcIp', parseHostAddress(cx, s, s.args[0] as Token));
+    },
     v3_checksum_as_v2: (s, t, cx) => {
       t.v3ChecksumAsV2 = flagArg(cx, s);
     },
@@ -508,7 +510,7 @@ function readReverse(cx: ParseContext, s: Statement, token: Token | undefined): 
 
 function readUnicastPeer(cx: ParseContext, entry: Statement): UnicastPeer | undefined {
   noBlock(cx, entry);
-  const ip = parseAddress(cx, { ...entry, keyword: { ...entry.keyword, text: 'unicast_peer' } }, entry.keyword);
+  const ip = parseHostAddress(cx, { ...entry, keyword: { ...entry.keyword, text: 'unicast_peer' } }, entry.keyword);
   if (ip === undefined) return undefined;
   const peer: UnicastPeer = { ...ip, where: entry.where };
   for (let i = 0; i < entry.args.length; i += 2) {

@@ -35,19 +35,20 @@ describe('keyword tables', () => {
   });
 
   describe('unknown blocks', () => {
-    it('an unknown block at the top level is a HAD_CFG_UNKNOWN_BLOCK error and its contents are ignored', () => {
+    it('an unknown block at the top level is a HAD_CFG_UNKNOWN_BLOCK warning (keepalived warns and skips it) and its contents are ignored', () => {
       const text = lines('vrrp_instanse VI_1 {', '    priority 100', '}') + instance('VI_2', 2, '10.0.0.2');
       const result = loadText(text);
-      const d = assertOne(result, 'HAD_CFG_UNKNOWN_BLOCK', 'error', at(text, 'vrrp_instanse'));
+      const d = assertOne(result, 'HAD_CFG_UNKNOWN_BLOCK', 'warning', at(text, 'vrrp_instanse'));
       assert.match(d.message, /did you mean 'vrrp_instance'\?/);
       assert.deepEqual(result.config.vrrpInstances.map((i) => i.name), ['VI_2']);
-      assert.equal(result.errorCount, 1, 'nothing inside the unknown block is reported');
+      assert.equal(result.errorCount, 0);
+      assert.equal(result.warningCount, 1, 'nothing inside the unknown block is reported');
     });
 
-    it('an unknown block inside a block is an error too', () => {
+    it('an unknown block inside a block is a warning too', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'virtual_ipaddresses {', '    10.0.0.9', '}');
       const result = loadText(text);
-      const d = assertOne(result, 'HAD_CFG_UNKNOWN_BLOCK', 'error', at(text, 'virtual_ipaddresses'));
+      const d = assertOne(result, 'HAD_CFG_UNKNOWN_BLOCK', 'warning', at(text, 'virtual_ipaddresses'));
       assert.match(d.message, /in vrrp_instance/);
       assert.deepEqual(result.config.vrrpInstances[0]?.virtualIpAddresses.map((v) => v.address), ['10.0.0.1']);
     });

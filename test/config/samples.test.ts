@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkConfig } from '../../src/config/check';
 import { formatDiagnostic } from '../../src/config/diagnostics';
+import { scriptSearchPath } from '../../src/config/script-security';
 import { repoRoot, sharedDir } from '../support/paths';
 
 const samplesDir = path.join(sharedDir(), 'reference', 'keepalived-samples');
 
 /**
  * What each of keepalived's own samples may warn about: keywords outside hadirector's
- * scope, the old sync-group syntax, a protocol on a fwmark service, a VIP listed twice.
+ * scope, the old sync-group syntax, a protocol on a fwmark service, a VIP listed twice,
+ * scripts run as root without script security.
  * Nothing else, and never an error.
  */
 const expectedWarnings: Record<string, string[]> = {
@@ -25,7 +27,10 @@ const expectedWarnings: Record<string, string[]> = {
   'keepalived.conf.sample': [],
   'keepalived.conf.virtual_server_group': [],
   'keepalived.conf.vrrp': ["32:9: VIP 192.168.200.18 in vrrp_instance 'VI_1' is already defined at keepalived.conf.vrrp:28:9 [HAD_CFG_DUPLICATE]"],
-  'keepalived.conf.vrrp.localcheck': [],
+  // keepalived's own warning, when the scripts it tracks exist on this host (killall does, with psmisc).
+  'keepalived.conf.vrrp.localcheck': scriptSearchPath.some((d) => fs.existsSync(path.join(d, 'killall')))
+    ? ["12:15: scripts run as root while enable_script_security is off ('killall' and any other): set enable_script_security (and script_user) in global_defs, as keepalived asks [HAD_CFG_RISKY]"]
+    : [],
   'keepalived.conf.vrrp.lvs_syncd': [
     "4:3: sync group member 'VI_2' outside 'group { }': old syntax, accepted [HAD_CFG_DEPRECATED]",
     "5:3: sync group member 'VI_3' outside 'group { }': old syntax, accepted [HAD_CFG_DEPRECATED]",
