@@ -12,6 +12,11 @@ export interface ConfigFs {
   isFile(absPath: string): boolean;
   /** The permission bits (0o644), when the file system has them. */
   mode?(absPath: string): number | undefined;
+  /**
+   * Whether a program is installed there (an executable file): on the host's file system
+   * only, so that checks of what this host has (keepalived's script checks) run there.
+   */
+  isProgram?(absPath: string): boolean;
 }
 
 export const nodeConfigFs: ConfigFs = {
@@ -26,6 +31,14 @@ export const nodeConfigFs: ConfigFs = {
   },
   isFile: (p) => {
     try {
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  },
+  isProgram: (p) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
       return fs.statSync(p).isFile();
     } catch {
       return false;

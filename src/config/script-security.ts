@@ -13,7 +13,7 @@ import { isLoopbackAddress } from '../vip/driver';
 export const scriptSearchPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export function checkScriptSecurity(config: HadConfig, cx: ParseContext): void {
-  if (config.global.enableScriptSecurity) return;
+  if (config.global.enableScriptSecurity || cx.fs.isProgram === undefined) return;
   const nodes = config.cluster?.nodes ?? [];
   if (nodes.length > 0 && nodes.every((n) => n.addresses.every((a) => isLoopbackAddress(a.address)))) return;
   const found = commands(config).find((c) => exists(c, cx));
@@ -36,7 +36,30 @@ function commands(config: HadConfig): Command[] {
 }
 
 function exists(c: Command, cx: ParseContext): boolean {
-  const program = c.argv[0] as string;
-  if (program.includes('/')) return cx.fs.isFile(path.resolve(cx.baseDir, program));
-  return scriptSearchPath.some((dir) => cx.fs.isFile(path.join(dir, program)));
+  const isProgram = cx.fs.isProgram;
+  return isProgram === undefined || commandFound(c, (p) => isProgram(p), cx.baseDir);
+}
+
+/** Whether a command's program is on this host: a path as written, or a name on keepalived's search path. */
+export function commandFound(c: Command, isFile: (absPath: string) => boolean, baseDir = '/'): boolean {
+  const program = c.argv[0];
+  if (program === undefined) return false;
+  // keepalived runs `</dev/tcp/HOST/PORT` and the like through the shell: nothing to find.
+  if (program.startsWith('<')) return true;
+  if (program.includes('/')) return isFile(path.resolve(baseDir, program));
+  return scriptSearchPath.some((dir) => isFile(path.join(dir, program)));
+}
+
+/**
+ * A tracked vrrp_script whose program is not on this host is not run and moves nothing,
+ * as keepalived disables it ("not found, ignoring"); said once per script. Only where the
+ * file system can tell (the host's, not a test's).
+ */
+export function checkScriptsFound(config: HadConfig, cx: ParseContext): void {
+  if (cx.fs.isProgram === undefined) return;
+  const tracked = new Set([...config.vrrpInstances, ...config.vrrpSyncGroups].flatMap((t) => t.trackScripts.map((r) => r.name)));
+  for (const s of config.vrrpScripts) {
+    if (s.script === undefined || !tracked.has(s.name) || (s.script.argv[0] ?? '') === '' || exists(s.script, cx)) continue;
+    cx.diags.warn('HAD_CFG_BAD_VALUE', `vrrp_script ${s.name}: '${s.script.argv[0]}' is not on this host: the script is not run and moves no instance (keepalived disables it too)`, s.script.where);
+  }
 }

@@ -6,11 +6,12 @@ import { checkIpvsConfig } from '../ipvs/config-checks';
 import { checkVrrpConfig } from '../vrrp/config-checks';
 import type { ParseContext } from './keywords';
 import type { HadConfig } from './model';
-import { checkScriptSecurity } from './script-security';
+import { checkScriptSecurity, checkScriptsFound } from './script-security';
 
 export function validateConfig(config: HadConfig, cx: ParseContext): void {
   checkVrrpConfig(config, cx);
   checkIpvsConfig(config, cx);
   checkClusterConfig(config, cx);
   checkScriptSecurity(config, cx);
+  checkScriptsFound(config, cx);
 }

@@ -16,7 +16,9 @@ import { instanceBindings, syncGroupOf } from '../track/bindings';
 import { hostProbes, type TrackProbes } from '../track/probes';
 import { Trackers } from '../track/trackers';
 import { trackedPriority, type TrackBinding } from '../track/weights';
-import type { NotifyScripts, VrrpInstanceConfig, VrrpSyncGroupConfig } from '../vrrp/config';
+import type { NotifyScripts, VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig } from '../vrrp/config';
+import { commandFound } from '../config/script-security';
+import { nodeConfigFs } from '../config/config-fs';
 import type { VrrpState } from '../vrrp/instance';
 import type { AddressDriver, VipSet } from '../vip/driver';
 import type { InstanceSettings } from './control-plane';
@@ -27,6 +29,8 @@ export interface InstanceDriver {
   tracked(instance: string, priority: number, faults: readonly string[]): void;
   followGroup(instance: string, to: 'master' | 'backup', reason: string): void;
 }
+
+const isProgram = (p: string): boolean => nodeConfigFs.isProgram?.(p) ?? true;
 
 export class VrrpInstances {
   /** Each instance's state, as the control plane last said. */
@@ -102,7 +106,8 @@ export class VrrpInstances {
       this.fifo = new NotifyFifo(fifoPath, (m) => this.log.warn(m, { component: 'vrrp' }));
       this.fifo.open();
     }
-    for (const vi of this.config.vrrpInstances) this.bindings.set(vi.name, instanceBindings(this.config, vi, this.driver.kind === 'linux'));
+    const scriptRuns = (script: VrrpScriptConfig) => script.script !== undefined && commandFound(script.script, isProgram);
+    for (const vi of this.config.vrrpInstances) this.bindings.set(vi.name, instanceBindings(this.config, vi, this.driver.kind === 'linux', scriptRuns));
     this.trackers = new Trackers(this.config, [...this.bindings.values()].flat(), this.clock, this.probes, {
       changed: (kind, name, reading) => {
         this.log.info(`track_${kind} ${name}: ${'up' in reading ? (reading.up ? 'up' : 'down') : `reads ${reading.value}`}`, { component: 'vrrp' });

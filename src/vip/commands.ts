@@ -45,5 +45,5 @@ export function garpTimeoutMs(count: number): number {
 
 /** What iproute2 says when the address is already there, or already gone. */
 export function alreadyDone(op: 'add' | 'del', stderr: string): boolean {
-  return op === 'add' ? /File exists/.test(stderr) : /Cannot assign requested address|No such process/.test(stderr);
+  return op === 'add' ? /File exists/.test(stderr) : /Cannot assign requested address|No such process|Address not found/.test(stderr);
 }

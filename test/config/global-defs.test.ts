@@ -13,6 +13,7 @@ describe('global_defs', () => {
         vrrpMcastGroup4: '224.0.0.18',
         vrrpMcastGroup6: 'ff02::12',
         vrrpStrict: false,
+        v3ChecksumAsV2: false,
         garp: { masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 0, masterRefreshRepeat: 1 },
         garpIntervalMs: 0,
         gnaIntervalMs: 0,

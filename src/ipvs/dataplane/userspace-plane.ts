@@ -145,11 +145,11 @@ export class UserspacePlane {
           this.events.info(`listening on ${serviceDisplayName(svc.key)} after ${Date.now() - since} ms of retries`, { service: serviceDisplayName(svc.key) });
         }
       } catch (err) {
-        // Reported once; the retries are silent until one succeeds.
-        if (!this.unbound.has(key)) {
-          bindFailures.push(`cannot listen on ${serviceDisplayName(svc.key)}: ${(err as Error).message} (retrying every ${listenRetryMs} ms while held)`);
-          this.unbound.set(key, Date.now());
-        }
+        // Only an address still in use (its previous holder letting go) is worth another try;
+        // each failure is reported once, and the retries are silent until one succeeds.
+        const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test((err as Error).message);
+        if (!this.unbound.has(key)) bindFailures.push(`cannot listen on ${serviceDisplayName(svc.key)}: ${(err as Error).message}${inUse ? ` (retrying every ${listenRetryMs} ms while held)` : ''}`);
+        if (inUse && !this.unbound.has(key)) this.unbound.set(key, Date.now());
       }
     }
     this.scheduleRetry();
