@@ -30,32 +30,23 @@ export function directorMetrics(src: MetricsSources): Registry {
   const dests = () => services().flatMap(({ svc, service }) => svc.destinations.map((d) => ({ d, service, server: d.key })));
 
   const wire = () => src.wire?.() ?? { instances: [], sockets: [] };
-  new Counter({
-    name: 'hadirector_vrrp_adverts_total',
-    help: 'VRRP adverts on the wire per instance: sent, and received that passed every check (keepalived advert_sent, advert_rcvd).',
-    labelNames: ['instance', 'direction'],
-    registers,
-    collect() {
-      this.reset();
-      for (const i of wire().instances) {
-        this.inc({ instance: i.name, direction: 'sent' }, i.stats.advert_sent);
-        this.inc({ instance: i.name, direction: 'received' }, i.stats.advert_rcvd);
-      }
-    },
-  });
-  new Counter({
-    name: 'hadirector_vrrp_priority_zero_total',
-    help: 'VRRP adverts with priority 0 (a master letting go) per instance, sent and received (keepalived pri_zero_sent, pri_zero_rcvd).',
-    labelNames: ['instance', 'direction'],
-    registers,
-    collect() {
-      this.reset();
-      for (const i of wire().instances) {
-        this.inc({ instance: i.name, direction: 'sent' }, i.stats.pri_zero_sent);
-        this.inc({ instance: i.name, direction: 'received' }, i.stats.pri_zero_rcvd);
-      }
-    },
-  });
+  const sentAndReceived = (name: string, help: string, sent: keyof WireInstanceStatus['stats'], received: keyof WireInstanceStatus['stats']): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['instance', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const i of wire().instances) {
+          this.inc({ instance: i.name, direction: 'sent' }, i.stats[sent]);
+          this.inc({ instance: i.name, direction: 'received' }, i.stats[received]);
+        }
+      },
+    });
+  };
+  sentAndReceived('hadirector_vrrp_adverts_total', 'VRRP adverts on the wire per instance: sent, and received that passed every check (keepalived advert_sent, advert_rcvd).', 'advert_sent', 'advert_rcvd');
+  sentAndReceived('hadirector_vrrp_priority_zero_total', 'VRRP adverts with priority 0 (a master letting go) per instance, sent and received (keepalived pri_zero_sent, pri_zero_rcvd).', 'pri_zero_sent', 'pri_zero_rcvd');
   new Counter({
     name: 'hadirector_vrrp_packets_dropped_total',
     help: "Received VRRP packets that failed a check, per instance and keepalived's name for the check; addr_list_err also counts accepted adverts whose address list differs. Instance '' is what no instance took (vrid_err, or too short to tell).",

@@ -78,6 +78,8 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     const me = pair[who];
     const file = path.join(dir, `${who}.conf`);
     fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true)}`);
+    // A killed keepalived leaves its pid files; a pid since reused by another process would make it refuse to start.
+    if (who === 'ka') for (const f of ['ka.pid', 'ka-vrrp.pid']) fs.rmSync(path.join(dir, f), { force: true });
     const child =
       who === 'ka'
         ? net.spawn('ka', 'keepalived', ['-n', '-l', '-D', '-P', '-f', file, '-p', path.join(dir, 'ka.pid'), '-r', path.join(dir, 'ka-vrrp.pid')])

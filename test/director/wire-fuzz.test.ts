@@ -5,12 +5,11 @@
 // backup at once. Replays of the master's own adverts are accepted, as in keepalived
 // (VRRP has no replay protection), and change nothing either.
 import assert from 'node:assert/strict';
-import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { encodeAdvert, encodeIpv4Header, vrrpMulticast4 } from '../../src/vrrp/wire/packet';
 import { dropReasons, type DropReason, type ReceivedDatagram } from '../../src/vrrp/wire/receive';
 import type { WireStats } from '../../src/director/wire-vrrp';
-import { ip, node, Segment, settings, state } from '../support/wire-segment';
+import { ip, settledPair, state } from '../support/wire-segment';
 
 const total = 100_000;
 const group = ip(vrrpMulticast4);
@@ -75,13 +74,7 @@ describe('VRRP receiver under hostile packets', function () {
   this.timeout(60_000);
 
   it(`${total} hostile packets at a master and its backup: no crash, no state change, each counted under its reason`, () => {
-    const clock = new VirtualClock();
-    const segment = new Segment(clock);
-    const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150 }));
-    const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100 }));
-    a.wire.start();
-    b.wire.start();
-    clock.advance(10_000);
+    const { clock, segment, a, b } = settledPair();
     assert.deepEqual([state(a), state(b)], ['master', 'backup']);
     // The master's own advert, as the backup last heard it: replayed below.
     let replay: Buffer | undefined;

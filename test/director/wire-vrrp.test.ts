@@ -7,17 +7,11 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
 import { passwordBytes, v2Auth } from '../../src/vrrp/wire/packet';
-import { ip, node, Segment, settings, state } from '../support/wire-segment';
+import { ip, node, Segment, settings, settledPair, state } from '../support/wire-segment';
 
 describe('VRRP on the wire with no cluster (virtual time)', () => {
   it('elects the higher priority; takes over within Master_Down_Interval of a crash; a clean stop hands over at the skew time', () => {
-    const clock = new VirtualClock();
-    const segment = new Segment(clock);
-    const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150 }));
-    const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100 }));
-    a.wire.start();
-    b.wire.start();
-    clock.advance(10_000);
+    const { clock, segment, a, b } = settledPair();
     assert.deepEqual([state(a), state(b)], ['master', 'backup']);
     const crashAt = clock.nowMs();
     segment.cut.add('a');
@@ -85,13 +79,7 @@ describe('VRRP on the wire with no cluster (virtual time)', () => {
   });
 
   it('counts what it drops under keepalived\'s names, and the instance never moves for it', () => {
-    const clock = new VirtualClock();
-    const segment = new Segment(clock);
-    const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: 150 }));
-    const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: 100 }));
-    a.wire.start();
-    b.wire.start();
-    clock.advance(5000);
+    const { clock, segment, a, b } = settledPair();
     const cases: Array<[string, (x: Buffer) => Buffer]> = [
       ['ip_ttl_err', (x) => withTtl(x, 64)],
       ['chk_err', (x) => flip(x, 26)],

@@ -79,3 +79,15 @@ export function node(clock: VirtualClock, segment: Segment, name: string, s: Wir
 }
 
 export const state = (n: Node): VrrpState | undefined => n.wire.status()[0]?.state;
+
+/** a (priority 150, 10.9.0.1) and b (100, 10.9.0.2) on one segment, started, settled: a master, b backup. */
+export function settledPair(over: Partial<WireInstanceSettings> = {}): { clock: VirtualClock; segment: Segment; a: Node; b: Node } {
+  const clock = new VirtualClock();
+  const segment = new Segment(clock);
+  const a = node(clock, segment, 'a', settings({ ...over, source: ip('10.9.0.1'), priority: 150 }));
+  const b = node(clock, segment, 'b', settings({ ...over, source: ip('10.9.0.2'), priority: 100 }));
+  a.wire.start();
+  b.wire.start();
+  clock.advance(10_000);
+  return { clock, segment, a, b };
+}
