@@ -1,8 +1,10 @@
 // The namespace half of `npm run bench -- failover` (root, keepalived installed): two
-// directors, a client and a real server on a bridge of network namespaces, run once with
-// hadirector (linux VIP driver, two_node) and once with keepalived (its VRRP alone, a
-// responder on each director), at advert 1 s, 100 ms and 10 ms. The master's host dies
-// (link down, then kill -9) or it stops (SIGTERM); the client probes the VIP every 10 ms.
+// directors, a client and a real server on a bridge of network namespaces, run with
+// hadirector (linux VIP driver, two_node), with keepalived (its VRRP alone, a responder
+// on each director), and mixed: keepalived master d1, hadirector backup d2 running the
+// same keepalived.conf (no cluster block: VRRP on the wire), at advert 1 s, 100 ms and
+// 10 ms. The master's host dies (link down, then kill -9) or it stops (SIGTERM); the
+// client probes the VIP every 10 ms.
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +20,7 @@ export interface FailoverSetting {
   readonly deadtimeMs: number;
 }
 
-type Implementation = 'hadirector' | 'keepalived';
+type Implementation = 'hadirector' | 'keepalived' | 'mixed';
 type Try = { ok: boolean; startedMs: number; endedMs: number };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,7 +78,7 @@ class Pair {
       fs.writeFileSync(path.join(this.dir, 'c.conf'), pairConfig({ clusterId: 'bench', subnet, virtualRouterId: 61, ...this.setting }));
       this.net.spawn('rs', process.execPath, ['-e', httpResponder, `${subnet}.4`, '8080']);
     } else {
-      // keepalived moves only the address: whoever holds it answers.
+      // keepalived (and hadirector with no virtual_server) moves only the address: whoever holds it answers.
       for (const node of ['d1', 'd2'] as const) {
         fs.writeFileSync(path.join(this.dir, `${node}.conf`), keepalivedConfig(this.setting, node));
         this.net.spawn(node, process.execPath, ['-e', httpResponder, '0.0.0.0', '80']);
@@ -140,10 +142,11 @@ class Pair {
   private startDirector(node: string): void {
     // A host that died comes back with an empty /run: keepalived would take its dead run's pid files for a live daemon.
     for (const file of [`${node}.pid`, `${node}-vrrp.pid`]) fs.rmSync(path.join(this.dir, file), { force: true });
-    const args =
-      this.impl === 'hadirector'
-        ? [path.join(__dirname, '..', '..', 'bin', 'hadirector'), '--log-level', 'warn', 'run', '-f', path.join(this.dir, 'c.conf'), '--node', node, '--control', path.join(this.dir, `${node}.sock`), '--pid-file', path.join(this.dir, `${node}.pid`), '--drain', '0']
-        : ['keepalived', '-n', '-l', '-P', '-f', path.join(this.dir, `${node}.conf`), '-p', path.join(this.dir, `${node}.pid`), '-r', path.join(this.dir, `${node}-vrrp.pid`)];
+    const runsHadirector = this.impl === 'hadirector' || (this.impl === 'mixed' && node === 'd2');
+    const file = this.impl === 'hadirector' ? 'c.conf' : `${node}.conf`;
+    const args = runsHadirector
+      ? [path.join(__dirname, '..', '..', 'bin', 'hadirector'), '--log-level', 'warn', 'run', '-f', path.join(this.dir, file), '--node', node, '--control', path.join(this.dir, `${node}.sock`), '--pid-file', path.join(this.dir, `${node}.pid`), '--drain', '0']
+      : ['keepalived', '-n', '-l', '-P', '-f', path.join(this.dir, `${node}.conf`), '-p', path.join(this.dir, `${node}.pid`), '-r', path.join(this.dir, `${node}-vrrp.pid`)];
     this.directors.set(node, this.net.spawn(node, args[0] as string, args.slice(1)));
   }
 
@@ -169,7 +172,7 @@ export async function compareWithKeepalived(settings: readonly FailoverSetting[]
   const lines: string[] = [];
   for (const s of settings) {
     const results = new Map<string, number[]>();
-    for (const impl of ['hadirector', 'keepalived'] as const) {
+    for (const impl of ['hadirector', 'keepalived', 'mixed'] as const) {
       const pair = new Pair(impl, s);
       try {
         await pair.start();
@@ -188,15 +191,17 @@ export async function compareWithKeepalived(settings: readonly FailoverSetting[]
       }
     }
     for (const fault of ['kill-9', 'sigterm'] as const) {
-      const ours = results.get(`hadirector ${fault}`);
       const theirs = results.get(`keepalived ${fault}`);
-      if (ours === undefined || theirs === undefined) continue;
-      const ratio = percentile(ours, 0.5) / Math.max(1, percentile(theirs, 0.5));
-      const line =
-        `failover netns advert=${s.advertMs}ms ${fault} runs=${runs} hadirector p50=${percentile(ours, 0.5)}ms max=${Math.max(...ours)}ms ` +
-        `keepalived p50=${percentile(theirs, 0.5)}ms max=${Math.max(...theirs)}ms ratio=${ratio.toFixed(2)}`;
-      progress(line);
-      lines.push(line);
+      for (const impl of ['hadirector', 'mixed'] as const) {
+        const ours = results.get(`${impl} ${fault}`);
+        if (ours === undefined || theirs === undefined) continue;
+        const ratio = percentile(ours, 0.5) / Math.max(1, percentile(theirs, 0.5));
+        const line =
+          `failover netns advert=${s.advertMs}ms ${fault} runs=${runs} ${impl === 'mixed' ? 'mixed (keepalived master, hadirector backup)' : 'hadirector'} p50=${percentile(ours, 0.5)}ms max=${Math.max(...ours)}ms ` +
+          `keepalived p50=${percentile(theirs, 0.5)}ms max=${Math.max(...theirs)}ms ratio=${ratio.toFixed(2)}`;
+        progress(line);
+        lines.push(line);
+      }
     }
   }
   return lines;

@@ -4,7 +4,8 @@
 // (heartbeat 500 ms, deadtime 2 s), 100 ms (heartbeat 100 ms, deadtime 300 ms) and 10 ms
 // (heartbeat 10 ms, deadtime 30 ms); p50 and max of the outage, beside the
 // Master_Down_Interval and skew time they aim at. Then, as root with keepalived
-// installed, the same settings in network namespaces against keepalived.
+// installed, the same settings in network namespaces: a hadirector pair, a keepalived
+// pair, and a mixed pair (keepalived master, hadirector backup), in the same run.
 import http from 'node:http';
 import { ClusterLab } from '../src/lab/cluster-lab';
 import { compareWithKeepalived, type FailoverSetting } from './failover-netns';
@@ -126,7 +127,8 @@ const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a
 
 async function measure(options: BenchOptions): Promise<string[]> {
   const runs = options.smoke ? 1 : 10;
-  // `npm run bench -- failover 100` measures only advert 100 ms; `--loopback` skips the namespaces.
+  // `npm run bench -- failover 100` measures only advert 100 ms; `--loopback` skips the
+  // namespaces, `--netns` the loopback cluster.
   const adverts = (options.args ?? []).filter((a) => /^\d+$/.test(a)).map(Number);
   const chosen = options.smoke ? settings.slice(0, 1) : settings.filter((s) => adverts.length === 0 || adverts.includes(s.advertMs));
   const report = options.smoke ? () => undefined : progress;
@@ -134,7 +136,7 @@ async function measure(options: BenchOptions): Promise<string[]> {
   const rs = http.createServer((_req, res) => res.end('rs\n'));
   await new Promise<void>((resolve) => rs.listen(8080, `${base}.50`, () => resolve()));
   try {
-    for (const [i, s] of chosen.entries()) {
+    for (const [i, s] of options.args?.includes('--netns') === true ? [] : chosen.entries()) {
       const lab = new ClusterLab(config(s, 16700 + i), { logLevel: 'warn', drainS: 0 });
       try {
         for (const n of ['d1', 'd2', 'w1']) lab.start(n);

@@ -2,6 +2,8 @@
 // plane serving it, health checks deciding which real servers are in it, and the control
 // API. It owns the lifecycle: start, reload (apply the difference, keep every
 // established connection), stop (stop accepting, drain, release).
+import os from 'node:os';
+import { capNetAdmin, hasCapability } from '../common/capabilities';
 import { RealClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Logger } from '../common/log';
 import { systemRng, type Rng } from '../common/rng';
@@ -35,8 +37,6 @@ import { planServices, type RealServerPlan, type ServicePlan } from './service-p
 import { wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireSocketOpener } from './wire-vrrp';
 import { openVrrpSocket } from '../vrrp/wire/raw-socket';
-import os from 'node:os';
-import { capNetAdmin, hasCapability } from '../common/capabilities';
 import type { Registry } from 'prom-client';
 
 export const drainDefaultMs = 10_000;

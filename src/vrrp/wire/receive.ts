@@ -5,7 +5,7 @@
 // name for it, so operators read the same words as in keepalived's stats. A wrong
 // address count, or addresses that are not the instance's, are counted but accepted,
 // as keepalived accepts them.
-import type { IpAddr } from '../../ipvs/address';
+import { parseIpAddr, type IpAddr } from '../../ipvs/address';
 import {
   advertChecksum,
   readAdvertFields,
@@ -20,7 +20,6 @@ import {
   type V2AuthType,
   type VrrpAdvert,
 } from './packet';
-import { parseIpAddr } from '../../ipvs/address';
 
 export const dropReasons = [
   'packet_len_err',
