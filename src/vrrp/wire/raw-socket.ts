@@ -204,7 +204,11 @@ abstract class RawVrrpSocket implements VrrpSocket {
     this.closed = true;
     this.poller.close();
     this.c.close(this.fd);
+    this.closeOthers();
   }
+
+  /** What a family's socket closes besides the receiving one (closed once). */
+  protected closeOthers(): void {}
 
   /** Everything queued, one datagram per call, bounded so one busy socket cannot starve the loop. */
   private drain(): void {
@@ -264,8 +268,7 @@ class Ipv4Socket extends RawVrrpSocket {
     return this.c.sendto(this.sender, packet, packet.length, 0, to, to.length) < 0 ? this.errorText() : undefined;
   }
 
-  override close(): void {
-    super.close();
+  protected override closeOthers(): void {
     this.c.close(this.sender);
   }
 
