@@ -5,6 +5,9 @@ import { formatDiagnostic } from '../config/diagnostics';
 import { summarize } from '../config/summary';
 import { secretOptionNames } from '../fencing/config';
 import type { CliIo } from './io';
+import type { HadConfig } from '../config/model';
+import { planServices, runRefusals } from '../director/service-plan';
+import { probeFor } from '../health/probes';
 
 export interface CheckConfigOptions {
   readonly file: string;
@@ -34,8 +37,35 @@ export function runCheckConfig(options: CheckConfigOptions, io: CliIo): number {
     return 1;
   }
   for (const line of summarize(result.configs)) io.stdout(line + '\n');
-  io.stderr(`${options.file}: configuration OK (${counts})\n`);
+  const { refused, notRun } = whatRunLeaves(result.configs);
+  for (const line of notRun) io.stdout(`not run: ${line}\n`);
+  if (refused.length > 0) {
+    for (const line of refused) io.stderr(`run refuses: ${line}\n`);
+    io.stderr(`${options.file}: valid, but 'hadirector run' refuses ${plural(refused.length, 'part')} of it (${counts})\n`);
+    return 1;
+  }
+  io.stderr(notRun.length > 0 ? `${options.file}: valid; 'hadirector run' leaves out ${plural(notRun.length, 'checker')} (${counts})\n` : `${options.file}: configuration OK (${counts})\n`);
   return 0;
+}
+
+/**
+ * What `run` would refuse (a service or real server the userspace data plane cannot
+ * carry: DR, TUN, fwmark, SCTP) and what it would leave out (checkers it does not run),
+ * on every node that runs services.
+ */
+function whatRunLeaves(configs: readonly HadConfig[]): { refused: string[]; notRun: string[] } {
+  const refused = new Set<string>();
+  const notRun = new Set<string>();
+  for (const config of configs) {
+    if (config.cluster?.nodes.find((n) => n.name === config.node)?.witness === true) continue;
+    for (const plan of planServices(config.virtualServers, config.virtualServerGroups).plans) {
+      for (const r of runRefusals(plan)) refused.add(r);
+      for (const m of plan.members) {
+        for (const c of m.checkers) if (probeFor(c, { address: m.address, port: m.port }) === undefined) notRun.add(`${c.where.file}:${c.where.line}:${c.where.col}: ${c.kind} of ${m.id} (not supported yet: the server counts as up)`);
+      }
+    }
+  }
+  return { refused: [...refused], notRun: [...notRun] };
 }
 
 function plural(n: number, word: string): string {

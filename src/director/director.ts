@@ -15,7 +15,7 @@ import { HealthMonitor, type HealthTarget, type ServerHealth } from '../health/m
 import { ServicePool, type DesiredDest } from '../health/pool';
 import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/probes';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
-import { UserspacePlane, userspaceAdmit, userspaceRefusal } from '../ipvs/dataplane/userspace-plane';
+import { UserspacePlane, userspaceAdmit } from '../ipvs/dataplane/userspace-plane';
 import { IpvsEngine } from '../ipvs/engine';
 import { runIpvsadm } from '../ipvs/ipvsadm/execute';
 import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
@@ -33,7 +33,7 @@ import { ClusterSync } from './cluster-sync';
 import { loopbackDriver } from '../vip/driver';
 import type { CommandRunner } from '../vip/linux-driver';
 import { selectAddressDriver } from '../vip/select';
-import { planServices, type RealServerPlan, type ServicePlan } from './service-plan';
+import { planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
 import { wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireSocketOpener } from './wire-vrrp';
 import { openVrrpSocket } from '../vrrp/wire/raw-socket';
@@ -150,7 +150,7 @@ export class Director {
   static async start(options: DirectorOptions): Promise<Director> {
     const director = new Director(options);
     const { plans, errors } = director.plan(options.config);
-    errors.push(...plans.flatMap((p) => refusals(p)));
+    errors.push(...plans.flatMap((p) => runRefusals(p)));
     if (director.driverProblem !== undefined) errors.push(director.driverProblem);
     if (errors.length > 0) throw new StartError(errors);
     await director.vrrp.removeLeftovers();
@@ -181,7 +181,7 @@ export class Director {
   /** Applies a new configuration; a refused one changes nothing and its problems are returned. */
   async reload(config: HadConfig): Promise<string[]> {
     const { plans, errors } = this.plan(config);
-    errors.push(...plans.flatMap((p) => refusals(p)));
+    errors.push(...plans.flatMap((p) => runRefusals(p)));
     if (errors.length > 0) return errors;
     const wanted = new Map(plans.map((p) => [p.id, p]));
     for (const [id, active] of this.services) {
@@ -502,17 +502,6 @@ export class Director {
 }
 
 /** Why the userspace plane cannot serve a planned service, at the block that says so. */
-function refusals(plan: ServicePlan): string[] {
-  const at = (w: { file: string; line: number; col: number }): string => `${w.file}:${w.line}:${w.col}`;
-  const service = userspaceRefusal({ key: plan.key, destinations: [] });
-  if (service !== undefined) return [`${at(plan.source.where)}: ${service}`];
-  return plan.members.flatMap((m, i) => {
-    const refusal = userspaceRefusal({ key: plan.key, destinations: [{ forward: m.settings.forward, key: `${m.address}:${m.port}` }] });
-    const where = plan.source.realServers[i]?.where ?? plan.source.where;
-    return refusal === undefined ? [] : [`${at(where)}: ${refusal}`];
-  });
-}
-
 /** Applies the difference between two wanted sets of real servers to a service. */
 export function applyDests(engine: IpvsEngine, svc: VirtualService, before: readonly DesiredDest[], after: readonly DesiredDest[]): void {
   const addr = (d: DesiredDest): IpAddr | undefined => parseIpAddr(d.address);

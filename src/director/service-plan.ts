@@ -9,6 +9,7 @@ import { serviceDisplayName, type ServiceKey, type ServiceProtocol, type Service
 import type { CheckerConfig } from '../health/config';
 import type { PoolMember, PoolOptions } from '../health/pool';
 import type { Command } from '../config/values';
+import { userspaceRefusal } from '../ipvs/dataplane/userspace-plane';
 
 /** A group range wider than this is refused: it would be a typo, not a farm. */
 export const groupRangeMax = 256;
@@ -31,6 +32,18 @@ export interface ServicePlan {
   readonly quorumDown?: Command;
   /** The block it came from, for messages. */
   readonly source: VirtualServerConfig;
+}
+
+/** Why `run` cannot serve a planned service or one of its real servers, each at its FILE:LINE:COL. */
+export function runRefusals(plan: ServicePlan): string[] {
+  const at = (w: { file: string; line: number; col: number }): string => `${w.file}:${w.line}:${w.col}`;
+  const service = userspaceRefusal({ key: plan.key, destinations: [] });
+  if (service !== undefined) return [`${at(plan.source.where)}: ${service}`];
+  return plan.members.flatMap((m, i) => {
+    const refusal = userspaceRefusal({ key: plan.key, destinations: [{ forward: m.settings.forward, key: `${m.address}:${m.port}` }] });
+    const where = plan.source.realServers[i]?.where ?? plan.source.where;
+    return refusal === undefined ? [] : [`${at(where)}: ${refusal}`];
+  });
 }
 
 const forwardOf: Record<ForwardingMethod, ForwardMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
