@@ -5,7 +5,7 @@ import { formatDiagnostic } from '../config/diagnostics';
 import { summarize } from '../config/summary';
 import { secretOptionNames } from '../fencing/config';
 import type { CliIo } from './io';
-import type { HadConfig } from '../config/model';
+import { isWitness, type HadConfig } from '../config/model';
 import { planServices, runRefusals } from '../director/service-plan';
 import { probeFor } from '../health/probes';
 
@@ -57,7 +57,7 @@ function whatRunLeaves(configs: readonly HadConfig[]): { refused: string[]; notR
   const refused = new Set<string>();
   const notRun = new Set<string>();
   for (const config of configs) {
-    if (config.cluster?.nodes.find((n) => n.name === config.node)?.witness === true) continue;
+    if (isWitness(config)) continue;
     for (const plan of planServices(config.virtualServers, config.virtualServerGroups).plans) {
       for (const r of runRefusals(plan)) refused.add(r);
       for (const m of plan.members) {

@@ -11,7 +11,7 @@ export interface GenkeyOptions {
   readonly force: boolean;
 }
 
-export function newClusterKey(): string {
+function newClusterKey(): string {
   return `${crypto.randomBytes(48).toString('base64')}\n`;
 }
 

@@ -5,8 +5,7 @@ import { describeFsError } from '../config/config-fs';
 import type { ParseContext } from '../config/keywords';
 import type { HadConfig } from '../config/model';
 import { reportDuplicates } from '../config/uniqueness';
-import { isLoopbackAddress } from '../vip/driver';
-import { detectorTiming, type ClusterConfig } from './config';
+import { detectorTiming, onLoopbackOnly, type ClusterConfig } from './config';
 
 /** An HMAC-SHA256 key shorter than this is too easy to guess. */
 export const authKeyBytesMin = 16;
@@ -84,7 +83,7 @@ function checkAuth(cluster: ClusterConfig, cx: ParseContext): void {
     cx.diags.error('HAD_CFG_KEY_FILE', `auth_key_file ${auth.file}: the key must hold ${authKeyBytesMin}..${authKeyBytesMax} bytes, it holds ${bytes}`, auth.where);
   }
   // The loopback lab runs on the sample key, readable by all, and no other host can reach it.
-  if (cluster.nodes.every((n) => n.addresses.every((a) => isLoopbackAddress(a.address)))) return;
+  if (onLoopbackOnly(cluster)) return;
   if (crypto.createHash('sha256').update(key.trim()).digest('hex') === sampleKeySha256) {
     cx.diags.warn('HAD_CFG_RISKY', `auth_key_file ${auth.file}: this is the sample key that ships with hadirector, which anyone can read: make this cluster's own with 'hadirector genkey -o FILE' and copy it to every node`, auth.where);
   }
@@ -95,7 +94,7 @@ function checkAuth(cluster: ClusterConfig, cx: ParseContext): void {
 }
 
 /** SHA-256 of config/cluster.key, the sample key: a cluster off loopback must not run on it. */
-export const sampleKeySha256 = 'a2139f20322f3c0e102aa2844b0dab5bdf2e3860bc4095313d3a16df7038b266';
+const sampleKeySha256 = 'a2139f20322f3c0e102aa2844b0dab5bdf2e3860bc4095313d3a16df7038b266';
 
 function checkQuorum(cluster: ClusterConfig, cx: ParseContext): void {
   const { quorum } = cluster;

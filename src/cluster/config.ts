@@ -20,6 +20,7 @@ import {
   type IpAddress,
 } from '../config/values';
 import { fencingSpec, newFencing, type FencingConfig } from '../fencing/config';
+import { isLoopbackAddress } from '../vip/driver';
 import { newSync, syncSpec, type SyncConfig } from '../sync/config';
 import { newTimeCheck, timeCheckSpec, type TimeCheckConfig } from '../time/config';
 
@@ -112,6 +113,11 @@ export function newCluster(where: SourcePos): ClusterConfig {
 }
 
 /** Effective failure-detector timing, with the documented defaults filled in. */
+/** Every node on 127.0.0.0/8 (the lab): no other host can reach the cluster. */
+export function onLoopbackOnly(c: ClusterConfig): boolean {
+  return c.nodes.every((n) => n.addresses.every((a) => isLoopbackAddress(a.address)));
+}
+
 export function detectorTiming(c: ClusterConfig): { intervalMs: number; warntimeMs: number; deadtimeMs: number; initdeadMs: number } {
   return {
     intervalMs: c.heartbeatIntervalMs,

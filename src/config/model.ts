@@ -20,3 +20,8 @@ export interface HadConfig {
   readonly virtualServers: VirtualServerConfig[];
   cluster?: ClusterConfig;
 }
+
+/** Whether the node the file was read for is its cluster's witness: it votes and runs no instance or service. */
+export function isWitness(config: HadConfig): boolean {
+  return config.cluster?.nodes.find((n) => n.name === config.node)?.witness === true;
+}

@@ -7,15 +7,14 @@ import path from 'node:path';
 import type { Command } from './values';
 import type { ParseContext } from './keywords';
 import type { HadConfig } from './model';
-import { isLoopbackAddress } from '../vip/driver';
+import { onLoopbackOnly } from '../cluster/config';
 
 /** Where keepalived looks for a script named without a path. */
 export const scriptSearchPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export function checkScriptSecurity(config: HadConfig, cx: ParseContext): void {
   if (config.global.enableScriptSecurity || cx.fs.isProgram === undefined) return;
-  const nodes = config.cluster?.nodes ?? [];
-  if (nodes.length > 0 && nodes.every((n) => n.addresses.every((a) => isLoopbackAddress(a.address)))) return;
+  if (config.cluster !== undefined && config.cluster.nodes.length > 0 && onLoopbackOnly(config.cluster)) return;
   const found = commands(config).find((c) => exists(c, cx));
   if (found === undefined) return;
   cx.diags.warn(

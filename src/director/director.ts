@@ -8,7 +8,7 @@ import { RealClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Logger } from '../common/log';
 import { systemRng, type Rng } from '../common/rng';
 import type { ClusterConfig } from '../cluster/config';
-import type { HadConfig } from '../config/model';
+import { isWitness, type HadConfig } from '../config/model';
 import type { Command } from '../config/values';
 import type { CheckerConfig } from '../health/config';
 import { HealthMonitor, type HealthTarget, type ServerHealth } from '../health/monitor';
@@ -267,8 +267,7 @@ export class Director {
 
   /** The services to run: none on a witness, which only votes. */
   private plan(config: HadConfig): { plans: ServicePlan[]; errors: string[] } {
-    const witness = config.cluster?.nodes.find((n) => n.name === config.node)?.witness === true;
-    if (witness) {
+    if (isWitness(config)) {
       if (config.virtualServers.length > 0) this.log.info(`node ${config.node} is a witness: its ${config.virtualServers.length} virtual_server blocks are not run`, { component: 'director' });
       return { plans: [], errors: [] };
     }
@@ -356,8 +355,7 @@ export class Director {
   vipPermission(): VipPermission | undefined {
     const cluster = this.config.cluster;
     if (this.member === undefined || cluster === undefined) return undefined;
-    const witness = cluster.nodes.find((n) => n.name === this.config.node)?.witness === true;
-    return vipPermission(this.member.plane.node.view.quorate, cluster.noQuorumPolicy, witness);
+    return vipPermission(this.member.plane.node.view.quorate, cluster.noQuorumPolicy, isWitness(this.config));
   }
 
   ipvsadm(args: readonly string[], stdin?: string): IpvsadmResult {

@@ -6,13 +6,13 @@
 import type { Clock } from '../common/clock';
 import type { LogSink } from '../common/log';
 import type { IpAddr } from '../ipvs/address';
-import { VrrpInstance, type VrrpAction, type VrrpSettings, type VrrpState, type VrrpTimer } from '../vrrp/instance';
+import { trackedEvents, VrrpInstance, type VrrpAction, type VrrpSettings, type VrrpState, type VrrpTimer } from '../vrrp/instance';
 import { encodeAdvert, type ChecksumForm, type V2AuthType } from '../vrrp/wire/packet';
-import { dropReasons, frameOf, judgeAdvert, type DropReason, type ReceivedDatagram } from '../vrrp/wire/receive';
+import { dropReasons, frameOf, judgeAdvert, type AdvertExpectations, type DropReason, type ReceivedDatagram } from '../vrrp/wire/receive';
 import type { VrrpSocket } from '../vrrp/wire/raw-socket';
 import { Timers } from './timers';
 
-export const noClusterGate = 'no cluster: keepalived semantics (no quorum, no fencing)';
+const noClusterGate = 'no cluster: keepalived semantics (no quorum, no fencing)';
 
 /** One instance on the wire. */
 export interface WireInstanceSettings extends VrrpSettings {
@@ -63,10 +63,24 @@ function newStats(): WireStats {
 
 interface Running {
   readonly settings: WireInstanceSettings;
+  /** What its adverts must be, from its settings. */
+  readonly expect: AdvertExpectations;
   readonly machine: VrrpInstance;
   readonly timers: Timers<VrrpTimer>;
   readonly socket: VrrpSocket;
   readonly stats: WireStats;
+}
+
+function expectations(s: WireInstanceSettings): AdvertExpectations {
+  return {
+    version: s.version,
+    advertIntervalMs: s.advertIntervalMs,
+    addresses: s.addresses,
+    authType: s.authType,
+    ...(s.authData !== undefined ? { authData: s.authData } : {}),
+    unicast: s.unicastPeers.length > 0,
+    checksum: s.checksum,
+  };
 }
 
 /** One socket per interface, family and group. */
@@ -76,6 +90,8 @@ function socketKey(s: WireInstanceSettings): string {
 
 export class WireVrrp {
   private readonly instances = new Map<string, Running>();
+  /** The instance of each socket and VRID, for what arrives. */
+  private readonly byVrid = new Map<string, Running>();
   private readonly sockets = new Map<string, VrrpSocket>();
   /** Per interface socket: what arrived for no instance of ours, or too broken to say. */
   private readonly socketDrops = new Map<string, Partial<Record<DropReason, number>>>();
@@ -96,7 +112,9 @@ export class WireVrrp {
           this.sockets.set(key, socket);
         }
         const timers = new Timers<VrrpTimer>(clock, (timer) => this.step(s.name, { kind: 'timerFired', timer }));
-        this.instances.set(s.name, { settings: s, machine: new VrrpInstance(s, clock), timers, socket, stats: newStats() });
+        const running = { settings: s, expect: expectations(s), machine: new VrrpInstance(s, clock), timers, socket, stats: newStats() };
+        this.instances.set(s.name, running);
+        this.byVrid.set(`${key}/${s.vrid}`, running);
       }
     } catch (err) {
       this.close();
@@ -114,9 +132,7 @@ export class WireVrrp {
 
   tracked(instance: string, priority: number, faults: readonly string[]): void {
     const r = this.instances.get(instance);
-    if (r === undefined) return;
-    if (priority !== r.machine.effectivePriority) this.step(instance, { kind: 'priorityChanged', priority });
-    this.step(instance, faults.length > 0 ? { kind: 'faultRaised', source: 'track', reason: faults.join('; ') } : { kind: 'faultCleared', source: 'track' });
+    if (r !== undefined) for (const event of trackedEvents(r.machine, priority, faults)) this.step(instance, event);
   }
 
   followGroup(instance: string, to: 'master' | 'backup', reason: string): void {
@@ -193,23 +209,14 @@ export class WireVrrp {
       return;
     }
     const frame = framed.frame;
-    const r = [...this.instances.values()].find((i) => i.settings.vrid === frame.vrid && socketKey(i.settings) === key);
+    const r = this.byVrid.get(`${key}/${frame.vrid}`);
     if (r === undefined) {
       this.countSocketDrop(key, 'vrid_err');
       return;
     }
     // keepalived reads nothing while an instance is in FAULT or not yet started.
     if (r.machine.state === 'fault' || r.machine.state === 'init') return;
-    const s = r.settings;
-    const judged = judgeAdvert(frame, {
-      version: s.version,
-      advertIntervalMs: s.advertIntervalMs,
-      addresses: s.addresses,
-      authType: s.authType,
-      ...(s.authData !== undefined ? { authData: s.authData } : {}),
-      unicast: s.unicastPeers.length > 0,
-      checksum: s.checksum,
-    });
+    const judged = judgeAdvert(frame, r.expect);
     if (!judged.ok) {
       r.stats[judged.reason]++;
       return;
@@ -217,7 +224,7 @@ export class WireVrrp {
     for (const reason of judged.counted) r.stats[reason]++;
     r.stats.advert_rcvd++;
     if (judged.advert.priority === 0) r.stats.pri_zero_rcvd++;
-    this.step(s.name, { kind: 'advertReceived', from: judged.from.text, priority: judged.advert.priority, advertIntervalMs: judged.advert.advertIntervalMs });
+    this.step(r.settings.name, { kind: 'advertReceived', from: judged.from.text, priority: judged.advert.priority, advertIntervalMs: judged.advert.advertIntervalMs });
   }
 
   private countSocketDrop(key: string, reason: DropReason): void {

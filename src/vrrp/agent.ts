@@ -18,7 +18,7 @@ import type { ClusterFacts } from '../cluster/facts';
 import type { FenceMode } from '../fencing/config';
 import type { AdvertBody, Want } from '../heartbeat/envelope';
 import { selfReleaseDue, selfReleaseGuardMs, takeoverGate, type Claim, type GateVerdict } from './gate';
-import { addressGreater, VrrpInstance, type VrrpAction, type VrrpSettings, type VrrpTimer } from './instance';
+import { addressGreater, trackedEvents, VrrpInstance, type VrrpAction, type VrrpSettings, type VrrpTimer } from './instance';
 
 export type AgentTimer = VrrpTimer | 'deadline';
 
@@ -137,8 +137,7 @@ export class VrrpAgent {
   }
 
   private onTracked(priority: number, faults: readonly string[]): VrrpAgentAction[] {
-    const actions: VrrpAgentAction[] = priority !== this.instance.effectivePriority ? this.instance.step({ kind: 'priorityChanged', priority }) : [];
-    return [...actions, ...this.instance.step(faults.length > 0 ? { kind: 'faultRaised', source: 'track', reason: faults.join('; ') } : { kind: 'faultCleared', source: 'track' })];
+    return trackedEvents(this.instance, priority, faults).flatMap((e) => this.instance.step(e));
   }
 
   /**

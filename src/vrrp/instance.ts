@@ -51,6 +51,14 @@ export type VrrpAction =
   | { readonly kind: 'cancelTimer'; readonly timer: VrrpTimer }
   | { readonly kind: 'stateChanged'; readonly from: VrrpState; readonly to: VrrpState; readonly reason: string };
 
+/** What the trackers' word (the effective priority, and the failing ones) is for an instance: a new priority if it moved, and FAULT from `track` raised or cleared. */
+export function trackedEvents(instance: VrrpInstance, priority: number, faults: readonly string[]): VrrpEvent[] {
+  return [
+    ...(priority !== instance.effectivePriority ? [{ kind: 'priorityChanged', priority } as const] : []),
+    faults.length > 0 ? { kind: 'faultRaised', source: 'track', reason: faults.join('; ') } : { kind: 'faultCleared', source: 'track' },
+  ];
+}
+
 /** Addresses compared as numbers (RFC 5798 §6.4.3's tie-break); text that is no address compares as text. */
 export function addressGreater(a: string, b: string): boolean {
   const x = parseIpAddr(a);

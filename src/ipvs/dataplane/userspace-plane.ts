@@ -16,7 +16,7 @@ import { UdpService } from './udp-flows';
 
 export const upstreamConnectTimeoutDefaultMs = 5000;
 /** How often a listener that could not bind is tried again while its address is held. */
-export const listenRetryMs = 250;
+const listenRetryMs = 250;
 
 /** What the plane counts beyond the engine's own counters. */
 export interface PlaneCounters {

@@ -94,7 +94,7 @@ function pseudoHeader(ends: PacketEnds, length: number): Buffer {
 }
 
 /** RFC 1071: the ones' complement of the ones' complement sum of 16-bit words. */
-export function internetChecksum(parts: readonly Buffer[]): number {
+function internetChecksum(parts: readonly Buffer[]): number {
   let sum = 0;
   let odd: number | undefined;
   for (const part of parts) {
