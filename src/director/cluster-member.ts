@@ -15,7 +15,7 @@ import type { TimeCheckConfig } from '../time/config';
 import { querySntp } from '../time/sntp';
 import { SkewWatch, type SkewLevel } from '../time/skew';
 import { runNotify } from './notify';
-import { ControlPlane, type ControlPlaneHost, type InstanceSettings } from './control-plane';
+import { ControlPlane, type AdvertWire, type ControlPlaneHost, type InstanceSettings } from './control-plane';
 
 export interface NtpCheck {
   readonly server: string;
@@ -82,6 +82,8 @@ export interface MemberOptions {
   readonly cluster: ClusterConfig;
   readonly self: string;
   readonly instances: readonly InstanceSettings[];
+  /** VRRP on the wire beside the envelope. */
+  readonly wire?: AdvertWire;
   readonly clock: Clock;
   readonly rng: Rng;
   readonly log: Logger;
@@ -128,6 +130,7 @@ export class ClusterMember {
       clock: o.clock,
       rng: o.rng,
       transport: links,
+      ...(o.wire !== undefined ? { wire: o.wire } : {}),
       fenceAgents: agentDriver(o.fenceRunner),
       host: o.host,
       log: o.log,

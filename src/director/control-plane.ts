@@ -50,6 +50,24 @@ export interface ControlPlaneHost {
   skewChanged?(peer: string, level: SkewLevel, offsetMs: number): void;
 }
 
+/**
+ * VRRP on the wire beside the envelope (the daemon's WireCarrier), so a router that is no
+ * node of the cluster (keepalived, on the director not yet migrated) hears this node's
+ * adverts and is heard.
+ */
+export interface AdvertWire {
+  send(instance: string, priority: number, advertIntervalMs: number): void;
+  stateChanged(instance: string, from: VrrpState, to: VrrpState): void;
+}
+
+/** A wire advert that passed keepalived's checks. */
+export interface WireAdvertHeard {
+  readonly instance: string;
+  readonly from: string;
+  readonly priority: number;
+  readonly advertIntervalMs: number;
+}
+
 export interface InstanceSettings extends VrrpSettings {
   /** Whom adverts go to (`unicast_peer`); every cluster peer when absent. */
   readonly advertTo?: readonly string[];
@@ -66,6 +84,8 @@ export interface ControlPlaneOptions {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly transport: LinkDriver;
+  /** VRRP on the wire as well, when this node's VIPs are real addresses. */
+  readonly wire?: AdvertWire;
   readonly fenceAgents: FenceAgentDriver;
   readonly host: ControlPlaneHost;
   readonly log: LogSink;
@@ -81,6 +101,11 @@ export interface MachineFactories {
   readonly coordinator?: CoordinatorFactory;
 }
 
+interface WireSpeaker {
+  heard: number;
+  kind: 'unsure' | 'node' | 'foreign';
+}
+
 type Work = { readonly agent?: undefined; readonly event: ClusterEvent } | { readonly agent: VrrpAgent; readonly event: VrrpAgentEvent };
 
 const cluster = { component: 'cluster' };
@@ -94,6 +119,13 @@ export class ControlPlane {
   private readonly nodeTimers: Timers<ClusterTimer>;
   private readonly agentTimers = new Map<string, Timers<AgentTimer>>();
   private readonly queue: Work[] = [];
+  /** Per instance, each address heard on the wire: how often, and whether it was told apart yet. */
+  private readonly wireSpeakers = new Map<string, Map<string, WireSpeaker>>();
+  /** What address each node's envelope adverts give: its wire source. */
+  private readonly advertAddresses = new Map<string, string>();
+  /** Until when each other node counts as heard on the wire (four of its advert intervals after its last advert). */
+  private readonly wireHeardUntil = new Map<string, number>();
+  private readonly wireTimer: Timers<'wireHeard'>;
   private draining = false;
   private factsDirty = false;
   private running = false;
@@ -117,6 +149,7 @@ export class ControlPlane {
       },
       o.clock,
     );
+    this.wireTimer = new Timers(o.clock, () => this.wireHeardExpired());
     this.nodeTimers = new Timers(o.clock, (timer) => {
       if (timer === 'heartbeat') this.dispatch({ event: { kind: 'claimsChanged', claims: this.claims() } });
       this.dispatch({ event: { kind: 'timerFired', timer } });
@@ -159,6 +192,21 @@ export class ControlPlane {
   /** A datagram from a link; whatever it holds, this returns normally. */
   receive(datagram: Uint8Array): void {
     if (this.running) this.dispatch({ event: { kind: 'datagram', bytes: datagram } });
+  }
+
+  /** Whether an instance reads the wire now: keepalived reads nothing in FAULT or before it starts. */
+  listening(instance: string): boolean {
+    const state = this.agents.get(instance)?.instance.state;
+    return this.running && (state === 'backup' || state === 'master');
+  }
+
+  /** A VRRP advert from the wire, for the instance's machine as keepalived would take it. */
+  wireAdvert(a: WireAdvertHeard): void {
+    const agent = this.agents.get(a.instance);
+    if (!this.running || agent === undefined) return;
+    this.noteWireSpeaker(a.instance, a.from);
+    this.heardOnWire(a.from, a.advertIntervalMs);
+    this.dispatch({ agent, event: { kind: 'wireAdvertReceived', from: a.from, priority: a.priority, advertIntervalMs: a.advertIntervalMs } });
   }
 
   /** Whether this node can send on a link at all (its interface is up). */
@@ -223,9 +271,11 @@ export class ControlPlane {
     this.queue.length = 0;
     for (const agent of this.agents.values()) {
       if (!agent.holding) continue;
-      for (const a of this.node.step(this.advertEvent(agent.name, 0, this.settings.get(agent.name)?.advertIntervalMs ?? 1000))) {
+      const intervalMs = this.settings.get(agent.name)?.advertIntervalMs ?? 1000;
+      for (const a of this.node.step(this.advertEvent(agent.name, 0, intervalMs))) {
         if (a.kind === 'send') this.o.transport.send(a.peers, a.link, a.datagram);
       }
+      this.o.wire?.send(agent.name, 0, intervalMs);
     }
     this.halt();
   }
@@ -249,14 +299,75 @@ export class ControlPlane {
     return this.node.status();
   }
 
-  instances(): Array<{ instance: string; state: VrrpState; gate: GateVerdict }> {
-    return [...this.agents.values()].map((a) => ({ instance: a.describe(), state: a.instance.state, gate: a.gateVerdict }));
+  instances(): Array<{ name: string; instance: string; state: VrrpState; gate: GateVerdict; foreignRouters?: string[] }> {
+    return [...this.agents.values()].map((a) => {
+      const foreign = [...(this.wireSpeakers.get(a.name) ?? [])].flatMap(([address, w]) => (w.kind === 'foreign' ? [address] : []));
+      return { name: a.name, instance: a.describe(), state: a.instance.state, gate: a.gateVerdict, ...(foreign.length > 0 ? { foreignRouters: foreign } : {}) };
+    });
+  }
+
+  /** A node whose adverts come on the wire is in a known state: the coordinator is told while it is. */
+  private heardOnWire(from: string, advertIntervalMs: number): void {
+    const node = this.nodeAt(from);
+    if (node === undefined || node === this.o.self) return;
+    const untilMs = this.o.clock.nowMs() + 4 * advertIntervalMs;
+    if (!this.wireHeardUntil.has(node)) this.factsDirty = true;
+    this.wireHeardUntil.set(node, untilMs);
+    this.wireTimer.set('wireHeard', Math.min(...this.wireHeardUntil.values()));
+  }
+
+  private wireHeardExpired(): void {
+    const nowMs = this.o.clock.nowMs();
+    for (const [node, untilMs] of this.wireHeardUntil) if (untilMs <= nowMs) this.wireHeardUntil.delete(node);
+    if (this.wireHeardUntil.size > 0) this.wireTimer.set('wireHeard', Math.min(...this.wireHeardUntil.values()));
+    this.factsDirty = true;
+    this.dispatch({ event: { kind: 'claimsChanged', claims: this.claims() } });
+  }
+
+  /** The node that speaks from an address: one of its own, or what its envelope adverts gave. */
+  private nodeAt(address: string): string | undefined {
+    return this.o.cluster.nodes.find((n) => this.advertAddresses.get(n.name) === address || n.addresses.some((x) => x.address === address))?.name;
+  }
+
+  /**
+   * Tells once, per instance and address, who speaks VRRP on the wire: a router that is
+   * no node of the cluster (keepalived) is followed as keepalived would follow it and is
+   * never fenced; a node of the cluster heard there but not in the cluster is a mistake
+   * worth a warning (a node never heard is fenced once initdead has passed). Told on the
+   * second advert, when a node's envelope advert has had the time to say its address.
+   */
+  private noteWireSpeaker(instance: string, from: string): void {
+    let speakers = this.wireSpeakers.get(instance);
+    if (speakers === undefined) {
+      speakers = new Map();
+      this.wireSpeakers.set(instance, speakers);
+    }
+    const known = speakers.get(from) ?? { heard: 0, kind: 'unsure' };
+    speakers.set(from, known);
+    if (known.kind !== 'unsure' || ++known.heard < 2) return;
+    const name = this.nodeAt(from);
+    if (name === undefined) {
+      known.kind = 'foreign';
+      this.o.log.info(`${instance}: ${from} speaks VRRP on the wire and is no node of the cluster (keepalived?): it is followed as keepalived would follow it, and never fenced`, vrrp);
+      return;
+    }
+    if (name === this.o.self || this.node.facts().peers.get(name)?.alive === true) {
+      known.kind = 'node';
+      return;
+    }
+    if (!this.node.facts().settled) {
+      known.heard = 0;
+      return;
+    }
+    known.kind = 'node';
+    this.o.log.warn(`${instance}: node ${name} is heard on the wire (VRRP from ${from}) but not in the cluster: it is not fenced while it is heard there, but once silent it is fenced as a node never heard; if it still runs keepalived, take it out of the cluster block until it runs hadirector`, { ...vrrp, code: 'HAD_WIRE_ONLY_NODE' });
   }
 
   private halt(): void {
     this.running = false;
     this.fencing.stop();
     this.nodeTimers.clear();
+    this.wireTimer.clear();
     for (const t of this.agentTimers.values()) t.clear();
   }
 
@@ -292,7 +403,7 @@ export class ControlPlane {
         this.factsDirty = false;
         this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });
         const facts = this.node.facts();
-        this.fencing.viewChanged(fencingView(facts, this.node.epochs(), this.holders(facts)));
+        this.fencing.viewChanged(fencingView(facts, this.node.epochs(), this.holders(facts), [...this.wireHeardUntil.keys()]));
         for (const agent of this.agents.values()) this.queue.push({ agent, event: { kind: 'clusterChanged', facts } });
       }
     } finally {
@@ -333,6 +444,7 @@ export class ControlPlane {
         return;
       }
       case 'advertReceived': {
+        this.advertAddresses.set(a.sender, a.advert.address);
         const agent = this.agents.get(a.advert.instance);
         if (agent !== undefined) this.queue.push({ agent, event: { kind: 'advertReceived', sender: a.sender, advert: a.advert } });
         return;
@@ -376,6 +488,7 @@ export class ControlPlane {
     switch (a.kind) {
       case 'sendAdvert':
         this.queue.push({ event: this.advertEvent(name, a.priority, a.advertIntervalMs) });
+        this.o.wire?.send(name, a.priority, a.advertIntervalMs);
         return;
       case 'setTimer':
         if (this.running) this.agentTimers.get(name)?.set(a.timer, a.atMs);
@@ -385,6 +498,7 @@ export class ControlPlane {
         return;
       case 'stateChanged':
         this.o.log.info(`${name}: ${a.from.toUpperCase()} -> ${a.to.toUpperCase()}: ${a.reason}`, vrrp);
+        this.o.wire?.stateChanged(name, a.from, a.to);
         this.o.host.instanceChanged(name, a.from, a.to, a.reason, agent.instance.effectivePriority);
         // Heartbeats say at once what this node holds now.
         this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });

@@ -35,7 +35,8 @@ import type { CommandRunner } from '../vip/linux-driver';
 import { selectAddressDriver } from '../vip/select';
 import { planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
 import { wireSettings, type InterfaceAddresses } from './wire-settings';
-import { WireVrrp, type WireSocketOpener } from './wire-vrrp';
+import { WireVrrp, type WireInstanceStatus } from './wire-vrrp';
+import { WireCarrier, type WireSocketOpener, type WireSocketStatus } from './wire-carrier';
 import { openVrrpSocket } from '../vrrp/wire/raw-socket';
 import type { Registry } from 'prom-client';
 
@@ -60,7 +61,7 @@ export interface DirectorOptions {
   readonly root?: boolean;
   /** Tests replace the programs the linux VIP driver runs (ip, arping). */
   readonly commandRunner?: CommandRunner;
-  /** With no cluster block: the raw VRRP sockets (tests give fakes) and the host's interfaces. */
+  /** VRRP on the wire (with no cluster block, or beside it when the VIPs are real): the raw sockets (tests give fakes) and the host's interfaces. */
   readonly wireSockets?: WireSocketOpener;
   readonly interfaces?: InterfaceAddresses;
 }
@@ -100,6 +101,8 @@ export class Director {
   private member: ClusterMember | undefined;
   /** With no cluster block: the instances as keepalived runs them. */
   private wire: WireVrrp | undefined;
+  /** VRRP on the wire: for `wire`, or beside the cluster's envelope when the VIPs are real addresses. */
+  private carrier: WireCarrier | undefined;
   private sync: ClusterSync | undefined;
   private readonly vrrp: VrrpInstances;
   private readonly driverProblem: string | undefined;
@@ -142,7 +145,7 @@ export class Director {
       health: () => this.health.view(),
       quorum: () => [...this.services.values()].map((s) => ({ service: s.plan.id, held: s.pool.hasQuorum, liveWeight: s.pool.liveWeight() })),
       sync: () => this.sync?.status(),
-      wire: () => (this.wire === undefined ? undefined : { instances: this.wire.status(), sockets: this.wire.socketStatus() }),
+      wire: () => this.wireStatus(),
     });
   }
 
@@ -169,6 +172,7 @@ export class Director {
     } catch (err) {
       await director.member?.stop('crash');
       director.wire?.close();
+      director.carrier?.close();
       director.health.stop();
       await director.plane.close(0);
       throw err instanceof StartError ? err : new StartError([(err as Error).message]);
@@ -211,10 +215,14 @@ export class Director {
   /** This node's control plane on its links, with connection sync and the trackers; started. */
   private async joinCluster(cluster: ClusterConfig, self: string): Promise<void> {
     const sync = this.connectionSync(cluster, self);
+    const carrier = this.openWireBesideCluster();
+    this.carrier = carrier;
+    const sources = new Map(carrier?.settings.map((s) => [s.name, s.source.text]));
     const member = await ClusterMember.open({
       cluster,
       self,
-      instances: this.vrrp.settings(),
+      instances: this.vrrp.settings(sources),
+      ...(carrier !== undefined ? { wire: carrier } : {}),
       clock: this.clock,
       rng: this.options.rng ?? systemRng,
       log: this.log,
@@ -230,11 +238,49 @@ export class Director {
       },
     });
     this.member = member;
+    const nodes = cluster.nodes.map((n) => `${n.name}${n.witness ? ' (witness)' : ''}`).join(', ');
+    const adverts =
+      carrier !== undefined
+        ? `VRRP on the wire too, on ${carrier.describe()}: a VRRP router there that is no node of the cluster (a keepalived director) is followed as keepalived would follow it, and is never fenced`
+        : isWitness(this.config) || this.config.vrrpInstances.length === 0
+          ? 'no vrrp_instance runs here'
+          : 'VRRP adverts in the cluster envelope only (the VIPs are loopback addresses)';
+    this.log.info(`cluster ${cluster.clusterId}: quorum and fencing among ${nodes}; ${adverts}`, { component: 'cluster' });
     void member.plane.fencing.checkAgents();
     sync?.start({ sendSync: (body) => member.plane.sendSync(body), syncReceiveBufferBytes: () => member.plane.syncReceiveBufferBytes() });
     // The trackers' first readings reach the instances before they start.
     this.vrrp.startTrackers(member.plane);
     member.start();
+  }
+
+  /**
+   * With a cluster block and real VIPs, the instances' adverts go on the wire as well as in
+   * the envelope, so a keepalived director can be this one's peer while a pair is migrated
+   * one director at a time; the loopback lab keeps to the envelope.
+   */
+  private openWireBesideCluster(): WireCarrier | undefined {
+    if (this.vrrp.addressKind !== 'linux' || isWitness(this.config) || this.config.vrrpInstances.length === 0) return undefined;
+    const plan = wireSettings(this.config, this.options.interfaces ?? hostInterfaces);
+    for (const note of plan.notes) this.log.warn(note, { component: 'vrrp' });
+    if (plan.problems.length > 0) throw new StartError(plan.problems);
+    return new WireCarrier(
+      plan.settings,
+      this.options.wireSockets ?? rawVrrpSockets,
+      { listening: (instance) => this.member?.plane.listening(instance) ?? false, received: (advert) => this.member?.plane.wireAdvert(advert) },
+      this.log,
+    );
+  }
+
+  /** keepalived's statistics of each instance on the wire, and what each socket dropped. */
+  private wireStatus(): { instances: WireInstanceStatus[]; sockets: WireSocketStatus[] } | undefined {
+    if (this.wire !== undefined) return { instances: this.wire.status(), sockets: this.wire.socketStatus() };
+    const carrier = this.carrier;
+    if (carrier === undefined || this.member === undefined) return undefined;
+    const instances = this.member.plane.instances().flatMap((i) => {
+      const stats = carrier.stats(i.name);
+      return stats === undefined ? [] : [{ name: i.name, instance: i.instance, state: i.state, stats }];
+    });
+    return { instances, sockets: carrier.socketStatus() };
   }
 
   /**
@@ -248,8 +294,8 @@ export class Director {
     if (plan.problems.length > 0) throw new StartError(plan.problems);
     const wire = new WireVrrp(plan.settings, this.options.wireSockets ?? rawVrrpSockets, this.clock, { instanceChanged: (instance, from, to, _reason, priority) => this.vrrp.instanceChanged(instance, from, to, priority) }, this.log);
     this.wire = wire;
-    const where = [...new Set(plan.settings.map((s) => `${s.interface} (IPv${s.family}${s.unicastPeers.length > 0 ? ' unicast' : ` ${s.group.text}`})`))].join(', ');
-    this.log.info(`no cluster block: ${plan.settings.length} vrrp_instance${plan.settings.length === 1 ? '' : 's'} run as keepalived runs them, VRRP on the wire on ${where}; no quorum, no fencing`, { component: 'vrrp' });
+    this.carrier = wire.carrier;
+    this.log.info(`no cluster block: ${plan.settings.length} vrrp_instance${plan.settings.length === 1 ? '' : 's'} run as keepalived runs them, VRRP on the wire on ${wire.carrier.describe()}; no quorum, no fencing`, { component: 'vrrp' });
     this.vrrp.startTrackers(wire);
     wire.start();
   }
@@ -290,6 +336,7 @@ export class Director {
     this.wire?.close();
     this.sync?.stop();
     await this.member?.stop('leave');
+    this.carrier?.close();
     this.health.stop();
     await this.control.stop();
     await this.plane.close(this.options.drainMs ?? drainDefaultMs);
@@ -337,8 +384,8 @@ export class Director {
       tcpRelay: this.plane.tcpRelay,
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       ...(this.member !== undefined ? { fencing: this.member.plane.fencing.status() } : {}),
-      vrrp: this.member?.plane.instances() ?? this.wire?.status() ?? [],
-      ...(this.wire !== undefined ? { vrrpSockets: this.wire.socketStatus() } : {}),
+      vrrp: this.vrrpStatus(),
+      ...(this.carrier !== undefined ? { vrrpSockets: this.carrier.socketStatus() } : {}),
       ...(this.sync !== undefined ? { sync: this.sync.status() } : {}),
       connectionEntries: this.engine.conns.size,
       relays: this.plane.liveRelays,
@@ -349,6 +396,16 @@ export class Director {
         realServers: plan.members.map((m) => ({ server: m.id, up: pool.isUp(m.id) })),
       })),
     };
+  }
+
+  /** Each instance: the cluster's agents (with keepalived's statistics when on the wire too), or the wire's machines. */
+  private vrrpStatus(): unknown[] {
+    const carrier = this.carrier;
+    if (this.member === undefined) return this.wire?.status() ?? [];
+    return this.member.plane.instances().map((i) => {
+      const stats = carrier?.stats(i.name);
+      return stats === undefined ? i : { ...i, stats };
+    });
   }
 
   /** What the view and no_quorum_policy allow this node to do with VIPs. */

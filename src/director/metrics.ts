@@ -7,7 +7,8 @@ import type { PlaneCounters } from '../ipvs/dataplane/userspace-plane';
 import type { ServerHealth } from '../health/monitor';
 import { serviceDisplayName } from '../ipvs/service';
 import type { SyncStatus } from './cluster-sync';
-import type { WireInstanceStatus, WireSocketStatus } from './wire-vrrp';
+import type { WireInstanceStatus } from './wire-vrrp';
+import type { WireSocketStatus } from './wire-carrier';
 import { dropReasons } from '../vrrp/wire/receive';
 
 export interface MetricsSources {

@@ -57,8 +57,17 @@ export class VrrpInstances {
     private readonly probes: TrackProbes = hostProbes,
   ) {}
 
-  /** What the control plane runs for each vrrp_instance on a director (none on a witness). */
-  settings(): InstanceSettings[] {
+  /** Whether the VIPs are real addresses (the linux driver) or the lab's loopback ones. */
+  get addressKind(): AddressDriver['kind'] {
+    return this.driver.kind;
+  }
+
+  /**
+   * What the control plane runs for each vrrp_instance on a director (none on a witness).
+   * An instance on the wire too breaks priority ties by its advert's source, as a
+   * keepalived peer does.
+   */
+  settings(wireSources: ReadonlyMap<string, string> = new Map()): InstanceSettings[] {
     const me = this.director();
     const nodes = this.config.cluster?.nodes ?? [];
     if (me === undefined) return [];
@@ -70,8 +79,8 @@ export class VrrpInstances {
       preempt: vi.preempt,
       preemptDelayMs: vi.preemptDelayMs,
       startAsMaster: vi.initialState === 'MASTER',
-      primaryAddress: vi.unicastSrcIp?.address ?? me.addresses[0]?.address ?? me.name,
-      ...this.advertTargets(vi, nodes),
+      primaryAddress: wireSources.get(vi.name) ?? vi.unicastSrcIp?.address ?? me.addresses[0]?.address ?? me.name,
+      ...this.advertTargets(vi, nodes, wireSources.has(vi.name)),
     }));
   }
 
@@ -217,19 +226,23 @@ export class VrrpInstances {
   }
 
   /**
-   * `unicast_peer` narrows whom the instance's adverts go to: the cluster nodes with one of
-   * those addresses. An address that is no node's is reported; adverts only ever travel
-   * between cluster nodes, in the authenticated envelope.
+   * `unicast_peer` narrows whom the instance's envelope adverts go to: the cluster nodes
+   * with one of those addresses. An address that is no node's hears only the wire's
+   * adverts, when the instance is on the wire (and when no address is a node's, the
+   * envelope goes to every node); else it hears nothing, which is reported.
    */
-  private advertTargets(vi: VrrpInstanceConfig, nodes: readonly NodeConfig[]): { advertTo?: string[] } {
+  private advertTargets(vi: VrrpInstanceConfig, nodes: readonly NodeConfig[], onWire: boolean): { advertTo?: string[] } {
     if (vi.unicastPeers.length === 0) return {};
     const to: string[] = [];
     for (const peer of vi.unicastPeers) {
       const node = nodes.find((n) => n.name !== this.config.node && n.addresses.some((a) => a.address === peer.address));
-      if (node === undefined) this.log.warn(`${vi.name}: unicast_peer ${peer.address} is no other node of the cluster: no adverts go there`, { component: 'vrrp' });
-      else if (!to.includes(node.name)) to.push(node.name);
+      if (node !== undefined) {
+        if (!to.includes(node.name)) to.push(node.name);
+      } else if (!onWire) {
+        this.log.warn(`${vi.name}: unicast_peer ${peer.address} is no other node of the cluster: no adverts go there (VRRP on the wire runs only when the VIPs are real addresses)`, { component: 'vrrp' });
+      }
     }
-    return { advertTo: to };
+    return to.length > 0 || !onWire ? { advertTo: to } : {};
   }
 
   /** This node, when it is a director of a cluster. */

@@ -8,7 +8,7 @@ import { parseIpAddr, type IpAddr } from '../ipvs/address';
 import { defaultVrrpInterface } from '../vrrp/config';
 import { instanceFamily } from '../vrrp/config-checks';
 import { passwordBytes, v2Auth } from '../vrrp/wire/packet';
-import type { WireInstanceSettings } from './wire-vrrp';
+import type { WireInstanceSettings } from './wire-carrier';
 
 /** An interface's addresses, as os.networkInterfaces() lists them; undefined when there is no such interface. */
 export type InterfaceAddresses = (name: string) => ReadonlyArray<{ readonly family: 4 | 6; readonly address: string }> | undefined;

@@ -76,6 +76,12 @@ export interface ViewFacts {
   readonly left: readonly string[];
   /** The start-up grace is over: a director not heard by now is in an unknown state. */
   readonly settled: boolean;
+  /**
+   * Directors whose VRRP adverts this node hears on the wire now: one never heard in the
+   * cluster but heard there (still keepalived, or not yet given this cluster block) is in
+   * a known state, and is not fenced for its silence in the cluster.
+   */
+  readonly wireHeard: readonly string[];
 }
 
 export type FenceTimer = `${'delay' | 'attempt' | 'retry' | 'grace'} ${string}`;
@@ -149,7 +155,7 @@ interface Operation {
   attemptStartedMs: number;
 }
 
-const emptyView: ViewFacts = { members: [], quorate: false, majority: false, epochs: new Map(), holders: [], left: [], settled: false };
+const emptyView: ViewFacts = { members: [], quorate: false, majority: false, epochs: new Map(), holders: [], left: [], settled: false, wireHeard: [] };
 
 export class FencingCoordinator {
   private readonly records: FenceRecord[] = [];
@@ -276,13 +282,17 @@ export class FencingCoordinator {
       for (const [target, op] of this.running) if (op.record.origin === 'automatic' && op.phase === 'delay') actions.push(...this.cancel(target, 'this node is no longer the DC of a quorate view'));
       return actions;
     }
+    for (const node of view.wireHeard) {
+      const op = this.running.get(node);
+      if (op?.record.origin === 'automatic' && op.phase === 'delay' && !this.everMember.has(node)) actions.push(...this.cancel(node, `${node} is heard on the wire`));
+    }
     return [...actions, ...this.fenceAbsent()];
   }
 
   /**
    * As DC, fences every director that is away, unless it left cleanly: one that was in the
    * view, and (as Pacemaker's startup fencing) once the start-up grace is over, one never
-   * heard, whose state no one here knows.
+   * heard, whose state no one here knows: not one heard speaking VRRP on the wire.
    */
   private fenceAbsent(): FencingAction[] {
     if (!this.isLeading) return [];
@@ -290,7 +300,7 @@ export class FencingCoordinator {
     const actions: FencingAction[] = [];
     for (const node of this.o.directors) {
       if (node === this.o.self || members.has(node) || this.leftCleanly.has(node) || this.view.left.includes(node) || this.graced.has(node)) continue;
-      if (!this.everMember.has(node) && !this.view.settled) continue;
+      if (!this.everMember.has(node) && (!this.view.settled || this.view.wireHeard.includes(node))) continue;
       if (this.fencedMarks.has(node) || this.running.has(node) || this.retrying.has(node)) continue;
       actions.push(...this.start(node, this.o.config.action, 'automatic').actions);
     }

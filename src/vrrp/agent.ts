@@ -28,6 +28,12 @@ export type VrrpAgentEvent =
   | { readonly kind: 'shutdown' }
   | { readonly kind: 'clusterChanged'; readonly facts: ClusterFacts }
   | { readonly kind: 'advertReceived'; readonly sender: string; readonly advert: AdvertBody }
+  /**
+   * A VRRP advert from the wire: from any router of the VRID (a keepalived one, or a node
+   * of the cluster beside its envelope advert). It moves the machine as it moves
+   * keepalived's, and says nothing of what a node claims: the gate is the cluster's alone.
+   */
+  | { readonly kind: 'wireAdvertReceived'; readonly from: string; readonly priority: number; readonly advertIntervalMs: number }
   | { readonly kind: 'timerFired'; readonly timer: AgentTimer }
   /** What the trackers say: the effective priority, and FAULT while any of them fails. */
   | { readonly kind: 'tracked'; readonly priority: number; readonly faults: readonly string[] }
@@ -116,6 +122,8 @@ export class VrrpAgent {
         if (!this.running || event.advert.instance !== this.o.settings.name) return [];
         this.advertClaims.set(event.sender, { holding: event.advert.priority > 0, atMs: this.clock.nowMs() });
         return [...this.evaluate(), ...this.instance.step({ kind: 'advertReceived', from: event.advert.address, priority: event.advert.priority, advertIntervalMs: event.advert.advertIntervalMs })];
+      case 'wireAdvertReceived':
+        return this.running ? this.instance.step({ kind: 'advertReceived', from: event.from, priority: event.priority, advertIntervalMs: event.advertIntervalMs }) : [];
       case 'timerFired':
         if (!this.running) return [];
         if (event.timer === 'deadline') {

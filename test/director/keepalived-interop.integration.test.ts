@@ -3,7 +3,10 @@
 // hadirector backup, then the other way round, each killed (kill -9: the backup takes
 // over within Master_Down_Interval) and each stopped cleanly (priority 0: within the skew
 // time); preempt and nopreempt as keepalived does them; VRRP version 2 with PASS, and
-// version 3. The client's neighbour entry for the VIP follows the VIP every time.
+// version 3. The client's neighbour entry for the VIP follows the VIP every time. Then the
+// same pair with a cluster block on the hadirector side (itself and a witness): it elects
+// and fails over as keepalived does, never fences keepalived, and takes over only with
+// quorum.
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +31,26 @@ interface Pair {
   readonly ka: Side;
   readonly hd: Side;
 }
+
+type Who = 'ka' | 'hd' | 'w';
+
+/** hadirector's side in a cluster of its own: itself and a witness (keepalived is no node of it). */
+const clusterBlock = `cluster {
+    cluster_id mixed
+    auth_key_file cluster.key
+    heartbeat_interval 200ms
+    deadtime 1s
+    initdead 1s
+    vip_driver linux
+    node hd {
+        address ${subnet}.2
+    }
+    node w {
+        address ${subnet}.4
+        witness
+    }
+}
+`;
 
 interface Side {
   readonly priority: number;
@@ -54,7 +77,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   this.timeout(180_000);
   const net = new NetnsLab(subnet);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-ka-'));
-  const running = new Map<'ka' | 'hd', ChildProcess>();
+  const running = new Map<Who, ChildProcess>();
 
   before(function () {
     const why = netnsUnavailable() ?? (keepalivedPaths.some((p) => fs.existsSync(p)) ? undefined : 'needs keepalived (apt-get install keepalived)');
@@ -62,7 +85,8 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       console.log(`      (skipped: ${why})`);
       this.skip();
     }
-    net.create({ ka: 1, hd: 2, cl: 3 });
+    net.create({ ka: 1, hd: 2, cl: 3, w: 4 });
+    fs.copyFileSync(path.join(repoRoot(), 'config', 'cluster.key'), path.join(dir, 'cluster.key'));
   });
 
   after(() => {
@@ -71,13 +95,14 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   });
 
   afterEach(async () => {
-    for (const who of ['ka', 'hd'] as const) await crash(who);
+    for (const who of ['ka', 'hd', 'w'] as const) await crash(who);
   });
 
-  function start(who: 'ka' | 'hd', pair: Pair): void {
+  /** `cluster`: hadirector runs with a cluster block (itself and the witness w). */
+  function start(who: 'ka' | 'hd', pair: Pair, cluster = false): void {
     const me = pair[who];
     const file = path.join(dir, `${who}.conf`);
-    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true)}`);
+    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${cluster ? clusterBlock : ''}${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true)}`);
     // A killed keepalived leaves its pid files; a pid since reused by another process would make it refuse to start.
     if (who === 'ka') for (const f of ['ka.pid', 'ka-vrrp.pid']) fs.rmSync(path.join(dir, f), { force: true });
     const child =
@@ -87,13 +112,18 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     running.set(who, child);
   }
 
+  /** The witness of hadirector's cluster, on hadirector's file. */
+  function startWitness(): void {
+    running.set('w', net.spawn('w', process.execPath, [path.join(repoRoot(), 'bin', 'hadirector'), 'run', '-f', path.join(dir, 'hd.conf'), '--node', 'w', '--control', path.join(dir, 'w.sock'), '--pid-file', path.join(dir, 'w.pid')]));
+  }
+
   /** A killed director's host is gone with it: its addresses too. */
-  async function crash(who: 'ka' | 'hd'): Promise<void> {
+  async function crash(who: Who): Promise<void> {
     await stop(who, 'SIGKILL');
     execFileSync('ip', ['-n', net.ns(who), 'addr', 'flush', 'dev', 'eth0', 'to', `${VIP}/32`], { stdio: 'pipe' });
   }
 
-  async function stop(who: 'ka' | 'hd', signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  async function stop(who: Who, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
     const child = running.get(who);
     running.delete(who);
     if (child === undefined || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
@@ -105,7 +135,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   }
 
   /** The daemon itself (not `ip netns exec`), by its pid file. */
-  function signalDaemon(who: 'ka' | 'hd', signal: NodeJS.Signals): void {
+  function signalDaemon(who: Who, signal: NodeJS.Signals): void {
     const pid = Number(fs.readFileSync(path.join(dir, `${who}.pid`), 'utf8').trim());
     process.kill(pid, signal);
   }
@@ -239,5 +269,75 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     const heard = await waitFor('hadirector to hear keepalived', async () => (((await stats().catch(() => undefined))?.advert_rcvd ?? 0) >= 2 ? stats() : undefined), 10_000, 100);
     console.log(`      (hadirector without the pseudo-header: keepalived logs "Invalid VRRPv3 checksum"; hadirector heard ${heard?.advert_rcvd} of keepalived's adverts, chk_err ${heard?.chk_err})`);
     assert.equal(heard?.chk_err, 0, 'with v3_checksum_as_v2 received checksums are not checked, as in keepalived');
+  });
+
+  describe('with a cluster block on the hadirector side (itself and a witness)', () => {
+    const mdi = (priority: number) => masterDownIntervalMs(3, 1000, priority);
+    const hdLog = () => net.outputOf(running.get('hd') as ChildProcess);
+    const fenceHistory = async (): Promise<unknown[]> => {
+      const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'fence', action: 'history' }, 2000);
+      return r.ok ? (r.result as unknown[]) : [];
+    };
+    /** Both of hadirector's nodes started, and the cluster quorate. */
+    async function startCluster(pair: Pair): Promise<void> {
+      start('hd', pair, true);
+      startWitness();
+      await waitFor('hadirector\'s cluster to be quorate', () => (/view \d+: \[hd, w\] quorate/.test(hdLog()) ? true : undefined), 10_000, 20);
+    }
+
+    it('keepalived master, hadirector backup: kill -9 keepalived, hadirector takes over within Master_Down_Interval and fences no one', async () => {
+      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 100 } };
+      primeClient();
+      start('ka', pair);
+      await heldBy('ka', 10_000);
+      await startCluster(pair);
+      assert.match(hdLog(), /cluster mixed: quorum and fencing among hd, w \(witness\); VRRP on the wire too, on eth0 \(IPv4 224\.0\.0\.18\): a VRRP router there that is no node of the cluster \(a keepalived director\) is followed as keepalived would follow it, and is never fenced/);
+      await waitFor('hadirector to tell the keepalived router apart', () => (/VI_1: 10\.214\.0\.1 speaks VRRP on the wire and is no node of the cluster/.test(hdLog()) ? true : undefined), 10_000, 20);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(holder(), 'ka');
+      const crashedAt = Date.now();
+      await crash('ka');
+      const took = await heldBy('hd', mdi(100) + 5000, crashedAt);
+      console.log(`      (cluster block: keepalived killed: hadirector holds the VIP after ${took} ms; Master_Down_Interval ${mdi(100).toFixed(0)} ms)`);
+      assert.ok(took <= mdi(100) + marginMs, `took ${took} ms`);
+      await clientFollows('hd');
+      assert.deepEqual(await fenceHistory(), [], 'keepalived is no node: nothing is fenced');
+    });
+
+    it('hadirector master, keepalived backup: SIGTERM hadirector, keepalived takes over within the skew time; keepalived preempts a lower hadirector', async () => {
+      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 100 }, hd: { priority: 150 } };
+      primeClient();
+      await startCluster(pair);
+      await heldBy('hd', 10_000);
+      start('ka', pair);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(holder(), 'hd', 'keepalived stays backup');
+      await clientFollows('hd');
+      const stoppedAt = Date.now();
+      await stop('hd', 'SIGTERM');
+      const back = await heldBy('ka', 5000, stoppedAt);
+      console.log(`      (cluster block: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skewTimeMs(3, 1000, 100).toFixed(0)} ms)`);
+      assert.ok(back <= skewTimeMs(3, 1000, 100) + marginMs, `took ${back} ms`);
+      await clientFollows('ka');
+      // keepalived at 200 against hadirector at 150 back: hadirector stays backup.
+      await stop('ka', 'SIGTERM');
+      start('hd', pair, true);
+      await heldBy('hd', 10_000);
+      start('ka', { ...pair, ka: { priority: 200 } });
+      const preempted = await heldBy('ka', mdi(200) + 5000);
+      console.log(`      (cluster block: keepalived at a higher priority preempts hadirector after ${preempted} ms)`);
+    });
+
+    it('without quorum (its witness gone) hadirector takes nothing from a dead keepalived master', async () => {
+      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 100 } };
+      start('ka', pair);
+      await heldBy('ka', 10_000);
+      await startCluster(pair);
+      await stop('w', 'SIGKILL');
+      await waitFor('hadirector to lose quorum', () => (/view \d+: \[hd\] WITHOUT QUORUM/.test(hdLog()) ? true : undefined), 10_000, 20);
+      await crash('ka');
+      await new Promise((resolve) => setTimeout(resolve, mdi(100) + 2000));
+      assert.equal(holder(), 'none', 'no quorum, no takeover');
+    });
   });
 });

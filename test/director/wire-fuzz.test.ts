@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { SeededRng } from '../../src/common/rng';
 import { encodeAdvert, encodeIpv4Header, vrrpMulticast4 } from '../../src/vrrp/wire/packet';
 import { dropReasons, type DropReason, type ReceivedDatagram } from '../../src/vrrp/wire/receive';
-import type { WireStats } from '../../src/director/wire-vrrp';
+import type { WireStats } from '../../src/director/wire-carrier';
 import { ip, settledPair, state } from '../support/wire-segment';
 
 const total = 100_000;

@@ -6,7 +6,7 @@
 //   new self=d1 directors=d1,d2 [action=off] [mode=self_release] [delay_base=MS]
 //       [delay_max=MS] [retry_after=MS] [seed=N] [priorities=d1:150,d2:100]
 //   view members=d1,w1 [dc=d1] [quorate=no] [majority=no] [holders=d2] [epochs=d2:7]
-//       [left=d2] [settled=yes]
+//       [left=d2] [settled=yes] [wire=d2]
 //   left NODE   revoked NODE   deposed REASON   reinstated   stop
 //   fence NODE [off|reboot|on]   confirm NODE   clear NODE   agent N ok|fail DETAIL
 //   advance 500ms
@@ -100,7 +100,7 @@ class FencingHarness implements ScriptHarness {
         const epochs = new Map(members.map((m) => [m, 1]));
         for (const [m, e] of pairs(w.get('epochs'))) epochs.set(m, e);
         const dc = w.get('dc');
-        return { kind: 'viewChanged', view: { members, quorate: w.get('quorate') !== 'no', majority: w.get('majority') !== 'no', epochs, holders: list(w.get('holders')), left: list(w.get('left')), settled: w.get('settled') === 'yes', ...(dc !== undefined ? { dc } : {}) } };
+        return { kind: 'viewChanged', view: { members, quorate: w.get('quorate') !== 'no', majority: w.get('majority') !== 'no', epochs, holders: list(w.get('holders')), left: list(w.get('left')), settled: w.get('settled') === 'yes', wireHeard: list(w.get('wire')), ...(dc !== undefined ? { dc } : {}) } };
       }
       case 'left':
         return { kind: 'peerLeft', node };
@@ -144,7 +144,7 @@ describeScripts('fencing coordinator', 'fencing', () => new FencingHarness());
 
 describe('fencing coordinator, over many draws', () => {
   const devices = [{ name: 'pdu', where, agent: 'exec', timeoutMs: 60_000, retries: 2, hosts: [], options: {}, optionWhere: {} }];
-  const view = (members: string[], holders: string[] = []) => ({ members, quorate: true, majority: false, dc: 'd1', epochs: new Map(members.map((m) => [m, 1])), holders, left: [], settled: false });
+  const view = (members: string[], holders: string[] = []) => ({ members, quorate: true, majority: false, dc: 'd1', epochs: new Map(members.map((m) => [m, 1])), holders, left: [], settled: false, wireHeard: [] });
   const firstRunAt = (seed: number, holders: string[]): number => {
     const clock = new VirtualClock();
     const c = new FencingCoordinator({ self: 'd1', config: { ...newFencing(), delayBaseMs: 2000, delayMaxMs: 5000, devices }, directors: ['d1', 'd2'], priorities: new Map([['d1', 100], ['d2', 100]]) }, clock, new SeededRng(seed));

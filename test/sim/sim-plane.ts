@@ -6,7 +6,7 @@ import type { MemberConfig } from '../../src/cluster/membership';
 import type { QuorumRules } from '../../src/cluster/quorum';
 import type { LogSink } from '../../src/common/log';
 import type { Rng } from '../../src/common/rng';
-import { ControlPlane, type ControlPlaneHost, type InstanceSettings, type MachineFactories } from '../../src/director/control-plane';
+import { ControlPlane, type AdvertWire, type ControlPlaneHost, type InstanceSettings, type MachineFactories } from '../../src/director/control-plane';
 import type { FenceAgentDriver } from '../../src/fencing/agents/runner';
 import { newFencing, type FencingConfig } from '../../src/fencing/config';
 import type { DetectorTiming } from '../../src/heartbeat/failure-detector';
@@ -63,6 +63,8 @@ export interface SimPlaneOptions {
   readonly log?: LogSink;
   readonly machines?: MachineFactories;
   readonly fenceRetryAfterMs?: number;
+  /** VRRP on the wire beside the envelope. */
+  readonly wire?: AdvertWire;
   /** What the node sends, seen before the network takes it. */
   readonly sent?: (peer: string, link: string, datagram: Buffer) => void;
 }
@@ -99,6 +101,7 @@ export function simPlane(o: SimPlaneOptions): ControlPlane {
         }
       },
     },
+    ...(o.wire !== undefined ? { wire: o.wire } : {}),
     fenceAgents: o.agents ?? noAgents,
     host: { instanceChanged: () => undefined, ...o.host },
     log: o.log ?? quietLog,

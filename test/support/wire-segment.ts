@@ -4,7 +4,8 @@
 // messages with their ends and hop limit).
 import { VirtualClock } from '../../src/common/clock';
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
-import { WireVrrp, type WireInstanceSettings, type WireSocketOpener } from '../../src/director/wire-vrrp';
+import { WireVrrp } from '../../src/director/wire-vrrp';
+import type { WireInstanceSettings, WireSocketOpener } from '../../src/director/wire-carrier';
 import { encodeIpv4Header, v2Auth, vrrpMulticast4, vrrpMulticast6 } from '../../src/vrrp/wire/packet';
 import type { ReceivedDatagram } from '../../src/vrrp/wire/receive';
 import type { VrrpState } from '../../src/vrrp/instance';
