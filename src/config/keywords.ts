@@ -13,6 +13,11 @@ export interface ParseContext {
   readonly fs: ConfigFs;
   /** Directory of the main file: relative paths in values resolve against it. */
   readonly baseDir: string;
+  /**
+   * Inside hadirector's own `cluster` block: a bad number is an error there. In
+   * keepalived's blocks it is a warning and the default stays, as keepalived has it.
+   */
+  readonly ownBlock?: boolean;
 }
 
 export type Handler<T> = (s: Statement, target: T, cx: ParseContext) => void;

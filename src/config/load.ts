@@ -102,6 +102,12 @@ function namedBlockOf<T>(spec: BlockSpec<T>, make: (name: string, where: SourceP
   return (s: Statement, t: HadConfig, cx: ParseContext): void => {
     const b = namedBlock(cx, s);
     if (b === undefined) return;
+    // keepalived keeps the first block of a name and skips the others.
+    const first = list(t).find((other) => (other as { name?: string }).name === b.name.text) as { where?: SourcePos } | undefined;
+    if (first?.where !== undefined) {
+      cx.diags.warn('HAD_CFG_DUPLICATE', `${s.keyword.text} '${b.name.text}' is already defined at ${first.where.file}:${first.where.line}:${first.where.col}: this one is skipped, as keepalived skips it`, s.where);
+      return;
+    }
     const item = make(b.name.text, s.where, t);
     applyBlock(spec, b.block, item, cx);
     list(t).push(item);
@@ -139,7 +145,7 @@ const topLevelSpec: BlockSpec<HadConfig> = {
         cx.diags.error('HAD_CFG_DUPLICATE', `a second 'cluster' block (the first is at line ${t.cluster.where.line} of ${t.cluster.where.file})`, s.where);
         return;
       }
-      t.cluster = readCluster(cx, s, block);
+      t.cluster = readCluster({ ...cx, ownBlock: true }, s, block);
     },
   },
 };

@@ -69,7 +69,7 @@ export function buildTree(tokens: readonly Token[], diags: Diagnostics): Stateme
         flush();
         lastEnded = null;
         if (stack.length === 1) {
-          diags.error('HAD_CFG_UNEXPECTED_BRACE', "'}' closes no block", token.where);
+          diags.warn('HAD_CFG_UNEXPECTED_BRACE', "'}' closes no block: ignored, as keepalived ignores it", token.where);
           break;
         }
         stack.pop();
@@ -81,7 +81,7 @@ export function buildTree(tokens: readonly Token[], diags: Diagnostics): Stateme
   for (let depth = stack.length - 1; depth >= 1; depth--) {
     const owner = (stack[depth] as Level).owner as Statement;
     const name = [owner.keyword, ...owner.args].map((t) => t.text).join(' ');
-    diags.error('HAD_CFG_UNCLOSED_BLOCK', `'{' of '${name}' is never closed`, owner.open);
+    diags.warn('HAD_CFG_UNCLOSED_BLOCK', `'{' of '${name}' is never closed: it ends with the file, as keepalived ends it`, owner.open);
   }
   return root;
 }

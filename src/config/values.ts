@@ -55,16 +55,17 @@ export function expectBlock(cx: ParseContext, s: Statement): Statement[] | undef
   return s.block;
 }
 
+/** A bad number: an error in hadirector's own block; in keepalived's, ignored with a warning as keepalived ignores it. */
+function badNumber(cx: ParseContext, code: 'HAD_CFG_BAD_NUMBER' | 'HAD_CFG_OUT_OF_RANGE', message: string, where: Token['where']): undefined {
+  if (cx.ownBlock === true) cx.diags.error(code, message, where);
+  else cx.diags.warn(code, `${message}: ignored (the default stays), as keepalived ignores it`, where);
+  return undefined;
+}
+
 export function parseInteger(cx: ParseContext, s: Statement, token: Token, range: Range): number | undefined {
-  if (!/^[+-]?\d{1,15}$/.test(token.text)) {
-    cx.diags.error('HAD_CFG_BAD_NUMBER', `${s.keyword.text}: '${token.text}' is not a whole number`, token.where);
-    return undefined;
-  }
+  if (!/^[+-]?\d{1,15}$/.test(token.text)) return badNumber(cx, 'HAD_CFG_BAD_NUMBER', `${s.keyword.text}: '${token.text}' is not a whole number`, token.where);
   const value = Number(token.text);
-  if (value < range.min || value > range.max) {
-    cx.diags.error('HAD_CFG_OUT_OF_RANGE', `${s.keyword.text} ${token.text} is outside ${range.min}..${range.max}`, token.where);
-    return undefined;
-  }
+  if (value < range.min || value > range.max) return badNumber(cx, 'HAD_CFG_OUT_OF_RANGE', `${s.keyword.text} ${token.text} is outside ${range.min}..${range.max}`, token.where);
   return value;
 }
 
@@ -76,15 +77,9 @@ export function intArg(cx: ParseContext, s: Statement, range: Range): number | u
 
 /** keepalived's TIMER: seconds, with a fraction to the microsecond. Returns milliseconds. */
 export function parseSeconds(cx: ParseContext, s: Statement, token: Token, range: Range): number | undefined {
-  if (!/^\d{1,9}(\.\d{1,6})?$/.test(token.text)) {
-    cx.diags.error('HAD_CFG_BAD_NUMBER', `${s.keyword.text}: '${token.text}' is not a number of seconds`, token.where);
-    return undefined;
-  }
+  if (!/^\d{1,9}(\.\d{1,6})?$/.test(token.text)) return badNumber(cx, 'HAD_CFG_BAD_NUMBER', `${s.keyword.text}: '${token.text}' is not a number of seconds`, token.where);
   const seconds = Number(token.text);
-  if (seconds < range.min || seconds > range.max) {
-    cx.diags.error('HAD_CFG_OUT_OF_RANGE', `${s.keyword.text} ${token.text} is outside ${range.min}..${range.max} seconds`, token.where);
-    return undefined;
-  }
+  if (seconds < range.min || seconds > range.max) return badNumber(cx, 'HAD_CFG_OUT_OF_RANGE', `${s.keyword.text} ${token.text} is outside ${range.min}..${range.max} seconds`, token.where);
   return Math.round(seconds * 1e6) / 1e3;
 }
 

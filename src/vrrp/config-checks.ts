@@ -42,9 +42,9 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
     checkInstance(instance, cx);
     checkRefs(instance);
   }
-  // An address listed twice in one instance is a warning there; across instances, an error.
+  // keepalived runs an address listed in two instances: each adds it as master and removes it as it lets go.
   const vips = config.vrrpInstances.flatMap((i) => uniqueBy(i.virtualIpAddresses, (v) => v.address).map((vip) => ({ vip, instance: i })));
-  reportDuplicates(diags, vips, ({ vip }) => `${vip.address}`, ({ vip }) => vip.where, ({ vip, instance }) => `VIP ${vip.address} (vrrp_instance '${instance.name}')`);
+  reportDuplicates(diags, vips, ({ vip }) => `${vip.address}`, ({ vip }) => vip.where, ({ vip, instance }) => `VIP ${vip.address} (vrrp_instance '${instance.name}')`, 'warning');
 
   const memberOf = new Map<string, string>();
   reportDuplicates(diags, config.vrrpSyncGroups, (g) => g.name, (g) => g.where, (g) => `vrrp_sync_group '${g.name}'`);
@@ -105,7 +105,8 @@ function checkInstance(i: VrrpInstanceConfig, cx: ParseContext): void {
     diags.warn('HAD_CFG_CONFLICT', `advert_int ${i.advertIntMs / 1000}: VRRPv2 adverts carry whole seconds; use 'version 3' for sub-second adverts`, advertAt);
   }
   if (i.version === 3 && i.advertIntMs > advertIntV3MaxMs) {
-    diags.error('HAD_CFG_OUT_OF_RANGE', `advert_int ${i.advertIntMs / 1000}: VRRPv3 allows at most 40.95 seconds`, advertAt);
+    diags.warn('HAD_CFG_OUT_OF_RANGE', `advert_int ${i.advertIntMs / 1000}: VRRPv3 allows at most 40.95 seconds: 40.95 it is, as keepalived sets it`, advertAt);
+    i.advertIntMs = advertIntV3MaxMs;
   }
   if (i.version === 3 && i.advertIntMs % 10 !== 0) {
     diags.warn('HAD_CFG_CONFLICT', `advert_int ${i.advertIntMs / 1000}: VRRPv3 counts centiseconds; it is rounded to ${Math.round(i.advertIntMs / 10) / 100}`, advertAt);

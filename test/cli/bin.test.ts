@@ -64,8 +64,9 @@ describe('the hadirector executable', () => {
       fs.writeFileSync(path.join(dir, 'bad.conf'), 'vrrp_instance VI_1 {\n  priority 300\n');
       const r = hadirector(['check-config', '-f', 'bad.conf', '--node', 'x'], dir);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^bad\.conf:2:12: error: priority 300 is outside 1\.\.255 \[HAD_CFG_OUT_OF_RANGE\]$/m);
-      assert.match(r.stderr, /^bad\.conf:1:20: error: '\{' of 'vrrp_instance VI_1' is never closed/m);
+      assert.match(r.stderr, /^bad\.conf:1:1: error: vrrp_instance 'VI_1' needs a virtual_router_id \(1\.\.255\) \[HAD_CFG_MISSING_KEYWORD\]$/m);
+      assert.match(r.stderr, /^bad\.conf:2:12: warning: priority 300 is outside 1\.\.255: ignored \(the default stays\), as keepalived ignores it \[HAD_CFG_OUT_OF_RANGE\]$/m);
+      assert.match(r.stderr, /^bad\.conf:1:20: warning: '\{' of 'vrrp_instance VI_1' is never closed/m);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -48,13 +48,13 @@ describe('health checkers', () => {
       const text = withChecker('TCP_CHECK {', '    connect_ip 10.0.1.x', '    connect_port 65536', '    bindto nowhere', '    bind_port -1', '    connect_timeout 0', '    retry many', '    delay_before_retry 86401', '    delay_loop 0', '}');
       assert.deepEqual(summary(loadText(text)), [
         `error HAD_CFG_BAD_ADDRESS ${at(text, '10.0.1.x')}`,
-        `error HAD_CFG_OUT_OF_RANGE ${at(text, '65536')}`,
+        `warning HAD_CFG_OUT_OF_RANGE ${at(text, '65536')}`,
         `error HAD_CFG_BAD_ADDRESS ${at(text, 'nowhere')}`,
         `error HAD_CFG_BAD_NUMBER ${at(text, '-1')}`,
-        `error HAD_CFG_OUT_OF_RANGE ${atEnd(text, 'connect_timeout ')}`,
-        `error HAD_CFG_BAD_NUMBER ${at(text, 'many')}`,
-        `error HAD_CFG_OUT_OF_RANGE ${at(text, '86401')}`,
-        `error HAD_CFG_OUT_OF_RANGE ${atEnd(text, 'delay_loop ')}`,
+        `warning HAD_CFG_OUT_OF_RANGE ${atEnd(text, 'connect_timeout ')}`,
+        `warning HAD_CFG_BAD_NUMBER ${at(text, 'many')}`,
+        `warning HAD_CFG_OUT_OF_RANGE ${at(text, '86401')}`,
+        `warning HAD_CFG_OUT_OF_RANGE ${atEnd(text, 'delay_loop ')}`,
       ]);
     });
 
@@ -143,8 +143,8 @@ describe('health checkers', () => {
       it('status codes outside 100..599 and backward ranges are reported at the code', () => {
         const text = withChecker(`${kind} {`, '    url {', '        path /', '        status_code 99 600 300-200', '    }', '}');
         assert.deepEqual(summary(loadText(text)), [
-          `error HAD_CFG_OUT_OF_RANGE ${at(text, '99')}`,
-          `error HAD_CFG_OUT_OF_RANGE ${at(text, '600')}`,
+          `warning HAD_CFG_OUT_OF_RANGE ${at(text, '99')}`,
+          `warning HAD_CFG_OUT_OF_RANGE ${at(text, '600')}`,
           `error HAD_CFG_BAD_VALUE ${at(text, '300-200')}`,
         ]);
       });
@@ -204,7 +204,7 @@ describe('health checkers', () => {
 
     it('misc_timeout 0 is out of range at the value', () => {
       const text = withChecker('MISC_CHECK {', '    misc_path /bin/true', '    misc_timeout 0', '}');
-      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', atEnd(text, 'misc_timeout '));
+      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', atEnd(text, 'misc_timeout '));
     });
 
     it('needs no connect_port when the real server has no port', () => {

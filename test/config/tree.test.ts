@@ -43,8 +43,8 @@ describe('statement tree', () => {
   it('reports each block left open, at its {', () => {
     const { diags } = tree('a {\n  b {\n  }\n  c {\n');
     assert.deepEqual(diags.map((d) => [d.code, d.where?.line, d.where?.col, d.message]), [
-      ['HAD_CFG_UNCLOSED_BLOCK', 4, 5, "'{' of 'c' is never closed"],
-      ['HAD_CFG_UNCLOSED_BLOCK', 1, 3, "'{' of 'a' is never closed"],
+      ['HAD_CFG_UNCLOSED_BLOCK', 4, 5, "'{' of 'c' is never closed: it ends with the file, as keepalived ends it"],
+      ['HAD_CFG_UNCLOSED_BLOCK', 1, 3, "'{' of 'a' is never closed: it ends with the file, as keepalived ends it"],
     ]);
   });
 

@@ -88,7 +88,7 @@ describe('vrrp_script', () => {
     it(`'${line}' is ${code} at '${value}' and keeps the default`, () => {
       const text = script('script /bin/true', line);
       const result = loadText(text);
-      assertOne(result, code, 'error', `${mainFile}:3:${5 + line.lastIndexOf(value)}`);
+      assertOne(result, code, 'warning', `${mainFile}:3:${5 + line.lastIndexOf(value)}`);
       const s = result.config.vrrpScripts[0];
       assert.deepEqual([s?.weight, s?.intervalMs, s?.timeoutMs, s?.rise, s?.fall], [0, 1000, undefined, 1, 1]);
     });
@@ -104,10 +104,12 @@ describe('vrrp_script', () => {
     assertOne(loadText(text), 'HAD_CFG_MISSING_ARGUMENT', 'error', at(text, 'vrrp_script'));
   });
 
-  it('two vrrp_scripts of one name are HAD_CFG_DUPLICATE at the second', () => {
+  it('two vrrp_scripts of one name: a HAD_CFG_DUPLICATE warning at the second, which is skipped', () => {
     const text = script('script /bin/true') + script('script /bin/false');
-    const d = assertOne(loadText(text), 'HAD_CFG_DUPLICATE', 'error', at(text, 'vrrp_script', 2));
+    const result = loadText(text);
+    const d = assertOne(result, 'HAD_CFG_DUPLICATE', 'warning', at(text, 'vrrp_script', 2));
     assert.match(d.message, /h\.conf:1:1/);
+    assert.deepEqual(result.config.vrrpScripts.map((x) => x.script?.argv.join(' ')), ['/bin/true']);
   });
 });
 
@@ -178,7 +180,7 @@ describe('vrrp_instance', () => {
       for (const vrid of ['0', '256']) {
         const text = lines('vrrp_instance VI_1 {', '  interface eth0', `  virtual_router_id ${vrid}`, '  virtual_ipaddress {', '    10.0.0.1', '  }', '}');
         const result = loadText(text);
-        assertOne(result, 'HAD_CFG_OUT_OF_RANGE', 'error', `${mainFile}:3:21`);
+        assertOne(result, 'HAD_CFG_OUT_OF_RANGE', 'warning', `${mainFile}:3:21`);
         assert.equal(result.config.vrrpInstances[0]?.virtualRouterId, undefined);
       }
     });
@@ -186,15 +188,15 @@ describe('vrrp_instance', () => {
     it('priority 300 is HAD_CFG_OUT_OF_RANGE at the value and the default 100 stays', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'priority 300');
       const result = loadText(text);
-      const d = assertOne(result, 'HAD_CFG_OUT_OF_RANGE', 'error', at(text, '300'));
+      const d = assertOne(result, 'HAD_CFG_OUT_OF_RANGE', 'warning', at(text, '300'));
       assert.match(d.message, /1\.\.255/);
-      assert.equal(result.errorCount, 1);
+      assert.equal(result.errorCount, 0);
       assert.equal(result.config.vrrpInstances[0]?.priority, 100);
     });
 
     it('priority 0 is out of range (0 is reserved for a master that leaves)', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'priority 0');
-      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', atEnd(text, 'priority '));
+      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', atEnd(text, 'priority '));
     });
 
     it('advert_int takes fractions of a second', () => {
@@ -204,13 +206,13 @@ describe('vrrp_instance', () => {
     it('advert_int below 0.01 or above 255 is out of range', () => {
       for (const v of ['0.001', '256']) {
         const text = instance('VI_1', 1, '10.0.0.1', `advert_int ${v}`);
-        assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', at(text, v));
+        assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', at(text, v));
       }
     });
 
     it('version 4 is out of range at the value', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'version 4');
-      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', atEnd(text, 'version '));
+      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', atEnd(text, 'version '));
     });
   });
 
@@ -228,7 +230,7 @@ describe('vrrp_instance', () => {
     it('preempt_delay is read in seconds, up to 1000', () => {
       assert.equal(firstInstance(instance('VI_1', 1, '10.0.0.1', 'preempt_delay 2.5')).preemptDelayMs, 2500);
       const text = instance('VI_1', 1, '10.0.0.1', 'preempt_delay 1001');
-      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', at(text, '1001'));
+      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', at(text, '1001'));
     });
 
     it('nopreempt with a value is a HAD_CFG_EXTRA_ARGUMENT warning', () => {
@@ -350,7 +352,7 @@ describe('vrrp_instance', () => {
 
     it('a weight outside -253..253 is out of range at the weight', () => {
       const t = instance('VI_1', 1, '10.0.0.1', 'track_interface {', '    eth1 weight 254', '}');
-      assertOne(loadText(t), 'HAD_CFG_OUT_OF_RANGE', 'error', at(t, '254'));
+      assertOne(loadText(t), 'HAD_CFG_OUT_OF_RANGE', 'warning', at(t, '254'));
     });
 
     it('weight with no value is HAD_CFG_MISSING_ARGUMENT at the word weight', () => {
@@ -431,7 +433,7 @@ describe('vrrp_instance', () => {
         [
           `error HAD_CFG_BAD_ADDRESS ${at(text, '10.0.0.311')}`,
           `error HAD_CFG_BAD_ADDRESS ${at(text, '10.0.0.x')}`,
-          `error HAD_CFG_OUT_OF_RANGE ${at(text, '256')}`,
+          `warning HAD_CFG_OUT_OF_RANGE ${at(text, '256')}`,
           `warning HAD_CFG_UNKNOWN_KEYWORD ${at(text, 'hops')}`,
         ],
         describeAll(result),
@@ -478,7 +480,7 @@ describe('vrrp_instance', () => {
 
     it('garp_master_repeat 0 is out of range at the value', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'garp_master_repeat 0');
-      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', atEnd(text, 'garp_master_repeat '));
+      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', atEnd(text, 'garp_master_repeat '));
     });
 
     it('reads smtp_alert and lvs_sync_daemon_interface', () => {
@@ -517,7 +519,7 @@ describe('vrrp_instance', () => {
     it('VRRPv3 with advert_int above 40.95 s is HAD_CFG_OUT_OF_RANGE at the value', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'version 3', 'advert_int 41');
       const result = loadText(text);
-      assertOne(result, 'HAD_CFG_OUT_OF_RANGE', 'error', at(text, '41'));
+      assertOne(result, 'HAD_CFG_OUT_OF_RANGE', 'warning', at(text, '41'));
     });
 
     it('VRRPv3 takes advert_int 40.95 and VRRPv2 takes 255', () => {
@@ -527,7 +529,7 @@ describe('vrrp_instance', () => {
 
     it('the v3 limit also applies when vrrp_version 3 comes from global_defs', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'advert_int 50') + 'global_defs {\n  vrrp_version 3\n}\n';
-      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'error', at(text, '50'));
+      assertOne(loadText(text), 'HAD_CFG_OUT_OF_RANGE', 'warning', at(text, '50'));
     });
 
     it('a sub-second advert_int with VRRPv2 is a warning (v2 carries whole seconds)', () => {
@@ -574,22 +576,24 @@ describe('checks across vrrp_instances', () => {
     assertOne(loadText(text), 'HAD_CFG_DUPLICATE', 'error', at(text, '51', 2));
   });
 
-  it('two instances of one name are a duplicate at the second block', () => {
+  it('two instances of one name: a warning at the second block, which is skipped (as keepalived skips it)', () => {
     const text = instance('VI_1', 1, '10.0.0.1') + instance('VI_1', 2, '10.0.0.2');
-    assertOne(loadText(text), 'HAD_CFG_DUPLICATE', 'error', at(text, 'vrrp_instance', 2));
+    const result = loadText(text);
+    assertOne(result, 'HAD_CFG_DUPLICATE', 'warning', at(text, 'vrrp_instance', 2));
+    assert.deepEqual(result.config.vrrpInstances.map((i) => i.virtualRouterId), [1]);
   });
 
-  it('a VIP in two instances is a HAD_CFG_DUPLICATE error at the second', () => {
+  it('a VIP in two instances is a HAD_CFG_DUPLICATE warning at the second (keepalived runs it)', () => {
     const text = instance('VI_1', 1, '10.0.0.1/24') + instance('VI_2', 2, '10.0.0.1');
     const result = loadText(text);
-    const d = assertOne(result, 'HAD_CFG_DUPLICATE', 'error', at(text, '10.0.0.1', 2));
+    const d = assertOne(result, 'HAD_CFG_DUPLICATE', 'warning', at(text, '10.0.0.1', 2));
     assert.match(d.message, /VI_2/);
   });
 
-  it('a VIP twice in one instance and once in another gives one warning and one error', () => {
+  it('a VIP twice in one instance and once in another gives two warnings', () => {
     const text = instance('VI_1', 1, '10.0.0.1', 'virtual_ipaddress {', '    10.0.0.1', '}') + instance('VI_2', 2, '10.0.0.1');
     const result = loadText(text);
-    assert.deepEqual(withCode(result, 'HAD_CFG_DUPLICATE').map((d) => `${d.severity} ${d.where?.line}`), ['warning 8', 'error 15']);
+    assert.deepEqual(withCode(result, 'HAD_CFG_DUPLICATE').map((d) => `${d.severity} ${d.where?.line}`), ['warning 8', 'warning 15']);
   });
 });
 
