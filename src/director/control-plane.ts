@@ -333,7 +333,7 @@ export class ControlPlane {
    * Tells once, per instance and address, who speaks VRRP on the wire: a router that is
    * no node of the cluster (keepalived) is followed as keepalived would follow it and is
    * never fenced; a node of the cluster heard there but not in the cluster is a mistake
-   * worth a warning (a node never heard is fenced once initdead has passed). Told on the
+   * worth a warning (once silent there too, it is fenced as a node never heard). Told on the
    * second advert, when a node's envelope advert has had the time to say its address.
    */
   private noteWireSpeaker(instance: string, from: string): void {
