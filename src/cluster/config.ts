@@ -112,12 +112,12 @@ export function newCluster(where: SourcePos): ClusterConfig {
   };
 }
 
-/** Effective failure-detector timing, with the documented defaults filled in. */
 /** Every node on 127.0.0.0/8 (the lab): no other host can reach the cluster. */
 export function onLoopbackOnly(c: ClusterConfig): boolean {
   return c.nodes.every((n) => n.addresses.every((a) => isLoopbackAddress(a.address)));
 }
 
+/** Effective failure-detector timing, with the documented defaults filled in. */
 export function detectorTiming(c: ClusterConfig): { intervalMs: number; warntimeMs: number; deadtimeMs: number; initdeadMs: number } {
   return {
     intervalMs: c.heartbeatIntervalMs,

@@ -98,13 +98,13 @@ function namedBlock(cx: ParseContext, s: Statement): { name: Token; block: State
 }
 
 /** `KEYWORD NAME { ... }` read by a block's table into a new item, added to its list. */
-function namedBlockOf<T>(spec: BlockSpec<T>, make: (name: string, where: SourcePos, config: HadConfig) => T, list: (config: HadConfig) => T[]) {
+function namedBlockOf<T extends { readonly name: string; readonly where: SourcePos }>(spec: BlockSpec<T>, make: (name: string, where: SourcePos, config: HadConfig) => T, list: (config: HadConfig) => T[]) {
   return (s: Statement, t: HadConfig, cx: ParseContext): void => {
     const b = namedBlock(cx, s);
     if (b === undefined) return;
     // keepalived keeps the first block of a name and skips the others.
-    const first = list(t).find((other) => (other as { name?: string }).name === b.name.text) as { where?: SourcePos } | undefined;
-    if (first?.where !== undefined) {
+    const first = list(t).find((other) => other.name === b.name.text);
+    if (first !== undefined) {
       cx.diags.warn('HAD_CFG_DUPLICATE', `${s.keyword.text} '${b.name.text}' is already defined at ${first.where.file}:${first.where.line}:${first.where.col}: this one is skipped, as keepalived skips it`, s.where);
       return;
     }

@@ -194,10 +194,9 @@ export class ControlPlane {
     if (this.running) this.dispatch({ event: { kind: 'datagram', bytes: datagram } });
   }
 
-  /** Whether an instance reads the wire now: keepalived reads nothing in FAULT or before it starts. */
+  /** Whether an instance reads the wire now. */
   listening(instance: string): boolean {
-    const state = this.agents.get(instance)?.instance.state;
-    return this.running && (state === 'backup' || state === 'master');
+    return this.running && this.agents.get(instance)?.instance.readsAdverts === true;
   }
 
   /** A VRRP advert from the wire, for the instance's machine as keepalived would take it. */

@@ -36,7 +36,8 @@ import { selectAddressDriver } from '../vip/select';
 import { planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
 import { wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireInstanceStatus } from './wire-vrrp';
-import { WireCarrier, type WireSocketOpener, type WireSocketStatus } from './wire-carrier';
+import { WireCarrier, type WireSocketOpener, type WireSocketStatus, type WireStats } from './wire-carrier';
+import type { VrrpState } from '../vrrp/instance';
 import { openVrrpSocket } from '../vrrp/wire/raw-socket';
 import type { Registry } from 'prom-client';
 
@@ -273,14 +274,9 @@ export class Director {
 
   /** keepalived's statistics of each instance on the wire, and what each socket dropped. */
   private wireStatus(): { instances: WireInstanceStatus[]; sockets: WireSocketStatus[] } | undefined {
-    if (this.wire !== undefined) return { instances: this.wire.status(), sockets: this.wire.socketStatus() };
-    const carrier = this.carrier;
-    if (carrier === undefined || this.member === undefined) return undefined;
-    const instances = this.member.plane.instances().flatMap((i) => {
-      const stats = carrier.stats(i.name);
-      return stats === undefined ? [] : [{ name: i.name, instance: i.instance, state: i.state, stats }];
-    });
-    return { instances, sockets: carrier.socketStatus() };
+    if (this.carrier === undefined) return undefined;
+    const instances = this.vrrpStatus().flatMap((i) => (i.stats === undefined ? [] : [{ ...i, stats: i.stats }]));
+    return { instances, sockets: this.carrier.socketStatus() };
   }
 
   /**
@@ -399,7 +395,7 @@ export class Director {
   }
 
   /** Each instance: the cluster's agents (with keepalived's statistics when on the wire too), or the wire's machines. */
-  private vrrpStatus(): unknown[] {
+  private vrrpStatus(): Array<{ readonly name: string; readonly instance: string; readonly state: VrrpState; readonly stats?: WireStats }> {
     const carrier = this.carrier;
     if (this.member === undefined) return this.wire?.status() ?? [];
     return this.member.plane.instances().map((i) => {

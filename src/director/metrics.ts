@@ -18,7 +18,7 @@ export interface MetricsSources {
   readonly quorum: () => ReadonlyArray<{ service: string; held: boolean; liveWeight: number }>;
   /** Connection sync, when this director takes part in it. */
   readonly sync?: () => SyncStatus | undefined;
-  /** VRRP on the wire (no cluster block): keepalived's per-instance statistics. */
+  /** VRRP on the wire (with no cluster block, or beside one): keepalived's per-instance statistics. */
   readonly wire?: () => { instances: WireInstanceStatus[]; sockets: WireSocketStatus[] } | undefined;
 }
 

@@ -49,7 +49,7 @@ export interface WireAdvert {
 }
 
 export interface WireCarrierHost {
-  /** keepalived reads nothing for an instance in FAULT or not yet started. */
+  /** Whether the instance reads adverts now (VrrpInstance.readsAdverts). */
   listening(instance: string): boolean;
   received(advert: WireAdvert): void;
 }

@@ -41,10 +41,7 @@ export class WireVrrp {
       settings,
       open,
       {
-        listening: (instance) => {
-          const state = this.instances.get(instance)?.machine.state;
-          return state === 'backup' || state === 'master';
-        },
+        listening: (instance) => this.instances.get(instance)?.machine.readsAdverts === true,
         received: (a) => this.step(a.instance, { kind: 'advertReceived', from: a.from, priority: a.priority, advertIntervalMs: a.advertIntervalMs }),
       },
       log,

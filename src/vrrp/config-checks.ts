@@ -9,17 +9,18 @@ export const advertIntV3MaxMs = 40_950;
 
 export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
   const { diags } = cx;
-  const scripts = reportDuplicates(diags, config.vrrpScripts, (s) => s.name, (s) => s.where, (s) => `vrrp_script '${s.name}'`);
+  // A second block of a name never gets here: the parser skips it with a warning, as keepalived does.
+  const scripts = byName(config.vrrpScripts);
   for (const script of config.vrrpScripts) {
     if (script.script === undefined) {
       diags.warn('HAD_CFG_MISSING_KEYWORD', `vrrp_script '${script.name}' has no 'script' (on node ${config.node}): it is ignored`, script.where);
     }
   }
-  const files = reportDuplicates(diags, config.vrrpTrackFiles, (f) => f.name, (f) => f.where, (f) => `vrrp_track_file '${f.name}'`);
+  const files = byName(config.vrrpTrackFiles);
   for (const f of config.vrrpTrackFiles) {
     if (f.file === undefined) diags.warn('HAD_CFG_MISSING_KEYWORD', `vrrp_track_file '${f.name}' has no 'file': it is ignored`, f.where);
   }
-  const processes = reportDuplicates(diags, config.vrrpTrackProcesses, (p) => p.name, (p) => p.where, (p) => `vrrp_track_process '${p.name}'`);
+  const processes = byName(config.vrrpTrackProcesses);
   for (const p of config.vrrpTrackProcesses) {
     if (p.process === undefined) diags.warn('HAD_CFG_MISSING_KEYWORD', `vrrp_track_process '${p.name}' has no 'process': it is ignored`, p.where);
     if (p.quorumMax !== undefined && p.quorumMax < p.quorum) diags.error('HAD_CFG_CONFLICT', `vrrp_track_process '${p.name}': quorum_max ${p.quorumMax} is below quorum ${p.quorum}`, p.where);
@@ -29,7 +30,7 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
     for (const ref of holder.trackFiles) if (!files.has(ref.name)) diags.error('HAD_CFG_UNKNOWN_REFERENCE', `track_file names unknown vrrp_track_file '${ref.name}'`, ref.where);
     for (const ref of holder.trackProcesses) if (!processes.has(ref.name)) diags.error('HAD_CFG_UNKNOWN_REFERENCE', `track_process names unknown vrrp_track_process '${ref.name}'`, ref.where);
   };
-  const instances = reportDuplicates(diags, config.vrrpInstances, (i) => i.name, (i) => i.where, (i) => `vrrp_instance '${i.name}'`);
+  const instances = byName(config.vrrpInstances);
   reportDuplicates(
     diags,
     config.vrrpInstances.filter((i) => i.virtualRouterId !== undefined),
@@ -47,7 +48,6 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
   reportDuplicates(diags, vips, ({ vip }) => `${vip.address}`, ({ vip }) => vip.where, ({ vip, instance }) => `VIP ${vip.address} (vrrp_instance '${instance.name}')`, 'warning');
 
   const memberOf = new Map<string, string>();
-  reportDuplicates(diags, config.vrrpSyncGroups, (g) => g.name, (g) => g.where, (g) => `vrrp_sync_group '${g.name}'`);
   for (const group of config.vrrpSyncGroups) {
     if (group.members.length === 0) diags.error('HAD_CFG_MISSING_KEYWORD', `vrrp_sync_group '${group.name}' has no members: group { VI_1 VI_2 }`, group.where);
     if (group.members.length === 1) diags.warn('HAD_CFG_RISKY', `vrrp_sync_group '${group.name}' has only one member: a sync group moves several instances together`, group.where);
@@ -73,6 +73,10 @@ export function checkVrrpConfig(config: HadConfig, cx: ParseContext): void {
 
 function trackRefs(i: VrrpInstanceConfig | undefined): TrackRef[] {
   return i === undefined ? [] : [...i.trackInterfaces, ...i.trackScripts, ...i.trackFiles, ...i.trackProcesses];
+}
+
+function byName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((item) => [item.name, item]));
 }
 
 function checkTrackScript(ref: TrackRef, scripts: ReadonlyMap<string, { script?: unknown }>, cx: ParseContext): void {

@@ -221,6 +221,11 @@ export class VrrpInstance {
     return this.current === 'backup' && this.settings.preempt && this.now() >= this.preemptAllowedAtMs;
   }
 
+  /** keepalived reads no advert for an instance in FAULT or not yet started. */
+  get readsAdverts(): boolean {
+    return this.current === 'backup' || this.current === 'master';
+  }
+
   get effectivePriority(): number {
     return this.priority;
   }
