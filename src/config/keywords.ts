@@ -52,12 +52,12 @@ export const unsupportedKeywords = new Set([
   'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'instance', 'linkbeat_interfaces',
   'static_ipaddress', 'static_routes', 'static_rules', 'track_bfd', 'bfd_instance', 'garp_group', 'SSL',
   // vrrp_instance
-  'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'dont_track_primary', 'accept', 'no_accept',
+  'native_ipv6', 'dont_track_primary', 'accept', 'no_accept',
   'virtual_routes', 'virtual_rules', 'track_bfd', 'mcast_src_ip', 'unicast_ttl',
   'unicast_fault_no_peer', 'check_unicast_src', 'down_timer_adverts', 'notify_deleted',
   'notify_master_rx_lower_pri', 'strict_mode', 'skip_check_adv_addr', 'debug', 'kernel_rx_buf_size',
   'higher_prio_send_advert', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert',
-  'vrrp_garp_extra_if', 'auth_hmac', 'interface_up_down_delays', 'use_pmtu',
+  'vrrp_garp_extra_if', 'auth_hmac', 'interface_up_down_delays', 'use_pmtu', 'use_ipvlan', 'use_vmac_addr',
   // global_defs
   'enable_traps', 'enable_snmp_vrrp', 'enable_snmp_checker', 'enable_snmp_rfc', 'enable_dbus',
   'vrrp_iptables', 'vrrp_ipsets', 'vrrp_skip_check_adv_addr', 'vrrp_check_unicast_src',

@@ -7,6 +7,7 @@ import type { VirtualServerConfig } from '../ipvs/config';
 import { defaultVrrpInterface, type VrrpInstanceConfig } from '../vrrp/config';
 import { instanceFamily } from '../vrrp/config-checks';
 import { masterDownIntervalMs } from '../vrrp/timing';
+import { planVmacs, type VmacDevice } from '../vip/vmac';
 import type { HadConfig } from './model';
 import { formatMs } from './values';
 
@@ -49,13 +50,14 @@ function summarizeNode(config: HadConfig): string[] {
   if (config.cluster === undefined && config.vrrpInstances.length > 0) {
     lines.push('  no cluster block: VRRP as keepalived runs it, real adverts (IP protocol 112) on the wire, no quorum, no fencing; needs CAP_NET_RAW');
   }
-  for (const i of config.vrrpInstances) lines.push(...summarizeInstance(i, config));
+  const vmacs = planVmacs(config);
+  for (const i of config.vrrpInstances) lines.push(...summarizeInstance(i, config, vmacs.get(i.name)));
   for (const vs of config.virtualServers) lines.push(...summarizeService(vs));
   if (lines.length === 1) lines.push('  nothing to run: no vrrp_instance, no virtual_server');
   return lines;
 }
 
-function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig): string[] {
+function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig, vmac: VmacDevice | undefined): string[] {
   const vips = i.virtualIpAddresses.map((v) => `${v.address}/${v.prefix}${v.dev ? ` dev ${v.dev}` : ''}`).join(', ');
   const downMs = masterDownIntervalMs(i.version, i.advertIntMs, i.priority);
   const preempt = i.preempt ? (i.preemptDelayMs > 0 ? `preempt after ${formatMs(i.preemptDelayMs)}` : 'preempt') : 'nopreempt';
@@ -68,6 +70,10 @@ function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig): string[] {
     const to = i.unicastPeers.length > 0 ? `unicast to ${i.unicastPeers.map((p) => p.address).join(', ')}` : `multicast to ${family === 4 ? config.global.vrrpMcastGroup4 : config.global.vrrpMcastGroup6}`;
     const auth = i.version === 2 && i.authentication?.type === 'PASS' ? ', auth PASS' : '';
     lines.push(`    adverts ${to}${i.unicastSrcIp !== undefined ? ` from ${i.unicastSrcIp.address}` : ''}${auth}`);
+  }
+  if (vmac !== undefined) {
+    const adverts = vmac.xmitBase ? `the adverts leave from ${vmac.base}` : 'the adverts leave from it';
+    lines.push(`    VMAC ${vmac.name} (macvlan over ${vmac.base}, MAC ${vmac.mac}): its VIPs go there and ${adverts}`);
   }
   return lines;
 }

@@ -31,10 +31,11 @@ import { VrrpInstances } from './vrrp-instances';
 import { AgentRunner } from '../fencing/agents/runner';
 import { ClusterSync } from './cluster-sync';
 import { loopbackDriver } from '../vip/driver';
-import type { CommandRunner } from '../vip/linux-driver';
+import { processRunner, type CommandRunner } from '../vip/linux-driver';
+import { VmacDevices, procSysctls, type Sysctls } from '../vip/vmac-devices';
 import { selectAddressDriver } from '../vip/select';
 import { planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
-import { wireSettings, type InterfaceAddresses } from './wire-settings';
+import { advertSource, wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireInstanceStatus } from './wire-vrrp';
 import { WireCarrier, type WireSocketOpener, type WireSocketStatus, type WireStats } from './wire-carrier';
 import type { VrrpState } from '../vrrp/instance';
@@ -65,6 +66,8 @@ export interface DirectorOptions {
   /** VRRP on the wire (with no cluster block, or beside it when the VIPs are real): the raw sockets (tests give fakes) and the host's interfaces. */
   readonly wireSockets?: WireSocketOpener;
   readonly interfaces?: InterfaceAddresses;
+  /** Tests replace the interfaces' sysctl files (use_vmac). */
+  readonly sysctls?: Sysctls;
 }
 
 const rawVrrpSockets: WireSocketOpener = (family, iface, group, received) => openVrrpSocket({ family, interface: iface, group, received });
@@ -106,6 +109,7 @@ export class Director {
   private carrier: WireCarrier | undefined;
   private sync: ClusterSync | undefined;
   private readonly vrrp: VrrpInstances;
+  private readonly vmacs: VmacDevices;
   private readonly driverProblem: string | undefined;
   private readonly fenceRunner: AgentRunner;
 
@@ -135,6 +139,7 @@ export class Director {
     this.vrrp = new VrrpInstances(options.config, this.plane, typeof driver === 'string' ? loopbackDriver : driver, this.clock, this.log, (command, subject) =>
       this.notify(command, subject),
     );
+    this.vmacs = new VmacDevices([...this.vrrp.vmacs.values()], options.commandRunner ?? processRunner, options.sysctls ?? procSysctls);
     this.health = new HealthMonitor(this.clock, options.rng ?? systemRng, {
       changed: (id, up, reason) => this.serverChanged(id, up, reason),
       weight: (id, weight) => this.serverWeight(id, weight),
@@ -157,6 +162,7 @@ export class Director {
     errors.push(...plans.flatMap((p) => runRefusals(p)));
     if (director.driverProblem !== undefined) errors.push(director.driverProblem);
     if (errors.length > 0) throw new StartError(errors);
+    await director.makeVmacs();
     await director.vrrp.removeLeftovers();
     for (const plan of plans) director.addService(plan);
     director.vrrp.claimVipListeners();
@@ -164,6 +170,7 @@ export class Director {
     if (listenErrors.length > 0) {
       director.health.stop();
       await director.plane.close(0);
+      await director.vmacs.remove();
       throw new StartError(listenErrors);
     }
     try {
@@ -176,11 +183,33 @@ export class Director {
       director.carrier?.close();
       director.health.stop();
       await director.plane.close(0);
+      await director.vmacs.remove();
       throw err instanceof StartError ? err : new StartError([(err as Error).message]);
     }
     director.scheduleTick();
     director.log.info('director started', { component: 'director', node: options.config.node, services: plans.length, control: options.controlPath });
     return director;
+  }
+
+  /**
+   * The VMACs of use_vmac, before any address goes on them or any advert leaves from
+   * them; with loopback VIPs there is no interface to make, which is said.
+   */
+  private async makeVmacs(): Promise<void> {
+    const ignored = this.config.vrrpInstances.filter((vi) => vi.vmac !== undefined && !this.vrrp.vmacs.has(vi.name)).map((vi) => vi.name);
+    if (ignored.length > 0 && this.vrrp.addressKind === 'loopback') this.log.warn(`${ignored.join(', ')}: use_vmac ignored: the VIPs are loopback addresses, on no interface a VMAC could stand beside`, { component: 'vip' });
+    if (this.vmacs.devices.length === 0) return;
+    const interfaces = this.options.interfaces ?? hostInterfaces;
+    const problems = await this.vmacs.create((d) => {
+      const vi = this.config.vrrpInstances.find((i) => i.name === d.instance);
+      return vi === undefined ? undefined : advertSource(vi, interfaces(d.base))?.text;
+    });
+    if (problems.length === 0) {
+      this.log.info(`use_vmac: ${this.vmacs.devices.map((d) => `${d.instance} on ${d.name} (${d.mac}, over ${d.base})`).join('; ')}`, { component: 'vip' });
+      return;
+    }
+    await this.vmacs.remove();
+    throw new StartError(problems);
   }
 
   /** Applies a new configuration; a refused one changes nothing and its problems are returned. */
@@ -261,7 +290,7 @@ export class Director {
    */
   private openWireBesideCluster(): WireCarrier | undefined {
     if (this.vrrp.addressKind !== 'linux' || isWitness(this.config) || this.config.vrrpInstances.length === 0) return undefined;
-    const plan = wireSettings(this.config, this.options.interfaces ?? hostInterfaces);
+    const plan = wireSettings(this.config, this.options.interfaces ?? hostInterfaces, this.vrrp.vmacs);
     for (const note of plan.notes) this.log.warn(note, { component: 'vrrp' });
     if (plan.problems.length > 0) throw new StartError(plan.problems);
     return new WireCarrier(
@@ -285,7 +314,7 @@ export class Director {
    */
   private runWithoutCluster(config: HadConfig): void {
     if (config.vrrpInstances.length === 0) return;
-    const plan = wireSettings(config, this.options.interfaces ?? hostInterfaces);
+    const plan = wireSettings(config, this.options.interfaces ?? hostInterfaces, this.vrrp.vmacs);
     for (const note of plan.notes) this.log.warn(note, { component: 'vrrp' });
     if (plan.problems.length > 0) throw new StartError(plan.problems);
     const wire = new WireVrrp(plan.settings, this.options.wireSockets ?? rawVrrpSockets, this.clock, { instanceChanged: (instance, from, to, _reason, priority) => this.vrrp.instanceChanged(instance, from, to, priority) }, this.log);
@@ -333,6 +362,7 @@ export class Director {
     this.sync?.stop();
     await this.member?.stop('leave');
     this.carrier?.close();
+    for (const p of await this.vmacs.remove()) this.log.warn(p, { component: 'vip' });
     this.health.stop();
     await this.control.stop();
     await this.plane.close(this.options.drainMs ?? drainDefaultMs);

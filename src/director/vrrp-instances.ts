@@ -21,6 +21,7 @@ import { commandFound } from '../config/script-security';
 import { nodeConfigFs } from '../config/config-fs';
 import type { VrrpState } from '../vrrp/instance';
 import type { AddressDriver, VipSet } from '../vip/driver';
+import { placeOnVmac, planVmacs, type VmacDevice } from '../vip/vmac';
 import type { InstanceSettings } from './control-plane';
 import { NotifyFifo } from './notify-fifo';
 
@@ -46,6 +47,8 @@ export class VrrpInstances {
   private plane: InstanceDriver | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
   beforeTakeover: ((instance: string, addresses: readonly string[]) => void) | undefined;
+  /** The VMACs of use_vmac, by instance: where their VIPs go. Real addresses only. */
+  readonly vmacs: ReadonlyMap<string, VmacDevice>;
 
   constructor(
     private readonly config: HadConfig,
@@ -55,7 +58,9 @@ export class VrrpInstances {
     private readonly log: Logger,
     private readonly notify: (command: Command | undefined, subject: string) => void,
     private readonly probes: TrackProbes = hostProbes,
-  ) {}
+  ) {
+    this.vmacs = driver.kind === 'linux' && this.runsInstances() ? planVmacs(config) : new Map();
+  }
 
   /** Whether the VIPs are real addresses (the linux driver) or the lab's loopback ones. */
   get addressKind(): AddressDriver['kind'] {
@@ -222,7 +227,9 @@ export class VrrpInstances {
   }
 
   private vipSet(vi: VrrpInstanceConfig): VipSet {
-    return { instance: vi.name, addresses: [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded], interface: vi.interface, garp: vi.garp };
+    const addresses = [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded];
+    const vmac = this.vmacs.get(vi.name);
+    return { instance: vi.name, addresses: vmac === undefined ? addresses : placeOnVmac(addresses, vmac), interface: vmac?.name ?? vi.interface, garp: vi.garp };
   }
 
   /**

@@ -2,12 +2,13 @@
 // from the file as keepalived reads it: the family of its first VIP, the interface's
 // own address as the advert's source (its first IPv4 address, or its IPv6 link-local
 // address) unless unicast_src_ip names one, the group of global_defs, version 3 for
-// IPv6 whatever vrrp_version says.
+// IPv6 whatever vrrp_version says; with use_vmac, the adverts come and go on the VMAC.
 import type { HadConfig } from '../config/model';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
-import { defaultVrrpInterface } from '../vrrp/config';
+import { defaultVrrpInterface, type VrrpInstanceConfig } from '../vrrp/config';
 import { instanceFamily } from '../vrrp/config-checks';
 import { passwordBytes, v2Auth } from '../vrrp/wire/packet';
+import type { VmacDevice } from '../vip/vmac';
 import type { WireInstanceSettings } from './wire-carrier';
 
 /** An interface's addresses, as os.networkInterfaces() lists them; undefined when there is no such interface. */
@@ -21,7 +22,15 @@ export interface WirePlan {
   readonly notes: string[];
 }
 
-export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses): WirePlan {
+/** Where an instance's adverts come from: unicast_src_ip, else its interface's first IPv4 address or its IPv6 link-local one. */
+export function advertSource(vi: VrrpInstanceConfig, listed: ReturnType<InterfaceAddresses>): IpAddr | undefined {
+  if (vi.unicastSrcIp !== undefined) return parseIpAddr(vi.unicastSrcIp.address);
+  const own = instanceFamily(vi) === 4 ? listed?.find((a) => a.family === 4) : listed?.find((a) => a.family === 6 && a.address.toLowerCase().startsWith('fe80:'));
+  return own === undefined ? undefined : parseIpAddr(own.address.split('%')[0] as string);
+}
+
+/** `vmacs`: the VMACs that run (use_vmac). */
+export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses, vmacs: ReadonlyMap<string, VmacDevice> = new Map()): WirePlan {
   const settings: WireInstanceSettings[] = [];
   const problems: string[] = [];
   const notes: string[] = [];
@@ -44,12 +53,12 @@ export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses):
       problems.push(`${vi.name}: interface ${iface} does not exist on this host`);
       continue;
     }
-    const own = family === 4 ? listed.find((a) => a.family === 4) : listed.find((a) => a.family === 6 && a.address.toLowerCase().startsWith('fe80:'));
-    const source = vi.unicastSrcIp !== undefined ? parseIpAddr(vi.unicastSrcIp.address) : own !== undefined ? parseIpAddr(own.address.split('%')[0] as string) : undefined;
+    const source = advertSource(vi, listed);
     if (source === undefined) {
       problems.push(`${vi.name}: interface ${iface} has no ${family === 4 ? 'IPv4 address' : 'IPv6 link-local address'} to send adverts from (give unicast_src_ip)`);
       continue;
     }
+    const vmac = vmacs.get(vi.name);
     const group = parseIpAddr(family === 4 ? config.global.vrrpMcastGroup4 : config.global.vrrpMcastGroup6) as IpAddr;
     settings.push({
       name: vi.name,
@@ -61,7 +70,9 @@ export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses):
       startAsMaster: vi.initialState === 'MASTER',
       primaryAddress: source.text,
       vrid: vi.virtualRouterId ?? 0,
-      interface: iface,
+      // As keepalived: the instance's socket sends and receives on its VMAC (a peer's adverts from
+      // the same MAC reach the macvlan, not the base), unless vmac_xmit_base keeps it on the base.
+      interface: vmac !== undefined && !vmac.xmitBase ? vmac.name : iface,
       family,
       source,
       group,

@@ -1,7 +1,7 @@
 // The lab in network namespaces (root): namespaces of its own, each with an `eth0`
 // on one bridge (in a hub namespace of its own), on a private /24. Nothing outside
 // the namespaces is touched; destroy() removes them all.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
 /**
@@ -195,9 +195,10 @@ export class NetnsLab {
     return /lladdr ([0-9a-f:]{17})/.exec(ip('-n', this.ns(host), 'neigh', 'show', address))?.[1];
   }
 
-  /** The addresses on a host's eth0, as ADDRESS/PREFIX. */
-  addresses(host: string, family: 4 | 6 = 4): string[] {
-    return [...ip('-n', this.ns(host), `-${family}`, '-o', 'addr', 'show', 'dev', 'eth0').matchAll(/inet6? (\S+)/g)].map((m) => m[1] as string);
+  /** The addresses on a host's interface (eth0 unless named), as ADDRESS/PREFIX; none when there is no such interface. */
+  addresses(host: string, family: 4 | 6 = 4, dev = 'eth0'): string[] {
+    const shown = spawnSync('ip', ['-n', this.ns(host), `-${family}`, '-o', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
+    return shown.status === 0 ? [...shown.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1] as string) : [];
   }
 
   /** Sets a host's neighbour entry by hand, as traffic to the address would have. */

@@ -11,6 +11,7 @@ import { GarpSchedule } from './garp-schedule';
 export interface CommandResult {
   readonly code: number;
   readonly stderr: string;
+  readonly stdout?: string;
 }
 
 export interface CommandRunner {
@@ -25,9 +26,9 @@ const naTimeoutMs = 2000;
 export const processRunner: CommandRunner = {
   run: (program, args, timeoutMs = commandTimeoutMs, signal) =>
     new Promise((resolve) => {
-      execFile(program, [...args], { timeout: timeoutMs, encoding: 'utf8', ...(signal !== undefined ? { signal } : {}) }, (err, _stdout, stderr) => {
-        if (err === null) resolve({ code: 0, stderr });
-        else resolve({ code: typeof err.code === 'number' ? err.code : -1, stderr: stderr.length > 0 ? stderr : err.message });
+      execFile(program, [...args], { timeout: timeoutMs, encoding: 'utf8', ...(signal !== undefined ? { signal } : {}) }, (err, stdout, stderr) => {
+        if (err === null) resolve({ code: 0, stderr, stdout });
+        else resolve({ code: typeof err.code === 'number' ? err.code : -1, stderr: stderr.length > 0 ? stderr : err.message, stdout });
       });
     }),
 };

@@ -123,6 +123,14 @@ export interface GarpSettings {
   masterRefreshRepeat: number;
 }
 
+/** What `use_vmac` names; what it leaves out is derived (vrrp/vmac.ts). */
+export interface VmacRequest {
+  readonly where: SourcePos;
+  name?: string;
+  /** Six octets, or five to which the VRID is added. */
+  mac?: string;
+}
+
 export type VrrpInitialState = 'MASTER' | 'BACKUP';
 
 export interface VrrpInstanceConfig {
@@ -152,6 +160,10 @@ export interface VrrpInstanceConfig {
   unicastPeers: UnicastPeer[];
   /** Version 3 over IPv4: the checksum leaves the pseudo-header out (other vendors' form). */
   v3ChecksumAsV2: boolean;
+  /** `use_vmac [NAME] [MAC]`: a macvlan with the virtual router MAC carries the VIPs and adverts. */
+  vmac?: VmacRequest;
+  /** `vmac_xmit_base`: adverts leave from the base interface, not the VMAC. */
+  vmacXmitBase: boolean;
   notify: NotifyScripts;
   garp: GarpSettings;
   smtpAlert: boolean;
@@ -192,6 +204,7 @@ export function newVrrpInstance(name: string, where: SourcePos, global: GlobalDe
     trackProcesses: [],
     unicastPeers: [],
     v3ChecksumAsV2: global.v3ChecksumAsV2,
+    vmacXmitBase: false,
     notify: {},
     garp: { ...global.garp },
     smtpAlert: false,
@@ -354,6 +367,13 @@ export const vrrpInstanceSpec: BlockSpec<VrrpInstanceConfig> = {
     v3_checksum_as_v2: (s, t, cx) => {
       t.v3ChecksumAsV2 = flagArg(cx, s);
     },
+    use_vmac: (s, t, cx) => {
+      if (expectArgs(cx, s, 0, 2)) t.vmac = readVmac(cx, s);
+    },
+    vmac_xmit_base: (s, t, cx) => {
+      expectArgs(cx, s, 0);
+      t.vmacXmitBase = true;
+    },
     unicast_peer: (s, t, cx) => {
       for (const entry of listBlock(cx, s)) {
         const peer = readUnicastPeer(cx, entry);
@@ -406,6 +426,33 @@ export const vrrpSyncGroupSpec: BlockSpec<VrrpSyncGroupConfig> = {
     return true;
   },
 };
+
+/**
+ * `use_vmac [NAME] [MAC]`, in either order (a MAC has colons, a name cannot). As keepalived,
+ * a bad name or MAC is ignored with a warning and the default stands.
+ */
+function readVmac(cx: ParseContext, s: Statement): VmacRequest {
+  const vmac: VmacRequest = { where: s.where };
+  for (const arg of s.args) {
+    if (arg.text.includes(':')) {
+      const problem = vmacMacProblem(arg.text);
+      if (problem !== undefined) cx.diags.warn('HAD_CFG_BAD_VALUE', `use_vmac: ${problem}: ignored, the VRRP MAC is used`, arg.where);
+      else vmac.mac = arg.text.toLowerCase();
+    } else if (!/^[A-Za-z0-9_.-]{1,15}$/.test(arg.text)) {
+      cx.diags.warn('HAD_CFG_BAD_VALUE', `use_vmac: '${arg.text}' is no interface name (1 to 15 letters, digits, '_', '.', '-'): ignored, the name is chosen`, arg.where);
+    } else vmac.name = arg.text;
+  }
+  return vmac;
+}
+
+function vmacMacProblem(text: string): string | undefined {
+  const octets = text.replace(/:$/, '').split(':');
+  if (octets.length < 5 || octets.length > 6 || !octets.every((o) => /^[0-9A-Fa-f]{1,2}$/.test(o))) return `'${text}' is not a MAC address (six octets, or five and the VRID)`;
+  const bytes = octets.map((o) => parseInt(o, 16));
+  if (((bytes[0] as number) & 1) === 1) return `${text} is a multicast MAC address`;
+  if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0x5e && bytes[3] === 0 && (bytes[4] === 1 || bytes[4] === 2)) return `${text} is an RFC 5798 virtual router MAC (give none to get it)`;
+  return undefined;
+}
 
 const scopeNames = ['global', 'site', 'link', 'host', 'nowhere'] as const;
 

@@ -89,7 +89,7 @@ describe('keyword tables', () => {
 
   describe('keepalived keywords outside our scope', () => {
     const cases: Array<[string, string]> = [
-      ['use_vmac in vrrp_instance', instance('VI_1', 1, '10.0.0.1', 'use_vmac')],
+      ['use_ipvlan in vrrp_instance', instance('VI_1', 1, '10.0.0.1', 'use_ipvlan')],
       ['auth_hmac in vrrp_instance', instance('VI_1', 1, '10.0.0.1', 'auth_hmac {', '    key 1 hex:00', '}')],
       ['enable_snmp_vrrp in global_defs', lines('global_defs {', '    enable_snmp_vrrp', '}')],
       ['bfd_instance at the top level', lines('bfd_instance b1 {', '    neighbor_ip 10.0.0.9', '}')],
@@ -107,7 +107,7 @@ describe('keyword tables', () => {
 
   describe('strict', () => {
     it('turns every warning into an error with the same code and place', () => {
-      const text = instance('VI_1', 1, '10.0.0.1', 'frobnicate', 'use_vmac');
+      const text = instance('VI_1', 1, '10.0.0.1', 'frobnicate', 'use_ipvlan');
       const plain = loadText(text);
       const strict = loadText(text, { strict: true });
       assert.deepEqual([plain.errorCount, plain.warningCount], [0, 2]);

@@ -18,7 +18,6 @@ const expectedWarnings: Record<string, string[]> = {
   'keepalived.conf.conditional_conf': [
     "3:7: 'net_namespace' (a keepalived keyword) is not supported by hadirector: ignored [HAD_CFG_UNSUPPORTED]",
     "7:14: vrrp_script check_VI_0: '/etc/keepalived/scripts/check_high_VI_0.sh' is not on this host: the script is not run and moves no instance (keepalived disables it too) [HAD_CFG_BAD_VALUE]",
-    "23:2: 'use_vmac' (a keepalived keyword) is not supported by hadirector: ignored [HAD_CFG_UNSUPPORTED]",
   ],
   'keepalived.conf.fwmark': ['12:3: protocol is ignored for a fwmark service (the mark selects the packets) [HAD_CFG_CONFLICT]'],
   'keepalived.conf.inhibit': [],

@@ -8,7 +8,7 @@
 // and fails over as keepalived does, never fences keepalived, and takes over only with
 // quorum.
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,9 @@ import { repoRoot } from '../support/paths';
 
 const subnet = '10.214.0';
 const VIP = `${subnet}.100`;
+/** use_vmac's macvlan for VRID 61, and its MAC (RFC 5798 §7.3). */
+const vmacName = 'vrrp.61';
+const vmacMac = '00:00:5e:00:01:3d';
 const keepalivedPaths = ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/bin/keepalived'];
 /** What process start-up, iproute2 and the polling add to a takeover, at most. */
 const marginMs = 700;
@@ -56,9 +59,10 @@ interface Side {
   readonly priority: number;
   readonly nopreempt?: boolean;
   readonly checksumAsV2?: boolean;
+  readonly vmac?: boolean;
 }
 
-function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: boolean, checksumAsV2 = false): string {
+function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: boolean, checksumAsV2 = false, vmac = false): string {
   return `vrrp_instance VI_1 {
     state BACKUP
     interface eth0
@@ -66,7 +70,7 @@ function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: 
     priority ${priority}
     advert_int ${advertS}
     version ${version}
-${nopreempt ? '    nopreempt\n' : ''}${checksumAsV2 ? '    v3_checksum_as_v2\n' : ''}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
+${nopreempt ? '    nopreempt\n' : ''}${vmac ? '    use_vmac\n' : ''}${checksumAsV2 ? '    v3_checksum_as_v2\n' : ''}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
         ${VIP}/24
     }
 }
@@ -102,7 +106,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   function start(who: 'ka' | 'hd', pair: Pair, cluster = false): void {
     const me = pair[who];
     const file = path.join(dir, `${who}.conf`);
-    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${cluster ? clusterBlock : ''}${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true)}`);
+    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${cluster ? clusterBlock : ''}${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true, me.vmac === true)}`);
     // A killed keepalived leaves its pid files; a pid since reused by another process would make it refuse to start.
     if (who === 'ka') for (const f of ['ka.pid', 'ka-vrrp.pid']) fs.rmSync(path.join(dir, f), { force: true });
     const child =
@@ -117,10 +121,11 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     running.set('w', net.spawn('w', process.execPath, [path.join(repoRoot(), 'bin', 'hadirector'), 'run', '-f', path.join(dir, 'hd.conf'), '--node', 'w', '--control', path.join(dir, 'w.sock'), '--pid-file', path.join(dir, 'w.pid')]));
   }
 
-  /** A killed director's host is gone with it: its addresses too. */
+  /** A killed director's host is gone with it: its addresses and its VMAC too. */
   async function crash(who: Who): Promise<void> {
     await stop(who, 'SIGKILL');
     execFileSync('ip', ['-n', net.ns(who), 'addr', 'flush', 'dev', 'eth0', 'to', `${VIP}/32`], { stdio: 'pipe' });
+    spawnSync('ip', ['-n', net.ns(who), 'link', 'del', 'dev', vmacName], { stdio: 'pipe' });
   }
 
   async function stop(who: Who, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
@@ -269,6 +274,59 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     const heard = await waitFor('hadirector to hear keepalived', async () => (((await stats().catch(() => undefined))?.advert_rcvd ?? 0) >= 2 ? stats() : undefined), 10_000, 100);
     console.log(`      (hadirector without the pseudo-header: keepalived logs "Invalid VRRPv3 checksum"; hadirector heard ${heard?.advert_rcvd} of keepalived's adverts, chk_err ${heard?.chk_err})`);
     assert.equal(heard?.chk_err, 0, 'with v3_checksum_as_v2 received checksums are not checked, as in keepalived');
+  });
+
+  it(`use_vmac on both: the VIP lives on ${vmacName} with MAC ${vmacMac}; the client's neighbour entry is the VMAC after every takeover and the client reaches the VIP across kill -9, preemption and SIGTERM`, async () => {
+    const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150, vmac: true }, hd: { priority: 100, vmac: true } };
+    const mdi = masterDownIntervalMs(3, 1000, 100);
+    const onVmac = (who: 'ka' | 'hd'): boolean => net.addresses(who, 4, vmacName).includes(`${VIP}/24`);
+    const vmacHolder = (): string => (['ka', 'hd'] as const).filter(onVmac).join('+') || 'none';
+    const heldOnVmac = async (who: 'ka' | 'hd', deadlineMs: number, t0 = Date.now()): Promise<number> => {
+      await waitFor(`${who} alone to hold ${VIP} on ${vmacName} (now: ${vmacHolder()})`, () => (vmacHolder() === who && holder() === 'none' ? true : undefined), deadlineMs, 20);
+      return Date.now() - t0;
+    };
+    const clientOnVmac = (): Promise<unknown> => waitFor(`the client's neighbour entry for ${VIP} to be the VMAC (now ${net.neighbour('cl', VIP)})`, () => (net.neighbour('cl', VIP) === vmacMac ? true : undefined), 5000, 20);
+    // A TCP SYN to a closed port: the holder's RST ("Connection refused") shows the client reached the VIP.
+    const reaches = (): boolean => /Connection refused/.test(spawnSync('ip', ['netns', 'exec', net.ns('cl'), 'timeout', '2', 'bash', '-c', `echo > /dev/tcp/${VIP}/9`], { encoding: 'utf8' }).stderr);
+    /** Reaches the VIP from the client, the holder knowing no neighbour: its reply needs an ARP request first. */
+    const clientReaches = async (holder: 'ka' | 'hd'): Promise<void> => {
+      spawnSync('ip', ['-n', net.ns(holder), 'neigh', 'flush', 'all']);
+      await waitFor(`the client to reach ${VIP} on ${holder}`, () => (reaches() ? true : undefined), 5000, 50);
+    };
+    const conf = (who: 'ka' | 'hd', key: string): string => execFileSync('ip', ['netns', 'exec', net.ns(who), 'cat', `/proc/sys/net/ipv4/conf/eth0/${key}`], { encoding: 'utf8' }).trim();
+    const hdBefore = [conf('hd', 'arp_ignore'), conf('hd', 'arp_announce')];
+
+    primeClient();
+    start('ka', pair);
+    await heldOnVmac('ka', 10_000);
+    start('hd', pair);
+    await waitFor('hadirector to be backup', () => (/VI_1: INIT -> BACKUP/.test(net.outputOf(running.get('hd') as ChildProcess)) ? true : undefined), 10_000, 20);
+    await clientOnVmac();
+    await clientReaches('ka');
+    // keepalived's reply goes out by eth0 after an ARP request that names the VIP as its sender: the client may take eth0's MAC.
+    console.log(`      (use_vmac: the client reached keepalived's VIP; its entry then: ${net.neighbour('cl', VIP) === vmacMac ? 'the VMAC' : `keepalived's eth0 MAC ${net.neighbour('cl', VIP)}`})`);
+    const link = JSON.parse(execFileSync('ip', ['-n', net.ns('hd'), '-d', '-j', 'link', 'show', 'dev', vmacName], { encoding: 'utf8' }))[0] as { address: string; link: string; linkinfo: { info_kind: string; info_data: { mode: string } } };
+    assert.deepEqual([link.address, link.link, link.linkinfo.info_kind, link.linkinfo.info_data.mode], [vmacMac, 'eth0', 'macvlan', 'private'], "hadirector's VMAC is keepalived's");
+    assert.deepEqual([conf('hd', 'arp_ignore'), conf('hd', 'arp_announce')], ['1', '2'], 'the base interface answers no ARP for the VIP and never names it in its own requests');
+
+    const crashedAt = Date.now();
+    await crash('ka');
+    const took = await heldOnVmac('hd', mdi + 5000, crashedAt);
+    await clientOnVmac();
+    await clientReaches('hd');
+    console.log(`      (use_vmac: keepalived killed: hadirector holds ${VIP} on ${vmacName} after ${took} ms (Master_Down_Interval ${mdi.toFixed(0)} ms); the client reaches it, its entry still ${net.neighbour('cl', VIP)})`);
+    assert.ok(took <= mdi + marginMs, `took ${took} ms`);
+    assert.equal(net.neighbour('cl', VIP), vmacMac, "hadirector's ARP request before its reply does not teach the client eth0's MAC for the VIP");
+
+    start('ka', pair);
+    const preempted = await heldOnVmac('ka', masterDownIntervalMs(3, 1000, 150) + 5000);
+    await clientOnVmac();
+    await clientReaches('ka');
+    console.log(`      (use_vmac: keepalived back at 150 preempts after ${preempted} ms; the client's entry was the VMAC and the client reaches it)`);
+
+    await stop('hd', 'SIGTERM');
+    assert.equal(spawnSync('ip', ['-n', net.ns('hd'), 'link', 'show', 'dev', vmacName], { stdio: 'ignore' }).status === 0, false, `hadirector deletes ${vmacName} when it stops`);
+    assert.deepEqual([conf('hd', 'arp_ignore'), conf('hd', 'arp_announce')], hdBefore, "eth0's ARP settings are put back");
   });
 
   describe('with a cluster block on the hadirector side (itself and a witness)', () => {

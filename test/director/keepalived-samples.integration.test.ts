@@ -1,6 +1,7 @@
 // keepalived's own sample files with a vrrp_instance, run by hadirector as they are (no
 // cluster block) alone in a network namespace with eth0 to eth3: every instance becomes
-// master and its VIPs come up on their interfaces, as under keepalived (root only; the
+// master and its VIPs come up on their interfaces (an instance with use_vmac: on its
+// VMAC, vrrp.VRID), as under keepalived (root only; the
 // samples sit in the shared reference folder beside the repository). One thing differs
 // from keepalived: the userspace data plane listens on a virtual_server's address, so an
 // address no instance carries (keepalived.conf.sample's 10.10.10.2) is put on lo first;
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { masterDownIntervalMs } from '../../src/vrrp/timing';
+import { placeOnVmac, planVmacs } from '../../src/vip/vmac';
 import { netnsUnavailable } from '../../src/lab/netns';
 import { waitFor } from '../support/director-process';
 import { repoRoot, sharedDir } from '../support/paths';
@@ -56,7 +58,11 @@ describe("keepalived's samples run as they are (integration, network namespaces,
       const file = path.join(samplesDir, sample);
       const node = nodeFor(sample);
       const { config } = loadConfig(sample, { cwd: samplesDir, node });
-      const vips = config.vrrpInstances.flatMap((vi) => vi.virtualIpAddresses.map((v) => ({ instance: vi.name, address: `${v.address}/${v.prefix}`, dev: v.dev ?? vi.interface ?? 'eth0' })));
+      const vmacs = planVmacs(config);
+      const vips = config.vrrpInstances.flatMap((vi) => {
+        const vmac = vmacs.get(vi.name);
+        return (vmac === undefined ? vi.virtualIpAddresses : placeOnVmac(vi.virtualIpAddresses, vmac)).map((v) => ({ instance: vi.name, address: `${v.address}/${v.prefix}`, dev: v.dev ?? vi.interface ?? 'eth0' }));
+      });
       const carried = new Set(vips.map((v) => v.address.split('/')[0]));
       for (const vs of config.virtualServers) {
         if (vs.key.kind === 'address' && !carried.has(vs.key.address)) execFileSync('ip', ['-n', ns, 'addr', 'replace', `${vs.key.address}/32`, 'dev', 'lo']);
