@@ -5,6 +5,7 @@
 // lab) runs as whoever started it, and is not warned about.
 import path from 'node:path';
 import type { Command } from './values';
+import { isRedirection } from './script-exec';
 import type { ParseContext } from './keywords';
 import type { HadConfig } from './model';
 import { onLoopbackOnly } from '../cluster/config';
@@ -44,7 +45,7 @@ export function commandFound(c: Command, isFile: (absPath: string) => boolean, b
   const program = c.argv[0];
   if (program === undefined) return false;
   // keepalived runs `</dev/tcp/HOST/PORT` and the like through the shell: nothing to find.
-  if (program.startsWith('<')) return true;
+  if (isRedirection(program)) return true;
   if (program.includes('/')) return isFile(path.resolve(baseDir, program));
   return scriptSearchPath.some((dir) => isFile(path.join(dir, program)));
 }

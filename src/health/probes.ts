@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { scriptSpawnArgs } from '../config/script-exec';
 import type { CheckOutcome } from './checker-state';
 import type { CheckerConfig, HttpCheckConfig, MiscCheckConfig, TcpCheckConfig, UrlCheck } from './config';
 
@@ -143,14 +144,14 @@ async function fetchUrl(checker: HttpCheckConfig, url: UrlCheck, target: Target)
  * misc_timeout (the delay loop by default) is killed and counts as down.
  */
 export function miscProbe(checker: MiscCheckConfig): Promise<CheckOutcome> {
-  const argv = checker.path?.argv ?? [];
+  const run = checker.path === undefined ? undefined : scriptSpawnArgs(checker.path);
   const timeoutMs = checker.timeoutMs ?? checker.timing.delayLoopMs;
   return new Promise((resolve) => {
-    if (argv.length === 0) {
+    if (run === undefined) {
       resolve({ ok: false, reason: 'no misc_path' });
       return;
     }
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' });
+    const child = spawn(run.program, run.args, { stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { scriptSpawnArgs } from '../config/script-exec';
 import type { Command } from '../config/values';
 import type { ProcessParamMatch } from '../vrrp/config';
 
@@ -99,10 +100,10 @@ export const hostProbes: TrackProbes = {
   },
 
   runScript(command, timeoutMs) {
-    const [program, ...args] = command.argv;
-    if (program === undefined) return Promise.resolve(false);
+    const run = scriptSpawnArgs(command);
+    if (run === undefined) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const child = spawn(program, args, { stdio: 'ignore' });
+      const child = spawn(run.program, run.args, { stdio: 'ignore' });
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.once('error', () => {
         clearTimeout(timer);

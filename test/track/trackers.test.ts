@@ -188,4 +188,16 @@ describe('the host probes', () => {
     assert.equal(await hostProbes.runScript({ argv: ['/bin/sh', '-c', 'sleep 5'], where }, 100), false);
     assert.equal(await hostProbes.runScript({ argv: ['/no/such/program'], where }, 5000), false);
   });
+
+  it('run a line that starts with </ through /bin/sh, as keepalived does: it succeeds when the file opens', async () => {
+    const where = { file: 'c.conf', line: 1, col: 1 };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'had-redir-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'present'), '');
+      assert.equal(await hostProbes.runScript({ argv: [`<${dir}/present`], where }, 5000), true);
+      assert.equal(await hostProbes.runScript({ argv: [`<${dir}/absent`], where }, 5000), false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
