@@ -165,7 +165,6 @@ export class NetnsLab {
     }
   }
 
-  /** Runs a program inside a host's namespace, in a process group of its own. */
   /** Starts a program in a host's namespace; its output is drained (a full pipe would stall it) and its tail kept. */
   spawn(host: string, program: string, args: readonly string[]): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', this.ns(host), program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

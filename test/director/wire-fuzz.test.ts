@@ -1,13 +1,14 @@
-// The VRRP receiver is untrusted input: 100,000 hostile packets at a running pair (master
-// and backup, VRRP v3 on a fake segment), each kind counted under its own reason, none
-// crashing anything, none moving either instance. Hostile packets claim priority 254
-// from an unknown address, so any one wrongly accepted would turn the master into a
-// backup at once. Replays of the master's own adverts are accepted, as in keepalived
-// (VRRP has no replay protection), and change nothing either.
+// The VRRP receiver is untrusted input: 100,000 hostile packets (test/support/hostile-vrrp.ts)
+// at a running pair (master and backup, VRRP v3 on a fake segment), each kind counted
+// under its own reason, none crashing anything, none moving either instance. Replays of
+// the master's own adverts are accepted, as in keepalived (VRRP has no replay
+// protection), and change nothing either. test/director/vrrp-flood.integration.test.ts
+// sends the same kinds on a real wire to running directors.
 import assert from 'node:assert/strict';
 import { SeededRng } from '../../src/common/rng';
-import { encodeAdvert, encodeIpv4Header, vrrpMulticast4 } from '../../src/vrrp/wire/packet';
+import { vrrpMulticast4 } from '../../src/vrrp/wire/packet';
 import { dropReasons, type DropReason, type ReceivedDatagram } from '../../src/vrrp/wire/receive';
+import { hostileKinds } from '../support/hostile-vrrp';
 import type { WireStats } from '../../src/director/wire-carrier';
 import { ip, settledPair, state } from '../support/wire-segment';
 
@@ -15,56 +16,7 @@ const total = 100_000;
 const group = ip(vrrpMulticast4);
 const stranger = ip('10.9.0.66');
 
-/** A well-formed v3 advert from the stranger at priority 254: accepted, it would win. */
-function hostileBase(vrid = 51): Buffer {
-  const vrrp = encodeAdvert({ version: 3, vrid, priority: 254, advertIntervalMs: 1000, addresses: [ip('10.9.0.100')] }, { family: 4, src: stranger, dst: group });
-  return Buffer.concat([encodeIpv4Header(stranger, group, vrrp.length), vrrp]);
-}
-
-/** Each kind of hostile packet, and where it must be counted. */
-const kinds: Array<{ name: string; counted: DropReason | 'socket:packet_len_err' | 'socket:vrid_err' | 'some check'; make: (rng: SeededRng) => Buffer }> = [
-  { name: 'truncated below an IPv4 header', counted: 'socket:packet_len_err', make: (rng) => hostileBase().subarray(0, rng.below(20)) },
-  { name: 'truncated inside the VRRP header', counted: 'socket:packet_len_err', make: (rng) => withLength(hostileBase().subarray(0, 20 + rng.below(8))) },
-  { name: 'oversized (trailing bytes the IP length covers)', counted: 'packet_len_err', make: (rng) => withLength(Buffer.concat([hostileBase(), Buffer.alloc(1 + rng.below(2000), 7)])) },
-  { name: 'an IP length longer than the datagram', counted: 'socket:packet_len_err', make: () => lengthField(hostileBase(), 200) },
-  { name: 'TTL not 255', counted: 'ip_ttl_err', make: (rng) => at(hostileBase(), 8, rng.below(255)) },
-  { name: 'wrong version', counted: 'vers_err', make: (rng) => at(hostileBase(), 20, ((4 + rng.below(12)) << 4) | 1) },
-  { name: 'wrong VRID', counted: 'socket:vrid_err', make: (rng) => at(hostileBase(), 21, 52 + rng.below(200)) },
-  { name: 'bad checksum', counted: 'chk_err', make: (rng) => flipChecksum(hostileBase(), 1 + rng.below(255)) },
-  { name: 'not an advert (type)', counted: 'invalid_type_rcvd', make: (rng) => at(hostileBase(), 20, 0x30 | (2 + rng.below(14))) },
-  { name: 'unicast to a multicast instance', counted: 'addr_list_err', make: () => unicast() },
-  { name: 'random bytes behind a valid IPv4 header', counted: 'some check', make: (rng) => garbage(rng) },
-];
-
-function at(b: Buffer, offset: number, value: number): Buffer {
-  b[offset] = value;
-  return b;
-}
-
-function flipChecksum(b: Buffer, mask: number): Buffer {
-  return at(b, 26, (b[26] as number) ^ mask);
-}
-
-function lengthField(b: Buffer, length: number): Buffer {
-  b.writeUInt16BE(length, 2);
-  return b;
-}
-
-function withLength(b: Buffer): Buffer {
-  return b.length >= 4 ? lengthField(Buffer.from(b), b.length) : b;
-}
-
-function unicast(): Buffer {
-  const me = ip('10.9.0.2');
-  const vrrp = encodeAdvert({ version: 3, vrid: 51, priority: 254, advertIntervalMs: 1000, addresses: [ip('10.9.0.100')] }, { family: 4, src: stranger, dst: me });
-  return Buffer.concat([encodeIpv4Header(stranger, me, vrrp.length), vrrp]);
-}
-
-function garbage(rng: SeededRng): Buffer {
-  const body = Buffer.alloc(rng.below(600));
-  for (let i = 0; i < body.length; i++) body[i] = rng.below(256);
-  return Buffer.concat([encodeIpv4Header(stranger, group, body.length), body]);
-}
+const kinds = hostileKinds({ stranger, group, me: ip('10.9.0.2'), vrid: 51, vip: ip('10.9.0.100') });
 
 function sumDrops(stats: WireStats | undefined): number {
   return dropReasons.reduce((sum, r) => sum + (stats?.[r] ?? 0), 0);

@@ -234,28 +234,60 @@ function bindToDevice(c: Libc, fd: number, name: string): void {
   check(c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, value, value.length), `binding to interface ${name}`);
 }
 
+/** Whole IPv4 packets (their header included, as written) out of one interface. */
+export interface RawIpv4Sender {
+  /** Sends `packet` towards `dst`; the error, if any. The kernel fills in the total length and header checksum. */
+  send(packet: Buffer, dst: IpAddr): string | undefined;
+  close(): void;
+}
+
+/** An IPPROTO_RAW socket bound to `iface`, multicast leaving by it with VRRP's TTL and not looped back. */
+export function openRawIpv4Sender(iface: string): RawIpv4Sender {
+  const c = libc();
+  const ifindex = c.ifNameToIndex(iface);
+  if (ifindex === 0) throw new RawSocketError(`interface ${iface}: no such interface`, ENODEV);
+  const fd = check(c.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW), 'opening a raw IPv4 socket to send VRRP');
+  try {
+    bindToDevice(c, fd, iface);
+    const outgoing = Buffer.alloc(12);
+    outgoing.writeInt32LE(ifindex, 8);
+    check(c.setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, outgoing, outgoing.length), `sending multicast on ${iface}`);
+    check(c.setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, intOption(vrrpTtl), 4), 'setting the multicast TTL');
+    check(c.setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, intOption(0), 4), 'turning multicast loop off');
+  } catch (err) {
+    c.close(fd);
+    throw err;
+  }
+  let closed = false;
+  return {
+    send: (packet, dst) => {
+      const to = sockaddrIn(dst);
+      if (c.sendto(fd, packet, packet.length, 0, to, to.length) >= 0) return undefined;
+      const errno = koffi.errno();
+      return errno === EAGAIN ? 'the socket buffer is full' : c.strerror(errno);
+    },
+    close: () => {
+      if (!closed) c.close(fd);
+      closed = true;
+    },
+  };
+}
+
 class Ipv4Socket extends RawVrrpSocket {
-  private readonly sender: number;
+  private readonly sender: RawIpv4Sender;
 
   constructor(c: Libc, o: VrrpSocketOptions, ifindex: number) {
     const fd = check(c.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, vrrpProtocol), 'opening a raw IPv4 socket for VRRP');
-    let sender = -1;
+    let sender: RawIpv4Sender | undefined;
     try {
       bindToDevice(c, fd, o.interface);
       const membership = Buffer.alloc(12);
       addressBytes(o.group).copy(membership, 0);
       membership.writeInt32LE(ifindex, 8);
       check(c.setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, membership, membership.length), `joining ${o.group.text} on ${o.interface}`);
-      sender = check(c.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW), 'opening a raw IPv4 socket to send VRRP');
-      bindToDevice(c, sender, o.interface);
-      const outgoing = Buffer.alloc(12);
-      outgoing.writeInt32LE(ifindex, 8);
-      check(c.setsockopt(sender, IPPROTO_IP, IP_MULTICAST_IF, outgoing, outgoing.length), `sending multicast on ${o.interface}`);
-      check(c.setsockopt(sender, IPPROTO_IP, IP_MULTICAST_TTL, intOption(vrrpTtl), 4), 'setting the multicast TTL');
-      check(c.setsockopt(sender, IPPROTO_IP, IP_MULTICAST_LOOP, intOption(0), 4), 'turning multicast loop off');
+      sender = openRawIpv4Sender(o.interface);
     } catch (err) {
       c.close(fd);
-      if (sender >= 0) c.close(sender);
       throw err;
     }
     super(c, o, fd);
@@ -263,13 +295,11 @@ class Ipv4Socket extends RawVrrpSocket {
   }
 
   send(vrrp: Buffer, src: IpAddr, dst: IpAddr): string | undefined {
-    const packet = Buffer.concat([encodeIpv4Header(src, dst, vrrp.length), vrrp]);
-    const to = sockaddrIn(dst);
-    return this.c.sendto(this.sender, packet, packet.length, 0, to, to.length) < 0 ? this.errorText() : undefined;
+    return this.sender.send(Buffer.concat([encodeIpv4Header(src, dst, vrrp.length), vrrp]), dst);
   }
 
   protected override closeOthers(): void {
-    this.c.close(this.sender);
+    this.sender.close();
   }
 
   protected datagram(bytes: Buffer): ReceivedDatagram {
