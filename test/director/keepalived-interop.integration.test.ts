@@ -3,10 +3,12 @@
 // hadirector backup, then the other way round, each killed (kill -9: the backup takes
 // over within Master_Down_Interval) and each stopped cleanly (priority 0: within the skew
 // time); preempt and nopreempt as keepalived does them; VRRP version 2 with PASS, and
-// version 3. The client's neighbour entry for the VIP follows the VIP every time. Then the
+// version 3; use_vmac on both. The client's neighbour entry for the VIP follows the VIP every
+// time. Then the
 // same pair with a cluster block on the hadirector side (itself and a witness): it elects
 // and fails over as keepalived does, never fences keepalived, and takes over only with
-// quorum.
+// quorum; and a keepalived pair migrated to a cluster of three one director at a time, as
+// docs/migrating-from-keepalived.md says.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,16 +38,17 @@ interface Pair {
 }
 
 type Who = 'ka' | 'hd' | 'w';
+/** No cluster block; hadirector's side in a cluster of its own, itself and a witness (keepalived is no node of it); or all three. */
+type Block = 'none' | 'hd+w' | 'all';
 
-/** hadirector's side in a cluster of its own: itself and a witness (keepalived is no node of it). */
-const clusterBlock = `cluster {
+const clusterBlock = (block: Block): string => (block === 'none' ? '' : `cluster {
     cluster_id mixed
     auth_key_file cluster.key
     heartbeat_interval 200ms
     deadtime 1s
     initdead 1s
     vip_driver linux
-    node hd {
+${block === 'all' ? `    node ka {\n        address ${subnet}.1\n    }\n` : ''}    node hd {
         address ${subnet}.2
     }
     node w {
@@ -53,7 +56,7 @@ const clusterBlock = `cluster {
         witness
     }
 }
-`;
+`);
 
 interface Side {
   readonly priority: number;
@@ -102,23 +105,25 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     for (const who of ['ka', 'hd', 'w'] as const) await crash(who);
   });
 
-  /** `cluster`: hadirector runs with a cluster block (itself and the witness w). */
-  function start(who: 'ka' | 'hd', pair: Pair, cluster = false): void {
+  /** Host ka runs keepalived and hd hadirector, unless `hadirectorOnKa` (the last steps of a migration). */
+  function start(who: 'ka' | 'hd', pair: Pair, block: Block = 'none', hadirectorOnKa = false): void {
     const me = pair[who];
     const file = path.join(dir, `${who}.conf`);
-    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${cluster ? clusterBlock : ''}${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true, me.vmac === true)}`);
+    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${clusterBlock(block)}${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true, me.vmac === true)}`);
     // A killed keepalived leaves its pid files; a pid since reused by another process would make it refuse to start.
     if (who === 'ka') for (const f of ['ka.pid', 'ka-vrrp.pid']) fs.rmSync(path.join(dir, f), { force: true });
-    const child =
-      who === 'ka'
-        ? net.spawn('ka', 'keepalived', ['-n', '-l', '-D', '-P', '-f', file, '-p', path.join(dir, 'ka.pid'), '-r', path.join(dir, 'ka-vrrp.pid')])
-        : net.spawn('hd', process.execPath, [path.join(repoRoot(), 'bin', 'hadirector'), 'run', '-f', file, '--node', 'hd', '--control', path.join(dir, 'hd.sock'), '--pid-file', path.join(dir, 'hd.pid')]);
-    running.set(who, child);
+    running.set(who, who === 'ka' && !hadirectorOnKa ? net.spawn('ka', 'keepalived', ['-n', '-l', '-D', '-P', '-f', file, '-p', path.join(dir, 'ka.pid'), '-r', path.join(dir, 'ka-vrrp.pid')]) : startHadirector(who, file));
   }
 
-  /** The witness of hadirector's cluster, on hadirector's file. */
-  function startWitness(): void {
-    running.set('w', net.spawn('w', process.execPath, [path.join(repoRoot(), 'bin', 'hadirector'), 'run', '-f', path.join(dir, 'hd.conf'), '--node', 'w', '--control', path.join(dir, 'w.sock'), '--pid-file', path.join(dir, 'w.pid')]));
+  function startHadirector(who: Who, file: string): ChildProcess {
+    return net.spawn(who, process.execPath, [path.join(repoRoot(), 'bin', 'hadirector'), 'run', '-f', file, '--node', who, '--control', path.join(dir, `${who}.sock`), '--pid-file', path.join(dir, `${who}.pid`)]);
+  }
+
+  /** The witness of hadirector's cluster, with its own file. */
+  function startWitness(block: Block = 'hd+w'): void {
+    const file = path.join(dir, 'w.conf');
+    fs.writeFileSync(file, clusterBlock(block));
+    running.set('w', startHadirector('w', file));
   }
 
   /** A killed director's host is gone with it: its addresses and its VMAC too. */
@@ -332,13 +337,13 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   describe('with a cluster block on the hadirector side (itself and a witness)', () => {
     const mdi = (priority: number) => masterDownIntervalMs(3, 1000, priority);
     const hdLog = () => net.outputOf(running.get('hd') as ChildProcess);
-    const fenceHistory = async (): Promise<unknown[]> => {
-      const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'fence', action: 'history' }, 2000);
+    const fenceHistory = async (who: Who = 'hd'): Promise<unknown[]> => {
+      const r = await controlRequest(path.join(dir, `${who}.sock`), { op: 'fence', action: 'history' }, 2000);
       return r.ok ? (r.result as unknown[]) : [];
     };
     /** Both of hadirector's nodes started, and the cluster quorate. */
     async function startCluster(pair: Pair): Promise<void> {
-      start('hd', pair, true);
+      start('hd', pair, 'hd+w');
       startWitness();
       await waitFor('hadirector\'s cluster to be quorate', () => (/view \d+: \[hd, w\] quorate/.test(hdLog()) ? true : undefined), 10_000, 20);
     }
@@ -379,7 +384,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       await clientFollows('ka');
       // keepalived at 200 against hadirector at 150 back: hadirector stays backup.
       await stop('ka', 'SIGTERM');
-      start('hd', pair, true);
+      start('hd', pair, 'hd+w');
       await heldBy('hd', 10_000);
       start('ka', { ...pair, ka: { priority: 200 } });
       const preempted = await heldBy('ka', mdi(200) + 5000);
@@ -396,6 +401,73 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       await crash('ka');
       await new Promise((resolve) => setTimeout(resolve, mdi(100) + 2000));
       assert.equal(holder(), 'none', 'no quorum, no takeover');
+    });
+
+    it('a keepalived pair migrated one director at a time, as docs/migrating-from-keepalived.md says: one holder throughout, two hand-overs within the skew time, no one fenced, one cluster of three at the end', async () => {
+      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 100 } };
+      const members = async (who: Who): Promise<string> => {
+        const r = await controlRequest(path.join(dir, `${who}.sock`), { op: 'status' }, 1000).catch(() => undefined);
+        const s = r?.ok === true ? (r.result as { cluster?: { view: { members: string[]; quorate: boolean } } }).cluster : undefined;
+        return s === undefined ? '' : `${s.view.members.join(',')}${s.view.quorate ? ' quorate' : ''}`;
+      };
+      const view = (who: Who, expected: string): Promise<unknown> => waitFor(`${who}'s view to be ${expected}`, async () => ((await members(who)) === expected ? true : undefined), 15_000, 50);
+      const noFences = async (...at: Who[]): Promise<void> => {
+        for (const who of at) assert.deepEqual(await fenceHistory(who), [], `${who} fenced no one`);
+      };
+      const doubles: string[] = [];
+      const sampler = setInterval(() => {
+        if (holder() === 'ka+hd') doubles.push(new Date().toISOString());
+      }, 100);
+      sampler.unref();
+      // A keepalived pair, hadirector already in place of its backup (the first steps of the guide).
+      primeClient();
+      start('ka', pair);
+      await heldBy('ka', 10_000);
+      start('hd', pair);
+      await waitFor('hadirector to be backup', () => (/VI_1: INIT -> BACKUP/.test(net.outputOf(running.get('hd') as ChildProcess)) ? true : undefined), 10_000, 20);
+
+      // 1. hd and the witness w get a cluster of their own; hd, a backup, is restarted.
+      startWitness('hd+w');
+      await stop('hd', 'SIGTERM');
+      start('hd', pair, 'hd+w');
+      await view('hd', 'hd,w quorate');
+      // 2. w is given the full block (ka listed, still keepalived) and restarted.
+      await stop('w', 'SIGTERM');
+      startWitness('all');
+      await view('w', 'hd,w quorate');
+      await view('hd', 'hd,w quorate');
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      assert.equal(holder(), 'ka', 'keepalived keeps the VIP through steps 1 and 2');
+      await noFences('hd', 'w');
+
+      // 3. keepalived on ka is stopped (priority 0: hd takes over, with quorum) and replaced by hadirector with the full block.
+      let stoppedAt = Date.now();
+      await stop('ka', 'SIGTERM');
+      const first = await heldBy('hd', 5000, stoppedAt);
+      start('ka', pair, 'all', true);
+      await view('ka', 'ka,w quorate');
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      assert.equal(holder(), 'hd', "ka (150) waits: hd is a node it cannot yet know is safe, heard only on the wire");
+      assert.match(net.outputOf(running.get('ka') as ChildProcess), /node hd is heard on the wire/);
+      await noFences('ka', 'hd', 'w');
+
+      // 4. hd is given the full block and restarted: a clean stop, then it joins.
+      stoppedAt = Date.now();
+      await stop('hd', 'SIGTERM');
+      const second = await heldBy('ka', 5000, stoppedAt);
+      start('hd', pair, 'all');
+      await view('hd', 'hd,ka,w quorate');
+      await view('ka', 'hd,ka,w quorate');
+      await view('w', 'hd,ka,w quorate');
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(holder(), 'ka');
+      await clientFollows('ka');
+      await noFences('ka', 'hd', 'w');
+      clearInterval(sampler);
+      assert.deepEqual(doubles, [], 'never two holders');
+      console.log(`      (migration: keepalived stopped, hd holds the VIP after ${first} ms; hd restarted with the full block, ka holds it after ${second} ms; skew times ${skewTimeMs(3, 1000, 100).toFixed(0)} / ${skewTimeMs(3, 1000, 150).toFixed(0)} ms; no fence, one cluster of three)`);
+      assert.ok(first <= skewTimeMs(3, 1000, 100) + marginMs, `took ${first} ms`);
+      assert.ok(second <= skewTimeMs(3, 1000, 150) + marginMs, `took ${second} ms`);
     });
   });
 });
