@@ -8,6 +8,7 @@ import type { LogSink } from '../common/log';
 import type { IpAddr } from '../ipvs/address';
 import type { VrrpSettings, VrrpState } from '../vrrp/instance';
 import { encodeAdvert, type ChecksumForm, type V2AuthType } from '../vrrp/wire/packet';
+import type { OldUnicastChecksum } from '../vrrp/config';
 import { dropReasons, frameOf, judgeAdvert, type AdvertExpectations, type DropReason, type ReceivedDatagram } from '../vrrp/wire/receive';
 import type { VrrpSocket } from '../vrrp/wire/raw-socket';
 
@@ -27,6 +28,7 @@ export interface WireInstanceSettings extends VrrpSettings {
   readonly authType: V2AuthType;
   readonly authData?: Buffer;
   readonly checksum: ChecksumForm;
+  readonly oldUnicastChecksum: OldUnicastChecksum;
 }
 
 /** Opens the raw socket of an interface and family; raw-socket.ts in the daemon, a fake in tests. */
@@ -62,8 +64,10 @@ function newStats(): WireStats {
 
 interface Carried {
   readonly settings: WireInstanceSettings;
-  /** What its adverts must be, from its settings. */
-  readonly expect: AdvertExpectations;
+  /** What its adverts must be, from its settings (and the checksum form it switched to). */
+  expect: AdvertExpectations;
+  /** Its unicast adverts carry the old checksum (the group in the pseudo-header). */
+  oldForm: boolean;
   readonly socket: VrrpSocket;
   readonly stats: WireStats;
 }
@@ -77,6 +81,8 @@ function expectations(s: WireInstanceSettings): AdvertExpectations {
     ...(s.authData !== undefined ? { authData: s.authData } : {}),
     unicast: s.unicastPeers.length > 0,
     checksum: s.checksum,
+    unicastPseudoDst: s.oldUnicastChecksum === 'always' ? 'group' : s.oldUnicastChecksum === 'never' ? 'destination' : 'either',
+    group: s.group,
   };
 }
 
@@ -107,7 +113,7 @@ export class WireCarrier {
           socket = open(s.family, s.interface, s.group, (d) => this.received(key, d));
           this.sockets.set(key, socket);
         }
-        const carried = { settings: s, expect: expectations(s), socket, stats: newStats() };
+        const carried = { settings: s, expect: expectations(s), oldForm: s.oldUnicastChecksum === 'always', socket, stats: newStats() };
         this.instances.set(s.name, carried);
         this.byVrid.set(`${key}/${s.vrid}`, carried);
       }
@@ -136,7 +142,7 @@ export class WireCarrier {
     const s = c.settings;
     const advert = { version: s.version, vrid: s.vrid, priority, advertIntervalMs, addresses: s.addresses, authType: s.authType, ...(s.authData !== undefined ? { authData: s.authData } : {}) };
     for (const dst of s.unicastPeers.length > 0 ? s.unicastPeers : [s.group]) {
-      const error = c.socket.send(encodeAdvert(advert, { family: s.family, src: s.source, dst }, s.checksum), s.source, dst);
+      const error = c.socket.send(encodeAdvert(advert, { family: s.family, src: s.source, dst: c.oldForm ? s.group : dst }, s.checksum), s.source, dst);
       if (error !== undefined) {
         this.log.warn(`${s.name}: advert to ${dst.text} not sent: ${error}`, { component: 'vrrp' });
         continue;
@@ -187,10 +193,18 @@ export class WireCarrier {
       c.stats[judged.reason]++;
       return;
     }
+    if (judged.oldUnicastChecksum && !c.oldForm) this.switchToOldForm(c, judged.from);
     for (const reason of judged.counted) c.stats[reason]++;
     c.stats.advert_rcvd++;
     if (judged.advert.priority === 0) c.stats.pri_zero_rcvd++;
     this.host.received({ instance: c.settings.name, from: judged.from.text, priority: judged.advert.priority, advertIntervalMs: judged.advert.advertIntervalMs });
+  }
+
+  /** As keepalived: a peer heard with the old unicast checksum is answered in it, and only it is heard from then on. */
+  private switchToOldForm(c: Carried, from: IpAddr): void {
+    c.oldForm = true;
+    c.expect = { ...c.expect, unicastPseudoDst: 'group' };
+    this.log.info(`${c.settings.name}: ${from.text} sends the old unicast VRRPv3 checksum (the group ${c.settings.group.text} in the pseudo-header): this instance now sends and hears that form, as keepalived does`, { component: 'vrrp' });
   }
 
   private countSocketDrop(key: string, reason: DropReason): void {

@@ -81,6 +81,7 @@ export function wireSettings(config: HadConfig, interfaces: InterfaceAddresses, 
       authType: pass ? v2Auth.pass : v2Auth.none,
       ...(pass ? { authData: passwordBytes(vi.authentication?.pass ?? '') } : {}),
       checksum: vi.v3ChecksumAsV2 ? 'as-v2' : 'pseudo-header',
+      oldUnicastChecksum: vi.oldUnicastChecksum,
     });
   }
   return { settings, problems, notes };

@@ -133,6 +133,14 @@ export interface VmacRequest {
 
 export type VrrpInitialState = 'MASTER' | 'BACKUP';
 
+/**
+ * Older keepalived put the multicast group, not the peer, in the pseudo-header of a version
+ * 3 unicast advert over IPv4. keepalived sends the peer's address and switches to the old
+ * form once it hears it (`on-hearing`, its default), never switches (`never`), or sends
+ * the old form from the start (`always`, `old_unicast_checksum` alone).
+ */
+export type OldUnicastChecksum = 'on-hearing' | 'never' | 'always';
+
 export interface VrrpInstanceConfig {
   readonly name: string;
   readonly where: SourcePos;
@@ -160,6 +168,8 @@ export interface VrrpInstanceConfig {
   unicastPeers: UnicastPeer[];
   /** Version 3 over IPv4: the checksum leaves the pseudo-header out (other vendors' form). */
   v3ChecksumAsV2: boolean;
+  /** `old_unicast_checksum [never]`: the pseudo-header destination of a version 3 unicast advert over IPv4. */
+  oldUnicastChecksum: OldUnicastChecksum;
   /** `use_vmac [NAME] [MAC]`: a macvlan with the virtual router MAC carries the VIPs and adverts. */
   vmac?: VmacRequest;
   /** `vmac_xmit_base`: adverts leave from the base interface, not the VMAC. */
@@ -204,6 +214,7 @@ export function newVrrpInstance(name: string, where: SourcePos, global: GlobalDe
     trackProcesses: [],
     unicastPeers: [],
     v3ChecksumAsV2: global.v3ChecksumAsV2,
+    oldUnicastChecksum: 'on-hearing',
     vmacXmitBase: false,
     notify: {},
     garp: { ...global.garp },
@@ -366,6 +377,13 @@ export const vrrpInstanceSpec: BlockSpec<VrrpInstanceConfig> = {
     },
     v3_checksum_as_v2: (s, t, cx) => {
       t.v3ChecksumAsV2 = flagArg(cx, s);
+    },
+    old_unicast_checksum: (s, t, cx) => {
+      if (!expectArgs(cx, s, 0, 1)) return;
+      const mode = s.args[0];
+      if (mode === undefined) t.oldUnicastChecksum = 'always';
+      else if (mode.text === 'never') t.oldUnicastChecksum = 'never';
+      else cx.diags.warn('HAD_CFG_BAD_VALUE', `old_unicast_checksum: unknown mode '${mode.text}' (only 'never'): ignored`, mode.where);
     },
     use_vmac: (s, t, cx) => {
       if (expectArgs(cx, s, 0, 2)) t.vmac = readVmac(cx, s);

@@ -412,6 +412,16 @@ describe('vrrp_instance', () => {
   });
 
   describe('unicast', () => {
+    it("old_unicast_checksum: the old form from the start, 'never' to refuse it, anything else a warning at the word and keepalived's default", () => {
+      assert.equal(firstInstance(instance('VI_1', 1, '10.0.0.1')).oldUnicastChecksum, 'on-hearing');
+      assert.equal(firstInstance(instance('VI_1', 1, '10.0.0.1', 'old_unicast_checksum')).oldUnicastChecksum, 'always');
+      assert.equal(firstInstance(instance('VI_1', 1, '10.0.0.1', 'old_unicast_checksum never')).oldUnicastChecksum, 'never');
+      const text = instance('VI_1', 1, '10.0.0.1', 'old_unicast_checksum sometimes');
+      const result = loadText(text);
+      assertOne(result, 'HAD_CFG_BAD_VALUE', 'warning', at(text, 'sometimes'));
+      assert.equal(result.config.vrrpInstances[0]?.oldUnicastChecksum, 'on-hearing');
+    });
+
     it('reads unicast_src_ip and unicast_peer with min_ttl and max_ttl', () => {
       const text = instance('VI_1', 1, '10.0.0.1', 'unicast_src_ip 10.0.0.11', 'unicast_peer {', '    10.0.0.12', '    10.0.0.13 min_ttl 250 max_ttl 255', '    2001:db8::14 max_ttl 64', '}');
       const result = loadText(text);

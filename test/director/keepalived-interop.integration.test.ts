@@ -35,6 +35,8 @@ interface Pair {
   readonly advertS: number;
   readonly ka: Side;
   readonly hd: Side;
+  /** Adverts go unicast to the other side (unicast_src_ip, unicast_peer). */
+  readonly unicast?: boolean;
 }
 
 type Who = 'ka' | 'hd' | 'w';
@@ -63,17 +65,26 @@ interface Side {
   readonly nopreempt?: boolean;
   readonly checksumAsV2?: boolean;
   readonly vmac?: boolean;
+  /** old_unicast_checksum: unicast v3 checksums with the group in the pseudo-header. */
+  readonly oldUnicastChecksum?: boolean;
 }
 
-function instance(version: 2 | 3, advertS: number, priority: number, nopreempt: boolean, checksumAsV2 = false, vmac = false): string {
+const hostNumber = { ka: 1, hd: 2 } as const;
+
+function instance(pair: Pair, who: 'ka' | 'hd'): string {
+  const { version, advertS } = pair;
+  const me = pair[who];
+  const other = who === 'ka' ? 'hd' : 'ka';
+  const flags = [me.nopreempt === true && 'nopreempt', me.vmac === true && 'use_vmac', me.checksumAsV2 === true && 'v3_checksum_as_v2', me.oldUnicastChecksum === true && 'old_unicast_checksum'].filter((f) => f !== false);
+  const unicast = pair.unicast === true ? `    unicast_src_ip ${subnet}.${hostNumber[who]}\n    unicast_peer {\n        ${subnet}.${hostNumber[other]}\n    }\n` : '';
   return `vrrp_instance VI_1 {
     state BACKUP
     interface eth0
     virtual_router_id 61
-    priority ${priority}
+    priority ${me.priority}
     advert_int ${advertS}
     version ${version}
-${nopreempt ? '    nopreempt\n' : ''}${vmac ? '    use_vmac\n' : ''}${checksumAsV2 ? '    v3_checksum_as_v2\n' : ''}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
+${flags.map((f) => `    ${f}\n`).join('')}${unicast}${version === 2 ? '    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n' : ''}    virtual_ipaddress {
         ${VIP}/24
     }
 }
@@ -107,9 +118,8 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
 
   /** Host ka runs keepalived and hd hadirector, unless `hadirectorOnKa` (the last steps of a migration). */
   function start(who: 'ka' | 'hd', pair: Pair, block: Block = 'none', hadirectorOnKa = false): void {
-    const me = pair[who];
     const file = path.join(dir, `${who}.conf`);
-    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${clusterBlock(block)}${instance(pair.version, pair.advertS, me.priority, me.nopreempt === true, me.checksumAsV2 === true, me.vmac === true)}`);
+    fs.writeFileSync(file, `global_defs {\n    router_id ${who}\n}\n${clusterBlock(block)}${instance(pair, who)}`);
     // A killed keepalived leaves its pid files; a pid since reused by another process would make it refuse to start.
     if (who === 'ka') for (const f of ['ka.pid', 'ka-vrrp.pid']) fs.rmSync(path.join(dir, f), { force: true });
     running.set(who, who === 'ka' && !hadirectorOnKa ? net.spawn('ka', 'keepalived', ['-n', '-l', '-D', '-P', '-f', file, '-p', path.join(dir, 'ka.pid'), '-r', path.join(dir, 'ka-vrrp.pid')]) : startHadirector(who, file));
@@ -279,6 +289,34 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     const heard = await waitFor('hadirector to hear keepalived', async () => (((await stats().catch(() => undefined))?.advert_rcvd ?? 0) >= 2 ? stats() : undefined), 10_000, 100);
     console.log(`      (hadirector without the pseudo-header: keepalived logs "Invalid VRRPv3 checksum"; hadirector heard ${heard?.advert_rcvd} of keepalived's adverts, chk_err ${heard?.chk_err})`);
     assert.equal(heard?.chk_err, 0, 'with v3_checksum_as_v2 received checksums are not checked, as in keepalived');
+  });
+
+  it("unicast v3 with keepalived's old_unicast_checksum (the group in the pseudo-header): hadirector hears it, answers in it, as keepalived does, and each backs up the other", async () => {
+    const stats = async (): Promise<WireInstanceStatus['stats'] | undefined> => {
+      const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'status' }, 2000).catch(() => undefined);
+      return r?.ok === true ? (r.result as { vrrp: WireInstanceStatus[] }).vrrp[0]?.stats : undefined;
+    };
+    const pair: Pair = { version: 3, advertS: 1, unicast: true, ka: { priority: 150, oldUnicastChecksum: true }, hd: { priority: 100 } };
+    const hdLog = () => net.outputOf(running.get('hd') as ChildProcess);
+    start('ka', pair);
+    await heldBy('ka', 10_000);
+    start('hd', pair);
+    await waitFor('hadirector to take up the old form', () => (/VI_1: 10\.214\.0\.1 sends the old unicast VRRPv3 checksum/.test(hdLog()) ? true : undefined), 10_000, 20);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(holder(), 'ka');
+    const heard = await stats();
+    assert.ok((heard?.advert_rcvd ?? 0) >= 3, 'hadirector hears keepalived');
+    assert.equal(heard?.chk_err, 0);
+    const crashedAt = Date.now();
+    await crash('ka');
+    const took = await heldBy('hd', masterDownIntervalMs(3, 1000, 100) + 5000, crashedAt);
+    assert.ok(took <= masterDownIntervalMs(3, 1000, 100) + marginMs, `took ${took} ms`);
+    // keepalived back at 150 hears hadirector's adverts (now in the old form) and preempts it.
+    start('ka', pair);
+    const preempted = await heldBy('ka', masterDownIntervalMs(3, 1000, 150) + 5000);
+    const kaLog = net.outputOf(running.get('ka') as ChildProcess);
+    console.log(`      (old_unicast_checksum: hadirector heard ${heard?.advert_rcvd} adverts, chk_err 0; took over after ${took} ms; keepalived back preempted after ${preempted} ms, its invalid checksums: ${(kaLog.match(/Invalid VRRPv3 checksum/g) ?? []).length})`);
+    assert.doesNotMatch(kaLog, /Invalid VRRPv3 checksum/, "keepalived finds hadirector's adverts in its own form");
   });
 
   it(`use_vmac on both: the VIP lives on ${vmacName} with MAC ${vmacMac}; the client's neighbour entry is the VMAC after every takeover and the client reaches the VIP across kill -9, preemption and SIGTERM`, async () => {

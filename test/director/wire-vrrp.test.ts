@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/vrrp/timing';
 import { passwordBytes, v2Auth } from '../../src/vrrp/wire/packet';
+import type { OldUnicastChecksum } from '../../src/vrrp/config';
 import { ip, node, Segment, settings, settledPair, state } from '../support/wire-segment';
 
 describe('VRRP on the wire with no cluster (virtual time)', () => {
@@ -117,6 +118,54 @@ describe('VRRP on the wire with no cluster (virtual time)', () => {
       assert.deepEqual([state(a), state(b)], agree ? ['master', 'backup'] : ['master', 'master'], `${aForm}/${bForm}`);
       assert.equal((b.wire.status()[0]?.stats.chk_err ?? 0) > 0, !agree);
     }
+  });
+
+  describe('old_unicast_checksum (the group in the pseudo-header of a v3 unicast advert, as older keepalived sent it)', () => {
+    const pair = (aMode: OldUnicastChecksum, aPriority: number, bMode: OldUnicastChecksum, bPriority: number) => {
+      const clock = new VirtualClock();
+      const segment = new Segment(clock);
+      const a = node(clock, segment, 'a', settings({ source: ip('10.9.0.1'), priority: aPriority, unicastPeers: [ip('10.9.0.2')], oldUnicastChecksum: aMode }));
+      const b = node(clock, segment, 'b', settings({ source: ip('10.9.0.2'), priority: bPriority, unicastPeers: [ip('10.9.0.1')], oldUnicastChecksum: bMode }));
+      return { clock, segment, a, b };
+    };
+    const chkErr = (n: ReturnType<typeof pair>['a']): number => n.wire.status()[0]?.stats.chk_err ?? 0;
+
+    it("a default instance hears the old form, switches to it, and is then heard by a peer that sends only it", () => {
+      const { clock, segment, a, b } = pair('always', 150, 'on-hearing', 100);
+      a.wire.start();
+      clock.advance(5000);
+      b.wire.start();
+      clock.advance(10_000);
+      assert.deepEqual([state(a), state(b), chkErr(b)], ['master', 'backup', 0]);
+      // a dies: b takes over, its adverts now in the old form; a back at 150 hears them and preempts.
+      segment.cut.add('a');
+      clock.advance(5000);
+      assert.equal(state(b), 'master');
+      a.wire.close();
+      const a2 = node(clock, segment, 'a2', settings({ source: ip('10.9.0.1'), priority: 150, unicastPeers: [ip('10.9.0.2')], oldUnicastChecksum: 'always' }));
+      a2.wire.start();
+      clock.advance(10_000);
+      assert.deepEqual([state(a2), state(b), chkErr(a2), chkErr(b)], ['master', 'backup', 0, 0]);
+    });
+
+    it("a master in the new form and a backup that wants the old one: both masters until the backup's adverts teach the master, as between two keepalived", () => {
+      const { clock, a, b } = pair('always', 100, 'on-hearing', 150);
+      b.wire.start();
+      clock.advance(5000);
+      a.wire.start();
+      clock.advance(20_000);
+      assert.deepEqual([state(a), state(b), chkErr(b)], ['backup', 'master', 0]);
+      assert.ok(chkErr(a) > 0, 'a counted b\'s new-form adverts until b switched');
+    });
+
+    it('never: the old form is never taken up, and each side goes on counting the other bad', () => {
+      const { clock, a, b } = pair('always', 150, 'never', 100);
+      a.wire.start();
+      b.wire.start();
+      clock.advance(20_000);
+      assert.deepEqual([state(a), state(b)], ['master', 'master']);
+      assert.ok(chkErr(b) > 0);
+    });
   });
 });
 

@@ -69,6 +69,7 @@ export function settings(over: Partial<WireInstanceSettings> & { source: IpAddr 
     unicastPeers: [],
     authType: v2Auth.none,
     checksum: 'pseudo-header',
+    oldUnicastChecksum: 'on-hearing',
     ...over,
   };
 }

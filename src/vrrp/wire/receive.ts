@@ -5,7 +5,7 @@
 // name for it, so operators read the same words as in keepalived's stats. A wrong
 // address count, or addresses that are not the instance's, are counted but accepted,
 // as keepalived accepts them.
-import { parseIpAddr, type IpAddr } from '../../ipvs/address';
+import type { IpAddr } from '../../ipvs/address';
 import {
   advertChecksum,
   readAdvertFields,
@@ -13,7 +13,6 @@ import {
   v2Auth,
   v2AuthBytes,
   vrrpHeaderBytes,
-  vrrpMulticast4,
   vrrpProtocol,
   vrrpTtl,
   type ChecksumForm,
@@ -89,13 +88,27 @@ export interface AdvertExpectations {
   /** When set (keepalived's check_unicast_src), only these sources are heard. */
   readonly unicastSources?: readonly IpAddr[];
   readonly checksum: ChecksumForm;
+  /**
+   * Version 3 unicast over IPv4: what the pseudo-header's destination must be, the
+   * advert's own (`destination`), the multicast group as older keepalived wrote it
+   * (`group`), or either (`either`, keepalived's default until it hears the old form).
+   */
+  readonly unicastPseudoDst: 'destination' | 'group' | 'either';
+  /** The instance's multicast group (vrrp_mcast_group4), for the old unicast form. */
+  readonly group: IpAddr;
 }
 
 export type Judged =
-  | { readonly ok: true; readonly advert: VrrpAdvert; readonly from: IpAddr; readonly counted: readonly DropReason[] }
+  | {
+      readonly ok: true;
+      readonly advert: VrrpAdvert;
+      readonly from: IpAddr;
+      readonly counted: readonly DropReason[];
+      /** Its checksum holds only with the group in the pseudo-header (the old unicast form). */
+      readonly oldUnicastChecksum: boolean;
+    }
   | { readonly ok: false; readonly reason: DropReason };
 
-const multicast4 = parseIpAddr(vrrpMulticast4) as IpAddr;
 
 export function judgeAdvert(frame: Frame, expect: AdvertExpectations): Judged {
   const fail = (reason: DropReason): Judged => ({ ok: false, reason });
@@ -115,24 +128,28 @@ export function judgeAdvert(frame: Frame, expect: AdvertExpectations): Judged {
     if (fields.advertIntervalMs !== Math.round(expect.advertIntervalMs / 1000) * 1000) return fail('advert_interval_err');
   }
   if (fields.type !== 1) return fail('invalid_type_rcvd');
-  if (!checksumHolds(frame, fields.version, fields.checksum, expect)) return fail('chk_err');
+  const checksum = checksumForm(frame, fields.version, fields.checksum, expect);
+  if (checksum === undefined) return fail('chk_err');
   const multicast = frame.family === 4 ? (frame.dst.words[0] ?? 0) >>> 28 === 0xe : (frame.dst.words[0] ?? 0) >>> 24 === 0xff;
   if (multicast === expect.unicast) return fail('addr_list_err');
   const counted: DropReason[] = [];
   const listed = new Set(fields.addresses.map((a) => a.text));
   if (declared !== expect.addresses.length || expect.addresses.some((a) => !listed.has(a.text))) counted.push('addr_list_err');
   if (expect.unicastSources !== undefined && !expect.unicastSources.some((s) => s.text === frame.src.text)) return fail('unicast_src_err');
-  return { ok: true, advert: fields, from: frame.src, counted };
+  return { ok: true, advert: fields, from: frame.src, counted, oldUnicastChecksum: checksum === 'group' };
 }
 
 /**
- * Version 3 over IPv4 unicast: older keepalived put the multicast group in the
- * pseudo-header whatever the destination; that form is accepted too, as keepalived does.
+ * Which pseudo-header destination the carried checksum holds with, among those allowed;
+ * undefined when none. Only version 3 unicast over IPv4 has a choice (older keepalived put
+ * the multicast group there whatever the destination).
  */
-function checksumHolds(frame: Frame, version: 2 | 3, carried: number, expect: AdvertExpectations): boolean {
+function checksumForm(frame: Frame, version: 2 | 3, carried: number, expect: AdvertExpectations): 'destination' | 'group' | undefined {
   // keepalived does not check a version 3 checksum it was told to compute as version 2 does.
-  if (version === 3 && frame.family === 4 && expect.checksum === 'as-v2') return true;
+  if (version === 3 && frame.family === 4 && expect.checksum === 'as-v2') return 'destination';
   const ends = { family: frame.family, src: frame.src, dst: frame.dst };
-  if (advertChecksum(frame.vrrp, version, ends, expect.checksum) === carried) return true;
-  return version === 3 && frame.family === 4 && expect.unicast && advertChecksum(frame.vrrp, version, { ...ends, dst: multicast4 }, expect.checksum) === carried;
+  const oldFormAllowed = version === 3 && frame.family === 4 && expect.unicast;
+  if ((!oldFormAllowed || expect.unicastPseudoDst !== 'group') && advertChecksum(frame.vrrp, version, ends, expect.checksum) === carried) return 'destination';
+  if (oldFormAllowed && expect.unicastPseudoDst !== 'destination' && advertChecksum(frame.vrrp, version, { ...ends, dst: expect.group }, expect.checksum) === carried) return 'group';
+  return undefined;
 }
