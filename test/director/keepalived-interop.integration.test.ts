@@ -174,6 +174,15 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     return Date.now() - t0;
   }
 
+  /** Stops `from` cleanly (SIGTERM: priority 0); how long until `to` alone holds the VIP, from the signal. */
+  async function handOver(from: 'ka' | 'hd', to: 'ka' | 'hd'): Promise<number> {
+    const t0 = Date.now();
+    const stopping = stop(from, 'SIGTERM');
+    const took = await heldBy(to, 5000, t0);
+    await stopping;
+    return took;
+  }
+
   /** The client's neighbour entry for the VIP: it must be the holder's MAC once the holder announced itself. */
   async function clientFollows(who: 'ka' | 'hd'): Promise<void> {
     const mac = net.mac(who);
@@ -212,9 +221,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       await new Promise((resolve) => setTimeout(resolve, mdi(90) + 1000));
       assert.equal(holder(), 'hd', 'a lower priority keepalived stays backup');
       // ...until it stops cleanly: priority 0, keepalived takes over at its skew time.
-      const stoppedAt = Date.now();
-      await stop('hd', 'SIGTERM');
-      const back = await heldBy('ka', 5000, stoppedAt);
+      const back = await handOver('hd', 'ka');
       console.log(`      (v${version}: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skew(90).toFixed(0)} ms)`);
       assert.ok(back <= skew(90) + marginMs, `took ${back} ms`);
       await clientFollows('ka');
@@ -240,9 +247,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       const preempted = await heldBy('hd', mdi(150) + 5000);
       console.log(`      (v${version}: hadirector back at priority 150 preempts keepalived after ${preempted} ms)`);
       await clientFollows('hd');
-      const stoppedAt = Date.now();
-      await stop('hd', 'SIGTERM');
-      const back = await heldBy('ka', 5000, stoppedAt);
+      const back = await handOver('hd', 'ka');
       console.log(`      (v${version}: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skew(100).toFixed(0)} ms)`);
       assert.ok(back <= skew(100) + marginMs, `took ${back} ms`);
       await clientFollows('ka');
@@ -250,9 +255,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       start('hd', { ...pair, hd: { priority: 50 } });
       await new Promise((resolve) => setTimeout(resolve, mdi(50) + 1000));
       assert.equal(holder(), 'ka', 'a lower priority hadirector stays backup');
-      const releasedAt = Date.now();
-      await stop('ka', 'SIGTERM');
-      const released = await heldBy('hd', 5000, releasedAt);
+      const released = await handOver('ka', 'hd');
       console.log(`      (v${version}: keepalived stopped (priority 0): hadirector holds the VIP after ${released} ms; skew time ${skew(50).toFixed(0)} ms)`);
       assert.ok(released <= skew(50) + marginMs, `took ${released} ms`);
       await clientFollows('hd');
@@ -414,9 +417,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       await new Promise((resolve) => setTimeout(resolve, 3000));
       assert.equal(holder(), 'hd', 'keepalived stays backup');
       await clientFollows('hd');
-      const stoppedAt = Date.now();
-      await stop('hd', 'SIGTERM');
-      const back = await heldBy('ka', 5000, stoppedAt);
+      const back = await handOver('hd', 'ka');
       console.log(`      (cluster block: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skewTimeMs(3, 1000, 100).toFixed(0)} ms)`);
       assert.ok(back <= skewTimeMs(3, 1000, 100) + marginMs, `took ${back} ms`);
       await clientFollows('ka');
@@ -479,9 +480,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       await noFences('hd', 'w');
 
       // 3. keepalived on ka is stopped (priority 0: hd takes over, with quorum) and replaced by hadirector with the full block.
-      let stoppedAt = Date.now();
-      await stop('ka', 'SIGTERM');
-      const first = await heldBy('hd', 5000, stoppedAt);
+      const first = await handOver('ka', 'hd');
       start('ka', pair, 'all', true);
       await view('ka', 'ka,w quorate');
       await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -490,9 +489,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       await noFences('ka', 'hd', 'w');
 
       // 4. hd is given the full block and restarted: a clean stop, then it joins.
-      stoppedAt = Date.now();
-      await stop('hd', 'SIGTERM');
-      const second = await heldBy('ka', 5000, stoppedAt);
+      const second = await handOver('hd', 'ka');
       start('hd', pair, 'all');
       await view('hd', 'hd,ka,w quorate');
       await view('ka', 'hd,ka,w quorate');
