@@ -8,6 +8,7 @@ import { defaultVrrpInterface, type VrrpInstanceConfig } from '../vrrp/config';
 import { instanceFamily } from '../vrrp/config-checks';
 import { masterDownIntervalMs } from '../vrrp/timing';
 import { planVmacs, type VmacDevice } from '../vip/vmac';
+import { isLoopbackAddress } from '../vip/driver';
 import type { HadConfig } from './model';
 import { formatMs } from './values';
 
@@ -50,11 +51,17 @@ function summarizeNode(config: HadConfig): string[] {
   if (config.cluster === undefined && config.vrrpInstances.length > 0) {
     lines.push('  no cluster block: VRRP as keepalived runs it, real adverts (IP protocol 112) on the wire, no quorum, no fencing; needs CAP_NET_RAW');
   }
-  const vmacs = planVmacs(config);
+  const vmacs = onLoopbackVips(config) ? new Map<string, VmacDevice>() : planVmacs(config);
   for (const i of config.vrrpInstances) lines.push(...summarizeInstance(i, config, vmacs.get(i.name)));
   for (const vs of config.virtualServers) lines.push(...summarizeService(vs));
   if (lines.length === 1) lines.push('  nothing to run: no vrrp_instance, no virtual_server');
   return lines;
+}
+
+/** Whether run puts the VIPs on loopback (src/vip/select.ts): then no VMAC is made. */
+function onLoopbackVips(config: HadConfig): boolean {
+  const vips = config.vrrpInstances.flatMap((vi) => [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded]);
+  return config.cluster?.vipDriver === 'loopback' || vips.every((v) => isLoopbackAddress(v.address));
 }
 
 function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig, vmac: VmacDevice | undefined): string[] {
@@ -71,6 +78,7 @@ function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig, vmac: VmacD
     const auth = i.version === 2 && i.authentication?.type === 'PASS' ? ', auth PASS' : '';
     lines.push(`    adverts ${to}${i.unicastSrcIp !== undefined ? ` from ${i.unicastSrcIp.address}` : ''}${auth}`);
   }
+  if (i.vmac !== undefined && vmac === undefined) lines.push('    use_vmac ignored: the VIPs are loopback addresses, on no interface a VMAC could stand beside');
   if (vmac !== undefined) {
     const adverts = vmac.xmitBase ? `the adverts leave from ${vmac.base}` : 'the adverts leave from it';
     lines.push(`    VMAC ${vmac.name} (macvlan over ${vmac.base}, MAC ${vmac.mac}): its VIPs go there and ${adverts}`);
