@@ -1,0 +1,49 @@
+// What a drill records, in time order, in milliseconds since the drill started: each
+// director as the drill sampled it over its control socket, each client request, and the
+// drill's own events (the fault, the heal) with the fences the directors reported. This
+// is report.json; the verdict and the timeline picture read nothing else.
+import type { VrrpState } from '../vrrp/instance';
+
+export interface DirectorSample {
+  readonly tMs: number;
+  readonly node: string;
+  /** `down`: its control socket did not answer (killed, frozen, not started). */
+  readonly state: VrrpState | 'down';
+  /** Whether it said it holds the VIP; unknown while down. */
+  readonly holdsVip?: boolean;
+  readonly quorate?: boolean;
+  readonly dc?: string;
+  /** The peers it counts dead. */
+  readonly peersDown?: readonly string[];
+}
+
+export interface ClientSample {
+  readonly tMs: number;
+  readonly ok: boolean;
+  /** The real server that answered. */
+  readonly server?: string;
+  readonly latencyMs?: number;
+  readonly error?: string;
+}
+
+export type DrillEventKind = 'fault' | 'heal' | 'fence';
+
+export interface DrillEvent {
+  readonly tMs: number;
+  readonly kind: DrillEventKind;
+  /** The director it concerns: the one faulted, healed, or fenced. */
+  readonly node?: string;
+  readonly detail: string;
+}
+
+export interface DrillReport {
+  readonly scenario: string;
+  /** Wall-clock start, for the reader; every tMs is monotonic from it. */
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** Master_Down_Interval of the instance the drill watches, for the outage bound. */
+  readonly masterDownIntervalMs: number;
+  readonly directors: readonly DirectorSample[];
+  readonly clients: readonly ClientSample[];
+  readonly events: readonly DrillEvent[];
+}

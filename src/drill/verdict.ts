@@ -1,0 +1,124 @@
+// A drill's figures and verdict, from its report alone: when the survivors noticed the
+// fault, when the faulted director was fenced, when another took the VIP, how long the
+// clients went unanswered, and for how long two directors said they held the VIP at
+// once. Each expectation has a default that a scenario may tighten; a clean stop
+// (SIGTERM, a rolling restart) expects no fence at all.
+import type { ClientSample, DirectorSample, DrillReport } from './report';
+
+export interface DrillFigures {
+  /** From the fault to the first survivor counting the faulted director dead. */
+  readonly detectMs?: number;
+  /** From the fault to the first fence the directors reported. */
+  readonly fenceMs?: number;
+  /** From the fault to the first sample of another director holding the VIP. */
+  readonly takeoverMs?: number;
+  /** The longest time between two answered requests from the fault on. */
+  readonly clientOutageMs: number;
+  readonly requestsFailed: number;
+  readonly requests: number;
+  /** The time two or more directors said they held the VIP, over the whole drill. */
+  readonly doubleHolderMs: number;
+  readonly fences: number;
+}
+
+export interface Expectations {
+  readonly maxDoubleHolderMs: number;
+  /** The outage bound: Master_Down_Interval plus this. */
+  readonly outageMarginMs: number;
+  /** Whether a takeover must come only after a fence (a crash, a freeze, a cut). */
+  readonly fenceBeforeTakeover: boolean;
+  /** Whether any fence at all fails the drill (a clean stop is no failure). */
+  readonly noFence: boolean;
+  /** Whether another director must take the VIP. */
+  readonly takeover: boolean;
+}
+
+export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false };
+
+export interface Judgement {
+  readonly expectation: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export function drillFigures(report: DrillReport): DrillFigures {
+  const fault = report.events.find((e) => e.kind === 'fault');
+  const faultMs = fault?.tMs ?? 0;
+  const holderBefore = fault === undefined ? undefined : holderAt(report.directors, faultMs);
+  const detected = fault?.node === undefined ? undefined : report.directors.find((s) => s.tMs >= faultMs && s.node !== fault.node && s.peersDown?.includes(fault.node as string) === true);
+  const fenced = report.events.find((e) => e.kind === 'fence' && e.tMs >= faultMs);
+  const took = fault === undefined ? undefined : report.directors.find((s) => s.tMs >= faultMs && s.holdsVip === true && s.node !== holderBefore);
+  const after = report.clients.filter((c) => c.tMs >= faultMs);
+  return {
+    ...(detected !== undefined ? { detectMs: detected.tMs - faultMs } : {}),
+    ...(fenced !== undefined ? { fenceMs: fenced.tMs - faultMs } : {}),
+    ...(took !== undefined ? { takeoverMs: took.tMs - faultMs } : {}),
+    clientOutageMs: longestUnanswered(report.clients, faultMs, report.durationMs),
+    requestsFailed: after.filter((c) => !c.ok).length,
+    requests: after.length,
+    doubleHolderMs: doubleHolderMs(report.directors, report.durationMs),
+    fences: report.events.filter((e) => e.kind === 'fence').length,
+  };
+}
+
+export function judge(report: DrillReport, expect: Expectations): { figures: DrillFigures; judgements: Judgement[] } {
+  const f = drillFigures(report);
+  const outageBound = report.masterDownIntervalMs + expect.outageMarginMs;
+  const judgements: Judgement[] = [
+    { expectation: 'no two VIP holders', ok: f.doubleHolderMs <= expect.maxDoubleHolderMs, detail: `two holders for ${f.doubleHolderMs} ms (at most ${expect.maxDoubleHolderMs})` },
+    { expectation: 'client outage bounded', ok: f.clientOutageMs <= outageBound, detail: `${f.clientOutageMs} ms unanswered (at most Master_Down_Interval ${report.masterDownIntervalMs} ms + ${expect.outageMarginMs} ms)` },
+  ];
+  if (expect.takeover) judgements.push({ expectation: 'another director takes over', ok: f.takeoverMs !== undefined, detail: f.takeoverMs === undefined ? 'no other director took the VIP' : `after ${f.takeoverMs} ms` });
+  if (expect.fenceBeforeTakeover && f.takeoverMs !== undefined) {
+    const ok = f.fenceMs !== undefined && f.fenceMs <= f.takeoverMs;
+    judgements.push({ expectation: 'fence before takeover', ok, detail: f.fenceMs === undefined ? `taken over after ${f.takeoverMs} ms with no fence` : `fenced after ${f.fenceMs} ms, taken over after ${f.takeoverMs} ms` });
+  }
+  if (expect.noFence) judgements.push({ expectation: 'no fence (a clean stop is no failure)', ok: f.fences === 0, detail: `${f.fences} fence(s)` });
+  return { figures: f, judgements };
+}
+
+/** The director that held the VIP at the last sample before `tMs`, if one did. */
+function holderAt(samples: readonly DirectorSample[], tMs: number): string | undefined {
+  const last = new Map<string, DirectorSample>();
+  for (const s of samples) if (s.tMs <= tMs) last.set(s.node, s);
+  return [...last.values()].find((s) => s.holdsVip === true)?.node;
+}
+
+/**
+ * Each director holds from a sample that says so until its next sample; the time covered
+ * by two or more such spans at once. A director that does not answer is not counted:
+ * what it holds is unknown.
+ */
+function doubleHolderMs(samples: readonly DirectorSample[], endMs: number): number {
+  const byNode = new Map<string, DirectorSample[]>();
+  for (const s of samples) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
+  const edges: Array<{ tMs: number; delta: number }> = [];
+  for (const list of byNode.values()) {
+    list.forEach((s, i) => {
+      if (s.holdsVip !== true) return;
+      edges.push({ tMs: s.tMs, delta: 1 }, { tMs: list[i + 1]?.tMs ?? endMs, delta: -1 });
+    });
+  }
+  edges.sort((a, b) => a.tMs - b.tMs || a.delta - b.delta);
+  let holders = 0;
+  let since = 0;
+  let total = 0;
+  for (const e of edges) {
+    if (holders >= 2) total += e.tMs - since;
+    holders += e.delta;
+    since = e.tMs;
+  }
+  return total;
+}
+
+/** The longest stretch from `fromMs` on with no answered request (to the end, if none came back). */
+function longestUnanswered(clients: readonly ClientSample[], fromMs: number, endMs: number): number {
+  const answered = clients.filter((c) => c.ok).map((c) => c.tMs);
+  let previous = [...answered].reverse().find((t) => t <= fromMs) ?? fromMs;
+  let longest = 0;
+  for (const t of answered.filter((t) => t > fromMs)) {
+    longest = Math.max(longest, t - previous);
+    previous = t;
+  }
+  return Math.max(longest, clients.some((c) => c.tMs > previous) ? endMs - previous : 0);
+}

@@ -1,0 +1,104 @@
+// A drill's figures and verdict from hand-made reports: a clean failover passes, a double
+// holder is caught and timed, a takeover without a fence fails when one is expected, a
+// fence fails a clean stop, and the outage is the longest unanswered stretch; the summary
+// table prints the figures and names what failed.
+import assert from 'node:assert/strict';
+import type { ClientSample, DirectorSample, DrillEvent, DrillReport } from '../../src/drill/report';
+import { summaryTable } from '../../src/drill/summary';
+import { defaultExpectations, drillFigures, judge } from '../../src/drill/verdict';
+
+/** Samples every 100 ms from `fromMs` to `toMs` (exclusive) of one director in one state. */
+function span(node: string, fromMs: number, toMs: number, s: Omit<DirectorSample, 'tMs' | 'node'>): DirectorSample[] {
+  const out: DirectorSample[] = [];
+  for (let t = fromMs; t < toMs; t += 100) out.push({ tMs: t, node, ...s });
+  return out;
+}
+
+/** A request every 10 ms, failing inside `failing` ([from, to)). */
+function requests(durationMs: number, failing: readonly [number, number][] = []): ClientSample[] {
+  const out: ClientSample[] = [];
+  for (let t = 0; t < durationMs; t += 10) {
+    const down = failing.some(([a, b]) => t >= a && t < b);
+    out.push(down ? { tMs: t, ok: false, error: 'ECONNREFUSED' } : { tMs: t, ok: true, server: 'rs1', latencyMs: 1 });
+  }
+  return out;
+}
+
+function report(directors: DirectorSample[], clients: ClientSample[], events: DrillEvent[]): DrillReport {
+  const sorted = [...directors].sort((a, b) => a.tMs - b.tMs);
+  return { scenario: 'test', startedAt: '2026-12-07T00:00:00.000Z', durationMs: 10_000, masterDownIntervalMs: 3609, directors: sorted, clients, events };
+}
+
+const master = { state: 'master', holdsVip: true, quorate: true } as const;
+const backup = { state: 'backup', holdsVip: false, quorate: true } as const;
+const down = { state: 'down' } as const;
+
+describe('drill verdict', () => {
+  it('a master killed at 2 s, detected, fenced, then taken over: the figures, and every expectation met', () => {
+    const r = report(
+      [...span('d1', 0, 2000, master), ...span('d1', 2000, 10_000, down), ...span('d2', 0, 3000, backup), ...span('d2', 3000, 4000, { ...backup, peersDown: ['d1'] }), ...span('d2', 4000, 10_000, { ...master, peersDown: ['d1'] })],
+      requests(10_000, [[2000, 4050]]),
+      [
+        { tMs: 2000, kind: 'fault', node: 'd1', detail: 'kill -9' },
+        { tMs: 3500, kind: 'fence', node: 'd1', detail: 'fenced by d2' },
+      ],
+    );
+    const { figures, judgements } = judge(r, { ...defaultExpectations, fenceBeforeTakeover: true, takeover: true });
+    assert.deepEqual(figures, { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1 });
+    assert.deepEqual(judgements.filter((j) => !j.ok), []);
+    assert.deepEqual(judgements.map((j) => j.expectation), ['no two VIP holders', 'client outage bounded', 'another director takes over', 'fence before takeover']);
+  });
+
+  it('a frozen master that comes back still master beside the new one: the double holder is caught and timed', () => {
+    const r = report(
+      [...span('d1', 0, 2000, master), ...span('d1', 2000, 6000, down), ...span('d1', 6000, 6500, master), ...span('d1', 6500, 10_000, backup), ...span('d2', 0, 5000, backup), ...span('d2', 5000, 10_000, master)],
+      requests(10_000),
+      [
+        { tMs: 2000, kind: 'fault', node: 'd1', detail: 'SIGSTOP' },
+        { tMs: 6000, kind: 'heal', node: 'd1', detail: 'SIGCONT' },
+      ],
+    );
+    const { figures, judgements } = judge(r, { ...defaultExpectations, fenceBeforeTakeover: true });
+    assert.equal(figures.doubleHolderMs, 500);
+    assert.deepEqual(judgements.filter((j) => !j.ok).map((j) => j.expectation), ['no two VIP holders', 'fence before takeover']);
+    assert.match(judgements[0]?.detail ?? '', /two holders for 500 ms/);
+  });
+
+  it('a clean stop expects no fence; one fence fails it', () => {
+    const directors = [...span('d1', 0, 2000, master), ...span('d1', 2000, 10_000, down), ...span('d2', 0, 2700, backup), ...span('d2', 2700, 10_000, master)];
+    const clean = report(directors, requests(10_000, [[2000, 2700]]), [{ tMs: 2000, kind: 'fault', node: 'd1', detail: 'SIGTERM' }]);
+    assert.deepEqual(judge(clean, { ...defaultExpectations, noFence: true, takeover: true }).judgements.filter((j) => !j.ok), []);
+    const fenced = report(directors, requests(10_000, [[2000, 2700]]), [
+      { tMs: 2000, kind: 'fault', node: 'd1', detail: 'SIGTERM' },
+      { tMs: 2500, kind: 'fence', node: 'd1', detail: 'fenced by d2' },
+    ]);
+    assert.deepEqual(judge(fenced, { ...defaultExpectations, noFence: true }).judgements.filter((j) => !j.ok).map((j) => j.detail), ['1 fence(s)']);
+  });
+
+  it('an outage past Master_Down_Interval and its margin fails; one that never ends lasts to the end of the drill', () => {
+    const long = report(span('d1', 0, 10_000, master), requests(10_000, [[1000, 6000]]), [{ tMs: 1000, kind: 'fault', detail: 'realserver-kill' }]);
+    const judged = judge(long, defaultExpectations);
+    assert.equal(judged.figures.clientOutageMs, 5010);
+    assert.deepEqual(judged.judgements.filter((j) => !j.ok).map((j) => j.expectation), ['client outage bounded']);
+    const endless = report(span('d1', 0, 10_000, master), requests(10_000, [[8000, 10_000]]), [{ tMs: 1000, kind: 'fault', detail: 'x' }]);
+    assert.equal(drillFigures(endless).clientOutageMs, 2010);
+  });
+
+  it('with no fault, the figures cover the whole drill and nothing is said of detection or takeover', () => {
+    const figures = drillFigures(report(span('d1', 0, 10_000, master), requests(10_000), []));
+    assert.deepEqual(figures, { clientOutageMs: 10, requestsFailed: 0, requests: 1000, doubleHolderMs: 0, fences: 0 });
+  });
+});
+
+describe('drill summary', () => {
+  it('one aligned row per scenario, then each failed expectation with what was seen', () => {
+    const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
+    const bad = { scenario: 'master-freeze', figures: { clientOutageMs: 10, requestsFailed: 0, requests: 800, doubleHolderMs: 500, fences: 0 }, judgements: [{ expectation: 'no two VIP holders', ok: false, detail: 'two holders for 500 ms (at most 0)' }] };
+    assert.deepEqual(summaryTable([ok, bad]), [
+      'scenario       detect   fence    takeover  outage   failed   double holder  verdict',
+      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  0 ms           pass',
+      'master-freeze  -        -        -         10 ms    0/800    500 ms         FAIL',
+      'master-freeze: no two VIP holders: two holders for 500 ms (at most 0)',
+    ]);
+  });
+});
