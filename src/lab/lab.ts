@@ -1,19 +1,12 @@
-// The embedded lab: the whole cluster of a configuration on loopback, without root.
-// Every cluster node runs as its own `hadirector run` process; the real servers of the
-// virtual servers are small HTTP servers in this process; a client probes each VIP. It
-// prints a status line per node and per VIP every second, and stops everything on
-// Ctrl-C (or after --duration).
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+// The embedded lab: the whole cluster of a configuration on loopback, without root
+// (loopback-cluster.ts), and a client that probes each VIP. It prints a status line per
+// node and per VIP every second, and stops everything on Ctrl-C (or after --duration).
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config/load';
-import type { HadConfig } from '../config/model';
-import { pidFileFor } from '../fencing/agents/signal-agent';
 import { controlRequest } from '../director/control-client';
 import type { SyncStatus } from '../director/cluster-sync';
 import { describeCopy } from '../sync/endpoint';
+import { LoopbackCluster } from './loopback-cluster';
 
 export interface LabOptions {
   readonly file: string;
@@ -32,8 +25,6 @@ interface NodeStatus {
   connectionEntries?: number;
   sync?: SyncStatus;
 }
-
-const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
 
 function get(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -66,77 +57,27 @@ async function nodeLine(name: string, socket: string): Promise<string> {
   }
 }
 
-/** Where a `signal` fence device looks for the node's pid: the lab writes it there, so fencing kills for real. */
-function signalPidFile(config: HadConfig, node: string): string | undefined {
-  const device = config.cluster?.fencing.devices.find((d) => d.agent === 'signal' && d.options['pid_file'] !== undefined && (d.hosts.length === 0 || d.hosts.includes(node)));
-  const template = device?.options['pid_file'];
-  return template === undefined ? undefined : pidFileFor(template, node);
-}
-
 export async function runLab(o: LabOptions): Promise<number> {
-  const file = path.resolve(o.cwd, o.file);
-  const first = loadConfig(file, { node: 'lab' });
-  const nodes = first.config.cluster?.nodes.map((n) => n.name) ?? [];
-  if (nodes.length === 0) {
-    o.out(`hadirector lab: ${o.file} has no cluster block: nothing to run as a lab\n`);
-    return 2;
+  const cluster = LoopbackCluster.of(path.resolve(o.cwd, o.file));
+  if (!(cluster instanceof LoopbackCluster)) {
+    o.out(`hadirector lab: ${cluster.problem}\n`);
+    return cluster.exitCode;
   }
-  const configs = nodes.map((n) => loadConfig(file, { node: n }));
-  const broken = configs.find((c) => c.errorCount > 0);
-  if (broken !== undefined) {
-    o.out(`hadirector lab: ${o.file} has errors for node ${broken.config.node}: run hadirector check-config -f ${o.file}\n`);
-    return 1;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-lab-'));
-  const servers: http.Server[] = [];
-  const children = new Map<string, ChildProcess>();
-  const vips = new Map<string, { host: string; port: number }>();
   try {
-    // The real servers, each once.
-    const reals = new Map<string, { host: string; port: number }>();
-    for (const c of configs) {
-      for (const vs of c.config.virtualServers) {
-        if (vs.key.kind === 'address') vips.set(`${vs.key.address}:${vs.key.port}`, { host: vs.key.address, port: vs.key.port });
-        for (const rs of vs.realServers) {
-          const port = rs.port ?? (vs.key.kind === 'address' ? vs.key.port : 80);
-          reals.set(`${rs.address}:${port}`, { host: rs.address, port });
-        }
-      }
-    }
-    for (const [name, { host, port }] of reals) {
-      const server = http.createServer((req, res) => res.end(req.url === '/health' ? 'ok\n' : `real server ${name}\n`));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
-      });
-      servers.push(server);
-    }
-    for (const node of nodes) {
-      const log = fs.openSync(path.join(dir, `${node}.log`), 'a');
-      const pidFile = signalPidFile(first.config, node) ?? path.join(dir, `${node}.pid`);
-      fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-      const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', file, '--node', node, '--control', path.join(dir, `${node}.sock`), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
-      children.set(node, child);
-    }
-    o.out(`lab: ${nodes.length} nodes (${nodes.join(', ')}), ${reals.size} real servers, ${vips.size} virtual services; logs and control sockets in ${dir}; Ctrl-C stops\n`);
+    await cluster.start();
+    o.out(`lab: ${cluster.nodes.length} nodes (${cluster.nodes.join(', ')}), ${cluster.reals.size} real servers, ${cluster.vips.size} virtual services; logs and control sockets in ${cluster.dir}; Ctrl-C stops\n`);
     const until = o.durationS === undefined ? Infinity : Date.now() + o.durationS * 1000;
     let stop = false;
     void o.interrupted.then(() => (stop = true));
     while (!stop && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const lines = await Promise.all(nodes.map((n) => nodeLine(n, path.join(dir, `${n}.sock`))));
-      for (const [name, v] of vips) lines.push(`VIP ${name}: ${await get(v.host, v.port)}`);
+      const lines = await Promise.all(cluster.nodes.map((n) => nodeLine(n, cluster.socket(n))));
+      for (const [name, v] of cluster.vips) lines.push(`VIP ${name}: ${await get(v.host, v.port)}`);
       o.out(`--- ${new Date().toISOString()}\n${lines.join('\n')}\n`);
     }
     return 0;
   } finally {
-    for (const child of children.values()) child.kill('SIGTERM');
-    const killer = setTimeout(() => {
-      for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
-    }, 5000);
-    await Promise.all([...children.values()].map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve)))));
-    clearTimeout(killer);
-    for (const s of servers) s.close();
-    o.out(`lab: stopped; the nodes' logs stay in ${dir}\n`);
+    await cluster.stop();
+    o.out(`lab: stopped; the nodes' logs stay in ${cluster.dir}\n`);
   }
 }

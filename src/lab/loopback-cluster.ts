@@ -1,0 +1,133 @@
+// The whole cluster of a configuration on loopback, without root, for the lab and the
+// drills: the real servers of its virtual servers as small HTTP servers in this process
+// (each answers `real server ADDRESS:PORT`), and every cluster node as its own
+// `hadirector run` process, its log and control socket in a directory of its own, its
+// pid where a `signal` fence device looks for it (so fencing kills for real).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/load';
+import type { HadConfig } from '../config/model';
+import { pidFileFor } from '../fencing/agents/signal-agent';
+
+const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
+const stopGraceMs = 5000;
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where a `signal` fence device looks for the node's pid. */
+function signalPidFile(config: HadConfig, node: string): string | undefined {
+  const device = config.cluster?.fencing.devices.find((d) => d.agent === 'signal' && d.options['pid_file'] !== undefined && (d.hosts.length === 0 || d.hosts.includes(node)));
+  const template = device?.options['pid_file'];
+  return template === undefined ? undefined : pidFileFor(template, node);
+}
+
+export class LoopbackCluster {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-lab-'));
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly servers = new Map<string, http.Server>();
+
+  private constructor(
+    readonly file: string,
+    /** The configuration as the first node reads it (the cluster block is everyone's). */
+    readonly config: HadConfig,
+    readonly nodes: readonly string[],
+    /** Each virtual service's address, by `ADDRESS:PORT`. */
+    readonly vips: ReadonlyMap<string, Endpoint>,
+    readonly reals: ReadonlyMap<string, Endpoint>,
+  ) {}
+
+  /** The cluster of `file`, not started; or why it cannot be a lab (exit 2: no cluster; 1: errors). */
+  static of(file: string): LoopbackCluster | { readonly problem: string; readonly exitCode: number } {
+    const first = loadConfig(file, { node: 'lab' });
+    const nodes = first.config.cluster?.nodes.map((n) => n.name) ?? [];
+    if (nodes.length === 0) return { problem: `${file} has no cluster block: nothing to run as a lab`, exitCode: 2 };
+    const configs = nodes.map((n) => loadConfig(file, { node: n }));
+    const broken = configs.find((c) => c.errorCount > 0);
+    if (broken !== undefined) return { problem: `${file} has errors for node ${broken.config.node}: run hadirector check-config -f ${file}`, exitCode: 1 };
+    const vips = new Map<string, Endpoint>();
+    const reals = new Map<string, Endpoint>();
+    for (const c of configs) {
+      for (const vs of c.config.virtualServers) {
+        if (vs.key.kind === 'address') vips.set(`${vs.key.address}:${vs.key.port}`, { host: vs.key.address, port: vs.key.port });
+        for (const rs of vs.realServers) {
+          const port = rs.port ?? (vs.key.kind === 'address' ? vs.key.port : 80);
+          reals.set(`${rs.address}:${port}`, { host: rs.address, port });
+        }
+      }
+    }
+    return new LoopbackCluster(file, first.config, nodes, vips, reals);
+  }
+
+  socket(node: string): string {
+    return path.join(this.dir, `${node}.sock`);
+  }
+
+  /** Every real server, then every node. */
+  async start(): Promise<void> {
+    for (const name of this.reals.keys()) await this.startReal(name);
+    for (const node of this.nodes) this.startNode(node);
+  }
+
+  async startReal(name: string): Promise<void> {
+    const at = this.reals.get(name);
+    if (at === undefined || this.servers.has(name)) return;
+    const server = http.createServer((req, res) => res.end(req.url === '/health' ? 'ok\n' : `real server ${name}\n`));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, () => resolve());
+    });
+    this.servers.set(name, server);
+  }
+
+  /** Closes a real server and drops its open connections, as a crashed one would. */
+  async stopReal(name: string): Promise<void> {
+    const server = this.servers.get(name);
+    this.servers.delete(name);
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+
+  startNode(node: string): void {
+    if (this.running(node)) return;
+    const log = fs.openSync(path.join(this.dir, `${node}.log`), 'a');
+    const pidFile = signalPidFile(this.config, node) ?? path.join(this.dir, `${node}.pid`);
+    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+    const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', this.file, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.children.set(node, child);
+  }
+
+  running(node: string): boolean {
+    const child = this.children.get(node);
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  /** Sends a signal to a node's process; resolves when it exited, for a signal that ends it. */
+  async signal(node: string, signal: NodeJS.Signals): Promise<void> {
+    const child = this.children.get(node);
+    if (child === undefined || !this.running(node)) return;
+    const ends = signal === 'SIGKILL' || signal === 'SIGTERM';
+    const gone = ends ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve();
+    child.kill(signal);
+    await gone;
+  }
+
+  /** Every node asked to stop (killed after a grace period), every real server closed. */
+  async stop(): Promise<void> {
+    const children = [...this.children.values()];
+    for (const child of children) child.kill('SIGTERM');
+    const killer = setTimeout(() => {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    }, stopGraceMs);
+    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve)))));
+    clearTimeout(killer);
+    for (const name of [...this.servers.keys()]) await this.stopReal(name);
+  }
+}
