@@ -12,6 +12,8 @@ import { runGenhash } from './genhash';
 import { runIpvsSim } from './ipvs-sim';
 import { runDaemon } from './run';
 import { runLab } from '../lab/lab';
+import { runDrill } from '../drill/run';
+import { scenarios } from '../drill/scenarios';
 import { processIo, type CliIo } from './io';
 
 export const defaultConfigFile = '/etc/hadirector/hadirector.conf';
@@ -96,6 +98,18 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
     .action(async (opts: { file: string; duration?: number }) => {
       const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       setExit(await runLab({ file: opts.file, cwd: io.cwd, out: io.stdout, interrupted, ...(opts.duration !== undefined ? { durationS: opts.duration } : {}) }));
+    });
+
+  program
+    .command('drill')
+    .description(`fail the loopback cluster of a configuration on purpose and judge how it recovers; scenarios: ${scenarios.map((x) => x.name).join(', ')} (default: all)`)
+    .argument('[scenario...]', 'scenarios to run, in order')
+    .option('-f, --file <file>', 'configuration file', path.resolve(__dirname, '..', '..', '..', 'config', 'hadirector.conf'))
+    .option('--report <dir>', 'where each scenario writes its report.json', 'drill-report')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (names: string[], opts: { file: string; report: string }) => {
+      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, out: io.stdout }));
     });
 
   program

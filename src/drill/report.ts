@@ -7,8 +7,8 @@ import type { VrrpState } from '../vrrp/instance';
 export interface DirectorSample {
   readonly tMs: number;
   readonly node: string;
-  /** `down`: its control socket did not answer (killed, frozen, not started). */
-  readonly state: VrrpState | 'down';
+  /** `down`: its control socket did not answer (killed, frozen, not started); `none`: it runs no instance (a witness). */
+  readonly state: VrrpState | 'down' | 'none';
   /** Whether it said it holds the VIP; unknown while down. */
   readonly holdsVip?: boolean;
   readonly quorate?: boolean;

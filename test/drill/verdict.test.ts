@@ -4,6 +4,7 @@
 // table prints the figures and names what failed.
 import assert from 'node:assert/strict';
 import type { ClientSample, DirectorSample, DrillEvent, DrillReport } from '../../src/drill/report';
+import { sampleOf } from '../../src/drill/sampler';
 import { summaryTable } from '../../src/drill/summary';
 import { defaultExpectations, drillFigures, judge } from '../../src/drill/verdict';
 
@@ -100,5 +101,14 @@ describe('drill summary', () => {
       'master-freeze  -        -        -         10 ms    0/800    500 ms         FAIL',
       'master-freeze: no two VIP holders: two holders for 500 ms (at most 0)',
     ]);
+  });
+});
+
+describe('drill samples', () => {
+  it("a director's status becomes a sample; a witness runs no instance; no answer is down", () => {
+    const status = { vrrp: [{ state: 'master' }], cluster: { view: { quorate: true, dc: 'd1' }, peers: [{ peer: 'd2', state: 'dead' }, { peer: 'w1', state: 'up' }] } };
+    assert.deepEqual(sampleOf(5, 'd1', status), { tMs: 5, node: 'd1', state: 'master', holdsVip: true, quorate: true, peersDown: ['d2'], dc: 'd1' });
+    assert.deepEqual(sampleOf(5, 'w1', { cluster: { view: { quorate: false }, peers: [] } }), { tMs: 5, node: 'w1', state: 'none', holdsVip: false, quorate: false, peersDown: [] });
+    assert.deepEqual(sampleOf(5, 'd2', undefined), { tMs: 5, node: 'd2', state: 'down' });
   });
 });
