@@ -108,15 +108,21 @@ async function runScenario(cluster: LoopbackCluster, scenario: Scenario, vip: { 
   traffic.start();
   try {
     await pause(warmUpMs);
-    out(`drill: ${scenario.name}: fault on ${master}\n`);
     const faultAt = nowMs();
     const hit = await scenario.fault(cluster, { master });
-    events.push({ tMs: faultAt, kind: 'fault', node: hit.node, detail: hit.detail });
-    const next = await settledMaster(cluster, mdi + 10_000, hit.node);
-    out(`drill: ${scenario.name}: ${next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`}; healing\n`);
-    await pause(settleMs);
+    out(`drill: ${scenario.name}: ${hit.detail} (${master} held the VIP)\n`);
+    events.push({ tMs: faultAt, kind: 'fault', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: hit.detail });
+    if (scenario.faultMs !== undefined) {
+      await pause(scenario.faultMs);
+    } else {
+      const next = await settledMaster(cluster, mdi + 10_000, hit.node);
+      out(`drill: ${scenario.name}: ${next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`}\n`);
+      await pause(settleMs);
+    }
+    out(`drill: ${scenario.name}: healing\n`);
     const healAt = nowMs();
-    events.push({ tMs: healAt, kind: 'heal', node: hit.node, detail: await scenario.heal(cluster, hit.node) });
+    const healed = await scenario.heal(cluster, hit);
+    events.push({ tMs: healAt, kind: 'heal', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: healed });
     await settledMaster(cluster, settledDeadlineMs);
     await pause(settleMs);
   } finally {

@@ -10,20 +10,35 @@ export interface DrillTarget {
 
 /** What a scenario asks of the cluster it runs against. */
 export interface DrillHands {
+  readonly reals: ReadonlyMap<string, unknown>;
   signal(node: string, signal: NodeJS.Signals): Promise<void>;
+  running(node: string): boolean;
   startNode(node: string): void;
+  stopReal(name: string): Promise<void>;
+  startReal(name: string): Promise<void>;
+}
+
+export interface FaultDone {
+  /** The director it hit; none for a fault elsewhere (a real server). */
+  readonly node?: string;
+  /** The real server it hit. */
+  readonly real?: string;
+  readonly detail: string;
 }
 
 export interface Scenario {
   readonly name: string;
   readonly summary: string;
   readonly expectations: Expectations;
+  /** With no takeover expected: how long the fault lasts before the heal. */
+  readonly faultMs?: number;
   /** Does the fault; says whom it hit and how. */
-  fault(hands: DrillHands, target: DrillTarget): Promise<{ readonly node: string; readonly detail: string }>;
-  heal(hands: DrillHands, node: string): Promise<string>;
+  fault(hands: DrillHands, target: DrillTarget): Promise<FaultDone>;
+  heal(hands: DrillHands, hit: FaultDone): Promise<string>;
 }
 
-const restart = async (hands: DrillHands, node: string): Promise<string> => {
+const restart = async (hands: DrillHands, { node }: FaultDone): Promise<string> => {
+  if (node === undefined) return 'nothing to heal';
   hands.startNode(node);
   return `${node} started again`;
 };
@@ -48,6 +63,36 @@ export const scenarios: readonly Scenario[] = [
       return { node: master, detail: `SIGTERM ${master}` };
     },
     heal: restart,
+  },
+  {
+    name: 'master-freeze',
+    summary: 'SIGSTOP the director holding the VIP (a hung host): it is fenced before another takes over; SIGCONT, or a restart if the fence killed it',
+    expectations: { ...defaultExpectations, takeover: true, fenceBeforeTakeover: true },
+    fault: async (hands, { master }) => {
+      await hands.signal(master, 'SIGSTOP');
+      return { node: master, detail: `SIGSTOP ${master}` };
+    },
+    heal: async (hands, hit) => {
+      const node = hit.node as string;
+      if (!hands.running(node)) return restart(hands, hit);
+      await hands.signal(node, 'SIGCONT');
+      return `SIGCONT ${node}`;
+    },
+  },
+  {
+    name: 'realserver-kill',
+    summary: 'close a real server and its connections: the health check takes it out, the VIP stays where it is; then it is started again',
+    expectations: { ...defaultExpectations, noFence: true },
+    faultMs: 8000,
+    fault: async (hands) => {
+      const real = [...hands.reals.keys()][0] as string;
+      await hands.stopReal(real);
+      return { real, detail: `real server ${real} closed` };
+    },
+    heal: async (hands, { real }) => {
+      await hands.startReal(real as string);
+      return `real server ${real} started again`;
+    },
   },
 ];
 

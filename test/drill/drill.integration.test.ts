@@ -41,6 +41,6 @@ describe('hadirector drill on the loopback lab (integration)', function () {
   it('an unknown scenario is a usage error that names the ones there are', () => {
     const r = spawnSync(bin, ['drill', 'cable-pull'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
-    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term/);
+    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, realserver-kill/);
   });
 });
