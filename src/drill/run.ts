@@ -2,7 +2,8 @@
 // one after the other. For each: wait for a settled cluster (every director answering,
 // quorate, one master), sample every director and drive HTTP through the VIP, warm up,
 // do the fault, wait for the takeover, heal, wait until the cluster is whole again; then
-// write report.json, judge it, and print the summary. Exits 1 when an expectation fails.
+// write report.json and its timeline picture, judge it, and print the summary. Exits 1
+// when an expectation fails.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +14,7 @@ import type { DrillEvent, DrillReport } from './report';
 import { Sampler, sampleOf, type StatusForSample } from './sampler';
 import { scenarioNamed, scenarios, type Scenario } from './scenarios';
 import { summaryTable, type ScenarioOutcome } from './summary';
+import { renderTimeline } from './timeline';
 import { HttpTraffic } from './traffic';
 import { judge } from './verdict';
 
@@ -81,8 +83,11 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       const dir = path.join(path.resolve(o.cwd, o.reportDir), scenario.name);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+      const picture = await renderTimeline(report);
+      fs.writeFileSync(path.join(dir, 'timeline.svg'), picture.svg);
+      fs.writeFileSync(path.join(dir, 'timeline.png'), picture.png);
       outcomes.push({ scenario: scenario.name, ...judge(report, scenario.expectations) });
-      o.out(`drill: ${scenario.name}: report in ${dir}\n`);
+      o.out(`drill: ${scenario.name}: report.json, timeline.svg and timeline.png in ${dir}\n`);
     }
   } catch (err) {
     o.out(`hadirector drill: ${(err as Error).message}\n`);

@@ -56,7 +56,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
     clientOutageMs: longestUnanswered(report.clients, faultMs, report.durationMs),
     requestsFailed: after.filter((c) => !c.ok).length,
     requests: after.length,
-    doubleHolderMs: doubleHolderMs(report.directors, report.durationMs),
+    doubleHolderMs: doubleHolderMs(report.directors),
     fences: report.events.filter((e) => e.kind === 'fence').length,
   };
 }
@@ -85,18 +85,22 @@ function holderAt(samples: readonly DirectorSample[], tMs: number): string | und
 }
 
 /**
- * Each director holds from a sample that says so until its next sample; the time covered
- * by two or more such spans at once. A director that does not answer is not counted:
- * what it holds is unknown.
+ * A director surely holds from the first of a run of samples that say so to the last of
+ * them (between samples nothing is known); the time covered by two or more such runs at
+ * once. A double shorter than the sampling interval can go unseen. A director that does
+ * not answer is not counted: what it holds is unknown.
  */
-function doubleHolderMs(samples: readonly DirectorSample[], endMs: number): number {
+function doubleHolderMs(samples: readonly DirectorSample[]): number {
   const byNode = new Map<string, DirectorSample[]>();
   for (const s of samples) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
   const edges: Array<{ tMs: number; delta: number }> = [];
   for (const list of byNode.values()) {
     list.forEach((s, i) => {
+      const before = list[i - 1]?.holdsVip === true;
+      const after = list[i + 1]?.holdsVip === true;
       if (s.holdsVip !== true) return;
-      edges.push({ tMs: s.tMs, delta: 1 }, { tMs: list[i + 1]?.tMs ?? endMs, delta: -1 });
+      if (!before) edges.push({ tMs: s.tMs, delta: 1 });
+      if (!after) edges.push({ tMs: s.tMs, delta: -1 });
     });
   }
   edges.sort((a, b) => a.tMs - b.tMs || a.delta - b.delta);

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DrillReport } from '../../src/drill/report';
+import { timelineGeometry } from '../../src/drill/timeline';
 import { drillFigures } from '../../src/drill/verdict';
+import { decodePng } from '../support/png';
 import { bin } from '../support/director-process';
 
 describe('hadirector drill on the loopback lab (integration)', function () {
@@ -27,6 +29,10 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-)/.test(l)).join('\n       ')})`);
 
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
+    const picture = decodePng(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.png')));
+    const g = timelineGeometry(kill);
+    assert.ok(picture.width >= g.left + g.width && picture.height >= g.top + g.height, 'timeline.png holds every lane');
+    assert.match(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*fault d1/);
     assert.deepEqual(kill.events.map((e) => `${e.kind} ${e.node}`), ['fault d1', 'fence d1', 'heal d1']);
     const fault = kill.events[0]?.tMs ?? 0;
     assert.ok(kill.directors.some((s) => s.node === 'd1' && s.tMs > fault && s.state === 'down'), 'd1 is sampled down after the kill');

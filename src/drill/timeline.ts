@@ -1,0 +1,158 @@
+// The timeline picture of a drill, from its report alone: a lane per director for its
+// VRRP state (MASTER holds the VIP), a lane per node for its quorum (and whether it is the
+// DC), a client lane of answered and failed requests in 10 ms buckets, and a rule for
+// the fault, the heal and every fence. A vega-lite spec, rendered to SVG by vega and to
+// PNG by resvg. The plot's geometry is fixed (no autosize), so that a time and a lane
+// land on a pixel that timelineGeometry() says.
+import type { DrillReport } from './report';
+
+export interface Segment {
+  readonly lane: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly value: string;
+}
+
+export interface TimelineGeometry {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+  readonly lanes: readonly string[];
+  readonly durationMs: number;
+}
+
+/** Each value's colour: one scale for every lane. */
+export const timelineColours: Readonly<Record<string, string>> = {
+  MASTER: '#2e7d32',
+  BACKUP: '#1565c0',
+  INIT: '#9e9e9e',
+  FAULT: '#c62828',
+  down: '#000000',
+  'quorate, DC': '#6a1b9a',
+  quorate: '#ce93d8',
+  'no quorum': '#ff8f00',
+  answered: '#66bb6a',
+  failed: '#e53935',
+};
+
+export const eventColours: Readonly<Record<string, string>> = { fault: '#d50000', heal: '#00c853', fence: '#ff6d00' };
+
+const bucketMs = 10;
+const laneStep = 28;
+const plotWidth = 960;
+const padding = { left: 130, top: 64, right: 150, bottom: 50 } as const;
+const laneInner = 0.25;
+
+export const clientLane = 'client';
+
+function lanesOf(report: DrillReport): string[] {
+  const nodes = [...new Set(report.directors.map((s) => s.node))];
+  const directors = nodes.filter((n) => report.directors.some((s) => s.node === n && s.state !== 'none' && s.state !== 'down'));
+  return [...directors.map((n) => `${n} VRRP`), ...nodes.map((n) => `${n} quorum`), clientLane];
+}
+
+/** Consecutive samples of one value joined; each lasts until the next sample of its node. */
+export function timelineSegments(report: DrillReport): Segment[] {
+  const lanes = new Set(lanesOf(report));
+  const out: Segment[] = [];
+  const push = (lane: string, startMs: number, endMs: number, value: string): void => {
+    const last = out.at(-1);
+    if (last !== undefined && last.lane === lane && last.value === value && last.endMs >= startMs) out[out.length - 1] = { ...last, endMs };
+    else out.push({ lane, startMs, endMs, value });
+  };
+  const byNode = new Map<string, typeof report.directors>();
+  for (const s of report.directors) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
+  for (const [node, samples] of byNode) {
+    samples.forEach((s, i) => {
+      const end = samples[i + 1]?.tMs ?? report.durationMs;
+      if (lanes.has(`${node} VRRP`)) push(`${node} VRRP`, s.tMs, end, s.state === 'down' || s.state === 'none' ? 'down' : s.state.toUpperCase());
+    });
+    samples.forEach((s, i) => {
+      const end = samples[i + 1]?.tMs ?? report.durationMs;
+      push(`${node} quorum`, s.tMs, end, s.state === 'down' ? 'down' : s.quorate === true ? (s.dc === node ? 'quorate, DC' : 'quorate') : 'no quorum');
+    });
+  }
+  const buckets = new Map<number, boolean>();
+  for (const c of report.clients) {
+    const b = Math.floor(c.tMs / bucketMs) * bucketMs;
+    buckets.set(b, (buckets.get(b) ?? true) && c.ok);
+  }
+  // A request every 20 ms leaves every other bucket empty: a bucket's answer lasts until the next one's.
+  const starts = [...buckets.keys()].sort((a, b) => a - b);
+  starts.forEach((b, i) => push(clientLane, b, starts[i + 1] ?? b + bucketMs, buckets.get(b) === true ? 'answered' : 'failed'));
+  return out;
+}
+
+export function timelineGeometry(report: DrillReport): TimelineGeometry {
+  const lanes = lanesOf(report);
+  return { left: padding.left, top: padding.top, width: plotWidth, height: lanes.length * laneStep, lanes, durationMs: report.durationMs };
+}
+
+/** Where a time and a lane's middle land in the picture, in pixels. */
+export function pixelOf(g: TimelineGeometry, tMs: number, lane: string): { x: number; y: number } {
+  const i = g.lanes.indexOf(lane);
+  const step = g.height / (g.lanes.length - laneInner);
+  return { x: g.left + (tMs / g.durationMs) * g.width, y: g.top + i * step + (step * (1 - laneInner)) / 2 };
+}
+
+export function timelineSpec(report: DrillReport): Record<string, unknown> {
+  const g = timelineGeometry(report);
+  const values = Object.keys(timelineColours);
+  const x = { field: 'startMs', type: 'quantitative', title: 'ms since the drill began', scale: { domain: [0, report.durationMs], nice: false, zero: true } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: `drill ${report.scenario}, ${report.startedAt}`, anchor: 'start', offset: 26 },
+    width: g.width,
+    height: g.height,
+    autosize: { type: 'none' },
+    padding: { ...padding },
+    background: 'white',
+    layer: [
+      {
+        data: { values: timelineSegments(report) },
+        mark: { type: 'rect' },
+        encoding: {
+          x,
+          x2: { field: 'endMs' },
+          y: { field: 'lane', type: 'nominal', sort: g.lanes, title: null, scale: { domain: g.lanes, paddingInner: laneInner, paddingOuter: 0 } },
+          color: { field: 'value', type: 'nominal', title: null, scale: { domain: values, range: values.map((v) => timelineColours[v]) } },
+        },
+      },
+      {
+        data: { values: report.events.map((e) => ({ ...e, label: `${e.kind}${e.node !== undefined ? ` ${e.node}` : ''}` })) },
+        layer: [
+          { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { field: 'tMs', type: 'quantitative', scale: { domain: [0, report.durationMs], nice: false } }, color: { value: eventColours.fault }, strokeDash: { value: [4, 2] } }, transform: [{ filter: "datum.kind === 'fault'" }] },
+          { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { field: 'tMs', type: 'quantitative' }, color: { value: eventColours.heal } }, transform: [{ filter: "datum.kind === 'heal'" }] },
+          { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { field: 'tMs', type: 'quantitative' }, color: { value: eventColours.fence } }, transform: [{ filter: "datum.kind === 'fence'" }] },
+          { mark: { type: 'text', angle: 0, dy: -6, baseline: 'bottom', fontSize: 10 }, encoding: { x: { field: 'tMs', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+        ],
+      },
+    ],
+  };
+}
+
+/** The little of vega-lite and vega this uses (their own typings need the DOM's). */
+interface VegaLite {
+  compile(spec: object): { spec: object };
+}
+interface Vega {
+  parse(spec: object): unknown;
+  View: new (runtime: unknown, options: { renderer: 'none' }) => { toSVG(): Promise<string>; finalize(): void };
+}
+
+/** Both are ES modules, loaded when a picture is drawn. */
+const esModule = (name: string): Promise<unknown> => import(name);
+
+/** The picture as SVG and as PNG. */
+export async function renderTimeline(report: DrillReport): Promise<{ svg: string; png: Buffer }> {
+  const vegaLite = (await esModule('vega-lite')) as VegaLite;
+  const vega = (await esModule('vega')) as Vega;
+  const { Resvg } = await import('@resvg/resvg-js');
+  const compiled = vegaLite.compile(timelineSpec(report)).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { background: 'white', font: { loadSystemFonts: true } }).render().asPng();
+  return { svg, png: Buffer.from(png) };
+}

@@ -1,0 +1,91 @@
+// The timeline picture of a drill, rendered to PNG and read back pixel by pixel: each
+// lane shows what report.json says at each time (a master's green, a killed director's
+// black, the client's red while no one holds the VIP), and the fault and fence rules
+// stand where the report puts them.
+import assert from 'node:assert/strict';
+import type { DirectorSample, DrillReport } from '../../src/drill/report';
+import { eventColours, pixelOf, renderTimeline, timelineColours, timelineGeometry, timelineSegments } from '../../src/drill/timeline';
+import { decodePng, type Picture } from '../support/png';
+
+function span(node: string, fromMs: number, toMs: number, s: Omit<DirectorSample, 'tMs' | 'node'>): DirectorSample[] {
+  const out: DirectorSample[] = [];
+  for (let t = fromMs; t < toMs; t += 50) out.push({ tMs: t, node, ...s });
+  return out;
+}
+
+const report: DrillReport = {
+  scenario: 'master-kill',
+  startedAt: '2026-12-07T00:00:00.000Z',
+  durationMs: 10_000,
+  masterDownIntervalMs: 3609,
+  directors: [
+    ...span('d1', 0, 2000, { state: 'master', holdsVip: true, quorate: true, dc: 'd1' }),
+    ...span('d1', 2000, 10_000, { state: 'down' }),
+    ...span('d2', 0, 5600, { state: 'backup', holdsVip: false, quorate: true, dc: 'd1' }),
+    ...span('d2', 5600, 10_000, { state: 'master', holdsVip: true, quorate: true, dc: 'd2' }),
+    ...span('w1', 0, 10_000, { state: 'none', holdsVip: false, quorate: true }),
+  ].sort((a, b) => a.tMs - b.tMs),
+  clients: Array.from({ length: 500 }, (_, i) => ({ tMs: i * 20, ok: i * 20 < 2000 || i * 20 >= 5620, ...(i * 20 < 2000 || i * 20 >= 5620 ? { server: 'rs1' } : { error: 'ECONNREFUSED' }) })),
+  events: [
+    { tMs: 2000, kind: 'fault', node: 'd1', detail: 'kill -9 d1' },
+    { tMs: 4500, kind: 'fence', node: 'd1', detail: 'off d1' },
+    { tMs: 8000, kind: 'heal', node: 'd1', detail: 'started again' },
+  ],
+};
+
+const rgb = (hex: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
+const near = (p: readonly number[], hex: string): boolean => rgb(hex).every((c, i) => Math.abs(c - (p[i] as number)) <= 40);
+
+/** Whether some pixel within `dx` of x (on row y) has the colour. */
+function seen(pic: Picture, x: number, y: number, hex: string, dx = 2): boolean {
+  for (let i = -dx; i <= dx; i++) if (near(pic.pixel(x + i, y), hex)) return true;
+  return false;
+}
+
+describe('drill timeline picture', function () {
+  this.timeout(30_000);
+
+  it('joins samples into segments per lane; a witness has a quorum lane and no VRRP lane', () => {
+    const g = timelineGeometry(report);
+    assert.deepEqual(g.lanes, ['d1 VRRP', 'd2 VRRP', 'd1 quorum', 'd2 quorum', 'w1 quorum', 'client']);
+    const d1 = timelineSegments(report).filter((s) => s.lane === 'd1 VRRP');
+    assert.deepEqual(d1, [
+      { lane: 'd1 VRRP', startMs: 0, endMs: 2000, value: 'MASTER' },
+      { lane: 'd1 VRRP', startMs: 2000, endMs: 10_000, value: 'down' },
+    ]);
+    assert.deepEqual(timelineSegments(report).filter((s) => s.lane === 'client').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-2000 answered', '2000-5620 failed', '5620-9990 answered']);
+  });
+
+  it('renders to PNG with each lane and marker where the report puts it', async () => {
+    const { svg, png } = await renderTimeline(report);
+    assert.match(svg, /^<svg/);
+    const pic = decodePng(png);
+    const g = timelineGeometry(report);
+    assert.ok(pic.width >= g.left + g.width && pic.height >= g.top + g.height, `${pic.width}x${pic.height}`);
+    const at = (tMs: number, lane: string) => pixelOf(g, tMs, lane);
+    const checks: Array<[number, string, string]> = [
+      [1000, 'd1 VRRP', timelineColours.MASTER as string],
+      [3000, 'd1 VRRP', timelineColours.down as string],
+      [1000, 'd2 VRRP', timelineColours.BACKUP as string],
+      [7000, 'd2 VRRP', timelineColours.MASTER as string],
+      [1000, 'd1 quorum', timelineColours['quorate, DC'] as string],
+      [7000, 'd2 quorum', timelineColours['quorate, DC'] as string],
+      [1000, 'w1 quorum', timelineColours.quorate as string],
+      [1000, 'client', timelineColours.answered as string],
+      [3500, 'client', timelineColours.failed as string],
+      [7000, 'client', timelineColours.answered as string],
+    ];
+    for (const [tMs, lane, colour] of checks) {
+      const { x, y } = at(tMs, lane);
+      assert.ok(near(pic.pixel(x, y), colour), `${lane} at ${tMs} ms (${Math.round(x)}, ${Math.round(y)}): ${pic.pixel(x, y).join(',')}, not ${colour}`);
+    }
+    for (const e of report.events) {
+      // A solid rule shows on every lane; the fault's is dashed, so it shows on some rows of a lane.
+      const lane = e.kind === 'fault' ? 'd2 VRRP' : 'client';
+      const { x, y } = at(e.tMs, lane);
+      const rows = Array.from({ length: 9 }, (_, i) => y - 4 + i);
+      assert.ok(rows.some((row) => seen(pic, x, row, eventColours[e.kind] as string)), `the ${e.kind} rule at ${e.tMs} ms (x ${Math.round(x)})`);
+      assert.ok(!seen(pic, at(e.tMs + 400, lane).x, y, eventColours[e.kind] as string), `no ${e.kind} rule 400 ms later`);
+    }
+  });
+});
