@@ -12,6 +12,8 @@ export interface DirectorSample {
   /** Whether it said it holds the VIP; unknown while down. */
   readonly holdsVip?: boolean;
   readonly quorate?: boolean;
+  /** Past its start-up: it has heard every peer, or initdead has passed (until then it takes nothing over). */
+  readonly settled?: boolean;
   readonly dc?: string;
   /** The peers it counts dead. */
   readonly peersDown?: readonly string[];

@@ -12,7 +12,7 @@ import { LoopbackCluster } from '../lab/loopback-cluster';
 import { masterDownIntervalMs } from '../vrrp/timing';
 import type { DrillEvent, DrillReport } from './report';
 import { Sampler, sampleOf, type StatusForSample } from './sampler';
-import { scenarioNamed, scenarios, type Scenario } from './scenarios';
+import { scenarioNamed, scenarios, type DrillHands, type Scenario } from './scenarios';
 import { summaryTable, type ScenarioOutcome } from './summary';
 import { renderTimeline } from './timeline';
 import { HttpTraffic } from './traffic';
@@ -36,7 +36,11 @@ const pollEveryMs = 100;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Every node but `except` answering and quorate, and exactly one of them master: its name; polled until the deadline. */
+/**
+ * Every node but `except` answering, quorate and settled (a node just started takes
+ * nothing over until it has heard every peer or initdead has passed), and exactly one of
+ * them master: its name; polled until the deadline.
+ */
 async function settledMaster(cluster: LoopbackCluster, deadlineMs: number, except?: string): Promise<string | undefined> {
   const until = performance.now() + deadlineMs;
   while (performance.now() < until) {
@@ -49,7 +53,7 @@ async function settledMaster(cluster: LoopbackCluster, deadlineMs: number, excep
         }),
     );
     const masters = samples.filter((s) => s.holdsVip === true).map((s) => s.node);
-    if (samples.every((s) => s.quorate === true) && masters.length === 1) return masters[0];
+    if (samples.every((s) => s.quorate === true && s.settled !== false) && masters.length === 1) return masters[0];
     await pause(pollEveryMs);
   }
   return undefined;
@@ -114,7 +118,18 @@ async function runScenario(cluster: LoopbackCluster, scenario: Scenario, vip: { 
   try {
     await pause(warmUpMs);
     const faultAt = nowMs();
-    const hit = await scenario.fault(cluster, { master });
+    const hands: DrillHands = {
+      reals: cluster.reals,
+      signal: (node, signal) => cluster.signal(node, signal),
+      running: (node) => cluster.running(node),
+      startNode: (node) => cluster.startNode(node),
+      stopReal: (name) => cluster.stopReal(name),
+      startReal: (name) => cluster.startReal(name),
+      settled: () => settledMaster(cluster, settledDeadlineMs),
+    };
+    const witnesses = cluster.config.cluster?.nodes.filter((n) => n.witness).map((n) => n.name) ?? [];
+    const backups = cluster.nodes.filter((n) => n !== master && !witnesses.includes(n));
+    const hit = await scenario.fault(hands, { master, backups, witnesses });
     out(`drill: ${scenario.name}: ${hit.detail} (${master} held the VIP)\n`);
     events.push({ tMs: faultAt, kind: 'fault', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: hit.detail });
     if (scenario.faultMs !== undefined) {
@@ -126,7 +141,7 @@ async function runScenario(cluster: LoopbackCluster, scenario: Scenario, vip: { 
     }
     out(`drill: ${scenario.name}: healing\n`);
     const healAt = nowMs();
-    const healed = await scenario.heal(cluster, hit);
+    const healed = await scenario.heal(hands, hit);
     events.push({ tMs: healAt, kind: 'heal', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: healed });
     await settledMaster(cluster, settledDeadlineMs);
     await pause(settleMs);

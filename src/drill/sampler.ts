@@ -9,6 +9,7 @@ export interface StatusForSample {
   readonly vrrp?: ReadonlyArray<{ readonly state: string }>;
   readonly cluster?: {
     readonly view: { readonly quorate: boolean; readonly dc?: string };
+    readonly settled?: boolean;
     readonly peers: ReadonlyArray<{ readonly peer: string; readonly state: string }>;
   };
 }
@@ -35,7 +36,7 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
     node,
     state: known ? (state as DirectorSample['state']) : 'none',
     holdsVip: state === 'master',
-    ...(cluster !== undefined ? { quorate: cluster.view.quorate, peersDown: cluster.peers.filter((p) => p.state === 'dead').map((p) => p.peer), ...(cluster.view.dc !== undefined ? { dc: cluster.view.dc } : {}) } : {}),
+    ...(cluster !== undefined ? { quorate: cluster.view.quorate, ...(cluster.settled !== undefined ? { settled: cluster.settled } : {}), peersDown: cluster.peers.filter((p) => p.state === 'dead').map((p) => p.peer), ...(cluster.view.dc !== undefined ? { dc: cluster.view.dc } : {}) } : {}),
   };
 }
 

@@ -6,6 +6,9 @@ import { defaultExpectations, type Expectations } from './verdict';
 export interface DrillTarget {
   /** The director holding the VIP now. */
   readonly master: string;
+  /** The other directors. */
+  readonly backups: readonly string[];
+  readonly witnesses: readonly string[];
 }
 
 /** What a scenario asks of the cluster it runs against. */
@@ -16,6 +19,8 @@ export interface DrillHands {
   startNode(node: string): void;
   stopReal(name: string): Promise<void>;
   startReal(name: string): Promise<void>;
+  /** Waits until every node answers and is quorate with one master: its name, or undefined past the deadline. */
+  settled(): Promise<string | undefined>;
 }
 
 export interface FaultDone {
@@ -78,6 +83,34 @@ export const scenarios: readonly Scenario[] = [
       await hands.signal(node, 'SIGCONT');
       return `SIGCONT ${node}`;
     },
+  },
+  {
+    name: 'witness-loss',
+    summary: 'kill -9 the witness: two votes of three remain, the VIP stays where it is; then it is started again',
+    expectations: defaultExpectations,
+    faultMs: 5000,
+    fault: async (hands, { witnesses }) => {
+      const witness = witnesses[0];
+      if (witness === undefined) throw new Error('witness-loss: the cluster has no witness');
+      await hands.signal(witness, 'SIGKILL');
+      return { node: witness, detail: `kill -9 ${witness}` };
+    },
+    heal: restart,
+  },
+  {
+    name: 'rolling-restart',
+    summary: 'restart every director in turn, backups first, each with SIGTERM: the VIP moves once, to a backup already back, and no one is fenced',
+    expectations: { ...defaultExpectations, takeover: true, noFence: true },
+    fault: async (hands, { master, backups }) => {
+      for (const backup of backups) {
+        await hands.signal(backup, 'SIGTERM');
+        hands.startNode(backup);
+        if ((await hands.settled()) === undefined) throw new Error(`rolling-restart: the cluster did not settle after ${backup} came back`);
+      }
+      await hands.signal(master, 'SIGTERM');
+      return { node: master, detail: `${[...backups, master].join(', ')} restarted in turn (SIGTERM), ${master} last` };
+    },
+    heal: restart,
   },
   {
     name: 'realserver-kill',

@@ -1,6 +1,7 @@
 // `hadirector drill` against the loopback lab of config/hadirector.conf (no root): a
-// killed or frozen master is fenced before the backup takes the VIP, a stopped one is not
-// fenced at all, a closed real server moves nothing; all pass, each writes a report.json
+// killed or frozen master is fenced before the backup takes the VIP, a stopped one (or a
+// rolling restart) is not fenced at all, a lost witness or a closed real server moves
+// nothing; all pass, each writes a report.json
 // whose events, director samples and requests say so, and the summary table names them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,19 +15,21 @@ import { decodePng } from '../support/png';
 import { bin } from '../support/director-process';
 
 describe('hadirector drill on the loopback lab (integration)', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-drill-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('master-kill, master-term, master-freeze and realserver-kill pass; the reports show the fence before the takeover, and no fence for the clean stop', () => {
-    const r = spawnSync(bin, ['drill', 'master-kill', 'master-term', 'master-freeze', 'realserver-kill', '--report', dir], { encoding: 'utf8', timeout: 170_000 });
+  it('master-kill, master-term, master-freeze, witness-loss, rolling-restart and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
+    const r = spawnSync(bin, ['drill', 'master-kill', 'master-term', 'master-freeze', 'witness-loss', 'rolling-restart', 'realserver-kill', '--report', dir], { encoding: 'utf8', timeout: 230_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +double holder +verdict$/m);
     assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
     assert.match(r.stdout, /^master-term +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
     assert.match(r.stdout, /^master-freeze +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
     assert.match(r.stdout, /^realserver-kill +- +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-)/.test(l)).join('\n       ')})`);
+    assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
+    assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-)/.test(l)).join('\n       ')})`);
 
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
     const picture = decodePng(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.png')));
@@ -49,6 +52,6 @@ describe('hadirector drill on the loopback lab (integration)', function () {
   it('an unknown scenario is a usage error that names the ones there are', () => {
     const r = spawnSync(bin, ['drill', 'cable-pull'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
-    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, realserver-kill/);
+    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, witness-loss, rolling-restart, realserver-kill/);
   });
 });
