@@ -48,35 +48,34 @@ const restart = async (hands: DrillHands, { node }: FaultDone): Promise<string> 
   return `${node} started again`;
 };
 
+/** A fault that sends the director holding the VIP one signal. */
+const signalMaster =
+  (signal: NodeJS.Signals, said: string): Scenario['fault'] =>
+  async (hands, { master }) => {
+    await hands.signal(master, signal);
+    return { node: master, detail: `${said} ${master}` };
+  };
+
 export const scenarios: readonly Scenario[] = [
   {
     name: 'master-kill',
     summary: 'kill -9 the director holding the VIP; it is fenced, another takes over; then it is started again',
     expectations: { ...defaultExpectations, takeover: true, fenceBeforeTakeover: true },
-    fault: async (hands, { master }) => {
-      await hands.signal(master, 'SIGKILL');
-      return { node: master, detail: `kill -9 ${master}` };
-    },
+    fault: signalMaster('SIGKILL', 'kill -9'),
     heal: restart,
   },
   {
     name: 'master-term',
     summary: 'SIGTERM the director holding the VIP: priority 0, another takes over at once, no one is fenced; then it is started again',
     expectations: { ...defaultExpectations, takeover: true, noFence: true },
-    fault: async (hands, { master }) => {
-      await hands.signal(master, 'SIGTERM');
-      return { node: master, detail: `SIGTERM ${master}` };
-    },
+    fault: signalMaster('SIGTERM', 'SIGTERM'),
     heal: restart,
   },
   {
     name: 'master-freeze',
     summary: 'SIGSTOP the director holding the VIP (a hung host): it is fenced before another takes over; SIGCONT, or a restart if the fence killed it',
     expectations: { ...defaultExpectations, takeover: true, fenceBeforeTakeover: true },
-    fault: async (hands, { master }) => {
-      await hands.signal(master, 'SIGSTOP');
-      return { node: master, detail: `SIGSTOP ${master}` };
-    },
+    fault: signalMaster('SIGSTOP', 'SIGSTOP'),
     heal: async (hands, hit) => {
       const node = hit.node as string;
       if (!hands.running(node)) return restart(hands, hit);
