@@ -65,7 +65,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     o.out(`hadirector drill: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.name).join(', ')}\n`);
     return 2;
   }
-  const cluster = LoopbackCluster.of(path.resolve(o.cwd, o.file));
+  const cluster = LoopbackCluster.of(path.resolve(o.cwd, o.file), true);
   if (!(cluster instanceof LoopbackCluster)) {
     o.out(`hadirector drill: ${cluster.problem}\n`);
     return cluster.exitCode;
@@ -126,6 +126,8 @@ async function runScenario(cluster: LoopbackCluster, scenario: Scenario, vip: { 
       stopReal: (name) => cluster.stopReal(name),
       startReal: (name) => cluster.startReal(name),
       settled: () => settledMaster(cluster, settledDeadlineMs),
+      configFile: cluster.configFile,
+      log: (node) => cluster.log(node),
     };
     const witnesses = cluster.config.cluster?.nodes.filter((n) => n.witness).map((n) => n.name) ?? [];
     const backups = cluster.nodes.filter((n) => n !== master && !witnesses.includes(n));

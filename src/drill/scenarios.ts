@@ -1,7 +1,12 @@
 // The built-in drill scenarios: what each does to the cluster, how it heals, and what it
 // expects. A crash or a freeze must be fenced before anyone takes the VIP; a clean stop
 // is no failure and must fence no one.
+import fs from 'node:fs';
+import path from 'node:path';
 import { defaultExpectations, type Expectations } from './verdict';
+
+/** What bad-reload adds: an instance keepalived's daemon refuses too (no virtual_router_id). */
+const brokenInstance = 'vrrp_instance VI_DRILL_BROKEN {\n    interface lo\n}\n';
 
 export interface DrillTarget {
   /** The director holding the VIP now. */
@@ -21,6 +26,9 @@ export interface DrillHands {
   startReal(name: string): Promise<void>;
   /** Waits until every node answers and is quorate with one master: its name, or undefined past the deadline. */
   settled(): Promise<string | undefined>;
+  /** The configuration file the nodes run (the drill's own copy). */
+  readonly configFile: string;
+  log(node: string): string;
 }
 
 export interface FaultDone {
@@ -110,6 +118,26 @@ export const scenarios: readonly Scenario[] = [
       return { node: master, detail: `${[...backups, master].join(', ')} restarted in turn (SIGTERM), ${master} last` };
     },
     heal: restart,
+  },
+  {
+    name: 'bad-reload',
+    summary: 'a configuration with an error, and SIGHUP to every director: each refuses it and runs on, the VIP stays; then the file is mended and reloaded',
+    expectations: { ...defaultExpectations, noFence: true },
+    faultMs: 3000,
+    fault: async (hands, { master, backups }) => {
+      const directors = [master, ...backups];
+      fs.appendFileSync(hands.configFile, `\n${brokenInstance}`);
+      for (const d of directors) await hands.signal(d, 'SIGHUP');
+      return { detail: `a vrrp_instance with no virtual_router_id added to ${path.basename(hands.configFile)}; SIGHUP to ${directors.join(', ')}` };
+    },
+    heal: async (hands, { detail }) => {
+      const text = fs.readFileSync(hands.configFile, 'utf8');
+      fs.writeFileSync(hands.configFile, text.replace(`\n${brokenInstance}`, ''));
+      const directors = /SIGHUP to (.*)$/.exec(detail)?.[1]?.split(', ') ?? [];
+      const refused = directors.filter((d) => /SIGHUP: .* error\(s\); the running configuration is kept/.test(hands.log(d)));
+      for (const d of directors) await hands.signal(d, 'SIGHUP');
+      return `file mended and reloaded; refused before by ${refused.length > 0 ? refused.join(', ') : 'none'}`;
+    },
   },
   {
     name: 'realserver-kill',

@@ -40,10 +40,19 @@ export class LoopbackCluster {
     /** Each virtual service's address, by `ADDRESS:PORT`. */
     readonly vips: ReadonlyMap<string, Endpoint>,
     readonly reals: ReadonlyMap<string, Endpoint>,
-  ) {}
+  ) {
+    this.configFile = file;
+  }
 
-  /** The cluster of `file`, not started; or why it cannot be a lab (exit 2: no cluster; 1: errors). */
-  static of(file: string): LoopbackCluster | { readonly problem: string; readonly exitCode: number } {
+  /** The file the nodes run: the original, or the lab's copy of it. */
+  configFile: string;
+
+  /**
+   * The cluster of `file`, not started; or why it cannot be a lab (exit 2: no cluster; 1:
+   * errors). With `copy`, the nodes run a copy of the file's folder in the lab's own
+   * folder (`configFile`), which a drill may break and mend without touching the original.
+   */
+  static of(file: string, copy = false): LoopbackCluster | { readonly problem: string; readonly exitCode: number } {
     const first = loadConfig(file, { node: 'lab' });
     const nodes = first.config.cluster?.nodes.map((n) => n.name) ?? [];
     if (nodes.length === 0) return { problem: `${file} has no cluster block: nothing to run as a lab`, exitCode: 2 };
@@ -61,7 +70,23 @@ export class LoopbackCluster {
         }
       }
     }
-    return new LoopbackCluster(file, first.config, nodes, vips, reals);
+    const cluster = new LoopbackCluster(file, first.config, nodes, vips, reals);
+    if (copy) {
+      const folder = path.join(cluster.dir, 'config');
+      fs.cpSync(path.dirname(file), folder, { recursive: true });
+      cluster.configFile = path.join(folder, path.basename(file));
+    }
+    return cluster;
+  }
+
+
+  /** A node's log so far. */
+  log(node: string): string {
+    try {
+      return fs.readFileSync(path.join(this.dir, `${node}.log`), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   socket(node: string): string {
@@ -99,7 +124,7 @@ export class LoopbackCluster {
     const log = fs.openSync(path.join(this.dir, `${node}.log`), 'a');
     const pidFile = signalPidFile(this.config, node) ?? path.join(this.dir, `${node}.pid`);
     fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', this.file, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', this.configFile, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.children.set(node, child);
   }

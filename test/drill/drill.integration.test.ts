@@ -13,14 +13,15 @@ import { timelineGeometry } from '../../src/drill/timeline';
 import { drillFigures } from '../../src/drill/verdict';
 import { decodePng } from '../support/png';
 import { bin } from '../support/director-process';
+import { repoRoot } from '../support/paths';
 
 describe('hadirector drill on the loopback lab (integration)', function () {
   this.timeout(240_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-drill-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('master-kill, master-term, master-freeze, witness-loss, rolling-restart and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
-    const r = spawnSync(bin, ['drill', 'master-kill', 'master-term', 'master-freeze', 'witness-loss', 'rolling-restart', 'realserver-kill', '--report', dir], { encoding: 'utf8', timeout: 230_000 });
+  it('master-kill, master-term, master-freeze, witness-loss, rolling-restart, bad-reload and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
+    const r = spawnSync(bin, ['drill', 'master-kill', 'master-term', 'master-freeze', 'witness-loss', 'rolling-restart', 'bad-reload', 'realserver-kill', '--report', dir], { encoding: 'utf8', timeout: 230_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +double holder +verdict$/m);
     assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
@@ -29,7 +30,11 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     assert.match(r.stdout, /^realserver-kill +- +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
     assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
     assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-)/.test(l)).join('\n       ')})`);
+    assert.match(r.stdout, /^bad-reload +- +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
+    const reload = JSON.parse(fs.readFileSync(path.join(dir, 'bad-reload', 'report.json'), 'utf8')) as DrillReport;
+    assert.match(reload.events.find((e) => e.kind === 'heal')?.detail ?? '', /refused before by d[12], d[12]$/, 'both directors refused the broken file');
+    assert.doesNotMatch(fs.readFileSync(path.join(repoRoot(), 'config', 'hadirector.conf'), 'utf8'), /VI_DRILL_BROKEN/, 'the original file is untouched');
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-|bad-)/.test(l)).join('\n       ')})`);
 
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
     const picture = decodePng(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.png')));
@@ -52,6 +57,6 @@ describe('hadirector drill on the loopback lab (integration)', function () {
   it('an unknown scenario is a usage error that names the ones there are', () => {
     const r = spawnSync(bin, ['drill', 'cable-pull'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
-    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, witness-loss, rolling-restart, realserver-kill/);
+    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, witness-loss, rolling-restart, bad-reload, realserver-kill/);
   });
 });
