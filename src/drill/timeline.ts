@@ -101,7 +101,7 @@ export function timelineSpec(report: DrillReport): Record<string, unknown> {
   const values = Object.keys(timelineColours);
   const x = { field: 'startMs', type: 'quantitative', title: 'ms since the drill began', scale: { domain: [0, report.durationMs], nice: false, zero: true } };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: `drill ${report.scenario}, ${report.startedAt}`, anchor: 'start', offset: 26 },
     width: g.width,
     height: g.height,
