@@ -106,7 +106,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
 async function runScenario(cluster: LoopbackCluster, scenario: Scenario, vip: { host: string; port: number }, mdi: number, out: (text: string) => void): Promise<DrillReport> {
   out(`drill: ${scenario.name}: waiting for a settled cluster\n`);
   const master = await settledMaster(cluster, settledDeadlineMs);
-  if (master === undefined) throw new Error(`${scenario.name}: the cluster did not settle (every node quorate, one master) within ${settledDeadlineMs} ms`);
+  if (master === undefined) throw new Error(`${scenario.name}: the cluster did not settle (every node quorate and settled, one master) within ${settledDeadlineMs} ms`);
   const startedWall = Date.now();
   const t0 = performance.now();
   const nowMs = (): number => Math.round(performance.now() - t0);

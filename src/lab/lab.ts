@@ -71,6 +71,8 @@ export async function runLab(o: LabOptions): Promise<number> {
     void o.interrupted.then(() => (stop = true));
     while (!stop && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Ctrl-C reached the nodes too: a round now would only find them gone.
+      if (stop) break;
       const lines = await Promise.all(cluster.nodes.map((n) => nodeLine(n, cluster.socket(n))));
       for (const [name, v] of cluster.vips) lines.push(`VIP ${name}: ${await get(v.host, v.port)}`);
       o.out(`--- ${new Date().toISOString()}\n${lines.join('\n')}\n`);
