@@ -8,7 +8,7 @@ import { defaultVrrpInterface, type VrrpInstanceConfig } from '../vrrp/config';
 import { instanceFamily } from '../vrrp/config-checks';
 import { masterDownIntervalMs } from '../vrrp/timing';
 import { planVmacs, type VmacDevice } from '../vip/vmac';
-import { isLoopbackAddress } from '../vip/driver';
+import { anyVipOffLoopback } from '../vip/select';
 import type { HadConfig } from './model';
 import { formatMs } from './values';
 
@@ -60,8 +60,7 @@ function summarizeNode(config: HadConfig): string[] {
 
 /** Whether run puts the VIPs on loopback (src/vip/select.ts): then no VMAC is made. */
 function onLoopbackVips(config: HadConfig): boolean {
-  const vips = config.vrrpInstances.flatMap((vi) => [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded]);
-  return config.cluster?.vipDriver === 'loopback' || vips.every((v) => isLoopbackAddress(v.address));
+  return config.cluster?.vipDriver === 'loopback' || !anyVipOffLoopback(config);
 }
 
 function summarizeInstance(i: VrrpInstanceConfig, config: HadConfig, vmac: VmacDevice | undefined): string[] {

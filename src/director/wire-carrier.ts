@@ -66,8 +66,6 @@ interface Carried {
   readonly settings: WireInstanceSettings;
   /** What its adverts must be, from its settings (and the checksum form it switched to). */
   expect: AdvertExpectations;
-  /** Its unicast adverts carry the old checksum (the group in the pseudo-header). */
-  oldForm: boolean;
   readonly socket: VrrpSocket;
   readonly stats: WireStats;
 }
@@ -85,6 +83,9 @@ function expectations(s: WireInstanceSettings): AdvertExpectations {
     group: s.group,
   };
 }
+
+/** Its unicast adverts carry the old checksum (the group in the pseudo-header): what it expects, it sends. */
+const oldForm = (c: Carried): boolean => c.expect.unicastPseudoDst === 'group';
 
 /** One socket per interface, family and group. */
 function socketKey(s: WireInstanceSettings): string {
@@ -113,7 +114,7 @@ export class WireCarrier {
           socket = open(s.family, s.interface, s.group, (d) => this.received(key, d));
           this.sockets.set(key, socket);
         }
-        const carried = { settings: s, expect: expectations(s), oldForm: s.oldUnicastChecksum === 'always', socket, stats: newStats() };
+        const carried = { settings: s, expect: expectations(s), socket, stats: newStats() };
         this.instances.set(s.name, carried);
         this.byVrid.set(`${key}/${s.vrid}`, carried);
       }
@@ -142,7 +143,7 @@ export class WireCarrier {
     const s = c.settings;
     const advert = { version: s.version, vrid: s.vrid, priority, advertIntervalMs, addresses: s.addresses, authType: s.authType, ...(s.authData !== undefined ? { authData: s.authData } : {}) };
     for (const dst of s.unicastPeers.length > 0 ? s.unicastPeers : [s.group]) {
-      const error = c.socket.send(encodeAdvert(advert, { family: s.family, src: s.source, dst: c.oldForm ? s.group : dst }, s.checksum), s.source, dst);
+      const error = c.socket.send(encodeAdvert(advert, { family: s.family, src: s.source, dst: oldForm(c) ? s.group : dst }, s.checksum), s.source, dst);
       if (error !== undefined) {
         this.log.warn(`${s.name}: advert to ${dst.text} not sent: ${error}`, { component: 'vrrp' });
         continue;
@@ -193,7 +194,7 @@ export class WireCarrier {
       c.stats[judged.reason]++;
       return;
     }
-    if (judged.oldUnicastChecksum && !c.oldForm) this.switchToOldForm(c, judged.from);
+    if (judged.oldUnicastChecksum && !oldForm(c)) this.switchToOldForm(c, judged.from);
     for (const reason of judged.counted) c.stats[reason]++;
     c.stats.advert_rcvd++;
     if (judged.advert.priority === 0) c.stats.pri_zero_rcvd++;
@@ -202,7 +203,6 @@ export class WireCarrier {
 
   /** As keepalived: a peer heard with the old unicast checksum is answered in it, and only it is heard from then on. */
   private switchToOldForm(c: Carried, from: IpAddr): void {
-    c.oldForm = true;
     c.expect = { ...c.expect, unicastPseudoDst: 'group' };
     this.log.info(`${c.settings.name}: ${from.text} sends the old unicast VRRPv3 checksum (the group ${c.settings.group.text} in the pseudo-header): this instance now sends and hears that form, as keepalived does`, { component: 'vrrp' });
   }

@@ -36,6 +36,8 @@ export interface FaultDone {
   readonly node?: string;
   /** The real server it hit. */
   readonly real?: string;
+  /** The directors it sent a signal to (bad-reload: SIGHUP). */
+  readonly signalled?: readonly string[];
   readonly detail: string;
 }
 
@@ -128,12 +130,12 @@ export const scenarios: readonly Scenario[] = [
       const directors = [master, ...backups];
       fs.appendFileSync(hands.configFile, `\n${brokenInstance}`);
       for (const d of directors) await hands.signal(d, 'SIGHUP');
-      return { detail: `a vrrp_instance with no virtual_router_id added to ${path.basename(hands.configFile)}; SIGHUP to ${directors.join(', ')}` };
+      return { signalled: directors, detail: `a vrrp_instance with no virtual_router_id added to ${path.basename(hands.configFile)}; SIGHUP to ${directors.join(', ')}` };
     },
-    heal: async (hands, { detail }) => {
+    heal: async (hands, { signalled }) => {
       const text = fs.readFileSync(hands.configFile, 'utf8');
       fs.writeFileSync(hands.configFile, text.replace(`\n${brokenInstance}`, ''));
-      const directors = /SIGHUP to (.*)$/.exec(detail)?.[1]?.split(', ') ?? [];
+      const directors = signalled ?? [];
       const refused = directors.filter((d) => /SIGHUP: .* error\(s\); the running configuration is kept/.test(hands.log(d)));
       for (const d of directors) await hands.signal(d, 'SIGHUP');
       return `file mended and reloaded; refused before by ${refused.length > 0 ? refused.join(', ') : 'none'}`;

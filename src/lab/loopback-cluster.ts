@@ -79,7 +79,6 @@ export class LoopbackCluster {
     return cluster;
   }
 
-
   /** A node's log so far. */
   log(node: string): string {
     try {

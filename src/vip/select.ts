@@ -15,11 +15,15 @@ export interface DriverContext {
   readonly warn: (message: string) => void;
 }
 
+/** Whether some instance's VIP is off 127.0.0.0/8. */
+export function anyVipOffLoopback(config: HadConfig): boolean {
+  return config.vrrpInstances.some((vi) => [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded].some((v) => !isLoopbackAddress(v.address)));
+}
+
 /** The driver, or why none can run. */
 export function selectAddressDriver(config: HadConfig, cx: DriverContext): AddressDriver | string {
   const choice = config.cluster?.vipDriver ?? 'auto';
-  const vips = config.vrrpInstances.flatMap((vi) => [...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded]);
-  const offLoopback = vips.some((v) => !isLoopbackAddress(v.address));
+  const offLoopback = anyVipOffLoopback(config);
   const wantsLinux = choice === 'linux' || (choice === 'auto' && offLoopback && (cx.root || config.cluster === undefined));
   if (!wantsLinux) return loopbackDriver;
   if (!cx.root) return 'VIPs off 127.0.0.0/8 are added and removed with iproute2: that needs root or CAP_NET_ADMIN (or use vip_driver loopback with VIPs in 127.0.0.0/8)';

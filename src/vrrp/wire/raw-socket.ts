@@ -222,11 +222,12 @@ abstract class RawVrrpSocket implements VrrpSocket {
   }
 
   protected abstract datagram(bytes: Buffer, controlBytes: number): ReceivedDatagram | undefined;
+}
 
-  protected errorText(): string {
-    const errno = koffi.errno();
-    return errno === EAGAIN ? 'the socket buffer is full' : this.c.strerror(errno);
-  }
+/** Why the last send failed. */
+function sendErrorText(c: Libc): string {
+  const errno = koffi.errno();
+  return errno === EAGAIN ? 'the socket buffer is full' : c.strerror(errno);
 }
 
 function bindToDevice(c: Libc, fd: number, name: string): void {
@@ -262,9 +263,7 @@ export function openRawIpv4Sender(iface: string): RawIpv4Sender {
   return {
     send: (packet, dst) => {
       const to = sockaddrIn(dst);
-      if (c.sendto(fd, packet, packet.length, 0, to, to.length) >= 0) return undefined;
-      const errno = koffi.errno();
-      return errno === EAGAIN ? 'the socket buffer is full' : c.strerror(errno);
+      return c.sendto(fd, packet, packet.length, 0, to, to.length) >= 0 ? undefined : sendErrorText(c);
     },
     close: () => {
       if (!closed) c.close(fd);
@@ -343,7 +342,7 @@ class Ipv6Socket extends RawVrrpSocket {
     control.writeInt32LE(this.ifindex, cmsgHeaderBytes + 16);
     const to = sockaddrIn6(dst, this.ifindex);
     const message: MessageHeader = { name: to, namelen: to.length, iov: [{ base: vrrp, len: vrrp.length }], iovlen: 1, control, controllen: control.length, flags: 0 };
-    return this.c.sendmsg(this.fd, message, 0) < 0 ? this.errorText() : undefined;
+    return this.c.sendmsg(this.fd, message, 0) < 0 ? sendErrorText(this.c) : undefined;
   }
 
   protected datagram(bytes: Buffer, controlBytes: number): ReceivedDatagram | undefined {

@@ -109,7 +109,6 @@ export type Judged =
     }
   | { readonly ok: false; readonly reason: DropReason };
 
-
 export function judgeAdvert(frame: Frame, expect: AdvertExpectations): Judged {
   const fail = (reason: DropReason): Judged => ({ ok: false, reason });
   const vrrp = frame.vrrp;
