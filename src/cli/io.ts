@@ -6,6 +6,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** All of standard input, for commands that read a script from it. */
   readonly readStdin: () => Promise<string>;
+  /** Whether stdout is a terminal (a progress line is redrawn in place there). */
+  readonly isTTY?: boolean;
 }
 
 /** EX_IOERR: output could not be written. */
@@ -26,6 +28,7 @@ export function processIo(): CliIo {
     stderr: (text) => process.stderr.write(text),
     cwd: process.cwd(),
     env: process.env,
+    isTTY: process.stdout.isTTY === true,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

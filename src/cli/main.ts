@@ -106,10 +106,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
     .argument('[scenario...]', 'scenarios to run, in order')
     .option('-f, --file <file>', 'configuration file', path.resolve(__dirname, '..', '..', '..', 'config', 'hadirector.conf'))
     .option('--report <dir>', 'where each scenario writes its report.json', 'drill-report')
+    .option('--no-fencing', 'run the cluster with fencing mode self_release, to see what STONITH saves it from')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .action(async (names: string[], opts: { file: string; report: string }) => {
-      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, out: io.stdout }));
+    .action(async (names: string[], opts: { file: string; report: string; fencing: boolean }) => {
+      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, noFencing: !opts.fencing, out: io.stdout, tty: io.isTTY === true }));
     });
 
   program

@@ -11,6 +11,8 @@ export interface DirectorSample {
   readonly state: VrrpState | 'down' | 'none';
   /** Whether it said it holds the VIP; unknown while down. */
   readonly holdsVip?: boolean;
+  /** Whether the kernel says its host still serves the VIP (its address, or its listener), answering or not. */
+  readonly vipOnHost?: boolean;
   readonly quorate?: boolean;
   /** Past its start-up: it has heard every peer, or initdead has passed (until then it takes nothing over). */
   readonly settled?: boolean;
@@ -26,6 +28,13 @@ export interface ClientSample {
   readonly server?: string;
   readonly latencyMs?: number;
   readonly error?: string;
+}
+
+/** The director whose MAC the client's neighbour entry for the VIP held (namespaces only). */
+export interface NeighbourSample {
+  readonly tMs: number;
+  /** Undefined: no entry, or a MAC of no director. */
+  readonly node?: string;
 }
 
 export type DrillEventKind = 'fault' | 'heal' | 'fence';
@@ -47,5 +56,7 @@ export interface DrillReport {
   readonly masterDownIntervalMs: number;
   readonly directors: readonly DirectorSample[];
   readonly clients: readonly ClientSample[];
+  /** The client's neighbour entry for the VIP, when the drill runs in namespaces. */
+  readonly neighbours?: readonly NeighbourSample[];
   readonly events: readonly DrillEvent[];
 }

@@ -10,12 +10,14 @@ import { performance } from 'node:perf_hooks';
 import { controlRequest } from '../director/control-client';
 import { LoopbackCluster } from '../lab/loopback-cluster';
 import { masterDownIntervalMs } from '../vrrp/timing';
+import type { DrillCluster } from './cluster';
+import { withoutFencing } from './no-fencing';
+import { Progress } from './progress';
 import type { DrillEvent, DrillReport } from './report';
 import { Sampler, sampleOf, type StatusForSample } from './sampler';
 import { scenarioNamed, scenarios, type DrillHands, type Scenario } from './scenarios';
 import { summaryTable, type ScenarioOutcome } from './summary';
 import { renderTimeline } from './timeline';
-import { HttpTraffic } from './traffic';
 import { judge } from './verdict';
 
 export interface DrillOptions {
@@ -24,7 +26,11 @@ export interface DrillOptions {
   readonly scenarios: readonly string[];
   /** Where each scenario's report goes (DIR/SCENARIO/report.json). */
   readonly reportDir: string;
+  /** Run the cluster with fencing mode self_release: what the drill sees without STONITH. */
+  readonly noFencing?: boolean;
   readonly out: (text: string) => void;
+  /** Whether `out` is a terminal: the progress line is redrawn in place there. */
+  readonly tty?: boolean;
 }
 
 const sampleEveryMs = 50;
@@ -41,7 +47,7 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * nothing over until it has heard every peer or initdead has passed), and exactly one of
  * them master: its name; polled until the deadline.
  */
-async function settledMaster(cluster: LoopbackCluster, deadlineMs: number, except?: string): Promise<string | undefined> {
+async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?: string): Promise<string | undefined> {
   const until = performance.now() + deadlineMs;
   while (performance.now() < until) {
     const samples = await Promise.all(
@@ -65,25 +71,40 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     o.out(`hadirector drill: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.name).join(', ')}\n`);
     return 2;
   }
+  const chosen = o.scenarios.map((n) => scenarioNamed(n) as Scenario);
   const cluster = LoopbackCluster.of(path.resolve(o.cwd, o.file), true);
   if (!(cluster instanceof LoopbackCluster)) {
     o.out(`hadirector drill: ${cluster.problem}\n`);
     return cluster.exitCode;
   }
-  const vip = [...cluster.vips.values()][0];
   const instance = cluster.config.vrrpInstances[0];
-  if (vip === undefined || instance === undefined) {
+  if (cluster.vips.size === 0 || instance === undefined) {
     o.out(`hadirector drill: ${o.file} has no virtual_server or no vrrp_instance to drill\n`);
     return 2;
   }
+  const cannot = chosen.flatMap((s) => {
+    const why = s.unavailable?.();
+    return why === undefined ? [] : [`${s.name} ${why}`];
+  });
+  if (cannot.length > 0) {
+    o.out(`hadirector drill: ${cannot.join('; ')}: run the drill as root, or leave ${cannot.length === 1 ? 'it' : 'them'} out\n`);
+    return 2;
+  }
+  if (o.noFencing === true) {
+    const problem = withoutFencing(cluster.configFile);
+    if (problem !== undefined) {
+      o.out(`hadirector drill: --no-fencing: ${problem}\n`);
+      return 2;
+    }
+  }
   const mdi = masterDownIntervalMs(instance.version, instance.advertIntMs, instance.priority);
   const outcomes: ScenarioOutcome[] = [];
+  const progress = new Progress(o.out, o.tty === true);
   try {
-    o.out(`drill: starting the cluster of ${o.file} (${cluster.nodes.join(', ')}); logs in ${cluster.dir}\n`);
+    progress.line(`drill: starting the cluster of ${o.file} (${cluster.nodes.join(', ')})${o.noFencing === true ? ' with fencing mode self_release (--no-fencing)' : ''}; logs in ${cluster.dir}`);
     await cluster.start();
-    for (const name of o.scenarios) {
-      const scenario = scenarioNamed(name) as Scenario;
-      const report = await runScenario(cluster, scenario, vip, mdi, o.out);
+    for (const scenario of chosen) {
+      const report = await runScenario(cluster, scenario, mdi, progress);
       const dir = path.join(path.resolve(o.cwd, o.reportDir), scenario.name);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
@@ -91,74 +112,92 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       fs.writeFileSync(path.join(dir, 'timeline.svg'), picture.svg);
       fs.writeFileSync(path.join(dir, 'timeline.png'), picture.png);
       outcomes.push({ scenario: scenario.name, ...judge(report, scenario.expectations) });
-      o.out(`drill: ${scenario.name}: report.json, timeline.svg and timeline.png in ${dir}\n`);
+      progress.line(`drill: ${scenario.name}: report.json, timeline.svg and timeline.png in ${dir}`);
     }
   } catch (err) {
-    o.out(`hadirector drill: ${(err as Error).message}\n`);
+    progress.line(`hadirector drill: ${(err as Error).message}`);
     return 1;
   } finally {
+    progress.phase('stopping the cluster');
     await cluster.stop();
+    progress.done();
   }
   o.out(`${summaryTable(outcomes).join('\n')}\n`);
   return outcomes.every((x) => x.judgements.every((j) => j.ok)) ? 0 : 1;
 }
 
-async function runScenario(cluster: LoopbackCluster, scenario: Scenario, vip: { host: string; port: number }, mdi: number, out: (text: string) => void): Promise<DrillReport> {
-  out(`drill: ${scenario.name}: waiting for a settled cluster\n`);
+async function runScenario(cluster: DrillCluster, scenario: Scenario, mdi: number, progress: Progress): Promise<DrillReport> {
+  const say = (text: string): void => progress.line(`drill: ${scenario.name}: ${text}`);
+  progress.phase(`${scenario.name}: waiting for a settled cluster`);
   const master = await settledMaster(cluster, settledDeadlineMs);
   if (master === undefined) throw new Error(`${scenario.name}: the cluster did not settle (every node quorate and settled, one master) within ${settledDeadlineMs} ms`);
-  const startedWall = Date.now();
+  const t0Wall = Date.now();
   const t0 = performance.now();
   const nowMs = (): number => Math.round(performance.now() - t0);
-  const sampler = new Sampler(cluster.nodes, (n) => cluster.socket(n), nowMs, startedWall, sampleEveryMs);
-  const traffic = new HttpTraffic(vip.host, vip.port, nowMs, requestEveryMs);
+  const sampler = new Sampler(cluster, nowMs, t0Wall, sampleEveryMs);
+  const traffic = cluster.traffic({ nowMs, t0Wall }, requestEveryMs);
   const events: DrillEvent[] = [];
+  progress.watch(scenario.name, nowMs, sampler, traffic);
   sampler.start();
   traffic.start();
   try {
+    progress.phase('warming up');
     await pause(warmUpMs);
     const faultAt = nowMs();
-    const hands: DrillHands = {
-      reals: cluster.reals,
-      signal: (node, signal) => cluster.signal(node, signal),
-      running: (node) => cluster.running(node),
-      startNode: (node) => cluster.startNode(node),
-      stopReal: (name) => cluster.stopReal(name),
-      startReal: (name) => cluster.startReal(name),
-      settled: () => settledMaster(cluster, settledDeadlineMs),
-      configFile: cluster.configFile,
-      log: (node) => cluster.log(node),
-    };
+    const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs) };
     const witnesses = cluster.config.cluster?.nodes.filter((n) => n.witness).map((n) => n.name) ?? [];
     const backups = cluster.nodes.filter((n) => n !== master && !witnesses.includes(n));
     const hit = await scenario.fault(hands, { master, backups, witnesses });
-    out(`drill: ${scenario.name}: ${hit.detail} (${master} held the VIP)\n`);
+    say(`${hit.detail} (${master} held the VIP)`);
     events.push({ tMs: faultAt, kind: 'fault', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: hit.detail });
     if (scenario.faultMs !== undefined) {
+      progress.phase(`fault for ${scenario.faultMs} ms`);
       await pause(scenario.faultMs);
     } else {
+      progress.phase('waiting for another director to take over');
       const next = await settledMaster(cluster, mdi + 10_000, hit.node);
-      out(`drill: ${scenario.name}: ${next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`}\n`);
+      say(next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`);
       await pause(settleMs);
     }
-    out(`drill: ${scenario.name}: healing\n`);
+    progress.phase('healing');
     const healAt = nowMs();
     const healed = await scenario.heal(hands, hit);
+    say(healed);
     events.push({ tMs: healAt, kind: 'heal', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: healed });
+    progress.phase('waiting for the cluster to settle');
     await settledMaster(cluster, settledDeadlineMs);
     await pause(settleMs);
   } finally {
+    progress.phase('writing the report');
     await traffic.stop();
     await sampler.stop();
+    progress.unwatch();
   }
   const durationMs = nowMs();
   return {
     scenario: scenario.name,
-    startedAt: new Date(startedWall).toISOString(),
+    startedAt: new Date(t0Wall).toISOString(),
     durationMs,
     masterDownIntervalMs: Math.round(mdi),
     directors: sampler.directors,
-    clients: traffic.samples,
+    clients: [...traffic.samples].sort((a, b) => a.tMs - b.tMs),
+    ...(sampler.neighbours.length > 0 ? { neighbours: sampler.neighbours } : {}),
     events: [...events, ...sampler.fences].sort((a, b) => a.tMs - b.tMs),
+  };
+}
+
+/** The cluster's methods, bound, for a scenario's hands. */
+function bind(c: DrillCluster): Omit<DrillHands, 'settled'> {
+  return {
+    reals: c.reals,
+    configFile: c.configFile,
+    signal: (node, signal) => c.signal(node, signal),
+    running: (node) => c.running(node),
+    startNode: (node) => c.startNode(node),
+    stopReal: (name) => c.stopReal(name),
+    startReal: (name) => c.startReal(name),
+    log: (node) => c.log(node),
+    cutLink: (a, b) => c.cutLink(a, b),
+    restoreLinks: () => c.restoreLinks(),
   };
 }

@@ -1,8 +1,11 @@
 // Reads every director over its control socket, over and over, into DirectorSamples, and
-// their fence histories into fence events. What a status says maps to a sample by a pure
-// function; a node that does not answer within the poll is `down`.
+// their fence histories into fence events; beside what each says, what the kernel says
+// it still serves, and (in namespaces) whose MAC the client has for the VIP. What a
+// status says maps to a sample by a pure function; a node that does not answer within
+// the poll is `down`.
 import { controlRequest } from '../director/control-client';
-import type { DirectorSample, DrillEvent } from './report';
+import type { DrillCluster } from './cluster';
+import type { DirectorSample, DrillEvent, NeighbourSample } from './report';
 
 /** The part of `hadirector status` a sample reads. */
 export interface StatusForSample {
@@ -26,8 +29,9 @@ interface FenceHistoryEntry {
 const vrrpStates = new Set(['init', 'backup', 'master', 'fault']);
 const pollTimeoutMs = 200;
 
-export function sampleOf(tMs: number, node: string, status: StatusForSample | undefined): DirectorSample {
-  if (status === undefined) return { tMs, node, state: 'down' };
+export function sampleOf(tMs: number, node: string, status: StatusForSample | undefined, vipOnHost?: boolean): DirectorSample {
+  const kernel = vipOnHost !== undefined ? { vipOnHost } : {};
+  if (status === undefined) return { tMs, node, state: 'down', ...kernel };
   const state = status.vrrp?.[0]?.state;
   const known = state !== undefined && vrrpStates.has(state);
   const cluster = status.cluster;
@@ -36,6 +40,7 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
     node,
     state: known ? (state as DirectorSample['state']) : 'none',
     holdsVip: state === 'master',
+    ...kernel,
     ...(cluster !== undefined ? { quorate: cluster.view.quorate, ...(cluster.settled !== undefined ? { settled: cluster.settled } : {}), peersDown: cluster.peers.filter((p) => p.state === 'dead').map((p) => p.peer), ...(cluster.view.dc !== undefined ? { dc: cluster.view.dc } : {}) } : {}),
   };
 }
@@ -43,13 +48,13 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
 export class Sampler {
   readonly directors: DirectorSample[] = [];
   readonly fences: DrillEvent[] = [];
+  readonly neighbours: NeighbourSample[] = [];
   private readonly fenceIds = new Set<string>();
   private running = false;
   private loop: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly nodes: readonly string[],
-    private readonly socket: (node: string) => string,
+    private readonly cluster: DrillCluster,
     /** Milliseconds since the drill started. */
     private readonly nowMs: () => number,
     private readonly startWallMs: number,
@@ -69,18 +74,27 @@ export class Sampler {
   private async run(): Promise<void> {
     while (this.running) {
       const began = this.nowMs();
-      await Promise.all(this.nodes.map((n) => this.sample(n)));
+      const [holders] = await Promise.all([this.cluster.vipHolders(), this.neighbour()]);
+      await Promise.all(this.cluster.nodes.map((n) => this.sample(n, holders.has(n))));
       const wait = this.everyMs - (this.nowMs() - began);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
-  private async sample(node: string): Promise<void> {
+  private async neighbour(): Promise<void> {
+    if (this.cluster.clientNeighbour === undefined) return;
     const tMs = this.nowMs();
-    const r = await controlRequest(this.socket(node), { op: 'status' }, pollTimeoutMs).catch(() => undefined);
-    this.directors.push(sampleOf(tMs, node, r?.ok === true ? (r.result as StatusForSample) : undefined));
+    const node = await this.cluster.clientNeighbour().catch(() => undefined);
+    this.neighbours.push({ tMs, ...(node !== undefined ? { node } : {}) });
+  }
+
+  private async sample(node: string, vipOnHost: boolean): Promise<void> {
+    const tMs = this.nowMs();
+    const socket = this.cluster.socket(node);
+    const r = await controlRequest(socket, { op: 'status' }, pollTimeoutMs).catch(() => undefined);
+    this.directors.push(sampleOf(tMs, node, r?.ok === true ? (r.result as StatusForSample) : undefined, vipOnHost));
     if (r?.ok !== true) return;
-    const history = await controlRequest(this.socket(node), { op: 'fence', action: 'history' }, pollTimeoutMs).catch(() => undefined);
+    const history = await controlRequest(socket, { op: 'fence', action: 'history' }, pollTimeoutMs).catch(() => undefined);
     for (const f of history?.ok === true ? (history.result as FenceHistoryEntry[]) : []) {
       const key = `${f.target}/${f.requestedAt}`;
       // The history goes back past this drill: only what was asked since it began is its own.

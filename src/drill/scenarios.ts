@@ -3,6 +3,7 @@
 // is no failure and must fence no one.
 import fs from 'node:fs';
 import path from 'node:path';
+import { nftUnavailable } from '../lab/loopback-link-cuts';
 import { defaultExpectations, type Expectations } from './verdict';
 
 /** What bad-reload adds: an instance keepalived's daemon refuses too (no virtual_router_id). */
@@ -29,6 +30,9 @@ export interface DrillHands {
   /** The configuration file the nodes run (the drill's own copy). */
   readonly configFile: string;
   log(node: string): string;
+  /** Undefined when cut, else why it could not be. */
+  cutLink(a: string, b: string): Promise<string | undefined>;
+  restoreLinks(): Promise<void>;
 }
 
 export interface FaultDone {
@@ -47,6 +51,8 @@ export interface Scenario {
   readonly expectations: Expectations;
   /** With no takeover expected: how long the fault lasts before the heal. */
   readonly faultMs?: number;
+  /** Why it cannot run here (checked before the cluster starts), or undefined. */
+  unavailable?(): string | undefined;
   /** Does the fault; says whom it hit and how. */
   fault(hands: DrillHands, target: DrillTarget): Promise<FaultDone>;
   heal(hands: DrillHands, hit: FaultDone): Promise<string>;
@@ -91,6 +97,25 @@ export const scenarios: readonly Scenario[] = [
       if (!hands.running(node)) return restart(hands, hit);
       await hands.signal(node, 'SIGCONT');
       return `SIGCONT ${node}`;
+    },
+  },
+  {
+    name: 'link-cut',
+    summary: 'cut every link of the director holding the VIP (the witness hears the other side): it loses quorum and lets the VIP go, the side with the witness fences it and takes over; then the links come back',
+    expectations: { ...defaultExpectations, takeover: true, fenceBeforeTakeover: true },
+    unavailable: nftUnavailable,
+    fault: async (hands, { master, backups, witnesses }) => {
+      for (const other of [...backups, ...witnesses]) {
+        const problem = await hands.cutLink(master, other);
+        if (problem !== undefined) throw new Error(`link-cut: cannot cut ${master} from ${other}: ${problem}`);
+      }
+      const heard = witnesses.length > 0 ? ` (${witnesses.join(', ')} hear${witnesses.length === 1 ? 's' : ''} ${backups.join(', ')} only)` : '';
+      return { node: master, detail: `links cut between ${master} and ${[...backups, ...witnesses].join(', ')}${heard}` };
+    },
+    heal: async (hands, hit) => {
+      await hands.restoreLinks();
+      const node = hit.node as string;
+      return hands.running(node) ? 'links restored' : `links restored; ${await restart(hands, hit)}`;
     },
   },
   {

@@ -1,10 +1,13 @@
 // The timeline picture of a drill, from its report alone: a lane per director for its
-// VRRP state (MASTER holds the VIP), a lane per node for its quorum (and whether it is the
-// DC), a client lane of answered and failed requests in 10 ms buckets, and a rule for
-// the fault, the heal and every fence. A vega-lite spec, rendered to SVG by vega and to
+// VRRP state (MASTER holds the VIP; a director that does not answer while the kernel
+// says it still serves the VIP is `down, VIP up`), a lane counting the VIP's holders, a
+// lane per node for its quorum (and whether it is the DC), in namespaces a lane for whose
+// MAC the client's neighbour entry holds, a client lane of answered and failed requests
+// in 10 ms buckets, and a rule for the fault, the heal and every fence. A vega-lite spec, rendered to SVG by vega and to
 // PNG by resvg. The plot's geometry is fixed (no autosize), so that a time and a lane
 // land on a pixel that timelineGeometry() says.
-import type { DrillReport } from './report';
+import type { DirectorSample, DrillReport } from './report';
+import { holderCounts } from './verdict';
 
 export interface Segment {
   readonly lane: string;
@@ -29,6 +32,10 @@ export const timelineColours: Readonly<Record<string, string>> = {
   INIT: '#9e9e9e',
   FAULT: '#c62828',
   down: '#000000',
+  'down, VIP up': '#8d6e63',
+  'one holder': '#a5d6a7',
+  'no holder': '#fff176',
+  'two holders': '#880e4f',
   'quorate, DC': '#6a1b9a',
   quorate: '#ce93d8',
   'no quorum': '#ff8f00',
@@ -45,11 +52,38 @@ const padding = { left: 130, top: 64, right: 150, bottom: 50 } as const;
 const laneInner = 0.25;
 
 export const clientLane = 'client';
+export const holdersLane = 'VIP holders';
+export const neighbourLane = 'client ARP';
+
+/** The neighbour lane's colours: one per director, in name order. */
+const neighbourPalette = ['#00838f', '#f9a825', '#5e35b1', '#6d4c41'];
+
+const nodesOf = (report: DrillReport): string[] => [...new Set(report.directors.map((s) => s.node))].sort();
+const directorsOf = (report: DrillReport): string[] => nodesOf(report).filter((n) => report.directors.some((s) => s.node === n && s.state !== 'none' && s.state !== 'down'));
+
+const noNeighbour = 'no entry';
+
+/** The neighbour lane's value for an entry holding a director's MAC. */
+export const neighbourValue = (node: string): string => `MAC of ${node}`;
+
+/** Each value's colour, the neighbour lane's included. */
+export function coloursOf(report: DrillReport): Record<string, string> {
+  const colours: Record<string, string> = { ...timelineColours };
+  if (report.neighbours === undefined) return colours;
+  directorsOf(report).forEach((n, i) => (colours[neighbourValue(n)] = neighbourPalette[i % neighbourPalette.length] as string));
+  colours[noNeighbour] = '#e0e0e0';
+  return colours;
+}
 
 function lanesOf(report: DrillReport): string[] {
-  const nodes = [...new Set(report.directors.map((s) => s.node))];
-  const directors = nodes.filter((n) => report.directors.some((s) => s.node === n && s.state !== 'none' && s.state !== 'down'));
-  return [...directors.map((n) => `${n} VRRP`), ...nodes.map((n) => `${n} quorum`), clientLane];
+  const directors = directorsOf(report).map((n) => `${n} VRRP`);
+  const neighbour = report.neighbours !== undefined ? [neighbourLane] : [];
+  return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...neighbour, clientLane];
+}
+
+function vrrpValue(s: DirectorSample): string {
+  if (s.state === 'down' || s.state === 'none') return s.vipOnHost === true ? 'down, VIP up' : 'down';
+  return s.state.toUpperCase();
 }
 
 /** Consecutive samples of one value joined; each lasts until the next sample of its node. */
@@ -66,13 +100,15 @@ export function timelineSegments(report: DrillReport): Segment[] {
   for (const [node, samples] of byNode) {
     samples.forEach((s, i) => {
       const end = samples[i + 1]?.tMs ?? report.durationMs;
-      if (lanes.has(`${node} VRRP`)) push(`${node} VRRP`, s.tMs, end, s.state === 'down' || s.state === 'none' ? 'down' : s.state.toUpperCase());
+      if (lanes.has(`${node} VRRP`)) push(`${node} VRRP`, s.tMs, end, vrrpValue(s));
     });
     samples.forEach((s, i) => {
       const end = samples[i + 1]?.tMs ?? report.durationMs;
       push(`${node} quorum`, s.tMs, end, s.state === 'down' ? 'down' : s.quorate === true ? (s.dc === node ? 'quorate, DC' : 'quorate') : 'no quorum');
     });
   }
+  for (const c of holderCounts(report.directors)) push(holdersLane, c.startMs, c.endMs, c.count === 0 ? 'no holder' : c.count === 1 ? 'one holder' : 'two holders');
+  (report.neighbours ?? []).forEach((n, i, all) => push(neighbourLane, n.tMs, all[i + 1]?.tMs ?? report.durationMs, n.node !== undefined ? neighbourValue(n.node) : noNeighbour));
   const buckets = new Map<number, boolean>();
   for (const c of report.clients) {
     const b = Math.floor(c.tMs / bucketMs) * bucketMs;
@@ -98,7 +134,8 @@ export function pixelOf(g: TimelineGeometry, tMs: number, lane: string): { x: nu
 
 export function timelineSpec(report: DrillReport): Record<string, unknown> {
   const g = timelineGeometry(report);
-  const values = Object.keys(timelineColours);
+  const colours = coloursOf(report);
+  const values = Object.keys(colours);
   const x = { field: 'startMs', type: 'quantitative', title: 'ms since the drill began', scale: { domain: [0, report.durationMs], nice: false, zero: true } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -116,7 +153,7 @@ export function timelineSpec(report: DrillReport): Record<string, unknown> {
           x,
           x2: { field: 'endMs' },
           y: { field: 'lane', type: 'nominal', sort: g.lanes, title: null, scale: { domain: g.lanes, paddingInner: laneInner, paddingOuter: 0 } },
-          color: { field: 'value', type: 'nominal', title: null, scale: { domain: values, range: values.map((v) => timelineColours[v]) } },
+          color: { field: 'value', type: 'nominal', title: null, scale: { domain: values, range: values.map((v) => colours[v]) } },
         },
       },
       {

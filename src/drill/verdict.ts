@@ -85,34 +85,51 @@ function holderAt(samples: readonly DirectorSample[], tMs: number): string | und
 }
 
 /**
- * A director surely holds from the first of a run of samples that say so to the last of
- * them (between samples nothing is known); the time covered by two or more such runs at
- * once. A double shorter than the sampling interval can go unseen. A director that does
- * not answer is not counted: what it holds is unknown.
+ * Whether a director held the VIP at a sample: by its own word when it answers; when it
+ * does not (frozen, killed), by the kernel's (a frozen director's address and listener
+ * stay where they were, and clients still reach them).
  */
-function doubleHolderMs(samples: readonly DirectorSample[]): number {
+export function holdsAt(s: DirectorSample): boolean {
+  return s.state === 'down' ? s.vipOnHost === true : s.holdsVip === true;
+}
+
+/**
+ * How many directors held the VIP, stretch by stretch from the first sample to the last: a
+ * director surely holds from the first of a run of samples that say so to the last of
+ * them (between samples nothing is known), so a double shorter than the sampling
+ * interval can go unseen.
+ */
+export function holderCounts(samples: readonly DirectorSample[]): Array<{ startMs: number; endMs: number; count: number }> {
   const byNode = new Map<string, DirectorSample[]>();
   for (const s of samples) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
   const edges: Array<{ tMs: number; delta: number }> = [];
   for (const list of byNode.values()) {
     list.forEach((s, i) => {
-      const before = list[i - 1]?.holdsVip === true;
-      const after = list[i + 1]?.holdsVip === true;
-      if (s.holdsVip !== true) return;
-      if (!before) edges.push({ tMs: s.tMs, delta: 1 });
-      if (!after) edges.push({ tMs: s.tMs, delta: -1 });
+      if (!holdsAt(s)) return;
+      const before = list[i - 1];
+      const after = list[i + 1];
+      if (before === undefined || !holdsAt(before)) edges.push({ tMs: s.tMs, delta: 1 });
+      if (after === undefined || !holdsAt(after)) edges.push({ tMs: s.tMs, delta: -1 });
     });
   }
-  edges.sort((a, b) => a.tMs - b.tMs || a.delta - b.delta);
-  let holders = 0;
-  let since = 0;
-  let total = 0;
+  edges.sort((a, b) => a.tMs - b.tMs || b.delta - a.delta);
+  const out: Array<{ startMs: number; endMs: number; count: number }> = [];
+  let count = 0;
+  let since = samples[0]?.tMs ?? 0;
   for (const e of edges) {
-    if (holders >= 2) total += e.tMs - since;
-    holders += e.delta;
-    since = e.tMs;
+    if (e.tMs > since) out.push({ startMs: since, endMs: e.tMs, count });
+    count += e.delta;
+    since = Math.max(since, e.tMs);
   }
-  return total;
+  const last = samples.at(-1)?.tMs ?? since;
+  if (last > since) out.push({ startMs: since, endMs: last, count });
+  return out;
+}
+
+function doubleHolderMs(samples: readonly DirectorSample[]): number {
+  return holderCounts(samples)
+    .filter((c) => c.count >= 2)
+    .reduce((sum, c) => sum + c.endMs - c.startMs, 0);
 }
 
 /** The longest stretch from `fromMs` on with no answered request (to the end, if none came back). */

@@ -10,27 +10,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
+import type { DrillCluster, DrillTime, DrillTraffic, Endpoint } from '../drill/cluster';
+import { HttpTraffic } from '../drill/traffic';
 import { pidFileFor } from '../fencing/agents/signal-agent';
+import { LoopbackLinkCuts } from './loopback-link-cuts';
+import { listenerInodes, ownsSocket } from './socket-owners';
 
 const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
 const stopGraceMs = 5000;
 
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
+export type { Endpoint };
 
 /** Where a `signal` fence device looks for the node's pid. */
-function signalPidFile(config: HadConfig, node: string): string | undefined {
+export function signalPidFile(config: HadConfig, node: string): string | undefined {
   const device = config.cluster?.fencing.devices.find((d) => d.agent === 'signal' && d.options['pid_file'] !== undefined && (d.hosts.length === 0 || d.hosts.includes(node)));
   const template = device?.options['pid_file'];
   return template === undefined ? undefined : pidFileFor(template, node);
 }
 
-export class LoopbackCluster {
+export class LoopbackCluster implements DrillCluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-lab-'));
   private readonly children = new Map<string, ChildProcess>();
   private readonly servers = new Map<string, http.Server>();
+  private readonly cuts = new LoopbackLinkCuts(`hadirector_drill_${process.pid}`);
 
   private constructor(
     readonly file: string,
@@ -77,6 +79,41 @@ export class LoopbackCluster {
       cluster.configFile = path.join(folder, path.basename(file));
     }
     return cluster;
+  }
+
+  /** The first virtual service (of() refuses a configuration with none). */
+  get vip(): Endpoint {
+    return [...this.vips.values()][0] as Endpoint;
+  }
+
+  /** A node's address on the cluster link. */
+  private address(node: string): string | undefined {
+    return this.config.cluster?.nodes.find((n) => n.name === node)?.addresses[0]?.address;
+  }
+
+  cutLink(a: string, b: string): Promise<string | undefined> {
+    const [from, to] = [this.address(a), this.address(b)];
+    if (from === undefined || to === undefined) return Promise.resolve(`no address for ${from === undefined ? a : b}`);
+    return this.cuts.cut(from, to);
+  }
+
+  restoreLinks(): Promise<void> {
+    return this.cuts.restore();
+  }
+
+  /** The nodes whose process owns a listening socket on the VIP: a frozen one still does. */
+  async vipHolders(): Promise<ReadonlySet<string>> {
+    const inodes = await listenerInodes(this.vip);
+    const holders = new Set<string>();
+    if (inodes.size === 0) return holders;
+    for (const [node, child] of this.children) {
+      if (child.pid !== undefined && this.running(node) && (await ownsSocket(child.pid, inodes))) holders.add(node);
+    }
+    return holders;
+  }
+
+  traffic(time: DrillTime, everyMs: number): DrillTraffic {
+    return new HttpTraffic(this.vip.host, this.vip.port, time.nowMs, everyMs);
   }
 
   /** A node's log so far. */
@@ -152,6 +189,7 @@ export class LoopbackCluster {
     }, stopGraceMs);
     await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve)))));
     clearTimeout(killer);
+    await this.cuts.restore();
     for (const name of [...this.servers.keys()]) await this.stopReal(name);
   }
 }

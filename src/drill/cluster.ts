@@ -1,0 +1,67 @@
+// What a drill needs of the cluster it runs against, whatever runs it: the loopback lab
+// (every node a process on 127.0.0.0/8, no root) or namespaces of the drill's own (root:
+// a real VIP on a bridge, gratuitous ARP, a client in a namespace of its own).
+import type { HadConfig } from '../config/model';
+import type { ClientSample } from './report';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The drill's time: ms since it began (monotonic), and the wall clock then, for what another process timed. */
+export interface DrillTime {
+  nowMs(): number;
+  readonly t0Wall: number;
+}
+
+/** The drill's clients: started after warm-up begins, stopped once the cluster settled again. */
+export interface DrillTraffic {
+  start(): void;
+  /** Stops sending; resolves once every request has its answer or its error. */
+  stop(): Promise<void>;
+  /** Every request, in the order sent. */
+  readonly samples: readonly ClientSample[];
+}
+
+export interface DrillCluster {
+  /** Every node of the cluster block, directors and witnesses. */
+  readonly nodes: readonly string[];
+  /** The configuration as the first node reads it (the cluster block is everyone's). */
+  readonly config: HadConfig;
+  /** The file the nodes run (the drill's own copy, which a scenario may break and mend). */
+  readonly configFile: string;
+  /** Where the nodes' logs and control sockets are. */
+  readonly dir: string;
+  /** The virtual service the clients use. */
+  readonly vip: Endpoint;
+  /** The real servers, by `ADDRESS:PORT`. */
+  readonly reals: ReadonlyMap<string, Endpoint>;
+  /** Real servers, then nodes. */
+  start(): Promise<void>;
+  /** Every node asked to stop, every real server closed, everything the drill made removed. */
+  stop(): Promise<void>;
+  socket(node: string): string;
+  log(node: string): string;
+  startNode(node: string): void;
+  running(node: string): boolean;
+  /** Resolves once the node exited, for a signal that ends it. */
+  signal(node: string, signal: NodeJS.Signals): Promise<void>;
+  startReal(name: string): Promise<void>;
+  /** Closes a real server and its open connections, as a crash would. */
+  stopReal(name: string): Promise<void>;
+  /** Drops every packet between two nodes, both ways; undefined when done, else why it cannot be. */
+  cutLink(a: string, b: string): Promise<string | undefined>;
+  /** Undoes every cutLink. */
+  restoreLinks(): Promise<void>;
+  /**
+   * The nodes the kernel says still serve the VIP (its address on their interface, or
+   * their listener bound on it), whatever they answer: a frozen director still holds what
+   * it held.
+   */
+  vipHolders(): Promise<ReadonlySet<string>>;
+  /** The clients: requests through the VIP at a fixed rate. */
+  traffic(time: DrillTime, everyMs: number): DrillTraffic;
+  /** Which node's MAC the client's neighbour entry for the VIP holds (namespaces only). */
+  clientNeighbour?(): Promise<string | undefined>;
+}
