@@ -102,15 +102,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
 
   program
     .command('drill')
-    .description(`fail the loopback cluster of a configuration on purpose and judge how it recovers; scenarios: ${scenarios.map((x) => x.name).join(', ')} (default: all)`)
+    .description(`fail the loopback cluster of a configuration (with --netns, in network namespaces) on purpose and judge how it recovers; scenarios: ${scenarios.map((x) => x.name).join(', ')} (default: all)`)
     .argument('[scenario...]', 'scenarios to run, in order')
     .option('-f, --file <file>', 'configuration file', path.resolve(__dirname, '..', '..', '..', 'config', 'hadirector.conf'))
     .option('--report <dir>', 'where each scenario writes its report.json', 'drill-report')
     .option('--no-fencing', 'run the cluster with fencing mode self_release, to see what STONITH saves it from')
+    .option('--netns', 'run the cluster in network namespaces of its own (root): a real VIP on a bridge, gratuitous ARP, a client in its own namespace')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .action(async (names: string[], opts: { file: string; report: string; fencing: boolean }) => {
-      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, noFencing: !opts.fencing, out: io.stdout, tty: io.isTTY === true }));
+    .action(async (names: string[], opts: { file: string; report: string; fencing: boolean; netns?: boolean }) => {
+      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, noFencing: !opts.fencing, netns: opts.netns === true, out: io.stdout, tty: io.isTTY === true }));
     });
 
   program

@@ -44,6 +44,8 @@ export interface DrillCluster {
   socket(node: string): string;
   log(node: string): string;
   startNode(node: string): void;
+  /** Undoes what a fence did to the node's host besides ending its process (its links taken down), as switching it on would. */
+  powerOn(node: string): Promise<void>;
   running(node: string): boolean;
   /** Resolves once the node exited, for a signal that ends it. */
   signal(node: string, signal: NodeJS.Signals): Promise<void>;
@@ -62,6 +64,11 @@ export interface DrillCluster {
   vipHolders(): Promise<ReadonlySet<string>>;
   /** The clients: requests through the VIP at a fixed rate. */
   traffic(time: DrillTime, everyMs: number): DrillTraffic;
+  /**
+   * Sets a node's wall clock this far from the host's (its monotonic clock runs on), as
+   * an NTP step would; only for a cluster started with clocks it can shift (libfaketime).
+   */
+  shiftClock?(node: string, offsetMs: number): Promise<string | undefined>;
   /** Which node's MAC the client's neighbour entry for the VIP holds (namespaces only). */
   clientNeighbour?(): Promise<string | undefined>;
 }

@@ -19,6 +19,8 @@ export interface DirectorSample {
   readonly dc?: string;
   /** The peers it counts dead. */
   readonly peersDown?: readonly string[];
+  /** The peers whose clock it finds too far from its own (skew_warn, skew_critical). */
+  readonly skews?: ReadonlyArray<{ readonly peer: string; readonly level: 'warn' | 'critical' }>;
 }
 
 export interface ClientSample {

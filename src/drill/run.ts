@@ -9,8 +9,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { controlRequest } from '../director/control-client';
 import { LoopbackCluster } from '../lab/loopback-cluster';
+import { netnsUnavailable } from '../lab/netns';
 import { masterDownIntervalMs } from '../vrrp/timing';
 import type { DrillCluster } from './cluster';
+import { NetnsDrillCluster } from './netns-cluster';
 import { withoutFencing } from './no-fencing';
 import { Progress } from './progress';
 import type { DrillEvent, DrillReport } from './report';
@@ -28,6 +30,8 @@ export interface DrillOptions {
   readonly reportDir: string;
   /** Run the cluster with fencing mode self_release: what the drill sees without STONITH. */
   readonly noFencing?: boolean;
+  /** Run the cluster in network namespaces of the drill's own (root): a real VIP, ARP, a client of its own. */
+  readonly netns?: boolean;
   readonly out: (text: string) => void;
   /** Whether `out` is a terminal: the progress line is redrawn in place there. */
   readonly tty?: boolean;
@@ -45,9 +49,10 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /**
  * Every node but `except` answering, quorate and settled (a node just started takes
  * nothing over until it has heard every peer or initdead has passed), and exactly one of
- * them master: its name; polled until the deadline.
+ * them master: its name; polled until the deadline. With `calmClocks`, no node may alert
+ * on a peer's clock either.
  */
-async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?: string): Promise<string | undefined> {
+async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?: string, calmClocks = false): Promise<string | undefined> {
   const until = performance.now() + deadlineMs;
   while (performance.now() < until) {
     const samples = await Promise.all(
@@ -59,7 +64,7 @@ async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?:
         }),
     );
     const masters = samples.filter((s) => s.holdsVip === true).map((s) => s.node);
-    if (samples.every((s) => s.quorate === true && s.settled !== false) && masters.length === 1) return masters[0];
+    if (samples.every((s) => s.quorate === true && s.settled !== false && (!calmClocks || s.skews === undefined)) && masters.length === 1) return masters[0];
     await pause(pollEveryMs);
   }
   return undefined;
@@ -72,22 +77,22 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     return 2;
   }
   const chosen = o.scenarios.map((n) => scenarioNamed(n) as Scenario);
-  const cluster = LoopbackCluster.of(path.resolve(o.cwd, o.file), true);
-  if (!(cluster instanceof LoopbackCluster)) {
-    o.out(`hadirector drill: ${cluster.problem}\n`);
-    return cluster.exitCode;
-  }
-  const instance = cluster.config.vrrpInstances[0];
-  if (cluster.vips.size === 0 || instance === undefined) {
-    o.out(`hadirector drill: ${o.file} has no virtual_server or no vrrp_instance to drill\n`);
-    return 2;
-  }
   const cannot = chosen.flatMap((s) => {
     const why = s.unavailable?.();
     return why === undefined ? [] : [`${s.name} ${why}`];
   });
   if (cannot.length > 0) {
     o.out(`hadirector drill: ${cannot.join('; ')}: run the drill as root, or leave ${cannot.length === 1 ? 'it' : 'them'} out\n`);
+    return 2;
+  }
+  const cluster = clusterFor(path.resolve(o.cwd, o.file), o.netns === true, chosen);
+  if (!('configFile' in cluster)) {
+    o.out(`hadirector drill: ${cluster.problem}\n`);
+    return cluster.exitCode;
+  }
+  const instance = cluster.config.vrrpInstances[0];
+  if (instance === undefined) {
+    o.out(`hadirector drill: ${o.file} has no vrrp_instance to drill\n`);
     return 2;
   }
   if (o.noFencing === true) {
@@ -101,7 +106,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   const outcomes: ScenarioOutcome[] = [];
   const progress = new Progress(o.out, o.tty === true);
   try {
-    progress.line(`drill: starting the cluster of ${o.file} (${cluster.nodes.join(', ')})${o.noFencing === true ? ' with fencing mode self_release (--no-fencing)' : ''}; logs in ${cluster.dir}`);
+    progress.line(`drill: starting the cluster of ${o.file} (${cluster.nodes.join(', ')})${o.netns === true ? ' in network namespaces' : ''}${o.noFencing === true ? ' with fencing mode self_release (--no-fencing)' : ''}; logs in ${cluster.dir}`);
     await cluster.start();
     for (const scenario of chosen) {
       const report = await runScenario(cluster, scenario, mdi, progress);
@@ -124,6 +129,22 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   }
   o.out(`${summaryTable(outcomes).join('\n')}\n`);
   return outcomes.every((x) => x.judgements.every((j) => j.ok)) ? 0 : 1;
+}
+
+type Problem = { readonly problem: string; readonly exitCode: number };
+
+function clusterFor(file: string, netns: boolean, chosen: readonly Scenario[]): DrillCluster | Problem {
+  if (netns) {
+    const why = netnsUnavailable();
+    if (why !== undefined) return { problem: `--netns ${why}`, exitCode: 2 };
+    const clocks = chosen.filter((s) => s.shiftsClocks === true).map((s) => s.name);
+    if (clocks.length > 0) return { problem: `${clocks.join(', ')} runs on the loopback lab only (leave out --netns)`, exitCode: 2 };
+    return NetnsDrillCluster.of(file);
+  }
+  const lab = LoopbackCluster.of(file, true, chosen.some((s) => s.shiftsClocks === true));
+  if (!(lab instanceof LoopbackCluster)) return lab;
+  if (lab.vips.size === 0) return { problem: `${file} has no virtual_server to drill`, exitCode: 2 };
+  return lab;
 }
 
 async function runScenario(cluster: DrillCluster, scenario: Scenario, mdi: number, progress: Progress): Promise<DrillReport> {
@@ -165,7 +186,7 @@ async function runScenario(cluster: DrillCluster, scenario: Scenario, mdi: numbe
     say(healed);
     events.push({ tMs: healAt, kind: 'heal', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: healed });
     progress.phase('waiting for the cluster to settle');
-    await settledMaster(cluster, settledDeadlineMs);
+    await settledMaster(cluster, settledDeadlineMs, undefined, scenario.expectations.skewAlert);
     await pause(settleMs);
   } finally {
     progress.phase('writing the report');
@@ -191,9 +212,12 @@ function bind(c: DrillCluster): Omit<DrillHands, 'settled'> {
   return {
     reals: c.reals,
     configFile: c.configFile,
+    config: c.config,
+    shiftClock: (node, offsetMs) => c.shiftClock?.(node, offsetMs) ?? Promise.resolve('this cluster cannot shift clocks'),
     signal: (node, signal) => c.signal(node, signal),
     running: (node) => c.running(node),
     startNode: (node) => c.startNode(node),
+    powerOn: (node) => c.powerOn(node),
     stopReal: (name) => c.stopReal(name),
     startReal: (name) => c.startReal(name),
     log: (node) => c.log(node),

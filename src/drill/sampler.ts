@@ -13,7 +13,7 @@ export interface StatusForSample {
   readonly cluster?: {
     readonly view: { readonly quorate: boolean; readonly dc?: string };
     readonly settled?: boolean;
-    readonly peers: ReadonlyArray<{ readonly peer: string; readonly state: string }>;
+    readonly peers: ReadonlyArray<{ readonly peer: string; readonly state: string; readonly skew?: string }>;
   };
 }
 
@@ -35,6 +35,7 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
   const state = status.vrrp?.[0]?.state;
   const known = state !== undefined && vrrpStates.has(state);
   const cluster = status.cluster;
+  const skews = (cluster?.peers ?? []).flatMap((p) => (p.skew === 'warn' || p.skew === 'critical' ? [{ peer: p.peer, level: p.skew as 'warn' | 'critical' }] : []));
   return {
     tMs,
     node,
@@ -42,6 +43,7 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
     holdsVip: state === 'master',
     ...kernel,
     ...(cluster !== undefined ? { quorate: cluster.view.quorate, ...(cluster.settled !== undefined ? { settled: cluster.settled } : {}), peersDown: cluster.peers.filter((p) => p.state === 'dead').map((p) => p.peer), ...(cluster.view.dc !== undefined ? { dc: cluster.view.dc } : {}) } : {}),
+    ...(skews.length > 0 ? { skews } : {}),
   };
 }
 

@@ -3,7 +3,9 @@
 // is no failure and must fence no one.
 import fs from 'node:fs';
 import path from 'node:path';
-import { nftUnavailable } from '../lab/loopback-link-cuts';
+import type { HadConfig } from '../config/model';
+import { faketimeLibrary } from '../lab/faketime';
+import { nftUnavailable } from '../lab/nft';
 import { defaultExpectations, type Expectations } from './verdict';
 
 /** What bad-reload adds: an instance keepalived's daemon refuses too (no virtual_router_id). */
@@ -23,6 +25,7 @@ export interface DrillHands {
   signal(node: string, signal: NodeJS.Signals): Promise<void>;
   running(node: string): boolean;
   startNode(node: string): void;
+  powerOn(node: string): Promise<void>;
   stopReal(name: string): Promise<void>;
   startReal(name: string): Promise<void>;
   /** Waits until every node answers and is quorate with one master: its name, or undefined past the deadline. */
@@ -30,9 +33,13 @@ export interface DrillHands {
   /** The configuration file the nodes run (the drill's own copy). */
   readonly configFile: string;
   log(node: string): string;
+  /** The configuration as the first node reads it. */
+  readonly config: HadConfig;
   /** Undefined when cut, else why it could not be. */
   cutLink(a: string, b: string): Promise<string | undefined>;
   restoreLinks(): Promise<void>;
+  /** Undefined when shifted, else why it could not be. */
+  shiftClock(node: string, offsetMs: number): Promise<string | undefined>;
 }
 
 export interface FaultDone {
@@ -53,13 +60,21 @@ export interface Scenario {
   readonly faultMs?: number;
   /** Why it cannot run here (checked before the cluster starts), or undefined. */
   unavailable?(): string | undefined;
+  /** Whether it shifts a node's clock: the nodes then start with clocks that can be shifted. */
+  readonly shiftsClocks?: boolean;
   /** Does the fault; says whom it hit and how. */
   fault(hands: DrillHands, target: DrillTarget): Promise<FaultDone>;
   heal(hands: DrillHands, hit: FaultDone): Promise<string>;
 }
 
-const restart = async (hands: DrillHands, { node }: FaultDone): Promise<string> => {
+/** The faulted node back: its host switched on if a fence switched it off, then its daemon thawed (SIGCONT) or started again. */
+const revive = async (hands: DrillHands, { node }: FaultDone): Promise<string> => {
   if (node === undefined) return 'nothing to heal';
+  await hands.powerOn(node);
+  if (hands.running(node)) {
+    await hands.signal(node, 'SIGCONT');
+    return `${node} still running (SIGCONT)`;
+  }
   hands.startNode(node);
   return `${node} started again`;
 };
@@ -78,26 +93,21 @@ export const scenarios: readonly Scenario[] = [
     summary: 'kill -9 the director holding the VIP; it is fenced, another takes over; then it is started again',
     expectations: { ...defaultExpectations, takeover: true, fenceBeforeTakeover: true },
     fault: signalMaster('SIGKILL', 'kill -9'),
-    heal: restart,
+    heal: revive,
   },
   {
     name: 'master-term',
     summary: 'SIGTERM the director holding the VIP: priority 0, another takes over at once, no one is fenced; then it is started again',
     expectations: { ...defaultExpectations, takeover: true, noFence: true },
     fault: signalMaster('SIGTERM', 'SIGTERM'),
-    heal: restart,
+    heal: revive,
   },
   {
     name: 'master-freeze',
     summary: 'SIGSTOP the director holding the VIP (a hung host): it is fenced before another takes over; SIGCONT, or a restart if the fence killed it',
     expectations: { ...defaultExpectations, takeover: true, fenceBeforeTakeover: true },
     fault: signalMaster('SIGSTOP', 'SIGSTOP'),
-    heal: async (hands, hit) => {
-      const node = hit.node as string;
-      if (!hands.running(node)) return restart(hands, hit);
-      await hands.signal(node, 'SIGCONT');
-      return `SIGCONT ${node}`;
-    },
+    heal: revive,
   },
   {
     name: 'link-cut',
@@ -114,8 +124,27 @@ export const scenarios: readonly Scenario[] = [
     },
     heal: async (hands, hit) => {
       await hands.restoreLinks();
-      const node = hit.node as string;
-      return hands.running(node) ? 'links restored' : `links restored; ${await restart(hands, hit)}`;
+      return `links restored; ${await revive(hands, hit)}`;
+    },
+  },
+  {
+    name: 'clock-jump',
+    summary: "jump a backup's wall clock past skew_critical, as a bad NTP step would (its monotonic clock runs on): its peers raise a critical skew alert and nothing moves; then the clock jumps back and the alerts clear",
+    expectations: { ...defaultExpectations, noFence: true, skewAlert: true },
+    faultMs: 5000,
+    shiftsClocks: true,
+    unavailable: () => (faketimeLibrary() === undefined ? 'needs libfaketime (apt-get install faketime)' : undefined),
+    fault: async (hands, { backups }) => {
+      const node = backups[0];
+      if (node === undefined) throw new Error('clock-jump: the cluster has no backup director');
+      const jumpMs = (hands.config.cluster?.time.skewCriticalMs ?? 1000) + 500;
+      const problem = await hands.shiftClock(node, jumpMs);
+      if (problem !== undefined) throw new Error(`clock-jump: ${problem}`);
+      return { node, detail: `${node}'s wall clock jumped ${jumpMs} ms ahead` };
+    },
+    heal: async (hands, { node }) => {
+      await hands.shiftClock(node as string, 0);
+      return `${node}'s wall clock back in step`;
     },
   },
   {
@@ -129,7 +158,7 @@ export const scenarios: readonly Scenario[] = [
       await hands.signal(witness, 'SIGKILL');
       return { node: witness, detail: `kill -9 ${witness}` };
     },
-    heal: restart,
+    heal: revive,
   },
   {
     name: 'rolling-restart',
@@ -144,7 +173,7 @@ export const scenarios: readonly Scenario[] = [
       await hands.signal(master, 'SIGTERM');
       return { node: master, detail: `${[...backups, master].join(', ')} restarted in turn (SIGTERM), ${master} last` };
     },
-    heal: restart,
+    heal: revive,
   },
   {
     name: 'bad-reload',

@@ -36,6 +36,9 @@ export const timelineColours: Readonly<Record<string, string>> = {
   'one holder': '#a5d6a7',
   'no holder': '#fff176',
   'two holders': '#880e4f',
+  'clocks in step': '#e3f2fd',
+  'skew warn': '#ffb74d',
+  'skew critical': '#d84315',
   'quorate, DC': '#6a1b9a',
   quorate: '#ce93d8',
   'no quorum': '#ff8f00',
@@ -54,6 +57,7 @@ const laneInner = 0.25;
 export const clientLane = 'client';
 export const holdersLane = 'VIP holders';
 export const neighbourLane = 'client ARP';
+export const skewLane = 'clock skew';
 
 /** The neighbour lane's colours: one per director, in name order. */
 const neighbourPalette = ['#00838f', '#f9a825', '#5e35b1', '#6d4c41'];
@@ -78,7 +82,8 @@ export function coloursOf(report: DrillReport): Record<string, string> {
 function lanesOf(report: DrillReport): string[] {
   const directors = directorsOf(report).map((n) => `${n} VRRP`);
   const neighbour = report.neighbours !== undefined ? [neighbourLane] : [];
-  return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...neighbour, clientLane];
+  const skew = report.directors.some((s) => s.skews !== undefined) ? [skewLane] : [];
+  return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...skew, ...neighbour, clientLane];
 }
 
 function vrrpValue(s: DirectorSample): string {
@@ -105,6 +110,15 @@ export function timelineSegments(report: DrillReport): Segment[] {
     samples.forEach((s, i) => {
       const end = samples[i + 1]?.tMs ?? report.durationMs;
       push(`${node} quorum`, s.tMs, end, s.state === 'down' ? 'down' : s.quorate === true ? (s.dc === node ? 'quorate, DC' : 'quorate') : 'no quorum');
+    });
+  }
+  if (lanes.has(skewLane)) {
+    // The worst alert any node raised in its latest sample.
+    const latest = new Map<string, DirectorSample>();
+    report.directors.forEach((s, i) => {
+      latest.set(s.node, s);
+      const levels = [...latest.values()].flatMap((x) => (x.skews ?? []).map((k) => k.level));
+      push(skewLane, s.tMs, report.directors[i + 1]?.tMs ?? report.durationMs, levels.includes('critical') ? 'skew critical' : levels.includes('warn') ? 'skew warn' : 'clocks in step');
     });
   }
   for (const c of holderCounts(report.directors)) push(holdersLane, c.startMs, c.endMs, c.count === 0 ? 'no holder' : c.count === 1 ? 'one holder' : 'two holders');
@@ -135,7 +149,10 @@ export function pixelOf(g: TimelineGeometry, tMs: number, lane: string): { x: nu
 export function timelineSpec(report: DrillReport): Record<string, unknown> {
   const g = timelineGeometry(report);
   const colours = coloursOf(report);
-  const values = Object.keys(colours);
+  const segments = timelineSegments(report);
+  // The legend names only what the picture shows.
+  const shown = new Set(segments.map((x) => x.value));
+  const values = Object.keys(colours).filter((v) => shown.has(v));
   const x = { field: 'startMs', type: 'quantitative', title: 'ms since the drill began', scale: { domain: [0, report.durationMs], nice: false, zero: true } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -147,7 +164,7 @@ export function timelineSpec(report: DrillReport): Record<string, unknown> {
     background: 'white',
     layer: [
       {
-        data: { values: timelineSegments(report) },
+        data: { values: segments },
         mark: { type: 'rect' },
         encoding: {
           x,

@@ -2,9 +2,31 @@
 // connection, each recorded with the time it was sent, the real server that answered
 // (the lab's servers say their name), its latency or its error.
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { ClientSample } from './report';
 
-const requestTimeoutMs = 1000;
+export const requestTimeoutMs = 1000;
+
+/** One GET / on a new connection: answered (a 200) by which real server, in how long, or the error. */
+export function requestOnce(host: string, port: number, timeoutMs = requestTimeoutMs): Promise<Omit<ClientSample, 'tMs'>> {
+  const started = performance.now();
+  const latencyMs = (): number => Math.round(performance.now() - started);
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path: '/', agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        const server = /real server (\S+)/.exec(body)?.[1];
+        const ok = res.statusCode === 200;
+        resolve({ ok, latencyMs: latencyMs(), ...(server !== undefined ? { server } : {}), ...(ok ? {} : { error: `HTTP ${res.statusCode}` }) });
+      });
+      res.on('error', (err) => resolve({ ok: false, error: err.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer')));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, error: err.code ?? err.message }));
+  });
+}
 
 export class HttpTraffic {
   readonly samples: ClientSample[] = [];
@@ -31,27 +53,8 @@ export class HttpTraffic {
 
   private send(): void {
     const tMs = this.nowMs();
-    const done = new Promise<void>((resolve) => {
-      let finished = false;
-      const finish = (sample: ClientSample): void => {
-        if (finished) return;
-        finished = true;
-        this.samples.push(sample);
-        resolve();
-      };
-      const req = http.get({ host: this.host, port: this.port, path: '/', agent: false, timeout: requestTimeoutMs }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => {
-          const server = /real server (\S+)/.exec(body)?.[1];
-          const ok = res.statusCode === 200;
-          finish({ tMs, ok, latencyMs: this.nowMs() - tMs, ...(server !== undefined ? { server } : {}), ...(ok ? {} : { error: `HTTP ${res.statusCode}` }) });
-        });
-        res.on('error', (err) => finish({ tMs, ok: false, error: err.message }));
-      });
-      req.on('timeout', () => req.destroy(new Error('no answer')));
-      req.on('error', (err) => finish({ tMs, ok: false, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    const done = requestOnce(this.host, this.port).then((r) => {
+      this.samples.push({ tMs, ...r });
     });
     this.inFlight.add(done);
     void done.then(() => this.inFlight.delete(done));

@@ -19,6 +19,10 @@ export interface DrillFigures {
   /** The time two or more directors said they held the VIP, over the whole drill. */
   readonly doubleHolderMs: number;
   readonly fences: number;
+  /** From the fault to the first peer alerting on the faulted node's clock. */
+  readonly skewRaisedMs?: number;
+  /** From the heal to the moment no peer alerts on it any more. */
+  readonly skewClearedMs?: number;
 }
 
 export interface Expectations {
@@ -31,9 +35,11 @@ export interface Expectations {
   readonly noFence: boolean;
   /** Whether another director must take the VIP. */
   readonly takeover: boolean;
+  /** Whether the peers must raise a skew alert on the faulted node after the fault, and clear it after the heal. */
+  readonly skewAlert: boolean;
 }
 
-export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false };
+export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false, skewAlert: false };
 
 export interface Judgement {
   readonly expectation: string;
@@ -49,6 +55,10 @@ export function drillFigures(report: DrillReport): DrillFigures {
   const fenced = report.events.find((e) => e.kind === 'fence' && e.tMs >= faultMs);
   const took = fault === undefined ? undefined : report.directors.find((s) => s.tMs >= faultMs && s.holdsVip === true && s.node !== holderBefore);
   const after = report.clients.filter((c) => c.tMs >= faultMs);
+  const heal = report.events.find((e) => e.kind === 'heal');
+  const alerting = (s: DirectorSample): boolean => s.skews?.some((k) => k.peer === fault?.node) === true;
+  const raised = fault?.node === undefined ? undefined : report.directors.find((s) => s.tMs >= faultMs && alerting(s));
+  const cleared = raised === undefined || heal === undefined ? undefined : firstTimeNone(report.directors, heal.tMs, alerting);
   return {
     ...(detected !== undefined ? { detectMs: detected.tMs - faultMs } : {}),
     ...(fenced !== undefined ? { fenceMs: fenced.tMs - faultMs } : {}),
@@ -58,7 +68,19 @@ export function drillFigures(report: DrillReport): DrillFigures {
     requests: after.length,
     doubleHolderMs: doubleHolderMs(report.directors),
     fences: report.events.filter((e) => e.kind === 'fence').length,
+    ...(raised !== undefined ? { skewRaisedMs: raised.tMs - faultMs } : {}),
+    ...(cleared !== undefined && heal !== undefined ? { skewClearedMs: cleared - heal.tMs } : {}),
   };
+}
+
+/** The first time from `fromMs` on when no node's latest sample is `bad`. */
+function firstTimeNone(samples: readonly DirectorSample[], fromMs: number, bad: (s: DirectorSample) => boolean): number | undefined {
+  const latest = new Map<string, DirectorSample>();
+  for (const s of samples) {
+    latest.set(s.node, s);
+    if (s.tMs >= fromMs && ![...latest.values()].some(bad)) return s.tMs;
+  }
+  return undefined;
 }
 
 export function judge(report: DrillReport, expect: Expectations): { figures: DrillFigures; judgements: Judgement[] } {
@@ -72,6 +94,11 @@ export function judge(report: DrillReport, expect: Expectations): { figures: Dri
   if (expect.fenceBeforeTakeover && f.takeoverMs !== undefined) {
     const ok = f.fenceMs !== undefined && f.fenceMs <= f.takeoverMs;
     judgements.push({ expectation: 'fence before takeover', ok, detail: f.fenceMs === undefined ? `taken over after ${f.takeoverMs} ms with no fence` : `fenced after ${f.fenceMs} ms, taken over after ${f.takeoverMs} ms` });
+  }
+  if (expect.skewAlert) {
+    const ok = f.skewRaisedMs !== undefined && f.skewClearedMs !== undefined;
+    const detail = f.skewRaisedMs === undefined ? 'no peer alerted on the clock' : `raised ${f.skewRaisedMs} ms after the fault, ${f.skewClearedMs === undefined ? 'never cleared' : `cleared ${f.skewClearedMs} ms after the heal`}`;
+    judgements.push({ expectation: 'skew alert raised and cleared', ok, detail });
   }
   if (expect.noFence) judgements.push({ expectation: 'no fence (a clean stop is no failure)', ok: f.fences === 0, detail: `${f.fences} fence(s)` });
   return { figures: f, judgements };

@@ -13,6 +13,7 @@ import type { HadConfig } from '../config/model';
 import type { DrillCluster, DrillTime, DrillTraffic, Endpoint } from '../drill/cluster';
 import { HttpTraffic } from '../drill/traffic';
 import { pidFileFor } from '../fencing/agents/signal-agent';
+import { faketimeLibrary } from './faketime';
 import { LoopbackLinkCuts } from './loopback-link-cuts';
 import { listenerInodes, ownsSocket } from './socket-owners';
 
@@ -48,13 +49,26 @@ export class LoopbackCluster implements DrillCluster {
 
   /** The file the nodes run: the original, or the lab's copy of it. */
   configFile: string;
+  /** libfaketime, when the nodes' clocks can be shifted. */
+  private faketime: string | undefined;
+
+  private clockFile(node: string): string {
+    return path.join(this.dir, `${node}.faketime`);
+  }
+
+  async shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
+    if (this.faketime === undefined) return 'the nodes were not started with clocks that can be shifted';
+    await fs.promises.writeFile(this.clockFile(node), `${offsetMs >= 0 ? '+' : '-'}${Math.abs(offsetMs) / 1000}s\n`);
+    return undefined;
+  }
 
   /**
    * The cluster of `file`, not started; or why it cannot be a lab (exit 2: no cluster; 1:
    * errors). With `copy`, the nodes run a copy of the file's folder in the lab's own
    * folder (`configFile`), which a drill may break and mend without touching the original.
+   * With `clocks`, every node runs under libfaketime with a clock shiftClock() can move.
    */
-  static of(file: string, copy = false): LoopbackCluster | { readonly problem: string; readonly exitCode: number } {
+  static of(file: string, copy = false, clocks = false): LoopbackCluster | { readonly problem: string; readonly exitCode: number } {
     const first = loadConfig(file, { node: 'lab' });
     const nodes = first.config.cluster?.nodes.map((n) => n.name) ?? [];
     if (nodes.length === 0) return { problem: `${file} has no cluster block: nothing to run as a lab`, exitCode: 2 };
@@ -73,6 +87,11 @@ export class LoopbackCluster implements DrillCluster {
       }
     }
     const cluster = new LoopbackCluster(file, first.config, nodes, vips, reals);
+    if (clocks) {
+      const library = faketimeLibrary();
+      if (library === undefined) return { problem: 'shifting a node\'s clock needs libfaketime (apt-get install faketime)', exitCode: 2 };
+      cluster.faketime = library;
+    }
     if (copy) {
       const folder = path.join(cluster.dir, 'config');
       fs.cpSync(path.dirname(file), folder, { recursive: true });
@@ -95,6 +114,11 @@ export class LoopbackCluster implements DrillCluster {
     const [from, to] = [this.address(a), this.address(b)];
     if (from === undefined || to === undefined) return Promise.resolve(`no address for ${from === undefined ? a : b}`);
     return this.cuts.cut(from, to);
+  }
+
+  /** On loopback a fence (the `signal` agent) ends the process and nothing else. */
+  powerOn(): Promise<void> {
+    return Promise.resolve();
   }
 
   restoreLinks(): Promise<void> {
@@ -160,7 +184,13 @@ export class LoopbackCluster implements DrillCluster {
     const log = fs.openSync(path.join(this.dir, `${node}.log`), 'a');
     const pidFile = signalPidFile(this.config, node) ?? path.join(this.dir, `${node}.pid`);
     fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', this.configFile, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log] });
+    let env = process.env;
+    if (this.faketime !== undefined) {
+      if (!fs.existsSync(this.clockFile(node))) fs.writeFileSync(this.clockFile(node), '+0s\n');
+      // The file is read again at most once a second; the monotonic clock, which every timer runs on, is left alone.
+      env = { ...env, LD_PRELOAD: this.faketime, FAKETIME_TIMESTAMP_FILE: this.clockFile(node), FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+    }
+    const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', this.configFile, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log], env });
     fs.closeSync(log);
     this.children.set(node, child);
   }

@@ -4,15 +4,21 @@
 // nothing; all pass, each writes a report.json whose events, director samples and
 // requests say so, and the summary table names them. With fencing switched off, a frozen
 // master still holds its VIP when the backup takes over: the drill fails and says why.
-// link-cut needs root (an nftables rule on lo); without it, it is left out and said so.
+// A clock jump raises a skew alert on the peers and the heal clears it. link-cut needs
+// root (an nftables rule on lo), clock-jump libfaketime; without them they are left out
+// and said so. As root, master-kill runs in namespaces too: a real VIP on a bridge, the
+// killed master's VIP up until its fence takes its links down, and the client's
+// neighbour entry following the VIP, in the report and in the picture.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DrillReport } from '../../src/drill/report';
-import { timelineGeometry } from '../../src/drill/timeline';
+import type { DirectorSample, DrillEvent, DrillReport } from '../../src/drill/report';
+import { coloursOf, neighbourLane, neighbourValue, pixelOf, timelineGeometry } from '../../src/drill/timeline';
+import { netnsUnavailable } from '../../src/lab/netns';
 import { drillFigures } from '../../src/drill/verdict';
+import { faketimeLibrary } from '../../src/lab/faketime';
 import { decodePng } from '../support/png';
 import { bin } from '../support/director-process';
 import { repoRoot } from '../support/paths';
@@ -26,22 +32,25 @@ describe('hadirector drill on the loopback lab (integration)', function () {
 
   it('master-kill, master-term, master-freeze, link-cut, witness-loss, rolling-restart, bad-reload and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
     if (!root) console.log('      (link-cut left out: it needs root for its nftables rule)');
-    const names = ['master-kill', 'master-term', 'master-freeze', ...(root ? ['link-cut'] : []), 'witness-loss', 'rolling-restart', 'bad-reload', 'realserver-kill'];
+    const faketime = faketimeLibrary() !== undefined;
+    if (!faketime) console.log('      (clock-jump left out: it needs libfaketime; apt-get install faketime)');
+    const names = ['master-kill', 'master-term', 'master-freeze', ...(root ? ['link-cut'] : []), ...(faketime ? ['clock-jump'] : []), 'witness-loss', 'rolling-restart', 'bad-reload', 'realserver-kill'];
     const r = spawnSync(bin, ['drill', ...names, '--report', dir], { encoding: 'utf8', timeout: 230_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +double holder +verdict$/m);
-    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    assert.match(r.stdout, /^master-term +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    assert.match(r.stdout, /^master-freeze +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    assert.match(r.stdout, /^realserver-kill +- +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    if (root) assert.match(r.stdout, /^link-cut +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
-    assert.match(r.stdout, /^bad-reload +- +- +- +\d+ ms +\d+\/\d+ +0 ms +pass$/m);
+    assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +double holder +skew alert +verdict$/m);
+    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^master-term +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^master-freeze +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^realserver-kill +- +- +- +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    if (faketime) assert.match(r.stdout, /^clock-jump +- +- +- +\d+ ms +\d+\/\d+ +0 ms +\d+ ms, cleared \d+ ms +pass$/m);
+    if (root) assert.match(r.stdout, /^link-cut +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^bad-reload +- +- +- +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
     const reload = JSON.parse(fs.readFileSync(path.join(dir, 'bad-reload', 'report.json'), 'utf8')) as DrillReport;
     assert.match(reload.events.find((e) => e.kind === 'heal')?.detail ?? '', /refused before by d[12], d[12]$/, 'both directors refused the broken file');
     assert.doesNotMatch(fs.readFileSync(path.join(repoRoot(), 'config', 'hadirector.conf'), 'utf8'), /VI_DRILL_BROKEN/, 'the original file is untouched');
-    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-|bad-|link-)/.test(l)).join('\n       ')})`);
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-|bad-|link-|clock-)/.test(l)).join('\n       ')})`);
 
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
     const picture = decodePng(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.png')));
@@ -74,7 +83,7 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     const r = spawnSync(bin, ['drill', 'master-freeze', '--no-fencing', '--report', off], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /with fencing mode self_release \(--no-fencing\)/);
-    assert.match(r.stdout, /^master-freeze +\d+ ms +- +\d+ ms +\d+ ms +\d+\/\d+ +[1-9]\d* ms +FAIL$/m);
+    assert.match(r.stdout, /^master-freeze +\d+ ms +- +\d+ ms +\d+ ms +\d+\/\d+ +[1-9]\d* ms +- +FAIL$/m);
     assert.match(r.stdout, /^master-freeze: no two VIP holders: two holders for [1-9]\d* ms \(at most 0\)$/m);
     assert.match(r.stdout, /^master-freeze: fence before takeover: taken over after \d+ ms with no fence$/m);
     console.log(`      (${r.stdout.split('\n').filter((l) => /^master-freeze/.test(l)).join('\n       ')})`);
@@ -89,6 +98,53 @@ describe('hadirector drill on the loopback lab (integration)', function () {
   it('an unknown scenario is a usage error that names the ones there are', () => {
     const r = spawnSync(bin, ['drill', 'cable-pull'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
-    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, link-cut, witness-loss, rolling-restart, bad-reload, realserver-kill/);
+    assert.match(r.stdout, /no scenario cable-pull; there are master-kill, master-term, master-freeze, link-cut, clock-jump, witness-loss, rolling-restart, bad-reload, realserver-kill/);
+  });
+});
+
+describe('hadirector drill --netns (integration, root)', function () {
+  this.timeout(120_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-drill-netns-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  before(function () {
+    const why = netnsUnavailable();
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+  });
+
+  it("master-kill in namespaces: the killed master's VIP stays up until the fence takes its links down, the client's neighbour entry follows the VIP to d2 and back, and the timeline shows it", () => {
+    const r = spawnSync(bin, ['drill', '--netns', 'master-kill', '--report', dir], { encoding: 'utf8', timeout: 100_000 });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /in network namespaces/);
+    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-)/.test(l)).join('\n       ')})`);
+    const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
+    const [fault, fence, heal] = kill.events as [DrillEvent, DrillEvent, DrillEvent];
+    assert.deepEqual(kill.events.map((e) => `${e.kind} ${e.node}`), ['fault d1', 'fence d1', 'heal d1']);
+    assert.ok(kill.directors.some((s) => s.node === 'd1' && s.tMs > fault.tMs && s.tMs < fence.tMs && s.state === 'down' && s.vipOnHost === true), 'killed, d1 still has the VIP up until it is fenced');
+    assert.ok(!kill.directors.some((s) => s.node === 'd1' && s.tMs > fence.tMs + 200 && s.tMs < heal.tMs && s.vipOnHost === true), 'fenced, it is out of reach');
+    const neighbours = kill.neighbours ?? [];
+    const before = neighbours.filter((n) => n.tMs < fault.tMs && n.node !== undefined);
+    assert.ok(before.length > 0 && before.every((n) => n.node === 'd1'), "before the fault the client's entry is d1's MAC");
+    const took = kill.directors.find((s) => s.node === 'd2' && s.holdsVip === true) as DirectorSample;
+    const moved = neighbours.find((n) => n.tMs > took.tMs && n.node === 'd2');
+    assert.ok(moved !== undefined && moved.tMs - took.tMs < 1500, `the entry moves to d2's MAC after the takeover (at ${took.tMs} ms): ${moved?.tMs}`);
+    assert.ok(neighbours.some((n) => n.tMs > heal.tMs && n.node === 'd1'), "and back to d1's once it preempts");
+
+    const picture = decodePng(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.png')));
+    const g = timelineGeometry(kill);
+    const colours = coloursOf(kill);
+    const rgbOf = (hex: string): number[] => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const near = (p: readonly number[], hex: string): boolean => rgbOf(hex).every((c, i) => Math.abs(c - (p[i] as number)) <= 40);
+    for (const [tMs, value] of [
+      [(before.at(-1) as { tMs: number }).tMs - 300, neighbourValue('d1')],
+      [moved.tMs + 300, neighbourValue('d2')],
+    ] as Array<[number, string]>) {
+      const { x, y } = pixelOf(g, tMs, neighbourLane);
+      assert.ok(near(picture.pixel(x, y), colours[value] as string), `the ${neighbourLane} lane at ${tMs} ms is ${value}: ${picture.pixel(x, y).join(',')}`);
+    }
   });
 });

@@ -85,6 +85,27 @@ describe('drill verdict', () => {
     assert.equal(drillFigures(endless).clientOutageMs, 2010);
   });
 
+  it("a clock jump: the skew alert on the faulted node is timed from the fault, and its clearing from the heal, once no node alerts any more", () => {
+    const alert = { skews: [{ peer: 'd2', level: 'critical' as const }] };
+    const directors = [
+      ...span('d1', 0, 10_000, master),
+      ...span('d2', 0, 10_000, backup),
+      ...span('w1', 0, 3000, { state: 'none', quorate: true }),
+      ...span('w1', 3000, 7500, { state: 'none', quorate: true, ...alert }),
+      ...span('w1', 7500, 10_000, { state: 'none', quorate: true }),
+    ].sort((a, b) => a.tMs - b.tMs);
+    const events = [
+      { tMs: 2000, kind: 'fault' as const, node: 'd2', detail: 'clock +1500 ms' },
+      { tMs: 6000, kind: 'heal' as const, node: 'd2', detail: 'clock back' },
+    ];
+    const judged = judge(report(directors, requests(10_000), events), { ...defaultExpectations, skewAlert: true });
+    assert.deepEqual([judged.figures.skewRaisedMs, judged.figures.skewClearedMs], [1000, 1500]);
+    assert.deepEqual(judged.judgements.filter((j) => !j.ok), []);
+    const stuck = directors.map((s) => (s.node === 'w1' && s.tMs >= 3000 ? { ...s, ...alert } : s));
+    const failed = judge(report(stuck, requests(10_000), events), { ...defaultExpectations, skewAlert: true }).judgements.filter((j) => !j.ok);
+    assert.deepEqual(failed.map((j) => `${j.expectation}: ${j.detail}`), ['skew alert raised and cleared: raised 1000 ms after the fault, never cleared']);
+  });
+
   it('with no fault, the figures cover the whole drill and nothing is said of detection or takeover', () => {
     const figures = drillFigures(report(span('d1', 0, 10_000, master), requests(10_000), []));
     assert.deepEqual(figures, { clientOutageMs: 10, requestsFailed: 0, requests: 1000, doubleHolderMs: 0, fences: 0 });
@@ -96,9 +117,9 @@ describe('drill summary', () => {
     const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
     const bad = { scenario: 'master-freeze', figures: { clientOutageMs: 10, requestsFailed: 0, requests: 800, doubleHolderMs: 500, fences: 0 }, judgements: [{ expectation: 'no two VIP holders', ok: false, detail: 'two holders for 500 ms (at most 0)' }] };
     assert.deepEqual(summaryTable([ok, bad]), [
-      'scenario       detect   fence    takeover  outage   failed   double holder  verdict',
-      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  0 ms           pass',
-      'master-freeze  -        -        -         10 ms    0/800    500 ms         FAIL',
+      'scenario       detect   fence    takeover  outage   failed   double holder  skew alert  verdict',
+      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  0 ms           -           pass',
+      'master-freeze  -        -        -         10 ms    0/800    500 ms         -           FAIL',
       'master-freeze: no two VIP holders: two holders for 500 ms (at most 0)',
     ]);
   });
@@ -110,5 +131,8 @@ describe('drill samples', () => {
     assert.deepEqual(sampleOf(5, 'd1', status), { tMs: 5, node: 'd1', state: 'master', holdsVip: true, quorate: true, peersDown: ['d2'], dc: 'd1' });
     assert.deepEqual(sampleOf(5, 'w1', { cluster: { view: { quorate: false }, peers: [] } }), { tMs: 5, node: 'w1', state: 'none', holdsVip: false, quorate: false, peersDown: [] });
     assert.deepEqual(sampleOf(5, 'd2', undefined), { tMs: 5, node: 'd2', state: 'down' });
+    assert.deepEqual(sampleOf(5, 'd2', undefined, true), { tMs: 5, node: 'd2', state: 'down', vipOnHost: true }, 'a frozen director whose listener is still bound');
+    const skewed = { cluster: { view: { quorate: true }, peers: [{ peer: 'd2', state: 'up', skew: 'critical' }, { peer: 'w1', state: 'up', skew: 'ok' }] } };
+    assert.deepEqual(sampleOf(5, 'd1', skewed).skews, [{ peer: 'd2', level: 'critical' }]);
   });
 });

@@ -1,0 +1,26 @@
+// nftables for the lab and the drills: a batch through `nft -f -`, and whether nft can
+// run here at all.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+const nftPaths = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'];
+
+/** Runs an nft batch; undefined when it applied, else nft's complaint. */
+export function nftBatch(batch: string, wrap: readonly string[] = []): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const argv = [...wrap, 'nft', '-f', '-'];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err) => resolve(err.message));
+    child.on('close', (code) => resolve(code === 0 ? undefined : stderr.trim() || `nft exited ${code}`));
+    child.stdin.end(batch);
+  });
+}
+
+/** Why nftables cannot cut links here, or undefined when it can. */
+export function nftUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (the cut is an nftables rule)';
+  if (!nftPaths.some((p) => fs.existsSync(p))) return 'needs nft (apt-get install nftables)';
+  return undefined;
+}
