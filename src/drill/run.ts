@@ -82,7 +82,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     return why === undefined ? [] : [`${s.name} ${why}`];
   });
   if (cannot.length > 0) {
-    o.out(`hadirector drill: ${cannot.join('; ')}: run the drill as root, or leave ${cannot.length === 1 ? 'it' : 'them'} out\n`);
+    o.out(`hadirector drill: ${cannot.join('; ')}: leave ${cannot.length === 1 ? 'it' : 'them'} out, or run the drill where ${cannot.length === 1 ? 'it' : 'they'} can run\n`);
     return 2;
   }
   const cluster = clusterFor(path.resolve(o.cwd, o.file), o.netns === true, chosen);

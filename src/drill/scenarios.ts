@@ -3,9 +3,9 @@
 // is no failure and must fence no one.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HadConfig } from '../config/model';
 import { faketimeLibrary } from '../lab/faketime';
 import { nftUnavailable } from '../lab/nft';
+import type { DrillCluster } from './cluster';
 import { defaultExpectations, type Expectations } from './verdict';
 
 /** What bad-reload adds: an instance keepalived's daemon refuses too (no virtual_router_id). */
@@ -20,24 +20,9 @@ export interface DrillTarget {
 }
 
 /** What a scenario asks of the cluster it runs against. */
-export interface DrillHands {
-  readonly reals: ReadonlyMap<string, unknown>;
-  signal(node: string, signal: NodeJS.Signals): Promise<void>;
-  running(node: string): boolean;
-  startNode(node: string): void;
-  powerOn(node: string): Promise<void>;
-  stopReal(name: string): Promise<void>;
-  startReal(name: string): Promise<void>;
+export interface DrillHands extends Pick<DrillCluster, 'reals' | 'configFile' | 'config' | 'signal' | 'running' | 'startNode' | 'powerOn' | 'stopReal' | 'startReal' | 'log' | 'cutLink' | 'restoreLinks'> {
   /** Waits until every node answers and is quorate with one master: its name, or undefined past the deadline. */
   settled(): Promise<string | undefined>;
-  /** The configuration file the nodes run (the drill's own copy). */
-  readonly configFile: string;
-  log(node: string): string;
-  /** The configuration as the first node reads it. */
-  readonly config: HadConfig;
-  /** Undefined when cut, else why it could not be. */
-  cutLink(a: string, b: string): Promise<string | undefined>;
-  restoreLinks(): Promise<void>;
   /** Undefined when shifted, else why it could not be. */
   shiftClock(node: string, offsetMs: number): Promise<string | undefined>;
 }

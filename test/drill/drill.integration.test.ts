@@ -30,7 +30,7 @@ describe('hadirector drill on the loopback lab (integration)', function () {
 
   const root = process.getuid?.() === 0;
 
-  it('master-kill, master-term, master-freeze, link-cut, witness-loss, rolling-restart, bad-reload and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
+  it('master-kill, master-term, master-freeze, link-cut, clock-jump, witness-loss, rolling-restart, bad-reload and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
     if (!root) console.log('      (link-cut left out: it needs root for its nftables rule)');
     const faketime = faketimeLibrary() !== undefined;
     if (!faketime) console.log('      (clock-jump left out: it needs libfaketime; apt-get install faketime)');
