@@ -1,9 +1,10 @@
-// `hadirector drill`: runs scenarios against the loopback cluster of a configuration,
-// one after the other. For each: wait for a settled cluster (every director answering,
-// quorate, one master), sample every director and drive HTTP through the VIP, warm up,
-// do the fault, wait for the takeover, heal, wait until the cluster is whole again; then
-// write report.json and its timeline picture, judge it, and print the summary. Exits 1
-// when an expectation fails.
+// `hadirector drill`: runs scenarios (built-in, or scenario files) against the cluster of
+// a configuration (on loopback, or in namespaces of the drill's own), one after the other.
+// For each: wait for a settled cluster (every director answering, quorate, one master),
+// sample every director and drive HTTP through the VIP, warm up, run its steps (for a
+// built-in: the fault, the wait for the takeover, the heal, the wait until the cluster is
+// whole again); then write report.json and its timeline picture, judge it, and print
+// the summary. Exits 1 when an expectation or an assert fails.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,10 +18,12 @@ import { withoutFencing } from './no-fencing';
 import { Progress } from './progress';
 import type { DrillEvent, DrillReport } from './report';
 import { Sampler, sampleOf, type StatusForSample } from './sampler';
-import { scenarioNamed, scenarios, type DrillHands, type Scenario } from './scenarios';
+import { loadScenarioFile } from './scenario-file';
+import { scenarioNamed, scenarios, type DrillHands, type FaultDone, type Scenario } from './scenarios';
+import { builtinDrill, judgeAssertion, type Drillable, type Step } from './steps';
 import { summaryTable, type ScenarioOutcome } from './summary';
 import { renderTimeline } from './timeline';
-import { judge } from './verdict';
+import { judge, type Judgement } from './verdict';
 
 export interface DrillOptions {
   readonly file: string;
@@ -40,7 +43,6 @@ export interface DrillOptions {
 const sampleEveryMs = 50;
 const requestEveryMs = 20;
 const warmUpMs = 2000;
-const settleMs = 2000;
 const settledDeadlineMs = 30_000;
 const pollEveryMs = 100;
 
@@ -58,10 +60,7 @@ async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?:
     const samples = await Promise.all(
       cluster.nodes
         .filter((n) => n !== except)
-        .map(async (n) => {
-          const r = await controlRequest(cluster.socket(n), { op: 'status' }, 500).catch(() => undefined);
-          return sampleOf(0, n, r?.ok === true ? (r.result as StatusForSample) : undefined);
-        }),
+        .map(async (n) => sampleOf(0, n, await statusOf(cluster, n))),
     );
     const masters = samples.filter((s) => s.holdsVip === true).map((s) => s.node);
     if (samples.every((s) => s.quorate === true && s.settled !== false && (!calmClocks || s.skews === undefined)) && masters.length === 1) return masters[0];
@@ -70,13 +69,36 @@ async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?:
   return undefined;
 }
 
+/** A scenario file's name: it ends in .yaml or .yml. */
+const isScenarioFile = (name: string): boolean => /\.ya?ml$/.test(name);
+
+/** Each name as the drill runs it: a built-in scenario or a scenario file; or the problems. */
+function drillablesOf(names: readonly string[], cwd: string): { drills: Drillable[]; problems: string[] } {
+  const faults = scenarios.map((s) => s.name);
+  const drills: Drillable[] = [];
+  const problems: string[] = [];
+  for (const name of names) {
+    const builtin = scenarioNamed(name);
+    if (builtin !== undefined) drills.push(builtinDrill(builtin));
+    else if (isScenarioFile(name)) {
+      const loaded = loadScenarioFile(path.resolve(cwd, name), faults);
+      if (loaded.scenario !== undefined) drills.push(loaded.scenario);
+      problems.push(...loaded.problems);
+    } else problems.push(`no scenario ${name}; there are ${faults.join(', ')}, or a scenario file (.yaml)`);
+  }
+  return { drills, problems };
+}
+
+/** The built-in scenarios whose faults a drill uses. */
+const faultsOf = (d: Drillable): Scenario[] => d.steps.flatMap((s) => (s.kind === 'fault' ? [scenarioNamed(s.scenario) as Scenario] : []));
+
 export async function runDrill(o: DrillOptions): Promise<number> {
-  const unknown = o.scenarios.filter((n) => scenarioNamed(n) === undefined);
-  if (unknown.length > 0) {
-    o.out(`hadirector drill: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.name).join(', ')}\n`);
+  const { drills, problems } = drillablesOf(o.scenarios, o.cwd);
+  if (problems.length > 0) {
+    o.out(problems.map((p) => `hadirector drill: ${p}\n`).join(''));
     return 2;
   }
-  const chosen = o.scenarios.map((n) => scenarioNamed(n) as Scenario);
+  const chosen = [...new Set(drills.flatMap(faultsOf))];
   const cannot = chosen.flatMap((s) => {
     const why = s.unavailable?.();
     return why === undefined ? [] : [`${s.name} ${why}`];
@@ -108,16 +130,17 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   try {
     progress.line(`drill: starting the cluster of ${o.file} (${cluster.nodes.join(', ')})${o.netns === true ? ' in network namespaces' : ''}${o.noFencing === true ? ' with fencing mode self_release (--no-fencing)' : ''}; logs in ${cluster.dir}`);
     await cluster.start();
-    for (const scenario of chosen) {
-      const report = await runScenario(cluster, scenario, mdi, progress);
-      const dir = path.join(path.resolve(o.cwd, o.reportDir), scenario.name);
+    for (const drill of drills) {
+      const { report, asserted } = await runScenario(cluster, drill, mdi, progress);
+      const dir = path.join(path.resolve(o.cwd, o.reportDir), drill.name);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
       const picture = await renderTimeline(report);
       fs.writeFileSync(path.join(dir, 'timeline.svg'), picture.svg);
       fs.writeFileSync(path.join(dir, 'timeline.png'), picture.png);
-      outcomes.push({ scenario: scenario.name, ...judge(report, scenario.expectations) });
-      progress.line(`drill: ${scenario.name}: report.json, timeline.svg and timeline.png in ${dir}`);
+      const judged = judge(report, drill.expectations);
+      outcomes.push({ scenario: drill.name, figures: judged.figures, judgements: [...judged.judgements, ...asserted] });
+      progress.line(`drill: ${drill.name}: report.json, timeline.svg and timeline.png in ${dir}`);
     }
   } catch (err) {
     progress.line(`hadirector drill: ${(err as Error).message}`);
@@ -147,64 +170,98 @@ function clusterFor(file: string, netns: boolean, chosen: readonly Scenario[]): 
   return lab;
 }
 
-async function runScenario(cluster: DrillCluster, scenario: Scenario, mdi: number, progress: Progress): Promise<DrillReport> {
-  const say = (text: string): void => progress.line(`drill: ${scenario.name}: ${text}`);
-  progress.phase(`${scenario.name}: waiting for a settled cluster`);
+async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number, progress: Progress): Promise<{ report: DrillReport; asserted: Judgement[] }> {
+  const say = (text: string): void => progress.line(`drill: ${drill.name}: ${text}`);
+  progress.phase(`${drill.name}: waiting for a settled cluster`);
   const master = await settledMaster(cluster, settledDeadlineMs);
-  if (master === undefined) throw new Error(`${scenario.name}: the cluster did not settle (every node quorate and settled, one master) within ${settledDeadlineMs} ms`);
+  if (master === undefined) throw new Error(`${drill.name}: the cluster did not settle (every node quorate and settled, one master) within ${settledDeadlineMs} ms`);
   const t0Wall = Date.now();
   const t0 = performance.now();
   const nowMs = (): number => Math.round(performance.now() - t0);
   const sampler = new Sampler(cluster, nowMs, t0Wall, sampleEveryMs);
   const traffic = cluster.traffic({ nowMs, t0Wall }, requestEveryMs);
   const events: DrillEvent[] = [];
-  progress.watch(scenario.name, nowMs, sampler, traffic);
+  const asserted: Judgement[] = [];
+  const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs) };
+  const witnesses = cluster.config.cluster?.nodes.filter((n) => n.witness).map((n) => n.name) ?? [];
+  /** Faults not healed yet, the last on top. */
+  const open: Array<{ scenario: Scenario; hit: FaultDone }> = [];
+  const step = async (st: Step): Promise<void> => {
+    switch (st.kind) {
+      case 'fault': {
+        const scenario = scenarioNamed(st.scenario) as Scenario;
+        const holder = (await settledMaster(cluster, 1000)) ?? master;
+        const backups = cluster.nodes.filter((n) => n !== holder && !witnesses.includes(n));
+        progress.phase(`fault: ${scenario.name}`);
+        const faultAt = nowMs();
+        const hit = await scenario.fault(hands, { master: holder, backups, witnesses });
+        say(`${hit.detail} (${holder} held the VIP)`);
+        events.push({ tMs: faultAt, kind: 'fault', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: hit.detail });
+        open.push({ scenario, hit });
+        return;
+      }
+      case 'heal': {
+        const last = open.pop();
+        if (last === undefined) return say('heal: no fault to heal');
+        progress.phase('healing');
+        const healAt = nowMs();
+        const healed = await last.scenario.heal(hands, last.hit);
+        say(healed);
+        events.push({ tMs: healAt, kind: 'heal', ...(last.hit.node !== undefined ? { node: last.hit.node } : {}), detail: healed });
+        return;
+      }
+      case 'wait':
+        if ('ms' in st) {
+          progress.phase(`waiting ${st.ms} ms`);
+          return pause(st.ms);
+        }
+        if (st.until === 'takeover') {
+          progress.phase('waiting for another director to take over');
+          const next = await settledMaster(cluster, mdi + 10_000, open.at(-1)?.hit.node);
+          return say(next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`);
+        }
+        progress.phase('waiting for the cluster to settle');
+        if ((await settledMaster(cluster, settledDeadlineMs, undefined, drill.expectations.skewAlert)) === undefined) say(`the cluster did not settle within ${settledDeadlineMs} ms`);
+        return;
+      case 'assert': {
+        const latest = await Promise.all(cluster.nodes.map(async (n) => sampleOf(nowMs(), n, await statusOf(cluster, n))));
+        const judged = judgeAssertion(st.check, st.where ?? `step ${drill.steps.indexOf(st) + 1}`, latest, { master, witnesses });
+        say(`${judged.expectation}: ${judged.ok ? 'holds' : 'FAILS'}: ${judged.detail}`);
+        asserted.push(judged);
+        return;
+      }
+    }
+  };
+  progress.watch(drill.name, nowMs, sampler, traffic);
   sampler.start();
   traffic.start();
   try {
     progress.phase('warming up');
     await pause(warmUpMs);
-    const faultAt = nowMs();
-    const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs) };
-    const witnesses = cluster.config.cluster?.nodes.filter((n) => n.witness).map((n) => n.name) ?? [];
-    const backups = cluster.nodes.filter((n) => n !== master && !witnesses.includes(n));
-    const hit = await scenario.fault(hands, { master, backups, witnesses });
-    say(`${hit.detail} (${master} held the VIP)`);
-    events.push({ tMs: faultAt, kind: 'fault', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: hit.detail });
-    if (scenario.faultMs !== undefined) {
-      progress.phase(`fault for ${scenario.faultMs} ms`);
-      await pause(scenario.faultMs);
-    } else {
-      progress.phase('waiting for another director to take over');
-      const next = await settledMaster(cluster, mdi + 10_000, hit.node);
-      say(next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`);
-      await pause(settleMs);
-    }
-    progress.phase('healing');
-    const healAt = nowMs();
-    const healed = await scenario.heal(hands, hit);
-    say(healed);
-    events.push({ tMs: healAt, kind: 'heal', ...(hit.node !== undefined ? { node: hit.node } : {}), detail: healed });
-    progress.phase('waiting for the cluster to settle');
-    await settledMaster(cluster, settledDeadlineMs, undefined, scenario.expectations.skewAlert);
-    await pause(settleMs);
+    for (const st of drill.steps) await step(st);
   } finally {
     progress.phase('writing the report');
     await traffic.stop();
     await sampler.stop();
     progress.unwatch();
   }
-  const durationMs = nowMs();
-  return {
-    scenario: scenario.name,
+  const report: DrillReport = {
+    scenario: drill.name,
     startedAt: new Date(t0Wall).toISOString(),
-    durationMs,
+    durationMs: nowMs(),
     masterDownIntervalMs: Math.round(mdi),
     directors: sampler.directors,
     clients: [...traffic.samples].sort((a, b) => a.tMs - b.tMs),
     ...(sampler.neighbours.length > 0 ? { neighbours: sampler.neighbours } : {}),
     events: [...events, ...sampler.fences].sort((a, b) => a.tMs - b.tMs),
   };
+  return { report, asserted };
+}
+
+/** A node's status, or undefined when it does not answer. */
+async function statusOf(cluster: DrillCluster, node: string): Promise<StatusForSample | undefined> {
+  const r = await controlRequest(cluster.socket(node), { op: 'status' }, 500).catch(() => undefined);
+  return r?.ok === true ? (r.result as StatusForSample) : undefined;
 }
 
 /** The cluster's methods, bound, for a scenario's hands. */

@@ -95,6 +95,25 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     assert.deepEqual(freeze.events.filter((e) => e.kind === 'fence'), [], 'no one was fenced');
   });
 
+  it('a scenario file (config/drills/freeze-then-check.yaml): its steps run, its asserts hold, its tightened expectations are judged', () => {
+    const file = path.join(repoRoot(), 'config', 'drills', 'freeze-then-check.yaml');
+    const r = spawnSync(bin, ['drill', file, '--report', dir], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /assert at \S+freeze-then-check\.yaml:14:5: holds: holder d2 \(wanted backup; d1 was master\); d2, w1 quorate/);
+    assert.match(r.stdout, /assert at \S+freeze-then-check\.yaml:19:5: holds: holder d1 \(wanted master; d1 was master\); d1, d2, w1 quorate/);
+    assert.match(r.stdout, /^freeze-then-check +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +0 ms +- +pass$/m);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'freeze-then-check', 'report.json'), 'utf8')) as DrillReport;
+    assert.deepEqual(report.events.map((e) => `${e.kind} ${e.node}`), ['fault d1', 'fence d1', 'heal d1']);
+  });
+
+  it('a scenario file with a mistake is a usage error that names its place', () => {
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'name: bad\nsteps:\n  - fault: cable-pull\n');
+    const r = spawnSync(bin, ['drill', bad], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stdout, /bad\.yaml:3:5: fault: no scenario 'cable-pull'/);
+  });
+
   it('an unknown scenario is a usage error that names the ones there are', () => {
     const r = spawnSync(bin, ['drill', 'cable-pull'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
