@@ -2,7 +2,7 @@
 // (every node a process on 127.0.0.0/8, no root) or namespaces of the drill's own (root:
 // a real VIP on a bridge, gratuitous ARP, a client in a namespace of its own).
 import type { HadConfig } from '../config/model';
-import type { ClientSample } from './report';
+import type { ClientSample, SessionSample } from './report';
 
 export interface Endpoint {
   readonly host: string;
@@ -22,6 +22,11 @@ export interface DrillTraffic {
   stop(): Promise<void>;
   /** Every request, in the order sent. */
   readonly samples: readonly ClientSample[];
+}
+
+/** The persistent clients: several, each from its own source address. */
+export interface SessionTraffic extends DrillTraffic {
+  readonly samples: readonly SessionSample[];
 }
 
 export interface DrillCluster {
@@ -64,6 +69,8 @@ export interface DrillCluster {
   vipHolders(): Promise<ReadonlySet<string>>;
   /** The clients: requests through the VIP at a fixed rate. */
   traffic(time: DrillTime, everyMs: number): DrillTraffic;
+  /** Persistent clients, each from its own source address (on loopback, where every 127/8 address is this host's). */
+  sessions?(time: DrillTime, everyMs: number): SessionTraffic;
   /**
    * Sets a node's wall clock this far from the host's (its monotonic clock runs on), as
    * an NTP step would; only for a cluster started with clocks it can shift (libfaketime).

@@ -19,6 +19,8 @@ export interface DirectorSample {
   readonly dc?: string;
   /** The peers it counts dead. */
   readonly peersDown?: readonly string[];
+  /** How long the oldest change it sent has waited for a peer's acknowledgement (connection sync), in ms. */
+  readonly syncLagMs?: number;
   /** The peers whose clock it finds too far from its own (skew_warn, skew_critical). */
   readonly skews?: ReadonlyArray<{ readonly peer: string; readonly level: 'warn' | 'critical' }>;
 }
@@ -30,6 +32,12 @@ export interface ClientSample {
   readonly server?: string;
   readonly latencyMs?: number;
   readonly error?: string;
+}
+
+/** A request of a persistent client: one of several, each from its own source address, each kept on one real server by persistence. */
+export interface SessionSample extends ClientSample {
+  /** The client's source address. */
+  readonly client: string;
 }
 
 /** The director whose MAC the client's neighbour entry for the VIP held (namespaces only). */
@@ -58,6 +66,10 @@ export interface DrillReport {
   readonly masterDownIntervalMs: number;
   readonly directors: readonly DirectorSample[];
   readonly clients: readonly ClientSample[];
+  /** The persistent clients' requests (on loopback). */
+  readonly sessions?: readonly SessionSample[];
+  /** Whether the directors copy their connection tables (sync), so a session should survive a takeover. */
+  readonly sync?: boolean;
   /** The client's neighbour entry for the VIP, when the drill runs in namespaces. */
   readonly neighbours?: readonly NeighbourSample[];
   readonly events: readonly DrillEvent[];

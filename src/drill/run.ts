@@ -42,6 +42,7 @@ export interface DrillOptions {
 
 const sampleEveryMs = 50;
 const requestEveryMs = 20;
+const sessionEveryMs = 100;
 const warmUpMs = 2000;
 const settledDeadlineMs = 30_000;
 const pollEveryMs = 100;
@@ -180,6 +181,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   const nowMs = (): number => Math.round(performance.now() - t0);
   const sampler = new Sampler(cluster, nowMs, t0Wall, sampleEveryMs);
   const traffic = cluster.traffic({ nowMs, t0Wall }, requestEveryMs);
+  const sessions = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs);
   const events: DrillEvent[] = [];
   const asserted: Judgement[] = [];
   const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs) };
@@ -235,6 +237,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   progress.watch(drill.name, nowMs, sampler, traffic);
   sampler.start();
   traffic.start();
+  sessions?.start();
   try {
     progress.phase('warming up');
     await pause(warmUpMs);
@@ -242,6 +245,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   } finally {
     progress.phase('writing the report');
     await traffic.stop();
+    await sessions?.stop();
     await sampler.stop();
     progress.unwatch();
   }
@@ -252,6 +256,8 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
     masterDownIntervalMs: Math.round(mdi),
     directors: sampler.directors,
     clients: [...traffic.samples].sort((a, b) => a.tMs - b.tMs),
+    ...(sessions !== undefined ? { sessions: sessions.samples } : {}),
+    sync: cluster.config.cluster?.sync.connections ?? false,
     ...(sampler.neighbours.length > 0 ? { neighbours: sampler.neighbours } : {}),
     events: [...events, ...sampler.fences].sort((a, b) => a.tMs - b.tMs),
   };

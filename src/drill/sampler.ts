@@ -10,6 +10,7 @@ import type { DirectorSample, DrillEvent, NeighbourSample } from './report';
 /** The part of `hadirector status` a sample reads. */
 export interface StatusForSample {
   readonly vrrp?: ReadonlyArray<{ readonly state: string }>;
+  readonly sync?: { readonly peers: ReadonlyArray<{ readonly ms: number }> };
   readonly cluster?: {
     readonly view: { readonly quorate: boolean; readonly dc?: string };
     readonly settled?: boolean;
@@ -44,6 +45,7 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
     ...kernel,
     ...(cluster !== undefined ? { quorate: cluster.view.quorate, ...(cluster.settled !== undefined ? { settled: cluster.settled } : {}), peersDown: cluster.peers.filter((p) => p.state === 'dead').map((p) => p.peer), ...(cluster.view.dc !== undefined ? { dc: cluster.view.dc } : {}) } : {}),
     ...(skews.length > 0 ? { skews } : {}),
+    ...(status.sync !== undefined ? { syncLagMs: Math.max(0, ...status.sync.peers.map((p) => p.ms)) } : {}),
   };
 }
 

@@ -183,7 +183,7 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'realserver-kill',
     summary: 'close a real server and its connections: the health check takes it out, the VIP stays where it is; then it is started again',
-    expectations: { ...defaultExpectations, noFence: true },
+    expectations: { ...defaultExpectations, noFence: true, sessionsKept: false },
     faultMs: 8000,
     fault: async (hands) => {
       const real = [...hands.reals.keys()][0] as string;

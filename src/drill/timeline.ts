@@ -1,9 +1,11 @@
 // The timeline picture of a drill, from its report alone: a lane per director for its
 // VRRP state (MASTER holds the VIP; a director that does not answer while the kernel
 // says it still serves the VIP is `down, VIP up`), a lane counting the VIP's holders, a
-// lane per node for its quorum (and whether it is the DC), in namespaces a lane for whose
-// MAC the client's neighbour entry holds, a client lane of answered and failed requests
-// in 10 ms buckets, and a rule for the fault, the heal and every fence. A vega-lite spec, rendered to SVG by vega and to
+// lane per node for its quorum (and whether it is the DC), a clock-skew lane when a node
+// alerted, a connection-sync lane, in namespaces a lane for whose MAC the client's
+// neighbour entry holds, a client lane of answered and failed requests in 10 ms buckets,
+// a lane of the persistent clients (on their server, failed, moved) in 100 ms buckets,
+// and a rule for the fault, the heal and every fence. A vega-lite spec, rendered to SVG by vega and to
 // PNG by resvg. The plot's geometry is fixed (no autosize), so that a time and a lane
 // land on a pixel that timelineGeometry() says.
 import type { DirectorSample, DrillReport } from './report';
@@ -37,6 +39,10 @@ export const timelineColours: Readonly<Record<string, string>> = {
   'no holder': '#fff176',
   'two holders': '#880e4f',
   'clocks in step': '#e3f2fd',
+  'sync in step': '#b3e5fc',
+  'sync behind 500 ms+': '#0277bd',
+  'on its server': '#81c784',
+  moved: '#7b1fa2',
   'skew warn': '#ffb74d',
   'skew critical': '#d84315',
   'quorate, DC': '#6a1b9a',
@@ -58,6 +64,8 @@ export const clientLane = 'client';
 export const holdersLane = 'VIP holders';
 export const neighbourLane = 'client ARP';
 export const skewLane = 'clock skew';
+export const syncLane = 'sync lag';
+export const sessionsLane = 'sessions';
 
 /** The neighbour lane's colours: one per director, in name order. */
 const neighbourPalette = ['#00838f', '#f9a825', '#5e35b1', '#6d4c41'];
@@ -83,7 +91,9 @@ function lanesOf(report: DrillReport): string[] {
   const directors = directorsOf(report).map((n) => `${n} VRRP`);
   const neighbour = report.neighbours !== undefined ? [neighbourLane] : [];
   const skew = report.directors.some((s) => s.skews !== undefined) ? [skewLane] : [];
-  return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...skew, ...neighbour, clientLane];
+  const sync = report.directors.some((s) => s.syncLagMs !== undefined) ? [syncLane] : [];
+  const sessions = report.sessions !== undefined ? [sessionsLane] : [];
+  return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...skew, ...sync, ...neighbour, clientLane, ...sessions];
 }
 
 function vrrpValue(s: DirectorSample): string {
@@ -112,13 +122,23 @@ export function timelineSegments(report: DrillReport): Segment[] {
       push(`${node} quorum`, s.tMs, end, s.state === 'down' ? 'down' : s.quorate === true ? (s.dc === node ? 'quorate, DC' : 'quorate') : 'no quorum');
     });
   }
-  if (lanes.has(skewLane)) {
-    // The worst alert any node raised in its latest sample.
-    const latest = new Map<string, DirectorSample>();
+  // The skew and sync lanes say the worst of every node's latest sample.
+  const latest = new Map<string, DirectorSample>();
+  report.directors.forEach((s, i) => {
+    latest.set(s.node, s);
+    const end = report.directors[i + 1]?.tMs ?? report.durationMs;
+    const now = [...latest.values()];
+    if (lanes.has(skewLane)) {
+      const levels = now.flatMap((x) => (x.skews ?? []).map((k) => k.level));
+      push(skewLane, s.tMs, end, levels.includes('critical') ? 'skew critical' : levels.includes('warn') ? 'skew warn' : 'clocks in step');
+    }
+  });
+  latest.clear();
+  if (lanes.has(syncLane)) {
     report.directors.forEach((s, i) => {
       latest.set(s.node, s);
-      const levels = [...latest.values()].flatMap((x) => (x.skews ?? []).map((k) => k.level));
-      push(skewLane, s.tMs, report.directors[i + 1]?.tMs ?? report.durationMs, levels.includes('critical') ? 'skew critical' : levels.includes('warn') ? 'skew warn' : 'clocks in step');
+      const behind = [...latest.values()].some((x) => (x.syncLagMs ?? 0) > syncBehindMs);
+      push(syncLane, s.tMs, report.directors[i + 1]?.tMs ?? report.durationMs, behind ? 'sync behind 500 ms+' : 'sync in step');
     });
   }
   for (const c of holderCounts(report.directors)) push(holdersLane, c.startMs, c.endMs, c.count === 0 ? 'no holder' : c.count === 1 ? 'one holder' : 'two holders');
@@ -131,7 +151,29 @@ export function timelineSegments(report: DrillReport): Segment[] {
   // A request every 20 ms leaves every other bucket empty: a bucket's answer lasts until the next one's.
   const starts = [...buckets.keys()].sort((a, b) => a - b);
   starts.forEach((b, i) => push(clientLane, b, starts[i + 1] ?? b + bucketMs, buckets.get(b) === true ? 'answered' : 'failed'));
+  if (report.sessions !== undefined) for (const seg of sessionSegments(report)) push(sessionsLane, seg.startMs, seg.endMs, seg.value);
   return out;
+}
+
+/** Acknowledgements come in rhythm (the lab's every 250 ms): a change waiting less than this is that rhythm, not a lag. */
+const syncBehindMs = 500;
+const sessionBucketMs = 100;
+const sessionRank: Readonly<Record<string, number>> = { 'on its server': 0, failed: 1, moved: 2 };
+
+/** The persistent clients in 100 ms buckets: all on their server before the fault, some failed, or some moved to another. */
+function sessionSegments(report: DrillReport): Array<{ startMs: number; endMs: number; value: string }> {
+  const faultMs = report.events.find((e) => e.kind === 'fault')?.tMs ?? report.durationMs;
+  const home = new Map<string, string>();
+  for (const s of report.sessions ?? []) if (s.ok && s.server !== undefined && (s.tMs < faultMs || !home.has(s.client))) home.set(s.client, s.server);
+  const buckets = new Map<number, string>();
+  for (const s of report.sessions ?? []) {
+    const value = !s.ok ? 'failed' : s.server === home.get(s.client) ? 'on its server' : 'moved';
+    const b = Math.floor(s.tMs / sessionBucketMs) * sessionBucketMs;
+    const was = buckets.get(b);
+    if (was === undefined || (sessionRank[value] ?? 0) > (sessionRank[was] ?? 0)) buckets.set(b, value);
+  }
+  const starts = [...buckets.keys()].sort((a, b) => a - b);
+  return starts.map((b, i) => ({ startMs: b, endMs: Math.min(starts[i + 1] ?? b + sessionBucketMs, report.durationMs), value: buckets.get(b) as string }));
 }
 
 export function timelineGeometry(report: DrillReport): TimelineGeometry {

@@ -7,12 +7,12 @@ import type { ClientSample } from './report';
 
 export const requestTimeoutMs = 1000;
 
-/** One GET / on a new connection: answered (a 200) by which real server, in how long, or the error. */
-export function requestOnce(host: string, port: number, timeoutMs = requestTimeoutMs): Promise<Omit<ClientSample, 'tMs'>> {
+/** One GET / on a new connection (from `source` if given): answered (a 200) by which real server, in how long, or the error. */
+export function requestOnce(host: string, port: number, timeoutMs = requestTimeoutMs, source?: string): Promise<Omit<ClientSample, 'tMs'>> {
   const started = performance.now();
   const latencyMs = (): number => Math.round(performance.now() - started);
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/', agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host, port, path: '/', agent: false, timeout: timeoutMs, ...(source !== undefined ? { localAddress: source } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));

@@ -4,6 +4,7 @@
 // once. Each expectation has a default that a scenario may tighten; a clean stop
 // (SIGTERM, a rolling restart) expects no fence at all.
 import type { ClientSample, DirectorSample, DrillReport } from './report';
+import { sessionFigures } from './sessions';
 
 export interface DrillFigures {
   /** From the fault to the first survivor counting the faulted director dead. */
@@ -23,6 +24,11 @@ export interface DrillFigures {
   readonly skewRaisedMs?: number;
   /** From the heal to the moment no peer alerts on it any more. */
   readonly skewClearedMs?: number;
+  /** Persistent clients whose every answer after the fault came from their server before it, and those moved. */
+  readonly sessionsKept?: number;
+  readonly sessionsLost?: number;
+  /** The longest a change waited for a peer's acknowledgement (connection sync). */
+  readonly maxSyncLagMs?: number;
 }
 
 export interface Expectations {
@@ -37,9 +43,11 @@ export interface Expectations {
   readonly takeover: boolean;
   /** Whether the peers must raise a skew alert on the faulted node after the fault, and clear it after the heal. */
   readonly skewAlert: boolean;
+  /** Whether every persistent client must stay on its real server, when the directors sync their tables. */
+  readonly sessionsKept: boolean;
 }
 
-export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false, skewAlert: false };
+export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false, skewAlert: false, sessionsKept: true };
 
 export interface Judgement {
   readonly expectation: string;
@@ -59,6 +67,8 @@ export function drillFigures(report: DrillReport): DrillFigures {
   const alerting = (s: DirectorSample): boolean => s.skews?.some((k) => k.peer === fault?.node) === true;
   const raised = fault?.node === undefined ? undefined : report.directors.find((s) => s.tMs >= faultMs && alerting(s));
   const cleared = raised === undefined || heal === undefined ? undefined : firstTimeNone(report.directors, heal.tMs, alerting);
+  const sessions = report.sessions === undefined ? undefined : sessionFigures(report.sessions, faultMs);
+  const lags = report.directors.flatMap((s) => (s.syncLagMs !== undefined ? [s.syncLagMs] : []));
   return {
     ...(detected !== undefined ? { detectMs: detected.tMs - faultMs } : {}),
     ...(fenced !== undefined ? { fenceMs: fenced.tMs - faultMs } : {}),
@@ -70,6 +80,8 @@ export function drillFigures(report: DrillReport): DrillFigures {
     fences: report.events.filter((e) => e.kind === 'fence').length,
     ...(raised !== undefined ? { skewRaisedMs: raised.tMs - faultMs } : {}),
     ...(cleared !== undefined && heal !== undefined ? { skewClearedMs: cleared - heal.tMs } : {}),
+    ...(sessions !== undefined ? { sessionsKept: sessions.kept, sessionsLost: sessions.lost } : {}),
+    ...(lags.length > 0 ? { maxSyncLagMs: Math.max(...lags) } : {}),
   };
 }
 
@@ -99,6 +111,10 @@ export function judge(report: DrillReport, expect: Expectations): { figures: Dri
     const ok = f.skewRaisedMs !== undefined && f.skewClearedMs !== undefined;
     const detail = f.skewRaisedMs === undefined ? 'no peer alerted on the clock' : `raised ${f.skewRaisedMs} ms after the fault, ${f.skewClearedMs === undefined ? 'never cleared' : `cleared ${f.skewClearedMs} ms after the heal`}`;
     judgements.push({ expectation: 'skew alert raised and cleared', ok, detail });
+  }
+  if (expect.sessionsKept && report.sync === true && report.sessions !== undefined) {
+    const moved = sessionFigures(report.sessions, report.events.find((e) => e.kind === 'fault')?.tMs ?? 0).moved;
+    judgements.push({ expectation: 'no session lost (sync on)', ok: moved.length === 0, detail: moved.length === 0 ? `${f.sessionsKept} kept` : moved.map((m) => `${m.client} moved from ${m.from} to ${m.to}`).join('; ') });
   }
   if (expect.noFence) judgements.push({ expectation: 'no fence (a clean stop is no failure)', ok: f.fences === 0, detail: `${f.fences} fence(s)` });
   return { figures: f, judgements };

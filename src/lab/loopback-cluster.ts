@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
-import type { DrillCluster, DrillTime, DrillTraffic, Endpoint } from '../drill/cluster';
+import type { DrillCluster, DrillTime, DrillTraffic, Endpoint, SessionTraffic } from '../drill/cluster';
+import { PersistentClients, sessionSources } from '../drill/sessions';
 import { HttpTraffic } from '../drill/traffic';
 import { pidFileFor } from '../fencing/agents/signal-agent';
 import { faketimeLibrary } from './faketime';
@@ -19,6 +20,7 @@ import { listenerInodes, ownsSocket } from './socket-owners';
 
 const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
 const stopGraceMs = 5000;
+const persistentClients = 8;
 
 export type { Endpoint };
 
@@ -138,6 +140,10 @@ export class LoopbackCluster implements DrillCluster {
 
   traffic(time: DrillTime, everyMs: number): DrillTraffic {
     return new HttpTraffic(this.vip.host, this.vip.port, time.nowMs, everyMs);
+  }
+
+  sessions(time: DrillTime, everyMs: number): SessionTraffic {
+    return new PersistentClients(this.vip.host, this.vip.port, sessionSources(persistentClients), time, everyMs);
   }
 
   /** A node's log so far. */

@@ -121,6 +121,34 @@ describe('drill timeline picture', function () {
     }
   });
 
+  it('draws the persistent clients (on their server, failed, moved) and the sync lag past the acknowledgement rhythm', async () => {
+    const withSessions: DrillReport = {
+      ...report,
+      neighbours: undefined,
+      directors: report.directors.map((s) => (s.node === 'd2' ? { ...s, syncLagMs: s.tMs >= 6000 && s.tMs < 8000 ? 1500 : 100 } : s)),
+      sessions: Array.from({ length: 100 }, (_, k) => {
+        const tMs = k * 100;
+        if (tMs >= 2000 && tMs < 5600) return { tMs, client: '127.0.1.1', ok: false, error: 'ECONNREFUSED' };
+        return { tMs, client: '127.0.1.1', ok: true, server: tMs < 7000 ? 'rs1' : 'rs2' };
+      }),
+    };
+    const g = timelineGeometry(withSessions);
+    assert.deepEqual(g.lanes, ['d1 VRRP', 'd2 VRRP', 'VIP holders', 'd1 quorum', 'd2 quorum', 'w1 quorum', 'sync lag', 'client', 'sessions']);
+    assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sessions').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-2000 on its server', '2000-5600 failed', '5600-7000 on its server', '7000-10000 moved']);
+    assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sync lag').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-6000 sync in step', '6000-8000 sync behind 500 ms+', '8000-10000 sync in step']);
+    const pic = decodePng((await renderTimeline(withSessions)).png);
+    for (const [tMs, lane, colour] of [
+      [1000, 'sessions', timelineColours['on its server']],
+      [3000, 'sessions', timelineColours.failed],
+      [9000, 'sessions', timelineColours.moved],
+      [7000, 'sync lag', timelineColours['sync behind 500 ms+']],
+      [3000, 'sync lag', timelineColours['sync in step']],
+    ] as Array<[number, string, string]>) {
+      const { x, y } = pixelOf(g, tMs, lane);
+      assert.ok(near(pic.pixel(x, y), colour), `${lane} at ${tMs} ms: ${pic.pixel(x, y).join(',')}, not ${colour}`);
+    }
+  });
+
   it('draws the double holder a frozen director makes', async () => {
     const pic = decodePng((await renderTimeline(frozen)).png);
     const g = timelineGeometry(frozen);

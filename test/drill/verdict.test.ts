@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { ClientSample, DirectorSample, DrillEvent, DrillReport } from '../../src/drill/report';
 import { sampleOf } from '../../src/drill/sampler';
+import { sessionFigures } from '../../src/drill/sessions';
 import { summaryTable } from '../../src/drill/summary';
 import { defaultExpectations, drillFigures, judge } from '../../src/drill/verdict';
 
@@ -106,6 +107,25 @@ describe('drill verdict', () => {
     assert.deepEqual(failed.map((j) => `${j.expectation}: ${j.detail}`), ['skew alert raised and cleared: raised 1000 ms after the fault, never cleared']);
   });
 
+  it('persistent clients: kept when every answer after the fault comes from their server before it; with sync on, one moved fails the drill, with sync off it is only counted', () => {
+    const directors = [...span('d1', 0, 10_000, master)];
+    const events = [{ tMs: 2000, kind: 'fault' as const, node: 'd1', detail: 'kill -9' }];
+    const sessions = ['127.0.1.1', '127.0.1.2', '127.0.1.3'].flatMap((client, i) =>
+      Array.from({ length: 50 }, (_, k) => {
+        const tMs = k * 200;
+        const server = i === 2 && tMs > 4000 ? 'rs2' : i === 1 ? 'rs2' : 'rs1';
+        return tMs > 2000 && tMs < 3000 ? { tMs, client, ok: false, error: 'ECONNREFUSED' } : { tMs, client, ok: true, server };
+      }),
+    );
+    assert.deepEqual(sessionFigures(sessions, 2000), { kept: 2, lost: 1, moved: [{ client: '127.0.1.3', from: 'rs1', to: 'rs2' }] });
+    const synced = { ...report(directors, requests(10_000), events), sessions, sync: true };
+    const judged = judge(synced, defaultExpectations);
+    assert.deepEqual([judged.figures.sessionsKept, judged.figures.sessionsLost], [2, 1]);
+    assert.deepEqual(judged.judgements.filter((j) => !j.ok).map((j) => `${j.expectation}: ${j.detail}`), ['no session lost (sync on): 127.0.1.3 moved from rs1 to rs2']);
+    assert.deepEqual(judge({ ...synced, sync: false }, defaultExpectations).judgements.filter((j) => !j.ok), []);
+    assert.deepEqual(judge(synced, { ...defaultExpectations, sessionsKept: false }).judgements.filter((j) => !j.ok), [], 'a scenario that moves sessions on purpose (realserver-kill) does not expect them kept');
+  });
+
   it('with no fault, the figures cover the whole drill and nothing is said of detection or takeover', () => {
     const figures = drillFigures(report(span('d1', 0, 10_000, master), requests(10_000), []));
     assert.deepEqual(figures, { clientOutageMs: 10, requestsFailed: 0, requests: 1000, doubleHolderMs: 0, fences: 0 });
@@ -114,12 +134,12 @@ describe('drill verdict', () => {
 
 describe('drill summary', () => {
   it('one aligned row per scenario, then each failed expectation with what was seen', () => {
-    const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
+    const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1, sessionsKept: 7, sessionsLost: 1 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
     const bad = { scenario: 'master-freeze', figures: { clientOutageMs: 10, requestsFailed: 0, requests: 800, doubleHolderMs: 500, fences: 0 }, judgements: [{ expectation: 'no two VIP holders', ok: false, detail: 'two holders for 500 ms (at most 0)' }] };
     assert.deepEqual(summaryTable([ok, bad]), [
-      'scenario       detect   fence    takeover  outage   failed   double holder  skew alert  verdict',
-      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  0 ms           -           pass',
-      'master-freeze  -        -        -         10 ms    0/800    500 ms         -           FAIL',
+      'scenario       detect   fence    takeover  outage   failed   sessions kept/lost  double holder  skew alert  verdict',
+      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  7/1                 0 ms           -           pass',
+      'master-freeze  -        -        -         10 ms    0/800    -                   500 ms         -           FAIL',
       'master-freeze: no two VIP holders: two holders for 500 ms (at most 0)',
     ]);
   });
