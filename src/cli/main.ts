@@ -108,10 +108,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
     .option('--report <dir>', 'where each scenario writes its report.json', 'drill-report')
     .option('--no-fencing', 'run the cluster with fencing mode self_release, to see what STONITH saves it from')
     .option('--netns', 'run the cluster in network namespaces of its own (root): a real VIP on a bridge, gratuitous ARP, a client in its own namespace')
+    .option('--attach [dir]', 'drill the cluster of the file as it already runs on this host, its control sockets in DIR (default: the runtime folder), e.g. the folder `hadirector lab` prints')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .action(async (names: string[], opts: { file: string; report: string; fencing: boolean; netns?: boolean }) => {
-      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, noFencing: !opts.fencing, netns: opts.netns === true, out: io.stdout, tty: io.isTTY === true }));
+    .action(async (names: string[], opts: { file: string; report: string; fencing: boolean; netns?: boolean; attach?: string | true }) => {
+      setExit(await runDrill({ file: opts.file, cwd: io.cwd, scenarios: names.length > 0 ? names : scenarios.map((x) => x.name), reportDir: opts.report, noFencing: !opts.fencing, netns: opts.netns === true, ...(opts.attach !== undefined ? { attach: opts.attach } : {}), out: io.stdout, tty: io.isTTY === true }));
     });
 
   program

@@ -11,6 +11,7 @@ import { defaultNodeName, loadConfig } from '../config/load';
 import { Director, StartError } from '../director/director';
 import { defaultControlPath, defaultPidFile } from '../director/paths';
 import type { CliIo } from './io';
+import { pidAlive } from '../common/pid';
 
 /** The exit code after a bug: EX_SOFTWARE. */
 export const crashExitCode = 70;
@@ -21,15 +22,6 @@ export interface RunOptions {
   readonly control?: string;
   readonly pidFile?: string;
   readonly drainS: number;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Claims the pid file, or says which live process holds it. */

@@ -105,7 +105,7 @@ function main(argv: readonly string[]): void {
     if (inFlight >= inFlightMax) return write({ sentWall: Date.now(), ok: false, error: 'too many requests in flight' });
     inFlight++;
     const sentWall = Date.now();
-    void requestOnce(host, port, timeoutMs).then((r) => {
+    void requestOnce(host, port, { timeoutMs }).then(({ connection: _connection, ...r }) => {
       inFlight--;
       write({ sentWall, ...r });
     });

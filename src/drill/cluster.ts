@@ -69,8 +69,14 @@ export interface DrillCluster {
   vipHolders(): Promise<ReadonlySet<string>>;
   /** The clients: requests through the VIP at a fixed rate. */
   traffic(time: DrillTime, everyMs: number): DrillTraffic;
-  /** Persistent clients, each from its own source address (on loopback, where every 127/8 address is this host's). */
-  sessions?(time: DrillTime, everyMs: number): SessionTraffic;
+  /**
+   * Sessions: clients each from its own source address (on loopback only, where every
+   * 127/8 address is this host's), each on a new connection every time, or `longLived`,
+   * each on one connection kept open.
+   */
+  sessions?(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined;
+  /** Why a scenario cannot be drilled against this cluster, or undefined. */
+  cannot?(scenario: string): string | undefined;
   /**
    * Sets a node's wall clock this far from the host's (its monotonic clock runs on), as
    * an NTP step would; only for a cluster started with clocks it can shift (libfaketime).

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
 import { nftBatch, nftUnavailable } from '../lab/nft';
-import { signalPidFile } from '../lab/loopback-cluster';
+import { nodeLog, signalPidFile } from '../lab/loopback-cluster';
 import { NetnsLab } from '../lab/netns';
 import { ClientAgentTraffic, clientAgentScript } from './client-agent';
 import type { DrillCluster, DrillTime, DrillTraffic, Endpoint } from './cluster';
@@ -248,11 +248,7 @@ export class NetnsDrillCluster implements DrillCluster {
   }
 
   log(node: string): string {
-    try {
-      return fs.readFileSync(path.join(this.dir, `${node}.log`), 'utf8');
-    } catch {
-      return '';
-    }
+    return nodeLog(this.dir, node);
   }
 
   /** The namespaces, then every real server, then every node. */

@@ -34,10 +34,12 @@ export interface ClientSample {
   readonly error?: string;
 }
 
-/** A request of a persistent client: one of several, each from its own source address, each kept on one real server by persistence. */
+/** A request of a session: one of several clients, each from its own source address, each kept on one real server by persistence. */
 export interface SessionSample extends ClientSample {
   /** The client's source address. */
   readonly client: string;
+  /** The connection it went on, numbered as first seen (long-lived clients keep theirs). */
+  readonly connection?: number;
 }
 
 /** The director whose MAC the client's neighbour entry for the VIP held (namespaces only). */
@@ -66,8 +68,12 @@ export interface DrillReport {
   readonly masterDownIntervalMs: number;
   readonly directors: readonly DirectorSample[];
   readonly clients: readonly ClientSample[];
-  /** The persistent clients' requests (on loopback). */
+  /** The persistent clients' requests, each on a new connection (on loopback). */
   readonly sessions?: readonly SessionSample[];
+  /** The long-lived clients' requests, each client on one kept-alive connection (on loopback). */
+  readonly connections?: readonly SessionSample[];
+  /** Whether the data plane keeps an established connection through a takeover (kernel forwarding); the userspace relay does not. */
+  readonly keepsConnections?: boolean;
   /** Whether the directors copy their connection tables (sync), so a session should survive a takeover. */
   readonly sync?: boolean;
   /** The client's neighbour entry for the VIP, when the drill runs in namespaces. */

@@ -12,6 +12,7 @@ import { controlRequest } from '../director/control-client';
 import { LoopbackCluster } from '../lab/loopback-cluster';
 import { netnsUnavailable } from '../lab/netns';
 import { masterDownIntervalMs } from '../vrrp/timing';
+import { AttachedCluster } from './attached-cluster';
 import type { DrillCluster } from './cluster';
 import { NetnsDrillCluster } from './netns-cluster';
 import { withoutFencing } from './no-fencing';
@@ -35,6 +36,8 @@ export interface DrillOptions {
   readonly noFencing?: boolean;
   /** Run the cluster in network namespaces of the drill's own (root): a real VIP, ARP, a client of its own. */
   readonly netns?: boolean;
+  /** Drill a cluster already running on this host: its control sockets are in this folder (true: the runtime folder). */
+  readonly attach?: string | true;
   readonly out: (text: string) => void;
   /** Whether `out` is a terminal: the progress line is redrawn in place there. */
   readonly tty?: boolean;
@@ -108,10 +111,18 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     o.out(`hadirector drill: ${cannot.join('; ')}: leave ${cannot.length === 1 ? 'it' : 'them'} out, or run the drill where ${cannot.length === 1 ? 'it' : 'they'} can run\n`);
     return 2;
   }
-  const cluster = clusterFor(path.resolve(o.cwd, o.file), o.netns === true, chosen);
+  const cluster = clusterFor(path.resolve(o.cwd, o.file), o, chosen);
   if (!('configFile' in cluster)) {
     o.out(`hadirector drill: ${cluster.problem}\n`);
     return cluster.exitCode;
+  }
+  const refused = chosen.flatMap((s) => {
+    const why = cluster.cannot?.(s.name);
+    return why === undefined ? [] : [`${s.name} ${why}`];
+  });
+  if (refused.length > 0) {
+    o.out(`hadirector drill: ${refused.join('; ')}\n`);
+    return 2;
   }
   const instance = cluster.config.vrrpInstances[0];
   if (instance === undefined) {
@@ -129,7 +140,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   const outcomes: ScenarioOutcome[] = [];
   const progress = new Progress(o.out, o.tty === true);
   try {
-    progress.line(`drill: starting the cluster of ${o.file} (${cluster.nodes.join(', ')})${o.netns === true ? ' in network namespaces' : ''}${o.noFencing === true ? ' with fencing mode self_release (--no-fencing)' : ''}; logs in ${cluster.dir}`);
+    progress.line(`drill: ${o.attach !== undefined ? 'attaching to the running cluster' : 'starting the cluster'} of ${o.file} (${cluster.nodes.join(', ')})${o.netns === true ? ' in network namespaces' : ''}${o.noFencing === true ? ' with fencing mode self_release (--no-fencing)' : ''}; logs in ${cluster.dir}`);
     await cluster.start();
     for (const drill of drills) {
       const { report, asserted } = await runScenario(cluster, drill, mdi, progress);
@@ -147,7 +158,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     progress.line(`hadirector drill: ${(err as Error).message}`);
     return 1;
   } finally {
-    progress.phase('stopping the cluster');
+    progress.phase(o.attach !== undefined ? 'leaving the cluster running' : 'stopping the cluster');
     await cluster.stop();
     progress.done();
   }
@@ -157,8 +168,12 @@ export async function runDrill(o: DrillOptions): Promise<number> {
 
 type Problem = { readonly problem: string; readonly exitCode: number };
 
-function clusterFor(file: string, netns: boolean, chosen: readonly Scenario[]): DrillCluster | Problem {
-  if (netns) {
+function clusterFor(file: string, o: DrillOptions, chosen: readonly Scenario[]): DrillCluster | Problem {
+  if (o.attach !== undefined) {
+    if (o.netns === true || o.noFencing === true) return { problem: '--attach drills the cluster as it runs: not with --netns or --no-fencing', exitCode: 2 };
+    return AttachedCluster.of(file, o.attach === true ? undefined : path.resolve(o.cwd, o.attach));
+  }
+  if (o.netns === true) {
     const why = netnsUnavailable();
     if (why !== undefined) return { problem: `--netns ${why}`, exitCode: 2 };
     const clocks = chosen.filter((s) => s.shiftsClocks === true).map((s) => s.name);
@@ -181,7 +196,9 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   const nowMs = (): number => Math.round(performance.now() - t0);
   const sampler = new Sampler(cluster, nowMs, t0Wall, sampleEveryMs);
   const traffic = cluster.traffic({ nowMs, t0Wall }, requestEveryMs);
-  const sessions = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs);
+  const sessions = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs, false);
+  const connections = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs, true);
+  const dataPlane = (await statusOf(cluster, master))?.dataPlane;
   const events: DrillEvent[] = [];
   const asserted: Judgement[] = [];
   const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs) };
@@ -238,6 +255,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   sampler.start();
   traffic.start();
   sessions?.start();
+  connections?.start();
   try {
     progress.phase('warming up');
     await pause(warmUpMs);
@@ -246,6 +264,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
     progress.phase('writing the report');
     await traffic.stop();
     await sessions?.stop();
+    await connections?.stop();
     await sampler.stop();
     progress.unwatch();
   }
@@ -257,6 +276,8 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
     directors: sampler.directors,
     clients: [...traffic.samples].sort((a, b) => a.tMs - b.tMs),
     ...(sessions !== undefined ? { sessions: sessions.samples } : {}),
+    ...(connections !== undefined ? { connections: connections.samples } : {}),
+    keepsConnections: dataPlane !== undefined && dataPlane !== 'userspace',
     sync: cluster.config.cluster?.sync.connections ?? false,
     ...(sampler.neighbours.length > 0 ? { neighbours: sampler.neighbours } : {}),
     events: [...events, ...sampler.fences].sort((a, b) => a.tMs - b.tMs),

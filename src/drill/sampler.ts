@@ -9,6 +9,8 @@ import type { DirectorSample, DrillEvent, NeighbourSample } from './report';
 
 /** The part of `hadirector status` a sample reads. */
 export interface StatusForSample {
+  /** `userspace`: the director relays every connection itself. */
+  readonly dataPlane?: string;
   readonly vrrp?: ReadonlyArray<{ readonly state: string }>;
   readonly sync?: { readonly peers: ReadonlyArray<{ readonly ms: number }> };
   readonly cluster?: {

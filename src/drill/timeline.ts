@@ -8,7 +8,8 @@
 // and a rule for the fault, the heal and every fence. A vega-lite spec, rendered to SVG by vega and to
 // PNG by resvg. The plot's geometry is fixed (no autosize), so that a time and a lane
 // land on a pixel that timelineGeometry() says.
-import type { DirectorSample, DrillReport } from './report';
+import type { DirectorSample, DrillReport, SessionSample } from './report';
+import { sessionHome } from './sessions';
 import { holderCounts } from './verdict';
 
 export interface Segment {
@@ -41,7 +42,7 @@ export const timelineColours: Readonly<Record<string, string>> = {
   'clocks in step': '#e3f2fd',
   'sync in step': '#b3e5fc',
   'sync behind 500 ms+': '#0277bd',
-  'on its server': '#81c784',
+  kept: '#81c784',
   moved: '#7b1fa2',
   'skew warn': '#ffb74d',
   'skew critical': '#d84315',
@@ -66,6 +67,7 @@ export const neighbourLane = 'client ARP';
 export const skewLane = 'clock skew';
 export const syncLane = 'sync lag';
 export const sessionsLane = 'sessions';
+export const connectionsLane = 'connections';
 
 /** The neighbour lane's colours: one per director, in name order. */
 const neighbourPalette = ['#00838f', '#f9a825', '#5e35b1', '#6d4c41'];
@@ -92,7 +94,7 @@ function lanesOf(report: DrillReport): string[] {
   const neighbour = report.neighbours !== undefined ? [neighbourLane] : [];
   const skew = report.directors.some((s) => s.skews !== undefined) ? [skewLane] : [];
   const sync = report.directors.some((s) => s.syncLagMs !== undefined) ? [syncLane] : [];
-  const sessions = report.sessions !== undefined ? [sessionsLane] : [];
+  const sessions = [...(report.sessions !== undefined ? [sessionsLane] : []), ...(report.connections !== undefined ? [connectionsLane] : [])];
   return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...skew, ...sync, ...neighbour, clientLane, ...sessions];
 }
 
@@ -151,23 +153,27 @@ export function timelineSegments(report: DrillReport): Segment[] {
   // A request every 20 ms leaves every other bucket empty: a bucket's answer lasts until the next one's.
   const starts = [...buckets.keys()].sort((a, b) => a - b);
   starts.forEach((b, i) => push(clientLane, b, starts[i + 1] ?? b + bucketMs, buckets.get(b) === true ? 'answered' : 'failed'));
-  if (report.sessions !== undefined) for (const seg of sessionSegments(report)) push(sessionsLane, seg.startMs, seg.endMs, seg.value);
+  if (report.sessions !== undefined) for (const seg of sessionSegments(report, report.sessions)) push(sessionsLane, seg.startMs, seg.endMs, seg.value);
+  if (report.connections !== undefined) for (const seg of sessionSegments(report, report.connections)) push(connectionsLane, seg.startMs, seg.endMs, seg.value);
   return out;
 }
 
 /** Acknowledgements come in rhythm (the lab's every 250 ms): a change waiting less than this is that rhythm, not a lag. */
 const syncBehindMs = 500;
 const sessionBucketMs = 100;
-const sessionRank: Readonly<Record<string, number>> = { 'on its server': 0, failed: 1, moved: 2 };
+const sessionRank: Readonly<Record<string, number>> = { kept: 0, failed: 1, moved: 2 };
 
-/** The persistent clients in 100 ms buckets: all on their server before the fault, some failed, or some moved to another. */
-function sessionSegments(report: DrillReport): Array<{ startMs: number; endMs: number; value: string }> {
+/** Sessions in 100 ms buckets: all answered as before the fault (by their server, on their connection), some failed, or some moved. */
+function sessionSegments(report: DrillReport, samples: readonly SessionSample[]): Array<{ startMs: number; endMs: number; value: string }> {
   const faultMs = report.events.find((e) => e.kind === 'fault')?.tMs ?? report.durationMs;
   const home = new Map<string, string>();
-  for (const s of report.sessions ?? []) if (s.ok && s.server !== undefined && (s.tMs < faultMs || !home.has(s.client))) home.set(s.client, s.server);
+  for (const s of samples) {
+    const where = sessionHome(s);
+    if (where !== undefined && (s.tMs < faultMs || !home.has(s.client))) home.set(s.client, where);
+  }
   const buckets = new Map<number, string>();
-  for (const s of report.sessions ?? []) {
-    const value = !s.ok ? 'failed' : s.server === home.get(s.client) ? 'on its server' : 'moved';
+  for (const s of samples) {
+    const value = !s.ok ? 'failed' : sessionHome(s) === home.get(s.client) ? 'kept' : 'moved';
     const b = Math.floor(s.tMs / sessionBucketMs) * sessionBucketMs;
     const was = buckets.get(b);
     if (was === undefined || (sessionRank[value] ?? 0) > (sessionRank[was] ?? 0)) buckets.set(b, value);

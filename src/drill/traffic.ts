@@ -7,19 +7,33 @@ import type { ClientSample } from './report';
 
 export const requestTimeoutMs = 1000;
 
-/** One GET / on a new connection (from `source` if given): answered (a 200) by which real server, in how long, or the error. */
-export function requestOnce(host: string, port: number, timeoutMs = requestTimeoutMs, source?: string): Promise<Omit<ClientSample, 'tMs'>> {
+export interface RequestOptions {
+  readonly timeoutMs?: number;
+  /** The source address (a new connection from it). */
+  readonly source?: string;
+  /** A keep-alive agent whose connection the request reuses; a new connection when absent. */
+  readonly agent?: http.Agent;
+}
+
+/** Each connection a request went on, numbered as first seen: a kept-alive connection keeps its number. */
+const connectionIds = new WeakMap<object, number>();
+let connectionsSeen = 0;
+
+/** One GET /: answered (a 200) by which real server, on which connection, in how long, or the error. */
+export function requestOnce(host: string, port: number, o: RequestOptions = {}): Promise<Omit<ClientSample, 'tMs'> & { connection?: number }> {
   const started = performance.now();
   const latencyMs = (): number => Math.round(performance.now() - started);
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/', agent: false, timeout: timeoutMs, ...(source !== undefined ? { localAddress: source } : {}) }, (res) => {
+    const req = http.get({ host, port, path: '/', agent: o.agent ?? false, timeout: o.timeoutMs ?? requestTimeoutMs, ...(o.source !== undefined && o.agent === undefined ? { localAddress: o.source } : {}) }, (res) => {
+      let connection = connectionIds.get(res.socket);
+      if (connection === undefined) connectionIds.set(res.socket, (connection = ++connectionsSeen));
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
         const server = /real server (\S+)/.exec(body)?.[1];
         const ok = res.statusCode === 200;
-        resolve({ ok, latencyMs: latencyMs(), ...(server !== undefined ? { server } : {}), ...(ok ? {} : { error: `HTTP ${res.statusCode}` }) });
+        resolve({ ok, latencyMs: latencyMs(), connection, ...(server !== undefined ? { server } : {}), ...(ok ? {} : { error: `HTTP ${res.statusCode}` }) });
       });
       res.on('error', (err) => resolve({ ok: false, error: err.message }));
     });
@@ -53,7 +67,7 @@ export class HttpTraffic {
 
   private send(): void {
     const tMs = this.nowMs();
-    const done = requestOnce(this.host, this.port).then((r) => {
+    const done = requestOnce(this.host, this.port).then(({ connection: _connection, ...r }) => {
       this.samples.push({ tMs, ...r });
     });
     this.inFlight.add(done);

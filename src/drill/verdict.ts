@@ -3,7 +3,7 @@
 // clients went unanswered, and for how long two directors said they held the VIP at
 // once. Each expectation has a default that a scenario may tighten; a clean stop
 // (SIGTERM, a rolling restart) expects no fence at all.
-import type { ClientSample, DirectorSample, DrillReport } from './report';
+import type { ClientSample, DirectorSample, DrillReport, SessionSample } from './report';
 import { sessionFigures } from './sessions';
 
 export interface DrillFigures {
@@ -27,6 +27,9 @@ export interface DrillFigures {
   /** Persistent clients whose every answer after the fault came from their server before it, and those moved. */
   readonly sessionsKept?: number;
   readonly sessionsLost?: number;
+  /** Long-lived clients whose every answer after the fault came on their connection before it, and those whose connection ended. */
+  readonly connectionsKept?: number;
+  readonly connectionsLost?: number;
   /** The longest a change waited for a peer's acknowledgement (connection sync). */
   readonly maxSyncLagMs?: number;
 }
@@ -68,6 +71,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
   const raised = fault?.node === undefined ? undefined : report.directors.find((s) => s.tMs >= faultMs && alerting(s));
   const cleared = raised === undefined || heal === undefined ? undefined : firstTimeNone(report.directors, heal.tMs, alerting);
   const sessions = report.sessions === undefined ? undefined : sessionFigures(report.sessions, faultMs);
+  const connections = report.connections === undefined ? undefined : sessionFigures(report.connections, faultMs);
   const lags = report.directors.flatMap((s) => (s.syncLagMs !== undefined ? [s.syncLagMs] : []));
   return {
     ...(detected !== undefined ? { detectMs: detected.tMs - faultMs } : {}),
@@ -81,6 +85,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
     ...(raised !== undefined ? { skewRaisedMs: raised.tMs - faultMs } : {}),
     ...(cleared !== undefined && heal !== undefined ? { skewClearedMs: cleared - heal.tMs } : {}),
     ...(sessions !== undefined ? { sessionsKept: sessions.kept, sessionsLost: sessions.lost } : {}),
+    ...(connections !== undefined ? { connectionsKept: connections.kept, connectionsLost: connections.lost } : {}),
     ...(lags.length > 0 ? { maxSyncLagMs: Math.max(...lags) } : {}),
   };
 }
@@ -112,10 +117,14 @@ export function judge(report: DrillReport, expect: Expectations): { figures: Dri
     const detail = f.skewRaisedMs === undefined ? 'no peer alerted on the clock' : `raised ${f.skewRaisedMs} ms after the fault, ${f.skewClearedMs === undefined ? 'never cleared' : `cleared ${f.skewClearedMs} ms after the heal`}`;
     judgements.push({ expectation: 'skew alert raised and cleared', ok, detail });
   }
-  if (expect.sessionsKept && report.sync === true && report.sessions !== undefined) {
-    const moved = sessionFigures(report.sessions, report.events.find((e) => e.kind === 'fault')?.tMs ?? 0).moved;
-    judgements.push({ expectation: 'no session lost (sync on)', ok: moved.length === 0, detail: moved.length === 0 ? `${f.sessionsKept} kept` : moved.map((m) => `${m.client} moved from ${m.from} to ${m.to}`).join('; ') });
-  }
+  const faultMs = report.events.find((e) => e.kind === 'fault')?.tMs ?? 0;
+  const kept = (what: string, samples: readonly SessionSample[]): Judgement => {
+    const moved = sessionFigures(samples, faultMs).moved;
+    return { expectation: `no ${what} lost (sync on)`, ok: moved.length === 0, detail: moved.length === 0 ? `${sessionFigures(samples, faultMs).kept} kept` : moved.map((m) => `${m.client} moved from ${m.from} to ${m.to}`).join('; ') };
+  };
+  if (expect.sessionsKept && report.sync === true && report.sessions !== undefined) judgements.push(kept('session', report.sessions));
+  // A relay in the director ends with it: only a data plane that keeps connections is asked to.
+  if (expect.sessionsKept && report.sync === true && report.keepsConnections === true && report.connections !== undefined) judgements.push(kept('connection', report.connections));
   if (expect.noFence) judgements.push({ expectation: 'no fence (a clean stop is no failure)', ok: f.fences === 0, detail: `${f.fences} fence(s)` });
   return { figures: f, judgements };
 }

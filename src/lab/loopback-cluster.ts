@@ -16,11 +16,12 @@ import { HttpTraffic } from '../drill/traffic';
 import { pidFileFor } from '../fencing/agents/signal-agent';
 import { faketimeLibrary } from './faketime';
 import { LoopbackLinkCuts } from './loopback-link-cuts';
-import { listenerInodes, ownsSocket } from './socket-owners';
+import { listenerOwners } from './socket-owners';
 
 const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
 const stopGraceMs = 5000;
 const persistentClients = 8;
+const longLivedClients = 4;
 
 export type { Endpoint };
 
@@ -29,6 +30,15 @@ export function signalPidFile(config: HadConfig, node: string): string | undefin
   const device = config.cluster?.fencing.devices.find((d) => d.agent === 'signal' && d.options['pid_file'] !== undefined && (d.hosts.length === 0 || d.hosts.includes(node)));
   const template = device?.options['pid_file'];
   return template === undefined ? undefined : pidFileFor(template, node);
+}
+
+/** A node's log in a cluster's folder (DIR/NODE.log) so far. */
+export function nodeLog(dir: string, node: string): string {
+  try {
+    return fs.readFileSync(path.join(dir, `${node}.log`), 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 export class LoopbackCluster implements DrillCluster {
@@ -128,31 +138,21 @@ export class LoopbackCluster implements DrillCluster {
   }
 
   /** The nodes whose process owns a listening socket on the VIP: a frozen one still does. */
-  async vipHolders(): Promise<ReadonlySet<string>> {
-    const inodes = await listenerInodes(this.vip);
-    const holders = new Set<string>();
-    if (inodes.size === 0) return holders;
-    for (const [node, child] of this.children) {
-      if (child.pid !== undefined && this.running(node) && (await ownsSocket(child.pid, inodes))) holders.add(node);
-    }
-    return holders;
+  vipHolders(): Promise<ReadonlySet<string>> {
+    return listenerOwners(this.vip, [...this.children].flatMap(([node, child]) => (child.pid !== undefined && this.running(node) ? [[node, child.pid] as const] : [])));
   }
 
   traffic(time: DrillTime, everyMs: number): DrillTraffic {
     return new HttpTraffic(this.vip.host, this.vip.port, time.nowMs, everyMs);
   }
 
-  sessions(time: DrillTime, everyMs: number): SessionTraffic {
-    return new PersistentClients(this.vip.host, this.vip.port, sessionSources(persistentClients), time, everyMs);
+  sessions(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic {
+    return new PersistentClients(this.vip.host, this.vip.port, sessionSources(longLived ? longLivedClients : persistentClients, longLived), time, everyMs, longLived);
   }
 
   /** A node's log so far. */
   log(node: string): string {
-    try {
-      return fs.readFileSync(path.join(this.dir, `${node}.log`), 'utf8');
-    } catch {
-      return '';
-    }
+    return nodeLog(this.dir, node);
   }
 
   socket(node: string): string {

@@ -34,3 +34,12 @@ export async function ownsSocket(pid: number, inodes: ReadonlySet<string>): Prom
   }
   return false;
 }
+
+/** Which of the named processes hold a listening socket on the endpoint. */
+export async function listenerOwners(at: Endpoint, pids: ReadonlyArray<readonly [string, number]>): Promise<ReadonlySet<string>> {
+  const inodes = await listenerInodes(at);
+  const owners = new Set<string>();
+  if (inodes.size === 0) return owners;
+  for (const [name, pid] of pids) if (await ownsSocket(pid, inodes)) owners.add(name);
+  return owners;
+}

@@ -8,20 +8,23 @@
 // root (an nftables rule on lo), clock-jump libfaketime; without them they are left out
 // and said so. As root, master-kill runs in namespaces too: a real VIP on a bridge, the
 // killed master's VIP up until its fence takes its links down, and the client's
-// neighbour entry following the VIP, in the report and in the picture.
+// neighbour entry following the VIP, in the report and in the picture. And against the
+// lab as `hadirector lab` runs it (--attach): the drill kills its d1, starts it again with
+// the same command line, and leaves the cluster running.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { controlRequest } from '../../src/director/control-client';
 import type { DirectorSample, DrillEvent, DrillReport } from '../../src/drill/report';
 import { coloursOf, neighbourLane, neighbourValue, pixelOf, timelineGeometry } from '../../src/drill/timeline';
-import { netnsUnavailable } from '../../src/lab/netns';
 import { drillFigures } from '../../src/drill/verdict';
 import { faketimeLibrary } from '../../src/lab/faketime';
-import { decodePng } from '../support/png';
-import { bin } from '../support/director-process';
+import { netnsUnavailable } from '../../src/lab/netns';
+import { bin, waitFor } from '../support/director-process';
 import { repoRoot } from '../support/paths';
+import { decodePng } from '../support/png';
 
 describe('hadirector drill on the loopback lab (integration)', function () {
   this.timeout(240_000);
@@ -37,16 +40,16 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     const names = ['master-kill', 'master-term', 'master-freeze', ...(root ? ['link-cut'] : []), ...(faketime ? ['clock-jump'] : []), 'witness-loss', 'rolling-restart', 'bad-reload', 'realserver-kill'];
     const r = spawnSync(bin, ['drill', ...names, '--report', dir], { encoding: 'utf8', timeout: 230_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +sessions kept\/lost +double holder +skew alert +verdict$/m);
-    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
-    assert.match(r.stdout, /^master-term +- +- +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
-    assert.match(r.stdout, /^master-freeze +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
-    assert.match(r.stdout, /^realserver-kill +- +- +- +\d+ ms +\d+\/\d+ +\d\/\d +0 ms +- +pass$/m);
-    if (faketime) assert.match(r.stdout, /^clock-jump +- +- +- +\d+ ms +\d+\/\d+ +8\/0 +0 ms +\d+ ms, cleared \d+ ms +pass$/m);
-    if (root) assert.match(r.stdout, /^link-cut +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
-    assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
-    assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
-    assert.match(r.stdout, /^bad-reload +- +- +- +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +sessions kept\/lost +connections kept\/lost +double holder +skew alert +verdict$/m);
+    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0\/4 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^master-term +- +- +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +\d\/\d +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^master-freeze +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0\/4 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^realserver-kill +- +- +- +\d+ ms +\d+\/\d+ +\d\/\d +\d\/\d +0 ms +- +pass$/m);
+    if (faketime) assert.match(r.stdout, /^clock-jump +- +- +- +\d+ ms +\d+\/\d+ +8\/0 +4\/0 +0 ms +\d+ ms, cleared \d+ ms +pass$/m);
+    if (root) assert.match(r.stdout, /^link-cut +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0\/4 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +8\/0 +4\/0 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +\d\/\d +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^bad-reload +- +- +- +\d+ ms +\d+\/\d+ +8\/0 +4\/0 +0 ms +- +pass$/m);
     const reload = JSON.parse(fs.readFileSync(path.join(dir, 'bad-reload', 'report.json'), 'utf8')) as DrillReport;
     assert.match(reload.events.find((e) => e.kind === 'heal')?.detail ?? '', /refused before by d[12], d[12]$/, 'both directors refused the broken file');
     assert.doesNotMatch(fs.readFileSync(path.join(repoRoot(), 'config', 'hadirector.conf'), 'utf8'), /VI_DRILL_BROKEN/, 'the original file is untouched');
@@ -83,7 +86,7 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     const r = spawnSync(bin, ['drill', 'master-freeze', '--no-fencing', '--report', off], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /with fencing mode self_release \(--no-fencing\)/);
-    assert.match(r.stdout, /^master-freeze +\d+ ms +- +\d+ ms +\d+ ms +\d+\/\d+ +\d\/\d +[1-9]\d* ms +- +FAIL$/m);
+    assert.match(r.stdout, /^master-freeze +\d+ ms +- +\d+ ms +\d+ ms +\d+\/\d+ +\d\/\d +\d\/\d +[1-9]\d* ms +- +FAIL$/m);
     assert.match(r.stdout, /^master-freeze: no two VIP holders: two holders for [1-9]\d* ms \(at most 0\)$/m);
     assert.match(r.stdout, /^master-freeze: fence before takeover: taken over after \d+ ms with no fence$/m);
     console.log(`      (${r.stdout.split('\n').filter((l) => /^master-freeze/.test(l)).join('\n       ')})`);
@@ -101,7 +104,7 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /assert at \S+freeze-then-check\.yaml:14:5: holds: holder d2 \(wanted backup; d1 was master\); d2, w1 quorate/);
     assert.match(r.stdout, /assert at \S+freeze-then-check\.yaml:19:5: holds: holder d1 \(wanted master; d1 was master\); d1, d2, w1 quorate/);
-    assert.match(r.stdout, /^freeze-then-check +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^freeze-then-check +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +\d\/\d +0 ms +- +pass$/m);
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'freeze-then-check', 'report.json'), 'utf8')) as DrillReport;
     assert.deepEqual(report.events.map((e) => `${e.kind} ${e.node}`), ['fault d1', 'fence d1', 'heal d1']);
   });
@@ -138,7 +141,7 @@ describe('hadirector drill --netns (integration, root)', function () {
     const r = spawnSync(bin, ['drill', '--netns', 'master-kill', '--report', dir], { encoding: 'utf8', timeout: 100_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /in network namespaces/);
-    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +- +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +- +- +0 ms +- +pass$/m);
     console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-)/.test(l)).join('\n       ')})`);
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
     const [fault, fence, heal] = kill.events as [DrillEvent, DrillEvent, DrillEvent];
@@ -165,5 +168,56 @@ describe('hadirector drill --netns (integration, root)', function () {
       const { x, y } = pixelOf(g, tMs, neighbourLane);
       assert.ok(near(picture.pixel(x, y), colours[value] as string), `the ${neighbourLane} lane at ${tMs} ms is ${value}: ${picture.pixel(x, y).join(',')}`);
     }
+  });
+});
+
+describe('hadirector drill --attach, against the lab as it runs (integration)', function () {
+  this.timeout(120_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-drill-attach-'));
+  let lab: ChildProcess | undefined;
+  let labDir = '';
+
+  before(async () => {
+    lab = spawn(bin, ['lab'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    lab.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    labDir = await waitFor('the lab to start', () => /control sockets in (\S+);/.exec(out)?.[1], 20_000, 50);
+    for (const node of ['d1', 'd2', 'w1']) {
+      await waitFor(`${node} to answer`, async () => ((await controlRequest(path.join(labDir, `${node}.sock`), { op: 'status' }, 1000).catch(() => undefined))?.ok === true ? true : undefined), 20_000, 100);
+    }
+  });
+
+  after(async () => {
+    // The node the drill started again runs detached from the lab: stopped by its pid.
+    const r = await controlRequest(path.join(labDir, 'd1.sock'), { op: 'status' }, 1000).catch(() => undefined);
+    const pid = r?.ok === true ? (r.result as { pid?: number }).pid : undefined;
+    if (lab?.pid !== undefined) process.kill(-lab.pid, 'SIGINT');
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
+    await new Promise((resolve) => (lab?.exitCode !== null ? resolve(undefined) : lab.once('exit', resolve)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('master-kill on the running lab: the drill signals its d1, starts it again with the same command line, and leaves the cluster running', async () => {
+    const before = await controlRequest(path.join(labDir, 'd1.sock'), { op: 'status' }, 1000);
+    assert.ok(before.ok);
+    const r = spawnSync(bin, ['drill', '--attach', labDir, 'master-kill', '--report', dir], { encoding: 'utf8', timeout: 90_000 });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /attaching to the running cluster/);
+    assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0\/4 +0 ms +- +pass$/m);
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-)/.test(l)).join('\n       ')})`);
+    const after = await waitFor('d1 to answer again', async () => {
+      const s = await controlRequest(path.join(labDir, 'd1.sock'), { op: 'status' }, 1000).catch(() => undefined);
+      return s?.ok === true ? s : undefined;
+    }, 10_000);
+    assert.ok(after.ok);
+    assert.notEqual((after.result as { pid: number }).pid, (before.result as { pid: number }).pid, 'd1 is a new process');
+    for (const node of ['d2', 'w1']) assert.equal((await controlRequest(path.join(labDir, `${node}.sock`), { op: 'status' }, 1000)).ok, true, `${node} runs on`);
+  });
+
+  it('refuses what is not the drill\'s to do to a running cluster', () => {
+    const r = spawnSync(bin, ['drill', '--attach', labDir, 'realserver-kill', 'bad-reload'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stdout, /realserver-kill needs real servers of the drill's own/);
+    assert.match(r.stdout, /bad-reload edits the configuration file/);
   });
 });

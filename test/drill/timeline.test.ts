@@ -134,11 +134,11 @@ describe('drill timeline picture', function () {
     };
     const g = timelineGeometry(withSessions);
     assert.deepEqual(g.lanes, ['d1 VRRP', 'd2 VRRP', 'VIP holders', 'd1 quorum', 'd2 quorum', 'w1 quorum', 'sync lag', 'client', 'sessions']);
-    assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sessions').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-2000 on its server', '2000-5600 failed', '5600-7000 on its server', '7000-10000 moved']);
+    assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sessions').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-2000 kept', '2000-5600 failed', '5600-7000 kept', '7000-10000 moved']);
     assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sync lag').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-6000 sync in step', '6000-8000 sync behind 500 ms+', '8000-10000 sync in step']);
     const pic = decodePng((await renderTimeline(withSessions)).png);
     for (const [tMs, lane, colour] of [
-      [1000, 'sessions', timelineColours['on its server']],
+      [1000, 'sessions', timelineColours.kept],
       [3000, 'sessions', timelineColours.failed],
       [9000, 'sessions', timelineColours.moved],
       [7000, 'sync lag', timelineColours['sync behind 500 ms+']],

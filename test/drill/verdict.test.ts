@@ -126,6 +126,17 @@ describe('drill verdict', () => {
     assert.deepEqual(judge(synced, { ...defaultExpectations, sessionsKept: false }).judgements.filter((j) => !j.ok), [], 'a scenario that moves sessions on purpose (realserver-kill) does not expect them kept');
   });
 
+  it('long-lived clients: a new connection after the fault is a lost one, judged only where the data plane keeps connections through a takeover', () => {
+    const directors = [...span('d1', 0, 10_000, master)];
+    const events = [{ tMs: 2000, kind: 'fault' as const, node: 'd1', detail: 'kill -9' }];
+    const connections = Array.from({ length: 50 }, (_, k) => ({ tMs: k * 200, client: '127.0.2.1', ok: true, server: 'rs1', connection: k * 200 < 4000 ? 1 : 2 }));
+    const userspace = { ...report(directors, requests(10_000), events), connections, sync: true, keepsConnections: false };
+    const judged = judge(userspace, defaultExpectations);
+    assert.deepEqual([judged.figures.connectionsKept, judged.figures.connectionsLost], [0, 1]);
+    assert.deepEqual(judged.judgements.filter((j) => !j.ok), [], 'a relay in the director ends with it: counted, not judged');
+    assert.deepEqual(judge({ ...userspace, keepsConnections: true }, defaultExpectations).judgements.filter((j) => !j.ok).map((j) => j.detail), ['127.0.2.1 moved from rs1 on connection 1 to rs1 on connection 2']);
+  });
+
   it('with no fault, the figures cover the whole drill and nothing is said of detection or takeover', () => {
     const figures = drillFigures(report(span('d1', 0, 10_000, master), requests(10_000), []));
     assert.deepEqual(figures, { clientOutageMs: 10, requestsFailed: 0, requests: 1000, doubleHolderMs: 0, fences: 0 });
@@ -134,12 +145,12 @@ describe('drill verdict', () => {
 
 describe('drill summary', () => {
   it('one aligned row per scenario, then each failed expectation with what was seen', () => {
-    const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1, sessionsKept: 7, sessionsLost: 1 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
+    const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1, sessionsKept: 7, sessionsLost: 1, connectionsKept: 0, connectionsLost: 4 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
     const bad = { scenario: 'master-freeze', figures: { clientOutageMs: 10, requestsFailed: 0, requests: 800, doubleHolderMs: 500, fences: 0 }, judgements: [{ expectation: 'no two VIP holders', ok: false, detail: 'two holders for 500 ms (at most 0)' }] };
     assert.deepEqual(summaryTable([ok, bad]), [
-      'scenario       detect   fence    takeover  outage   failed   sessions kept/lost  double holder  skew alert  verdict',
-      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  7/1                 0 ms           -           pass',
-      'master-freeze  -        -        -         10 ms    0/800    -                   500 ms         -           FAIL',
+      'scenario       detect   fence    takeover  outage   failed   sessions kept/lost  connections kept/lost  double holder  skew alert  verdict',
+      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  7/1                 0/4                    0 ms           -           pass',
+      'master-freeze  -        -        -         10 ms    0/800    -                   -                      500 ms         -           FAIL',
       'master-freeze: no two VIP holders: two holders for 500 ms (at most 0)',
     ]);
   });

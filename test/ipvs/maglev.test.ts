@@ -33,7 +33,7 @@ describe('mh (Maglev) scheduler', () => {
     assert.ok(Math.abs((weighted[servers[0] as string] ?? 0) - 0.75 * maglevTableSize) <= 3, JSON.stringify(weighted));
   });
 
-  it('keeps a client on its server, and quiescing a server reshuffles nobody else', () => {
+  it('keeps a client kept, and quiescing a server reshuffles nobody else', () => {
     const svc = serviceWith('mh', servers);
     const clients = Array.from({ length: 300 }, (_, i) => packet(`10.9.${i >> 8}.${i & 255}`));
     const before = clients.map((p) => svc.schedule(p)?.address.text);
