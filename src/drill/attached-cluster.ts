@@ -18,13 +18,10 @@ import { LoopbackLinkCuts } from '../lab/loopback-link-cuts';
 import { nodeLog } from '../lab/loopback-cluster';
 import { listenerOwners } from '../lab/socket-owners';
 import type { DrillCluster, DrillTime, DrillTraffic, Endpoint, SessionTraffic } from './cluster';
-import { PersistentClients, sessionSources } from './sessions';
-import { HttpTraffic } from './traffic';
+import { LoopbackClients } from './loopback-clients';
 
 const goneWithinMs = 10_000;
 const answerWithinMs = 10_000;
-const persistentClients = 8;
-const longLivedClients = 4;
 
 interface Running {
   pid: number;
@@ -46,6 +43,7 @@ export class AttachedCluster implements DrillCluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-drill-attached-'));
   private readonly processes = new Map<string, Running>();
   private readonly cuts = new LoopbackLinkCuts(`hadirector_drill_${process.pid}`);
+  private readonly clients: LoopbackClients;
 
   private constructor(
     readonly configFile: string,
@@ -54,7 +52,10 @@ export class AttachedCluster implements DrillCluster {
     readonly vip: Endpoint,
     readonly reals: ReadonlyMap<string, Endpoint>,
     private readonly sockets: string | undefined,
-  ) {}
+    udpVip: Endpoint | undefined,
+  ) {
+    this.clients = new LoopbackClients(vip, udpVip);
+  }
 
   /** The cluster of `file` whose nodes answer in `sockets` (the runtime folder when absent); or why not. */
   static of(file: string, sockets: string | undefined): AttachedCluster | { readonly problem: string; readonly exitCode: number } {
@@ -63,11 +64,13 @@ export class AttachedCluster implements DrillCluster {
     // As a director reads it: its own node named.
     const { config, errorCount } = loadConfig(file, { node: nodes[0] as string });
     if (errorCount > 0) return { problem: `${file} has errors: run hadirector check-config -f ${file}`, exitCode: 1 };
-    const vs = config.virtualServers.find((v) => v.key.kind === 'address');
-    if (vs === undefined || vs.key.kind !== 'address') return { problem: `${file} has no virtual_server with an address to drill`, exitCode: 2 };
+    const vs = config.virtualServers.find((v) => v.key.kind === 'address' && v.protocol === 'TCP');
+    if (vs === undefined || vs.key.kind !== 'address') return { problem: `${file} has no TCP virtual_server with an address to drill`, exitCode: 2 };
     const reals = new Map<string, Endpoint>();
     for (const rs of vs.realServers) reals.set(`${rs.address}:${rs.port ?? vs.key.port}`, { host: rs.address, port: rs.port ?? vs.key.port });
-    return new AttachedCluster(file, config, nodes, { host: vs.key.address, port: vs.key.port }, reals, sockets);
+    const udp = config.virtualServers.find((v) => v.key.kind === 'address' && v.protocol === 'UDP');
+    const udpVip = udp !== undefined && udp.key.kind === 'address' ? { host: udp.key.address, port: udp.key.port, udp: true } : undefined;
+    return new AttachedCluster(file, config, nodes, { host: vs.key.address, port: vs.key.port }, reals, sockets, udpVip);
   }
 
   /** What the drill cannot do to a cluster it did not start. */
@@ -164,11 +167,14 @@ export class AttachedCluster implements DrillCluster {
   }
 
   traffic(time: DrillTime, everyMs: number): DrillTraffic {
-    return new HttpTraffic(this.vip.host, this.vip.port, time.nowMs, everyMs);
+    return this.clients.traffic(time, everyMs);
   }
 
   sessions(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined {
-    if (!this.vip.host.startsWith('127.')) return undefined;
-    return new PersistentClients(this.vip.host, this.vip.port, sessionSources(longLived ? longLivedClients : persistentClients, longLived), time, everyMs, longLived);
+    return this.clients.sessions(time, everyMs, longLived);
+  }
+
+  flows(time: DrillTime, everyMs: number): SessionTraffic | undefined {
+    return this.clients.flows(time, everyMs);
   }
 }

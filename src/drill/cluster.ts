@@ -7,6 +7,8 @@ import type { ClientSample, SessionSample } from './report';
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
+  /** TCP unless said. */
+  readonly udp?: boolean;
 }
 
 /** The drill's time: ms since it began (monotonic), and the wall clock then, for what another process timed. */
@@ -38,7 +40,7 @@ export interface DrillCluster {
   readonly configFile: string;
   /** Where the nodes' logs and control sockets are. */
   readonly dir: string;
-  /** The virtual service the clients use. */
+  /** The TCP virtual service the clients use. */
   readonly vip: Endpoint;
   /** The real servers, by `ADDRESS:PORT`. */
   readonly reals: ReadonlyMap<string, Endpoint>;
@@ -75,6 +77,8 @@ export interface DrillCluster {
    * each on one connection kept open.
    */
   sessions?(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined;
+  /** UDP flows, each from its own source address and port, through the first UDP virtual service (on loopback only). */
+  flows?(time: DrillTime, everyMs: number): SessionTraffic | undefined;
   /** Why a scenario cannot be drilled against this cluster, or undefined. */
   cannot?(scenario: string): string | undefined;
   /**

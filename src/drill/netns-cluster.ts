@@ -224,7 +224,8 @@ export class NetnsDrillCluster implements DrillCluster {
     for (const node of nodes) {
       const loaded = loadConfig(configFile, { node });
       if (loaded.errorCount > 0) return { problem: `${configFile} (rewritten for namespaces) has errors for node ${node}: run hadirector check-config -f ${configFile} --node ${node}`, exitCode: 1 };
-      for (const vs of loaded.config.virtualServers) {
+      // The client in its namespace speaks HTTP: the TCP services are the ones drilled here.
+      for (const vs of loaded.config.virtualServers.filter((v) => v.protocol === 'TCP')) {
         if (vs.key.kind === 'address') vip ??= { host: vs.key.address, port: vs.key.port };
         for (const rs of vs.realServers) {
           const port = rs.port ?? (vs.key.kind === 'address' ? vs.key.port : 80);
@@ -232,7 +233,7 @@ export class NetnsDrillCluster implements DrillCluster {
         }
       }
     }
-    if (vip === undefined) return { problem: `${original} has no virtual_server with an address to drill`, exitCode: 2 };
+    if (vip === undefined) return { problem: `${original} has no TCP virtual_server with an address to drill`, exitCode: 2 };
     const layout = layoutOf(config, nodes, reals, vip, drillSubnet);
     if (typeof layout === 'string') return { problem: `${original}: ${layout}`, exitCode: 2 };
     return new NetnsDrillCluster(dir, configFile, config, nodes, vip, reals, layout, lab);

@@ -72,6 +72,8 @@ export interface DrillReport {
   readonly sessions?: readonly SessionSample[];
   /** The long-lived clients' requests, each client on one kept-alive connection (on loopback). */
   readonly connections?: readonly SessionSample[];
+  /** The UDP flows' datagrams, each flow a source address and port of its own (on loopback, with a UDP virtual service). */
+  readonly flows?: readonly SessionSample[];
   /** Whether the data plane keeps an established connection through a takeover (kernel forwarding); the userspace relay does not. */
   readonly keepsConnections?: boolean;
   /** Whether the directors copy their connection tables (sync), so a session should survive a takeover. */

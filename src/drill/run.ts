@@ -182,7 +182,7 @@ function clusterFor(file: string, o: DrillOptions, chosen: readonly Scenario[]):
   }
   const lab = LoopbackCluster.of(file, true, chosen.some((s) => s.shiftsClocks === true));
   if (!(lab instanceof LoopbackCluster)) return lab;
-  if (lab.vips.size === 0) return { problem: `${file} has no virtual_server to drill`, exitCode: 2 };
+  if (lab.vip === undefined) return { problem: `${file} has no TCP virtual_server to drill`, exitCode: 2 };
   return lab;
 }
 
@@ -198,6 +198,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   const traffic = cluster.traffic({ nowMs, t0Wall }, requestEveryMs);
   const sessions = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs, false);
   const connections = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs, true);
+  const flows = cluster.flows?.({ nowMs, t0Wall }, sessionEveryMs);
   const dataPlane = (await statusOf(cluster, master))?.dataPlane;
   const events: DrillEvent[] = [];
   const asserted: Judgement[] = [];
@@ -256,6 +257,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   traffic.start();
   sessions?.start();
   connections?.start();
+  flows?.start();
   try {
     progress.phase('warming up');
     await pause(warmUpMs);
@@ -265,6 +267,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
     await traffic.stop();
     await sessions?.stop();
     await connections?.stop();
+    await flows?.stop();
     await sampler.stop();
     progress.unwatch();
   }
@@ -277,6 +280,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
     clients: [...traffic.samples].sort((a, b) => a.tMs - b.tMs),
     ...(sessions !== undefined ? { sessions: sessions.samples } : {}),
     ...(connections !== undefined ? { connections: connections.samples } : {}),
+    ...(flows !== undefined ? { flows: flows.samples } : {}),
     keepsConnections: dataPlane !== undefined && dataPlane !== 'userspace',
     sync: cluster.config.cluster?.sync.connections ?? false,
     ...(sampler.neighbours.length > 0 ? { neighbours: sampler.neighbours } : {}),

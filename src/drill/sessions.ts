@@ -61,7 +61,8 @@ export class PersistentClients implements DrillTraffic {
   }
 }
 
-function shuffled<T>(items: readonly T[]): T[] {
+/** The items in a random order. */
+export function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

@@ -68,6 +68,7 @@ export const skewLane = 'clock skew';
 export const syncLane = 'sync lag';
 export const sessionsLane = 'sessions';
 export const connectionsLane = 'connections';
+export const flowsLane = 'UDP flows';
 
 /** The neighbour lane's colours: one per director, in name order. */
 const neighbourPalette = ['#00838f', '#f9a825', '#5e35b1', '#6d4c41'];
@@ -94,7 +95,7 @@ function lanesOf(report: DrillReport): string[] {
   const neighbour = report.neighbours !== undefined ? [neighbourLane] : [];
   const skew = report.directors.some((s) => s.skews !== undefined) ? [skewLane] : [];
   const sync = report.directors.some((s) => s.syncLagMs !== undefined) ? [syncLane] : [];
-  const sessions = [...(report.sessions !== undefined ? [sessionsLane] : []), ...(report.connections !== undefined ? [connectionsLane] : [])];
+  const sessions = [...(report.sessions !== undefined ? [sessionsLane] : []), ...(report.connections !== undefined ? [connectionsLane] : []), ...(report.flows !== undefined ? [flowsLane] : [])];
   return [...directors, holdersLane, ...nodesOf(report).map((n) => `${n} quorum`), ...skew, ...sync, ...neighbour, clientLane, ...sessions];
 }
 
@@ -155,6 +156,7 @@ export function timelineSegments(report: DrillReport): Segment[] {
   starts.forEach((b, i) => push(clientLane, b, starts[i + 1] ?? b + bucketMs, buckets.get(b) === true ? 'answered' : 'failed'));
   if (report.sessions !== undefined) for (const seg of sessionSegments(report, report.sessions)) push(sessionsLane, seg.startMs, seg.endMs, seg.value);
   if (report.connections !== undefined) for (const seg of sessionSegments(report, report.connections)) push(connectionsLane, seg.startMs, seg.endMs, seg.value);
+  if (report.flows !== undefined) for (const seg of sessionSegments(report, report.flows)) push(flowsLane, seg.startMs, seg.endMs, seg.value);
   return out;
 }
 

@@ -30,6 +30,9 @@ export interface DrillFigures {
   /** Long-lived clients whose every answer after the fault came on their connection before it, and those whose connection ended. */
   readonly connectionsKept?: number;
   readonly connectionsLost?: number;
+  /** UDP flows whose every answer after the fault came from their server before it, and those moved. */
+  readonly flowsKept?: number;
+  readonly flowsLost?: number;
   /** The longest a change waited for a peer's acknowledgement (connection sync). */
   readonly maxSyncLagMs?: number;
 }
@@ -72,6 +75,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
   const cleared = raised === undefined || heal === undefined ? undefined : firstTimeNone(report.directors, heal.tMs, alerting);
   const sessions = report.sessions === undefined ? undefined : sessionFigures(report.sessions, faultMs);
   const connections = report.connections === undefined ? undefined : sessionFigures(report.connections, faultMs);
+  const flows = report.flows === undefined ? undefined : sessionFigures(report.flows, faultMs);
   const lags = report.directors.flatMap((s) => (s.syncLagMs !== undefined ? [s.syncLagMs] : []));
   return {
     ...(detected !== undefined ? { detectMs: detected.tMs - faultMs } : {}),
@@ -86,6 +90,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
     ...(cleared !== undefined && heal !== undefined ? { skewClearedMs: cleared - heal.tMs } : {}),
     ...(sessions !== undefined ? { sessionsKept: sessions.kept, sessionsLost: sessions.lost } : {}),
     ...(connections !== undefined ? { connectionsKept: connections.kept, connectionsLost: connections.lost } : {}),
+    ...(flows !== undefined ? { flowsKept: flows.kept, flowsLost: flows.lost } : {}),
     ...(lags.length > 0 ? { maxSyncLagMs: Math.max(...lags) } : {}),
   };
 }
@@ -123,6 +128,7 @@ export function judge(report: DrillReport, expect: Expectations): { figures: Dri
     return { expectation: `no ${what} lost (sync on)`, ok: moved.length === 0, detail: moved.length === 0 ? `${sessionFigures(samples, faultMs).kept} kept` : moved.map((m) => `${m.client} moved from ${m.from} to ${m.to}`).join('; ') };
   };
   if (expect.sessionsKept && report.sync === true && report.sessions !== undefined) judgements.push(kept('session', report.sessions));
+  if (expect.sessionsKept && report.sync === true && report.flows !== undefined) judgements.push(kept('UDP flow', report.flows));
   // A relay in the director ends with it: only a data plane that keeps connections is asked to.
   if (expect.sessionsKept && report.sync === true && report.keepsConnections === true && report.connections !== undefined) judgements.push(kept('connection', report.connections));
   if (expect.noFence) judgements.push({ expectation: 'no fence (a clean stop is no failure)', ok: f.fences === 0, detail: `${f.fences} fence(s)` });

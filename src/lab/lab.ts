@@ -1,6 +1,7 @@
 // The embedded lab: the whole cluster of a configuration on loopback, without root
 // (loopback-cluster.ts), and a client that probes each VIP. It prints a status line per
 // node and per VIP every second, and stops everything on Ctrl-C (or after --duration).
+import dgram from 'node:dgram';
 import http from 'node:http';
 import path from 'node:path';
 import { controlRequest } from '../director/control-client';
@@ -40,6 +41,23 @@ function get(host: string, port: number): Promise<string> {
   });
 }
 
+/** One datagram to a UDP VIP: the real server's answer, or why none came. */
+function udpAsk(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = dgram.createSocket('udp4');
+    const done = (text: string): void => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(text);
+    };
+    const timer = setTimeout(() => done('DOWN: no answer'), 500);
+    socket.on('message', (msg) => done(`${msg.toString('utf8').replace(/ #\d+$/, '')} (${Date.now() - started} ms)`));
+    socket.on('error', (err) => done(`DOWN: ${err.message}`));
+    socket.send('#1', port, host);
+  });
+}
+
 async function nodeLine(name: string, socket: string): Promise<string> {
   try {
     const r = await controlRequest(socket, { op: 'status' }, 1000);
@@ -74,7 +92,7 @@ export async function runLab(o: LabOptions): Promise<number> {
       // Ctrl-C reached the nodes too: a round now would only find them gone.
       if (stop) break;
       const lines = await Promise.all(cluster.nodes.map((n) => nodeLine(n, cluster.socket(n))));
-      for (const [name, v] of cluster.vips) lines.push(`VIP ${name}: ${await get(v.host, v.port)}`);
+      for (const [name, v] of cluster.vips) lines.push(`VIP ${name}${v.udp === true ? ' UDP' : ''}: ${v.udp === true ? await udpAsk(v.host, v.port) : await get(v.host, v.port)}`);
       o.out(`--- ${new Date().toISOString()}\n${lines.join('\n')}\n`);
     }
     return 0;

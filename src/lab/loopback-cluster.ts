@@ -4,6 +4,7 @@
 // `hadirector run` process, its log and control socket in a directory of its own, its
 // pid where a `signal` fence device looks for it (so fencing kills for real).
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -11,8 +12,8 @@ import path from 'node:path';
 import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
 import type { DrillCluster, DrillTime, DrillTraffic, Endpoint, SessionTraffic } from '../drill/cluster';
-import { PersistentClients, sessionSources } from '../drill/sessions';
-import { HttpTraffic } from '../drill/traffic';
+import { flowAnswer } from '../drill/flows';
+import { LoopbackClients } from '../drill/loopback-clients';
 import { pidFileFor } from '../fencing/agents/signal-agent';
 import { faketimeLibrary } from './faketime';
 import { LoopbackLinkCuts } from './loopback-link-cuts';
@@ -20,8 +21,6 @@ import { listenerOwners } from './socket-owners';
 
 const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'hadirector');
 const stopGraceMs = 5000;
-const persistentClients = 8;
-const longLivedClients = 4;
 
 export type { Endpoint };
 
@@ -44,7 +43,7 @@ export function nodeLog(dir: string, node: string): string {
 export class LoopbackCluster implements DrillCluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-lab-'));
   private readonly children = new Map<string, ChildProcess>();
-  private readonly servers = new Map<string, http.Server>();
+  private readonly servers = new Map<string, http.Server | dgram.Socket>();
   private readonly cuts = new LoopbackLinkCuts(`hadirector_drill_${process.pid}`);
 
   private constructor(
@@ -91,10 +90,11 @@ export class LoopbackCluster implements DrillCluster {
     const reals = new Map<string, Endpoint>();
     for (const c of configs) {
       for (const vs of c.config.virtualServers) {
-        if (vs.key.kind === 'address') vips.set(`${vs.key.address}:${vs.key.port}`, { host: vs.key.address, port: vs.key.port });
+        const udp = vs.protocol === 'UDP' ? { udp: true } : {};
+        if (vs.key.kind === 'address') vips.set(`${vs.key.address}:${vs.key.port}`, { host: vs.key.address, port: vs.key.port, ...udp });
         for (const rs of vs.realServers) {
           const port = rs.port ?? (vs.key.kind === 'address' ? vs.key.port : 80);
-          reals.set(`${rs.address}:${port}`, { host: rs.address, port });
+          reals.set(`${rs.address}:${port}`, { host: rs.address, port, ...udp });
         }
       }
     }
@@ -112,9 +112,18 @@ export class LoopbackCluster implements DrillCluster {
     return cluster;
   }
 
-  /** The first virtual service (of() refuses a configuration with none). */
+  /** The first TCP virtual service (the drill refuses a configuration with none). */
   get vip(): Endpoint {
-    return [...this.vips.values()][0] as Endpoint;
+    return [...this.vips.values()].find((v) => v.udp !== true) as Endpoint;
+  }
+
+  /** The first UDP virtual service, if there is one. */
+  get udpVip(): Endpoint | undefined {
+    return [...this.vips.values()].find((v) => v.udp === true);
+  }
+
+  private get clients(): LoopbackClients {
+    return new LoopbackClients(this.vip, this.udpVip);
   }
 
   /** A node's address on the cluster link. */
@@ -143,11 +152,15 @@ export class LoopbackCluster implements DrillCluster {
   }
 
   traffic(time: DrillTime, everyMs: number): DrillTraffic {
-    return new HttpTraffic(this.vip.host, this.vip.port, time.nowMs, everyMs);
+    return this.clients.traffic(time, everyMs);
   }
 
-  sessions(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic {
-    return new PersistentClients(this.vip.host, this.vip.port, sessionSources(longLived ? longLivedClients : persistentClients, longLived), time, everyMs, longLived);
+  sessions(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined {
+    return this.clients.sessions(time, everyMs, longLived);
+  }
+
+  flows(time: DrillTime, everyMs: number): SessionTraffic | undefined {
+    return this.clients.flows(time, everyMs);
   }
 
   /** A node's log so far. */
@@ -168,6 +181,16 @@ export class LoopbackCluster implements DrillCluster {
   async startReal(name: string): Promise<void> {
     const at = this.reals.get(name);
     if (at === undefined || this.servers.has(name)) return;
+    if (at.udp === true) {
+      const socket = dgram.createSocket('udp4');
+      socket.on('message', (msg, from) => socket.send(flowAnswer(name, msg.toString('utf8')), from.port, from.address));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(at.port, at.host, () => resolve());
+      });
+      this.servers.set(name, socket);
+      return;
+    }
     const server = http.createServer((req, res) => res.end(req.url === '/health' ? 'ok\n' : `real server ${name}\n`));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -181,6 +204,7 @@ export class LoopbackCluster implements DrillCluster {
     const server = this.servers.get(name);
     this.servers.delete(name);
     if (server === undefined) return;
+    if (server instanceof dgram.Socket) return new Promise((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }

@@ -148,9 +148,9 @@ describe('drill summary', () => {
     const ok = { scenario: 'master-kill', figures: { detectMs: 1000, fenceMs: 1500, takeoverMs: 2000, clientOutageMs: 2060, requestsFailed: 205, requests: 800, doubleHolderMs: 0, fences: 1, sessionsKept: 7, sessionsLost: 1, connectionsKept: 0, connectionsLost: 4 }, judgements: [{ expectation: 'no two VIP holders', ok: true, detail: '' }] };
     const bad = { scenario: 'master-freeze', figures: { clientOutageMs: 10, requestsFailed: 0, requests: 800, doubleHolderMs: 500, fences: 0 }, judgements: [{ expectation: 'no two VIP holders', ok: false, detail: 'two holders for 500 ms (at most 0)' }] };
     assert.deepEqual(summaryTable([ok, bad]), [
-      'scenario       detect   fence    takeover  outage   failed   sessions kept/lost  connections kept/lost  double holder  skew alert  verdict',
-      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  7/1                 0/4                    0 ms           -           pass',
-      'master-freeze  -        -        -         10 ms    0/800    -                   -                      500 ms         -           FAIL',
+      'scenario       detect   fence    takeover  outage   failed   sessions  connections  udp flows  double holder  skew alert  verdict',
+      'master-kill    1000 ms  1500 ms  2000 ms   2060 ms  205/800  7/1       0/4          -          0 ms           -           pass',
+      'master-freeze  -        -        -         10 ms    0/800    -         -            -          500 ms         -           FAIL',
       'master-freeze: no two VIP holders: two holders for 500 ms (at most 0)',
     ]);
   });

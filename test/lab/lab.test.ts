@@ -15,6 +15,7 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
     assert.match(last, /^d2: view \d+ \[d1,d2,w1\] quorate, DC d1 \| VI_WEB BACKUP/m);
     assert.match(last, /^w1: view \d+ \[d1,d2,w1\] quorate, DC d1 \|/m);
     assert.match(last, /^VIP 127\.0\.0\.100:8080: real server 127\.0\.0\.2[12]:808[12] \(\d+ ms\)$/m);
+    assert.match(last, /^VIP 127\.0\.0\.100:5300 UDP: real server 127\.0\.0\.2[12]:530[12] \(\d+ ms\)$/m);
     // The probes' connections on d1, copied by d2.
     const d1Entries = /^d1: .* \| (\d+) connection entries/m.exec(last)?.[1];
     assert.ok(Number(d1Entries) > 0, last);
