@@ -24,6 +24,7 @@ import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
 import { nftBatch, nftUnavailable } from '../lab/nft';
 import { nodeLog, signalPidFile } from '../lab/loopback-cluster';
+import { shiftableClocks, type ShiftableClocks } from '../lab/faketime';
 import { NetnsLab } from '../lab/netns';
 import { ClientAgentTraffic, clientAgentScript } from './client-agent';
 import type { DrillCluster, DrillTime, DrillTraffic, Endpoint } from './cluster';
@@ -174,6 +175,8 @@ export class NetnsDrillCluster implements DrillCluster {
   private readonly macs = new Map<string, string>();
   /** The nodes whose namespace holds the drill's nftables table. */
   private readonly cut = new Set<string>();
+  /** When the nodes' clocks can be shifted (clock-jump). */
+  private clocks: ShiftableClocks | undefined;
   /** If the process ends without stop(), the namespaces go with it all the same. */
   private readonly onExit = (): void => {
     for (const child of this.daemons.values()) if (alive(child)) child.kill('SIGKILL');
@@ -196,12 +199,20 @@ export class NetnsDrillCluster implements DrillCluster {
    * file's folder; or why it cannot be (exit 2: nothing to drill or not for namespaces;
    * 1: errors in the rewritten file).
    */
-  static of(file: string): NetnsDrillCluster | Problem {
+  static of(file: string, clocks = false): NetnsDrillCluster | Problem {
     const original = path.resolve(file);
     const first = loadConfig(original, { node: 'lab' });
     if ((first.config.cluster?.nodes.length ?? 0) === 0) return { problem: `${file} has no cluster block: nothing to drill`, exitCode: 2 };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-drill-netns-'));
     const made = NetnsDrillCluster.inside(dir, original, first.config.files, new NetnsLab(drillSubnet));
+    if (made instanceof NetnsDrillCluster && clocks) {
+      const shiftable = shiftableClocks(dir);
+      if (typeof shiftable === 'string') {
+        fs.rmSync(dir, { recursive: true, force: true });
+        return { problem: shiftable, exitCode: 2 };
+      }
+      made.clocks = shiftable;
+    }
     if (!(made instanceof NetnsDrillCluster)) fs.rmSync(dir, { recursive: true, force: true });
     return made;
   }
@@ -270,12 +281,19 @@ export class NetnsDrillCluster implements DrillCluster {
     // ip netns exec execs: the child's pid is the daemon's, which its signals reach.
     const args = ['netns', 'exec', this.lab.ns(node), process.execPath, bin, '--log-level', 'warn', 'run', '-f', this.configFile, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'];
     try {
-      const child = spawn('ip', args, { stdio: ['ignore', log, log] });
+      // `ip netns exec` execs the daemon: what it is given here (libfaketime) reaches the daemon.
+      const child = spawn('ip', args, { stdio: ['ignore', log, log], env: { ...process.env, ...this.clocks?.env(node) } });
       child.on('error', (err) => fs.appendFileSync(logFile, `drill: cannot start ${node}: ${err.message}\n`));
       this.daemons.set(node, child);
     } finally {
       fs.closeSync(log);
     }
+  }
+
+  async shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
+    if (this.clocks === undefined) return 'the nodes were not started with clocks that can be shifted';
+    await this.clocks.shift(node, offsetMs);
+    return undefined;
   }
 
   /**

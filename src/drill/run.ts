@@ -176,9 +176,7 @@ function clusterFor(file: string, o: DrillOptions, chosen: readonly Scenario[]):
   if (o.netns === true) {
     const why = netnsUnavailable();
     if (why !== undefined) return { problem: `--netns ${why}`, exitCode: 2 };
-    const clocks = chosen.filter((s) => s.shiftsClocks === true).map((s) => s.name);
-    if (clocks.length > 0) return { problem: `${clocks.join(', ')} runs on the loopback lab only (leave out --netns)`, exitCode: 2 };
-    return NetnsDrillCluster.of(file);
+    return NetnsDrillCluster.of(file, chosen.some((s) => s.shiftsClocks === true));
   }
   const lab = LoopbackCluster.of(file, true, chosen.some((s) => s.shiftsClocks === true));
   if (!(lab instanceof LoopbackCluster)) return lab;

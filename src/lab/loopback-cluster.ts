@@ -15,7 +15,7 @@ import type { DrillCluster, DrillTime, DrillTraffic, Endpoint, SessionTraffic } 
 import { flowAnswer } from '../drill/flows';
 import { LoopbackClients } from '../drill/loopback-clients';
 import { pidFileFor } from '../fencing/agents/signal-agent';
-import { faketimeLibrary } from './faketime';
+import { shiftableClocks, type ShiftableClocks } from './faketime';
 import { LoopbackLinkCuts } from './loopback-link-cuts';
 import { listenerOwners } from './socket-owners';
 
@@ -60,16 +60,12 @@ export class LoopbackCluster implements DrillCluster {
 
   /** The file the nodes run: the original, or the lab's copy of it. */
   configFile: string;
-  /** libfaketime, when the nodes' clocks can be shifted. */
-  private faketime: string | undefined;
-
-  private clockFile(node: string): string {
-    return path.join(this.dir, `${node}.faketime`);
-  }
+  /** When the nodes' clocks can be shifted. */
+  private clocks: ShiftableClocks | undefined;
 
   async shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
-    if (this.faketime === undefined) return 'the nodes were not started with clocks that can be shifted';
-    await fs.promises.writeFile(this.clockFile(node), `${offsetMs >= 0 ? '+' : '-'}${Math.abs(offsetMs) / 1000}s\n`);
+    if (this.clocks === undefined) return 'the nodes were not started with clocks that can be shifted';
+    await this.clocks.shift(node, offsetMs);
     return undefined;
   }
 
@@ -100,9 +96,9 @@ export class LoopbackCluster implements DrillCluster {
     }
     const cluster = new LoopbackCluster(file, first.config, nodes, vips, reals);
     if (clocks) {
-      const library = faketimeLibrary();
-      if (library === undefined) return { problem: 'shifting a node\'s clock needs libfaketime (apt-get install faketime)', exitCode: 2 };
-      cluster.faketime = library;
+      const made = shiftableClocks(cluster.dir);
+      if (typeof made === 'string') return { problem: made, exitCode: 2 };
+      cluster.clocks = made;
     }
     if (copy) {
       const folder = path.join(cluster.dir, 'config');
@@ -214,12 +210,7 @@ export class LoopbackCluster implements DrillCluster {
     const log = fs.openSync(path.join(this.dir, `${node}.log`), 'a');
     const pidFile = signalPidFile(this.config, node) ?? path.join(this.dir, `${node}.pid`);
     fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    let env = process.env;
-    if (this.faketime !== undefined) {
-      if (!fs.existsSync(this.clockFile(node))) fs.writeFileSync(this.clockFile(node), '+0s\n');
-      // The file is read again at most once a second; the monotonic clock, which every timer runs on, is left alone.
-      env = { ...env, LD_PRELOAD: this.faketime, FAKETIME_TIMESTAMP_FILE: this.clockFile(node), FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
-    }
+    const env = { ...process.env, ...this.clocks?.env(node) };
     const child = spawn(process.execPath, [bin, '--log-level', 'warn', 'run', '-f', this.configFile, '--node', node, '--control', this.socket(node), '--pid-file', pidFile, '--drain', '1'], { stdio: ['ignore', log, log], env });
     fs.closeSync(log);
     this.children.set(node, child);

@@ -137,12 +137,14 @@ describe('hadirector drill --netns (integration, root)', function () {
     }
   });
 
-  it("master-kill in namespaces: the killed master's VIP stays up until the fence takes its links down, the client's neighbour entry follows the VIP to d2 and back, and the timeline shows it", () => {
-    const r = spawnSync(bin, ['drill', '--netns', 'master-kill', '--report', dir], { encoding: 'utf8', timeout: 100_000 });
+  it("master-kill, link-cut and clock-jump in namespaces pass; in master-kill the killed master's VIP stays up until the fence takes its links down, the client's neighbour entry follows the VIP to d2 and back, and the timeline shows it", () => {
+    const r = spawnSync(bin, ['drill', '--netns', 'master-kill', 'link-cut', 'clock-jump', '--report', dir], { encoding: 'utf8', timeout: 110_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /in network namespaces/);
     assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +- +- +- +0 ms +- +pass$/m);
-    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-)/.test(l)).join('\n       ')})`);
+    assert.match(r.stdout, /^link-cut +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +- +- +- +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^clock-jump +- +- +- +\d+ ms +\d+\/\d+ +- +- +- +0 ms +\d+ ms, cleared \d+ ms +pass$/m);
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|link-|clock-)/.test(l)).join('\n       ')})`);
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
     const [fault, fence, heal] = kill.events as [DrillEvent, DrillEvent, DrillEvent];
     assert.deepEqual(kill.events.map((e) => `${e.kind} ${e.node}`), ['fault d1', 'fence d1', 'heal d1']);
