@@ -17,7 +17,7 @@ import { defaultControlPath } from '../director/paths';
 import { LoopbackLinkCuts } from '../lab/loopback-link-cuts';
 import { nodeLog } from '../lab/loopback-cluster';
 import { listenerOwners } from '../lab/socket-owners';
-import type { DrillCluster, DrillTime, DrillTraffic, Endpoint, SessionTraffic } from './cluster';
+import type { DrillCluster, Endpoint } from './cluster';
 import { LoopbackClients } from './loopback-clients';
 
 const goneWithinMs = 10_000;
@@ -43,7 +43,7 @@ export class AttachedCluster implements DrillCluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-drill-attached-'));
   private readonly processes = new Map<string, Running>();
   private readonly cuts = new LoopbackLinkCuts(`hadirector_drill_${process.pid}`);
-  private readonly clients: LoopbackClients;
+  readonly clients: LoopbackClients;
 
   private constructor(
     readonly configFile: string,
@@ -164,17 +164,5 @@ export class AttachedCluster implements DrillCluster {
 
   vipHolders(): Promise<ReadonlySet<string>> {
     return listenerOwners(this.vip, [...this.processes].flatMap(([node, p]) => (pidAlive(p.pid) ? [[node, p.pid] as const] : [])));
-  }
-
-  traffic(time: DrillTime, everyMs: number): DrillTraffic {
-    return this.clients.traffic(time, everyMs);
-  }
-
-  sessions(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined {
-    return this.clients.sessions(time, everyMs, longLived);
-  }
-
-  flows(time: DrillTime, everyMs: number): SessionTraffic | undefined {
-    return this.clients.flows(time, everyMs);
   }
 }

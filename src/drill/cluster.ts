@@ -31,6 +31,19 @@ export interface SessionTraffic extends DrillTraffic {
   readonly samples: readonly SessionSample[];
 }
 
+export interface DrillClients {
+  /** Requests through the VIP at a fixed rate. */
+  traffic(time: DrillTime, everyMs: number): DrillTraffic;
+  /**
+   * Sessions: clients each from its own source address (on loopback only, where every
+   * 127/8 address is this host's), each on a new connection every time, or `longLived`,
+   * each on one connection kept open.
+   */
+  sessions?(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined;
+  /** UDP flows, each from its own source address and port, through the first UDP virtual service (on loopback only). */
+  flows?(time: DrillTime, everyMs: number): SessionTraffic | undefined;
+}
+
 export interface DrillCluster {
   /** Every node of the cluster block, directors and witnesses. */
   readonly nodes: readonly string[];
@@ -69,16 +82,8 @@ export interface DrillCluster {
    * it held.
    */
   vipHolders(): Promise<ReadonlySet<string>>;
-  /** The clients: requests through the VIP at a fixed rate. */
-  traffic(time: DrillTime, everyMs: number): DrillTraffic;
-  /**
-   * Sessions: clients each from its own source address (on loopback only, where every
-   * 127/8 address is this host's), each on a new connection every time, or `longLived`,
-   * each on one connection kept open.
-   */
-  sessions?(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined;
-  /** UDP flows, each from its own source address and port, through the first UDP virtual service (on loopback only). */
-  flows?(time: DrillTime, everyMs: number): SessionTraffic | undefined;
+  /** The drill's clients of its virtual services. */
+  readonly clients: DrillClients;
   /** Why a scenario cannot be drilled against this cluster, or undefined. */
   cannot?(scenario: string): string | undefined;
   /**

@@ -27,7 +27,7 @@ import { nodeLog, signalPidFile } from '../lab/loopback-cluster';
 import { shiftableClocks, type ShiftableClocks } from '../lab/faketime';
 import { NetnsLab } from '../lab/netns';
 import { ClientAgentTraffic, clientAgentScript } from './client-agent';
-import type { DrillCluster, DrillTime, DrillTraffic, Endpoint } from './cluster';
+import type { DrillClients, DrillCluster, DrillTime, DrillTraffic, Endpoint } from './cluster';
 import { requestTimeoutMs } from './traffic';
 
 /** The namespaces' /24: no other test's (they use 10.213 to 10.216). */
@@ -170,13 +170,22 @@ function exited(child: ChildProcess): Promise<void> {
 export class NetnsDrillCluster implements DrillCluster {
   private readonly daemons = new Map<string, ChildProcess>();
   private readonly responders = new Map<string, ChildProcess>();
-  private readonly clients = new Set<ChildProcess>();
+  private readonly clientProcesses = new Set<ChildProcess>();
   /** eth0's MAC → node, read once the namespaces exist. */
   private readonly macs = new Map<string, string>();
   /** The nodes whose namespace holds the drill's nftables table. */
   private readonly cut = new Set<string>();
   /** When the nodes' clocks can be shifted (clock-jump). */
   private clocks: ShiftableClocks | undefined;
+  /** The client in its namespace speaks HTTP only: sessions and flows are drilled on loopback. */
+  readonly clients: DrillClients = {
+    traffic: (time: DrillTime, everyMs: number): DrillTraffic =>
+      new ClientAgentTraffic(time, () => {
+        const child = this.lab.spawn(clientHost, process.execPath, [clientAgentScript, this.vip.host, String(this.vip.port), String(everyMs), String(requestTimeoutMs)]);
+        this.clientProcesses.add(child);
+        return child;
+      }),
+  };
   /** If the process ends without stop(), the namespaces go with it all the same. */
   private readonly onExit = (): void => {
     for (const child of this.daemons.values()) if (alive(child)) child.kill('SIGKILL');
@@ -412,13 +421,7 @@ export class NetnsDrillCluster implements DrillCluster {
     return mac === undefined ? undefined : this.macs.get(mac);
   }
 
-  traffic(time: DrillTime, everyMs: number): DrillTraffic {
-    return new ClientAgentTraffic(time, () => {
-      const child = this.lab.spawn(clientHost, process.execPath, [clientAgentScript, this.vip.host, String(this.vip.port), String(everyMs), String(requestTimeoutMs)]);
-      this.clients.add(child);
-      return child;
-    });
-  }
+
 
   /** Every node asked to stop (killed after a grace period), every other process killed, every namespace removed. */
   async stop(): Promise<void> {
@@ -434,12 +437,12 @@ export class NetnsDrillCluster implements DrillCluster {
       }, stopGraceMs);
       await within(Promise.all(daemons.map(exited)), stopGraceMs + reapMs);
       clearTimeout(killer);
-      const rest = [...this.responders.values(), ...this.clients].filter(alive);
+      const rest = [...this.responders.values(), ...this.clientProcesses].filter(alive);
       for (const child of rest) child.kill('SIGKILL');
       await within(Promise.all(rest.map(exited)), reapMs);
     } finally {
       this.responders.clear();
-      this.clients.clear();
+      this.clientProcesses.clear();
       this.cut.clear();
       this.lab.destroy();
       process.off('exit', this.onExit);

@@ -193,10 +193,10 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   const t0 = performance.now();
   const nowMs = (): number => Math.round(performance.now() - t0);
   const sampler = new Sampler(cluster, nowMs, t0Wall, sampleEveryMs);
-  const traffic = cluster.traffic({ nowMs, t0Wall }, requestEveryMs);
-  const sessions = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs, false);
-  const connections = cluster.sessions?.({ nowMs, t0Wall }, sessionEveryMs, true);
-  const flows = cluster.flows?.({ nowMs, t0Wall }, sessionEveryMs);
+  const traffic = cluster.clients.traffic({ nowMs, t0Wall }, requestEveryMs);
+  const sessions = cluster.clients.sessions?.({ nowMs, t0Wall }, sessionEveryMs, false);
+  const connections = cluster.clients.sessions?.({ nowMs, t0Wall }, sessionEveryMs, true);
+  const flows = cluster.clients.flows?.({ nowMs, t0Wall }, sessionEveryMs);
   const dataPlane = (await statusOf(cluster, master))?.dataPlane;
   const events: DrillEvent[] = [];
   const asserted: Judgement[] = [];

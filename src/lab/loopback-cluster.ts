@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
-import type { DrillCluster, DrillTime, DrillTraffic, Endpoint, SessionTraffic } from '../drill/cluster';
+import type { DrillCluster, Endpoint } from '../drill/cluster';
 import { flowAnswer } from '../drill/flows';
 import { LoopbackClients } from '../drill/loopback-clients';
 import { pidFileFor } from '../fencing/agents/signal-agent';
@@ -118,7 +118,7 @@ export class LoopbackCluster implements DrillCluster {
     return [...this.vips.values()].find((v) => v.udp === true);
   }
 
-  private get clients(): LoopbackClients {
+  get clients(): LoopbackClients {
     return new LoopbackClients(this.vip, this.udpVip);
   }
 
@@ -145,18 +145,6 @@ export class LoopbackCluster implements DrillCluster {
   /** The nodes whose process owns a listening socket on the VIP: a frozen one still does. */
   vipHolders(): Promise<ReadonlySet<string>> {
     return listenerOwners(this.vip, [...this.children].flatMap(([node, child]) => (child.pid !== undefined && this.running(node) ? [[node, child.pid] as const] : [])));
-  }
-
-  traffic(time: DrillTime, everyMs: number): DrillTraffic {
-    return this.clients.traffic(time, everyMs);
-  }
-
-  sessions(time: DrillTime, everyMs: number, longLived: boolean): SessionTraffic | undefined {
-    return this.clients.sessions(time, everyMs, longLived);
-  }
-
-  flows(time: DrillTime, everyMs: number): SessionTraffic | undefined {
-    return this.clients.flows(time, everyMs);
   }
 
   /** A node's log so far. */

@@ -66,7 +66,7 @@ describe('the drill cluster in network namespaces (integration, root)', function
     const [t0, t0Wall] = [performance.now(), Date.now()];
     await waitFor('d1 to be master', async () => ((await state('d1')) === 'master' ? true : undefined), 20_000, 50);
     await waitFor('the VIP on d1 alone', async () => ((await holders()) === 'd1' ? true : undefined), 5000, 50);
-    traffic = c().traffic({ nowMs: () => Math.round(performance.now() - t0), t0Wall }, 20);
+    traffic = c().clients.traffic({ nowMs: () => Math.round(performance.now() - t0), t0Wall }, 20);
     traffic.start();
     await waitFor('20 answers through the VIP', () => (okSince(0) >= 20 ? true : undefined), 10_000);
     const served = new Set(traffic.samples.filter((s) => s.ok).map((s) => s.server));
