@@ -1,7 +1,9 @@
 // What a drill records, in time order, in milliseconds since the drill started: each
-// director as the drill sampled it over its control socket, each client request, and the
-// drill's own events (the fault, the heal) with the fences the directors reported. This
-// is report.json; the verdict and the timeline picture read nothing else.
+// director as the drill sampled it over its control socket (and what the kernel says it
+// still serves), each client request, session, connection and UDP datagram, the client's
+// neighbour entry in namespaces, and the drill's own events (the fault, the heal) with
+// the fences the directors reported. This is report.json; the verdict and the timeline
+// picture read nothing else.
 import type { VrrpState } from '../vrrp/instance';
 
 export interface DirectorSample {

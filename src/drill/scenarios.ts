@@ -1,6 +1,7 @@
 // The built-in drill scenarios: what each does to the cluster, how it heals, and what it
-// expects. A crash or a freeze must be fenced before anyone takes the VIP; a clean stop
-// is no failure and must fence no one.
+// expects. A crash, a freeze or a cut link must be fenced before anyone takes the VIP; a
+// clean stop is no failure and must fence no one; a clock jump must raise a skew alert
+// that the heal clears. A scenario file's `fault:` steps name these.
 import fs from 'node:fs';
 import path from 'node:path';
 import { faketimeLibrary } from '../lab/faketime';
