@@ -42,7 +42,7 @@ async function commandLine(pid: number): Promise<{ argv: string[]; cwd: string }
 export class AttachedCluster implements DrillCluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-drill-attached-'));
   private readonly processes = new Map<string, Running>();
-  private readonly cuts = new LoopbackLinkCuts(`hadirector_drill_${process.pid}`);
+  private readonly cuts: LoopbackLinkCuts;
   readonly clients: LoopbackClients;
 
   private constructor(
@@ -55,6 +55,7 @@ export class AttachedCluster implements DrillCluster {
     udpVip: Endpoint | undefined,
   ) {
     this.clients = new LoopbackClients(vip, udpVip);
+    this.cuts = new LoopbackLinkCuts(config);
   }
 
   /** The cluster of `file` whose nodes answer in `sockets` (the runtime folder when absent); or why not. */
@@ -152,10 +153,7 @@ export class AttachedCluster implements DrillCluster {
   }
 
   cutLink(a: string, b: string): Promise<string | undefined> {
-    const address = (n: string): string | undefined => this.config.cluster?.nodes.find((x) => x.name === n)?.addresses[0]?.address;
-    const [from, to] = [address(a), address(b)];
-    if (from === undefined || to === undefined) return Promise.resolve(`no address for ${from === undefined ? a : b}`);
-    return this.cuts.cut(from, to);
+    return this.cuts.cut(a, b);
   }
 
   restoreLinks(): Promise<void> {

@@ -103,10 +103,13 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     return 2;
   }
   const chosen = [...new Set(drills.flatMap(faultsOf))];
-  const cannot = chosen.flatMap((s) => {
-    const why = s.unavailable?.();
-    return why === undefined ? [] : [`${s.name} ${why}`];
-  });
+  /** Each chosen scenario that cannot run, with why. */
+  const whyNot = (why: (s: Scenario) => string | undefined): string[] =>
+    chosen.flatMap((s) => {
+      const reason = why(s);
+      return reason === undefined ? [] : [`${s.name} ${reason}`];
+    });
+  const cannot = whyNot((s) => s.unavailable?.());
   if (cannot.length > 0) {
     o.out(`hadirector drill: ${cannot.join('; ')}: leave ${cannot.length === 1 ? 'it' : 'them'} out, or run the drill where ${cannot.length === 1 ? 'it' : 'they'} can run\n`);
     return 2;
@@ -116,10 +119,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     o.out(`hadirector drill: ${cluster.problem}\n`);
     return cluster.exitCode;
   }
-  const refused = chosen.flatMap((s) => {
-    const why = cluster.cannot?.(s.name);
-    return why === undefined ? [] : [`${s.name} ${why}`];
-  });
+  const refused = whyNot((s) => cluster.cannot?.(s.name));
   if (refused.length > 0) {
     o.out(`hadirector drill: ${refused.join('; ')}\n`);
     return 2;

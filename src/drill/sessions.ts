@@ -84,13 +84,19 @@ export function sessionHome(s: SessionSample): string | undefined {
   return s.connection === undefined ? s.server : `${s.server} on connection ${s.connection}`;
 }
 
-/** Sessions kept and lost across the fault: where each client's answers came from before it, against every answer after it. */
-export function sessionFigures(samples: readonly SessionSample[], faultMs: number): SessionFigures {
-  const before = new Map<string, string>();
+/** Where each client's last answer before the fault came from. */
+export function homesBefore(samples: readonly SessionSample[], faultMs: number): Map<string, string> {
+  const homes = new Map<string, string>();
   for (const s of samples) {
     const home = sessionHome(s);
-    if (home !== undefined && s.tMs < faultMs) before.set(s.client, home);
+    if (home !== undefined && s.tMs < faultMs) homes.set(s.client, home);
   }
+  return homes;
+}
+
+/** Sessions kept and lost across the fault: where each client's answers came from before it, against every answer after it. */
+export function sessionFigures(samples: readonly SessionSample[], faultMs: number): SessionFigures {
+  const before = homesBefore(samples, faultMs);
   const moved = new Map<string, string>();
   const answeredAfter = new Set<string>();
   for (const s of samples) {

@@ -9,7 +9,7 @@
 // PNG by resvg. The plot's geometry is fixed (no autosize), so that a time and a lane
 // land on a pixel that timelineGeometry() says.
 import type { DirectorSample, DrillReport, SessionSample } from './report';
-import { sessionHome } from './sessions';
+import { homesBefore, sessionHome } from './sessions';
 import { holderCounts } from './verdict';
 
 export interface Segment {
@@ -55,7 +55,7 @@ export const timelineColours: Readonly<Record<string, string>> = {
 
 export const eventColours: Readonly<Record<string, string>> = { fault: '#d50000', heal: '#00c853', fence: '#ff6d00' };
 
-const bucketMs = 10;
+const clientBucketMs = 10;
 const laneStep = 28;
 const plotWidth = 960;
 const padding = { left: 130, top: 64, right: 150, bottom: 50 } as const;
@@ -108,10 +108,12 @@ function vrrpValue(s: DirectorSample): string {
 export function timelineSegments(report: DrillReport): Segment[] {
   const lanes = new Set(lanesOf(report));
   const out: Segment[] = [];
+  const lastOf = new Map<string, number>();
   const push = (lane: string, startMs: number, endMs: number, value: string): void => {
-    const last = out.at(-1);
-    if (last !== undefined && last.lane === lane && last.value === value && last.endMs >= startMs) out[out.length - 1] = { ...last, endMs };
-    else out.push({ lane, startMs, endMs, value });
+    const i = lastOf.get(lane);
+    const last = i === undefined ? undefined : out[i];
+    if (i !== undefined && last !== undefined && last.value === value && last.endMs >= startMs) out[i] = { ...last, endMs };
+    else lastOf.set(lane, out.push({ lane, startMs, endMs, value }) - 1);
   };
   const byNode = new Map<string, typeof report.directors>();
   for (const s of report.directors) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
@@ -119,9 +121,6 @@ export function timelineSegments(report: DrillReport): Segment[] {
     samples.forEach((s, i) => {
       const end = samples[i + 1]?.tMs ?? report.durationMs;
       if (lanes.has(`${node} VRRP`)) push(`${node} VRRP`, s.tMs, end, vrrpValue(s));
-    });
-    samples.forEach((s, i) => {
-      const end = samples[i + 1]?.tMs ?? report.durationMs;
       push(`${node} quorum`, s.tMs, end, s.state === 'down' ? 'down' : s.quorate === true ? (s.dc === node ? 'quorate, DC' : 'quorate') : 'no quorum');
     });
   }
@@ -135,53 +134,50 @@ export function timelineSegments(report: DrillReport): Segment[] {
       const levels = now.flatMap((x) => (x.skews ?? []).map((k) => k.level));
       push(skewLane, s.tMs, end, levels.includes('critical') ? 'skew critical' : levels.includes('warn') ? 'skew warn' : 'clocks in step');
     }
+    if (lanes.has(syncLane)) push(syncLane, s.tMs, end, now.some((x) => (x.syncLagMs ?? 0) > syncBehindMs) ? 'sync behind 500 ms+' : 'sync in step');
   });
-  latest.clear();
-  if (lanes.has(syncLane)) {
-    report.directors.forEach((s, i) => {
-      latest.set(s.node, s);
-      const behind = [...latest.values()].some((x) => (x.syncLagMs ?? 0) > syncBehindMs);
-      push(syncLane, s.tMs, report.directors[i + 1]?.tMs ?? report.durationMs, behind ? 'sync behind 500 ms+' : 'sync in step');
-    });
-  }
   for (const c of holderCounts(report.directors)) push(holdersLane, c.startMs, c.endMs, c.count === 0 ? 'no holder' : c.count === 1 ? 'one holder' : 'two holders');
   (report.neighbours ?? []).forEach((n, i, all) => push(neighbourLane, n.tMs, all[i + 1]?.tMs ?? report.durationMs, n.node !== undefined ? neighbourValue(n.node) : noNeighbour));
-  const buckets = new Map<number, boolean>();
-  for (const c of report.clients) {
-    const b = Math.floor(c.tMs / bucketMs) * bucketMs;
-    buckets.set(b, (buckets.get(b) ?? true) && c.ok);
+  for (const seg of bucketed(report.clients, clientBucketMs, report.durationMs, (c) => (c.ok ? 'answered' : 'failed'), clientRank)) push(clientLane, seg.startMs, seg.endMs, seg.value);
+  const faultMs = report.events.find((e) => e.kind === 'fault')?.tMs ?? report.durationMs;
+  for (const [lane, samples] of [[sessionsLane, report.sessions], [connectionsLane, report.connections], [flowsLane, report.flows]] as const) {
+    if (samples !== undefined) for (const seg of sessionSegments(samples, faultMs, report.durationMs)) push(lane, seg.startMs, seg.endMs, seg.value);
   }
-  // A request every 20 ms leaves every other bucket empty: a bucket's answer lasts until the next one's.
-  const starts = [...buckets.keys()].sort((a, b) => a - b);
-  starts.forEach((b, i) => push(clientLane, b, starts[i + 1] ?? b + bucketMs, buckets.get(b) === true ? 'answered' : 'failed'));
-  if (report.sessions !== undefined) for (const seg of sessionSegments(report, report.sessions)) push(sessionsLane, seg.startMs, seg.endMs, seg.value);
-  if (report.connections !== undefined) for (const seg of sessionSegments(report, report.connections)) push(connectionsLane, seg.startMs, seg.endMs, seg.value);
-  if (report.flows !== undefined) for (const seg of sessionSegments(report, report.flows)) push(flowsLane, seg.startMs, seg.endMs, seg.value);
   return out;
 }
 
 /** Acknowledgements come in rhythm (the lab's every 250 ms): a change waiting less than this is that rhythm, not a lag. */
 const syncBehindMs = 500;
 const sessionBucketMs = 100;
+const clientRank: Readonly<Record<string, number>> = { answered: 0, failed: 1 };
 const sessionRank: Readonly<Record<string, number>> = { kept: 0, failed: 1, moved: 2 };
 
-/** Sessions in 100 ms buckets: all answered as before the fault (by their server, on their connection), some failed, or some moved. */
-function sessionSegments(report: DrillReport, samples: readonly SessionSample[]): Array<{ startMs: number; endMs: number; value: string }> {
-  const faultMs = report.events.find((e) => e.kind === 'fault')?.tMs ?? report.durationMs;
-  const home = new Map<string, string>();
-  for (const s of samples) {
-    const where = sessionHome(s);
-    if (where !== undefined && (s.tMs < faultMs || !home.has(s.client))) home.set(s.client, where);
-  }
+/**
+ * Samples in buckets of `bucketMs`, each bucket the worst value (by `rank`) of its
+ * samples; a bucket lasts until the next one with samples (a request every 20 ms leaves
+ * every other 10 ms bucket empty), the last one at most to the end of the drill.
+ */
+function bucketed<T extends { readonly tMs: number }>(samples: readonly T[], bucketMs: number, durationMs: number, valueOf: (s: T) => string, rank: Readonly<Record<string, number>>): Array<{ startMs: number; endMs: number; value: string }> {
   const buckets = new Map<number, string>();
   for (const s of samples) {
-    const value = !s.ok ? 'failed' : sessionHome(s) === home.get(s.client) ? 'kept' : 'moved';
-    const b = Math.floor(s.tMs / sessionBucketMs) * sessionBucketMs;
+    const value = valueOf(s);
+    const b = Math.floor(s.tMs / bucketMs) * bucketMs;
     const was = buckets.get(b);
-    if (was === undefined || (sessionRank[value] ?? 0) > (sessionRank[was] ?? 0)) buckets.set(b, value);
+    if (was === undefined || (rank[value] ?? 0) > (rank[was] ?? 0)) buckets.set(b, value);
   }
   const starts = [...buckets.keys()].sort((a, b) => a - b);
-  return starts.map((b, i) => ({ startMs: b, endMs: Math.min(starts[i + 1] ?? b + sessionBucketMs, report.durationMs), value: buckets.get(b) as string }));
+  return starts.map((b, i) => ({ startMs: b, endMs: Math.min(starts[i + 1] ?? b + bucketMs, durationMs), value: buckets.get(b) as string }));
+}
+
+/** Sessions in 100 ms buckets: all answered as before the fault (by their server, on their connection), some failed, or some moved. */
+function sessionSegments(samples: readonly SessionSample[], faultMs: number, durationMs: number): Array<{ startMs: number; endMs: number; value: string }> {
+  const home = homesBefore(samples, faultMs);
+  // A client first answered after the fault is at home where it was first answered.
+  for (const s of samples) {
+    const where = sessionHome(s);
+    if (where !== undefined && !home.has(s.client)) home.set(s.client, where);
+  }
+  return bucketed(samples, sessionBucketMs, durationMs, (s) => (!s.ok ? 'failed' : sessionHome(s) === home.get(s.client) ? 'kept' : 'moved'), sessionRank);
 }
 
 export function timelineGeometry(report: DrillReport): TimelineGeometry {

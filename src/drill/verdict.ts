@@ -124,8 +124,8 @@ export function judge(report: DrillReport, expect: Expectations): { figures: Dri
   }
   const faultMs = report.events.find((e) => e.kind === 'fault')?.tMs ?? 0;
   const kept = (what: string, samples: readonly SessionSample[]): Judgement => {
-    const moved = sessionFigures(samples, faultMs).moved;
-    return { expectation: `no ${what} lost (sync on)`, ok: moved.length === 0, detail: moved.length === 0 ? `${sessionFigures(samples, faultMs).kept} kept` : moved.map((m) => `${m.client} moved from ${m.from} to ${m.to}`).join('; ') };
+    const { kept: n, moved } = sessionFigures(samples, faultMs);
+    return { expectation: `no ${what} lost (sync on)`, ok: moved.length === 0, detail: moved.length === 0 ? `${n} kept` : moved.map((m) => `${m.client} moved from ${m.from} to ${m.to}`).join('; ') };
   };
   if (expect.sessionsKept && report.sync === true && report.sessions !== undefined) judgements.push(kept('session', report.sessions));
   if (expect.sessionsKept && report.sync === true && report.flows !== undefined) judgements.push(kept('UDP flow', report.flows));

@@ -44,7 +44,8 @@ export class LoopbackCluster implements DrillCluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadirector-lab-'));
   private readonly children = new Map<string, ChildProcess>();
   private readonly servers = new Map<string, http.Server | dgram.Socket>();
-  private readonly cuts = new LoopbackLinkCuts(`hadirector_drill_${process.pid}`);
+  private readonly cuts: LoopbackLinkCuts;
+  readonly clients: LoopbackClients;
 
   private constructor(
     readonly file: string,
@@ -56,6 +57,8 @@ export class LoopbackCluster implements DrillCluster {
     readonly reals: ReadonlyMap<string, Endpoint>,
   ) {
     this.configFile = file;
+    this.cuts = new LoopbackLinkCuts(config);
+    this.clients = new LoopbackClients(this.vip, this.udpVip);
   }
 
   /** The file the nodes run: the original, or the lab's copy of it. */
@@ -118,19 +121,9 @@ export class LoopbackCluster implements DrillCluster {
     return [...this.vips.values()].find((v) => v.udp === true);
   }
 
-  get clients(): LoopbackClients {
-    return new LoopbackClients(this.vip, this.udpVip);
-  }
-
-  /** A node's address on the cluster link. */
-  private address(node: string): string | undefined {
-    return this.config.cluster?.nodes.find((n) => n.name === node)?.addresses[0]?.address;
-  }
 
   cutLink(a: string, b: string): Promise<string | undefined> {
-    const [from, to] = [this.address(a), this.address(b)];
-    if (from === undefined || to === undefined) return Promise.resolve(`no address for ${from === undefined ? a : b}`);
-    return this.cuts.cut(from, to);
+    return this.cuts.cut(a, b);
   }
 
   /** On loopback a fence (the `signal` agent) ends the process and nothing else. */

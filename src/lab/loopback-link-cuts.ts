@@ -1,15 +1,21 @@
-// Cutting the link between two lab nodes on loopback: an nftables table of the drill's
-// own drops every packet between their addresses, both ways, at the output hook (a
-// loopback packet passes it once). Needs root; the table is the drill's alone and
+// Cutting the link between two cluster nodes on this host: an nftables table of the
+// drill's own drops every packet between their addresses, both ways, at the output hook
+// (a loopback packet passes it once). Needs root; the table is this process's alone and
 // restore() deletes it whole.
+import type { HadConfig } from '../config/model';
 import { nftBatch, nftUnavailable } from './nft';
 
 export class LoopbackLinkCuts {
+  private readonly table = `hadirector_drill_${process.pid}`;
   private made = false;
 
-  constructor(private readonly table: string) {}
+  constructor(private readonly config: HadConfig) {}
 
-  async cut(a: string, b: string): Promise<string | undefined> {
+  /** Undefined once the nodes `x` and `y` cannot hear each other, else why not. */
+  async cut(x: string, y: string): Promise<string | undefined> {
+    const address = (node: string): string | undefined => this.config.cluster?.nodes.find((n) => n.name === node)?.addresses[0]?.address;
+    const [a, b] = [address(x), address(y)];
+    if (a === undefined || b === undefined) return `no address for ${a === undefined ? x : y}`;
     const why = nftUnavailable();
     if (why !== undefined) return why;
     const family = a.includes(':') ? 'ip6' : 'ip';

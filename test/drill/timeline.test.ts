@@ -6,7 +6,7 @@
 // master, two.
 import assert from 'node:assert/strict';
 import type { DirectorSample, DrillReport } from '../../src/drill/report';
-import { coloursOf, eventColours, neighbourValue, pixelOf, renderTimeline, timelineColours, timelineGeometry, timelineSegments } from '../../src/drill/timeline';
+import { coloursOf, eventColours, neighbourValue, pixelOf, renderTimeline, timelineColours, timelineGeometry, timelineSegments, type TimelineGeometry } from '../../src/drill/timeline';
 import { drillFigures } from '../../src/drill/verdict';
 import { decodePng, type Picture } from '../support/png';
 
@@ -61,6 +61,14 @@ function seen(pic: Picture, x: number, y: number, hex: string, dx = 2): boolean 
   return false;
 }
 
+/** Each lane at each time has its colour, at the pixel pixelOf() names. */
+function assertColours(pic: Picture, g: TimelineGeometry, checks: ReadonlyArray<readonly [number, string, string | undefined]>): void {
+  for (const [tMs, lane, colour] of checks) {
+    const { x, y } = pixelOf(g, tMs, lane);
+    assert.ok(colour !== undefined && near(pic.pixel(x, y), colour), `${lane} at ${tMs} ms (${Math.round(x)}, ${Math.round(y)}): ${pic.pixel(x, y).join(',')}, not ${colour}`);
+  }
+}
+
 describe('drill timeline picture', function () {
   this.timeout(30_000);
 
@@ -91,26 +99,22 @@ describe('drill timeline picture', function () {
     const g = timelineGeometry(report);
     assert.ok(pic.width >= g.left + g.width && pic.height >= g.top + g.height, `${pic.width}x${pic.height}`);
     const at = (tMs: number, lane: string) => pixelOf(g, tMs, lane);
-    const checks: Array<[number, string, string]> = [
-      [1000, 'd1 VRRP', timelineColours.MASTER as string],
-      [3000, 'd1 VRRP', timelineColours.down as string],
-      [1000, 'd2 VRRP', timelineColours.BACKUP as string],
-      [7000, 'd2 VRRP', timelineColours.MASTER as string],
-      [1000, 'd1 quorum', timelineColours['quorate, DC'] as string],
-      [7000, 'd2 quorum', timelineColours['quorate, DC'] as string],
-      [1000, 'w1 quorum', timelineColours.quorate as string],
-      [1000, 'client', timelineColours.answered as string],
-      [3500, 'client', timelineColours.failed as string],
-      [7000, 'client', timelineColours.answered as string],
-      [1000, 'VIP holders', timelineColours['one holder'] as string],
-      [3000, 'VIP holders', timelineColours['no holder'] as string],
-      [1000, 'client ARP', coloursOf(report)[neighbourValue('d1')] as string],
-      [7000, 'client ARP', coloursOf(report)[neighbourValue('d2')] as string],
-    ];
-    for (const [tMs, lane, colour] of checks) {
-      const { x, y } = at(tMs, lane);
-      assert.ok(near(pic.pixel(x, y), colour), `${lane} at ${tMs} ms (${Math.round(x)}, ${Math.round(y)}): ${pic.pixel(x, y).join(',')}, not ${colour}`);
-    }
+    assertColours(pic, g, [
+      [1000, 'd1 VRRP', timelineColours.MASTER],
+      [3000, 'd1 VRRP', timelineColours.down],
+      [1000, 'd2 VRRP', timelineColours.BACKUP],
+      [7000, 'd2 VRRP', timelineColours.MASTER],
+      [1000, 'd1 quorum', timelineColours['quorate, DC']],
+      [7000, 'd2 quorum', timelineColours['quorate, DC']],
+      [1000, 'w1 quorum', timelineColours.quorate],
+      [1000, 'client', timelineColours.answered],
+      [3500, 'client', timelineColours.failed],
+      [7000, 'client', timelineColours.answered],
+      [1000, 'VIP holders', timelineColours['one holder']],
+      [3000, 'VIP holders', timelineColours['no holder']],
+      [1000, 'client ARP', coloursOf(report)[neighbourValue('d1')]],
+      [7000, 'client ARP', coloursOf(report)[neighbourValue('d2')]],
+    ]);
     for (const e of report.events) {
       // A solid rule shows on every lane; the fault's is dashed, so it shows on some rows of a lane.
       const lane = e.kind === 'fault' ? 'd2 VRRP' : 'client';
@@ -136,29 +140,20 @@ describe('drill timeline picture', function () {
     assert.deepEqual(g.lanes, ['d1 VRRP', 'd2 VRRP', 'VIP holders', 'd1 quorum', 'd2 quorum', 'w1 quorum', 'sync lag', 'client', 'sessions']);
     assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sessions').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-2000 kept', '2000-5600 failed', '5600-7000 kept', '7000-10000 moved']);
     assert.deepEqual(timelineSegments(withSessions).filter((s) => s.lane === 'sync lag').map((s) => `${s.startMs}-${s.endMs} ${s.value}`), ['0-6000 sync in step', '6000-8000 sync behind 500 ms+', '8000-10000 sync in step']);
-    const pic = decodePng((await renderTimeline(withSessions)).png);
-    for (const [tMs, lane, colour] of [
+    assertColours(decodePng((await renderTimeline(withSessions)).png), g, [
       [1000, 'sessions', timelineColours.kept],
       [3000, 'sessions', timelineColours.failed],
       [9000, 'sessions', timelineColours.moved],
       [7000, 'sync lag', timelineColours['sync behind 500 ms+']],
       [3000, 'sync lag', timelineColours['sync in step']],
-    ] as Array<[number, string, string]>) {
-      const { x, y } = pixelOf(g, tMs, lane);
-      assert.ok(near(pic.pixel(x, y), colour), `${lane} at ${tMs} ms: ${pic.pixel(x, y).join(',')}, not ${colour}`);
-    }
+    ]);
   });
 
   it('draws the double holder a frozen director makes', async () => {
-    const pic = decodePng((await renderTimeline(frozen)).png);
-    const g = timelineGeometry(frozen);
-    for (const [tMs, lane, colour] of [
+    assertColours(decodePng((await renderTimeline(frozen)).png), timelineGeometry(frozen), [
       [4000, 'd1 VRRP', timelineColours['down, VIP up']],
       [7000, 'VIP holders', timelineColours['two holders']],
       [9000, 'VIP holders', timelineColours['one holder']],
-    ] as Array<[number, string, string]>) {
-      const { x, y } = pixelOf(g, tMs, lane);
-      assert.ok(near(pic.pixel(x, y), colour), `${lane} at ${tMs} ms: ${pic.pixel(x, y).join(',')}, not ${colour}`);
-    }
+    ]);
   });
 });
