@@ -24,7 +24,7 @@ import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
 import { nftBatch, nftUnavailable } from '../lab/nft';
 import { nodeLog, signalPidFile } from '../lab/loopback-cluster';
-import { shiftableClocks, type ShiftableClocks } from '../lab/faketime';
+import { shiftableClocks, shiftClockOf, type ShiftableClocks } from '../lab/faketime';
 import { NetnsLab } from '../lab/netns';
 import { ClientAgentTraffic, clientAgentScript } from './client-agent';
 import type { DrillClients, DrillCluster, DrillTime, DrillTraffic, Endpoint } from './cluster';
@@ -299,10 +299,8 @@ export class NetnsDrillCluster implements DrillCluster {
     }
   }
 
-  async shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
-    if (this.clocks === undefined) return 'the nodes were not started with clocks that can be shifted';
-    await this.clocks.shift(node, offsetMs);
-    return undefined;
+  shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
+    return shiftClockOf(this.clocks, node, offsetMs);
   }
 
   /**

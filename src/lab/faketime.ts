@@ -41,3 +41,10 @@ export function shiftableClocks(dir: string): ShiftableClocks | string {
   const library = faketimeLibrary();
   return library === undefined ? "shifting a node's clock needs libfaketime (apt-get install faketime)" : new ShiftableClocks(dir, library);
 }
+
+/** Shifts a node's clock, or says why it cannot be: its cluster was started without shiftable clocks. */
+export async function shiftClockOf(clocks: ShiftableClocks | undefined, node: string, offsetMs: number): Promise<string | undefined> {
+  if (clocks === undefined) return 'the nodes were not started with clocks that can be shifted';
+  await clocks.shift(node, offsetMs);
+  return undefined;
+}

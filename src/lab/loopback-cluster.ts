@@ -15,7 +15,7 @@ import type { DrillCluster, Endpoint } from '../drill/cluster';
 import { flowAnswer } from '../drill/flows';
 import { LoopbackClients } from '../drill/loopback-clients';
 import { pidFileFor } from '../fencing/agents/signal-agent';
-import { shiftableClocks, type ShiftableClocks } from './faketime';
+import { shiftableClocks, shiftClockOf, type ShiftableClocks } from './faketime';
 import { LoopbackLinkCuts } from './loopback-link-cuts';
 import { listenerOwners } from './socket-owners';
 
@@ -66,10 +66,8 @@ export class LoopbackCluster implements DrillCluster {
   /** When the nodes' clocks can be shifted. */
   private clocks: ShiftableClocks | undefined;
 
-  async shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
-    if (this.clocks === undefined) return 'the nodes were not started with clocks that can be shifted';
-    await this.clocks.shift(node, offsetMs);
-    return undefined;
+  shiftClock(node: string, offsetMs: number): Promise<string | undefined> {
+    return shiftClockOf(this.clocks, node, offsetMs);
   }
 
   /**
