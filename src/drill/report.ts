@@ -23,6 +23,8 @@ export interface DirectorSample {
   readonly peersDown?: readonly string[];
   /** How long the oldest change it sent has waited for a peer's acknowledgement (connection sync), in ms. */
   readonly syncLagMs?: number;
+  /** Its copy of each peer's connection table is whole and current. */
+  readonly copiesWhole?: boolean;
   /** The peers whose clock it finds too far from its own (skew_warn, skew_critical). */
   readonly skews?: ReadonlyArray<{ readonly peer: string; readonly level: 'warn' | 'critical' }>;
 }

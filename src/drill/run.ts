@@ -17,7 +17,7 @@ import type { DrillCluster } from './cluster';
 import { NetnsDrillCluster } from './netns-cluster';
 import { withoutFencing } from './no-fencing';
 import { Progress } from './progress';
-import type { DrillEvent, DrillReport } from './report';
+import type { DirectorSample, DrillEvent, DrillReport } from './report';
 import { Sampler, sampleOf, type StatusForSample } from './sampler';
 import { loadScenarioFile } from './scenario-file';
 import { scenarioNamed, scenarios, type DrillHands, type FaultDone, type Scenario } from './scenarios';
@@ -52,22 +52,35 @@ const pollEveryMs = 100;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface SettledWhen {
+  /** A node not counted (the one a fault just stopped). */
+  readonly except?: string;
+  /** No node alerts on a peer's clock either. */
+  readonly calmClocks?: boolean;
+  /**
+   * Every director's copy of every peer's connection table whole and current: a node just
+   * restarted has pulled its snapshot, so stopping the master next loses no session.
+   */
+  readonly wholeCopies?: boolean;
+}
+
 /**
  * Every node but `except` answering, quorate and settled (a node just started takes
  * nothing over until it has heard every peer or initdead has passed), and exactly one of
- * them master: its name; polled until the deadline. With `calmClocks`, no node may alert
- * on a peer's clock either.
+ * them master: its name; polled until the deadline.
  */
-async function settledMaster(cluster: DrillCluster, deadlineMs: number, except?: string, calmClocks = false): Promise<string | undefined> {
+async function settledMaster(cluster: DrillCluster, deadlineMs: number, when: SettledWhen = {}): Promise<string | undefined> {
   const until = performance.now() + deadlineMs;
   while (performance.now() < until) {
     const samples = await Promise.all(
       cluster.nodes
-        .filter((n) => n !== except)
+        .filter((n) => n !== when.except)
         .map(async (n) => sampleOf(0, n, await statusOf(cluster, n))),
     );
     const masters = samples.filter((s) => s.holdsVip === true).map((s) => s.node);
-    if (samples.every((s) => s.quorate === true && s.settled !== false && (!calmClocks || s.skews === undefined)) && masters.length === 1) return masters[0];
+    const ready = (s: DirectorSample): boolean =>
+      s.quorate === true && s.settled !== false && (when.calmClocks !== true || s.skews === undefined) && (when.wholeCopies !== true || s.copiesWhole !== false);
+    if (samples.every(ready) && masters.length === 1) return masters[0];
     await pause(pollEveryMs);
   }
   return undefined;
@@ -187,7 +200,7 @@ function clusterFor(file: string, o: DrillOptions, chosen: readonly Scenario[]):
 async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number, progress: Progress): Promise<{ report: DrillReport; asserted: Judgement[] }> {
   const say = (text: string): void => progress.line(`drill: ${drill.name}: ${text}`);
   progress.phase(`${drill.name}: waiting for a settled cluster`);
-  const master = await settledMaster(cluster, settledDeadlineMs);
+  const master = await settledMaster(cluster, settledDeadlineMs, { wholeCopies: true });
   if (master === undefined) throw new Error(`${drill.name}: the cluster did not settle (every node quorate and settled, one master) within ${settledDeadlineMs} ms`);
   const t0Wall = Date.now();
   const t0 = performance.now();
@@ -200,7 +213,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
   const dataPlane = (await statusOf(cluster, master))?.dataPlane;
   const events: DrillEvent[] = [];
   const asserted: Judgement[] = [];
-  const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs) };
+  const hands: DrillHands = { ...bind(cluster), settled: () => settledMaster(cluster, settledDeadlineMs, { wholeCopies: true }) };
   const witnesses = cluster.config.cluster?.nodes.filter((n) => n.witness).map((n) => n.name) ?? [];
   /** Faults not healed yet, the last on top. */
   const open: Array<{ scenario: Scenario; hit: FaultDone }> = [];
@@ -235,11 +248,11 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
         }
         if (st.until === 'takeover') {
           progress.phase('waiting for another director to take over');
-          const next = await settledMaster(cluster, mdi + 10_000, open.at(-1)?.hit.node);
+          const next = await settledMaster(cluster, mdi + 10_000, { except: open.at(-1)?.hit.node });
           return say(next === undefined ? 'no other director took the VIP' : `${next} holds the VIP`);
         }
         progress.phase('waiting for the cluster to settle');
-        if ((await settledMaster(cluster, settledDeadlineMs, undefined, drill.expectations.skewAlert)) === undefined) say(`the cluster did not settle within ${settledDeadlineMs} ms`);
+        if ((await settledMaster(cluster, settledDeadlineMs, { calmClocks: drill.expectations.skewAlert, wholeCopies: true })) === undefined) say(`the cluster did not settle within ${settledDeadlineMs} ms`);
         return;
       case 'assert': {
         const latest = await Promise.all(cluster.nodes.map(async (n) => sampleOf(nowMs(), n, await statusOf(cluster, n))));

@@ -12,7 +12,10 @@ export interface StatusForSample {
   /** `userspace`: the director relays every connection itself. */
   readonly dataPlane?: string;
   readonly vrrp?: ReadonlyArray<{ readonly state: string }>;
-  readonly sync?: { readonly peers: ReadonlyArray<{ readonly ms: number }> };
+  readonly sync?: {
+    readonly peers: ReadonlyArray<{ readonly peer: string; readonly ms: number }>;
+    readonly copies?: ReadonlyArray<{ readonly peer: string; readonly inSync: boolean }>;
+  };
   readonly cluster?: {
     readonly view: { readonly quorate: boolean; readonly dc?: string };
     readonly settled?: boolean;
@@ -47,8 +50,13 @@ export function sampleOf(tMs: number, node: string, status: StatusForSample | un
     ...kernel,
     ...(cluster !== undefined ? { quorate: cluster.view.quorate, ...(cluster.settled !== undefined ? { settled: cluster.settled } : {}), peersDown: cluster.peers.filter((p) => p.state === 'dead').map((p) => p.peer), ...(cluster.view.dc !== undefined ? { dc: cluster.view.dc } : {}) } : {}),
     ...(skews.length > 0 ? { skews } : {}),
-    ...(status.sync !== undefined ? { syncLagMs: Math.max(0, ...status.sync.peers.map((p) => p.ms)) } : {}),
+    ...(status.sync !== undefined ? { syncLagMs: Math.max(0, ...status.sync.peers.map((p) => p.ms)), copiesWhole: copiesWhole(status.sync) } : {}),
   };
+}
+
+/** A copy of every peer's table that this director streams to, each whole and current. */
+function copiesWhole(sync: NonNullable<StatusForSample['sync']>): boolean {
+  return sync.peers.every(({ peer }) => sync.copies?.some((c) => c.peer === peer && c.inSync) === true);
 }
 
 export class Sampler {
