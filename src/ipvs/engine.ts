@@ -21,6 +21,7 @@ import { ConnTable } from './conn/table';
 import { estimate, estimatorIntervalMs } from './estimator';
 import type { Destination, DestinationSettings } from './destination';
 import { serviceKeyText, VirtualService, type ServiceKey, type ServiceProtocol, type ServiceSettings } from './service';
+import { DestinationTrash } from './trash';
 
 const ftpPort = 21;
 /** libipvs's IPVS_SVC_PERSISTENT_TIMEOUT, what `ipvsadm -p` gives (its man page says 300). */
@@ -95,6 +96,7 @@ export class IpvsEngine {
   /** ipvsadm --start-daemon state; connection sync itself is hadirector's own (src/sync). */
   readonly syncDaemons = new Map<'master' | 'backup', SyncDaemon>();
   private nextEstimateMs: number;
+  private readonly trash = new DestinationTrash();
 
   constructor(private readonly options: EngineOptions) {
     this.conns = new ConnTable(options.clock.nowMs(), options.connEntriesMax);
@@ -118,8 +120,9 @@ export class IpvsEngine {
     return svc;
   }
 
+  /** ipvsadm -D: its destinations go to the trash, as with -d. */
   deleteService(svc: VirtualService): void {
-    for (const dest of [...svc.destinations]) svc.removeDestination(dest);
+    for (const dest of [...svc.destinations]) this.removeDestination(svc, dest);
     this.services.delete(serviceKeyText(svc.key));
     if (this.lastAdopted?.svc === svc) this.lastAdopted = undefined;
   }
@@ -129,13 +132,21 @@ export class IpvsEngine {
     for (const svc of this.listServices()) this.deleteService(svc);
   }
 
-  addDestination(svc: VirtualService, address: IpAddr, port: number, settings: DestinationSettings): Destination {
-    return svc.addDestination(address, port, settings);
+  /** Destinations deleted but kept, for their connections or until idle a whole period. */
+  get trashedDestinations(): number {
+    return this.trash.size;
   }
 
-  /** ipvsadm -d: its connections keep it (unavailable) until they expire. */
+  /** ipvsadm -a: the destination this service had there, from the trash with its counts, or a new one. */
+  addDestination(svc: VirtualService, address: IpAddr, port: number, settings: DestinationSettings): Destination {
+    const kept = this.trash.take(serviceKeyText(svc.key), address, port);
+    return kept !== undefined ? svc.restoreDestination(kept, settings) : svc.addDestination(address, port, settings);
+  }
+
+  /** ipvsadm -d: into the trash; its connections keep it (unavailable) until they expire. */
   removeDestination(svc: VirtualService, dest: Destination): void {
     svc.removeDestination(dest);
+    this.trash.put(serviceKeyText(svc.key), dest, this.options.clock.nowMs());
   }
 
   /** ipvsadm --set tcp tcpfin udp; a zero leaves that timeout unchanged. */
@@ -268,7 +279,9 @@ export class IpvsEngine {
       this.nextEstimateMs += estimatorIntervalMs;
     }
     if (this.nextEstimateMs <= now) this.nextEstimateMs = now + estimatorIntervalMs;
-    return this.conns.expire(now);
+    const expired = this.conns.expire(now);
+    this.trash.sweep(now);
+    return expired;
   }
 
   /** ipvsadm -Z, for one service or all. */

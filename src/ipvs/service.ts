@@ -76,12 +76,14 @@ export class VirtualService implements ScheduledService {
 
   /** `ipvsadm -a`; the caller has checked that it is new. */
   addDestination(address: IpAddr, port: number, settings: DestinationSettings): Destination {
-    const dest = new Destination(address, port, settings);
-    this.list.unshift(dest);
-    this.byKey.set(dest.key, dest);
-    this.renumber();
-    this.sched.destAdded(this, dest);
-    return dest;
+    return this.link(new Destination(address, port, settings));
+  }
+
+  /** `ipvsadm -a` of a destination this service had, taken back from the trash with what it kept. */
+  restoreDestination(dest: Destination, settings: DestinationSettings): Destination {
+    dest.update(settings);
+    dest.available = true;
+    return this.link(dest);
   }
 
   /** `ipvsadm -e`. */
@@ -103,6 +105,14 @@ export class VirtualService implements ScheduledService {
 
   schedule(packet: PacketFacts): Destination | null {
     return this.sched.schedule(this, packet);
+  }
+
+  private link(dest: Destination): Destination {
+    this.list.unshift(dest);
+    this.byKey.set(dest.key, dest);
+    this.renumber();
+    this.sched.destAdded(this, dest);
+    return dest;
   }
 
   private renumber(): void {

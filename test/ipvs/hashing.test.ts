@@ -1,18 +1,30 @@
 import assert from 'node:assert/strict';
-import { hashTableSize, shHashKey, SourceHashScheduler } from '../../src/ipvs/schedulers/hashing';
+import { dhHashKey, hashTableSize, shHashKey, SourceHashScheduler } from '../../src/ipvs/schedulers/hashing';
 import { dest, ip, packet, serviceWith, settings } from './service-fixture';
 
 const RS1 = '192.168.10.8';
 const RS2 = '192.168.10.9';
 
 describe('sh and dh schedulers', () => {
-  it("hashes an address as the kernel does: (port + addr) × 2654435761, low 8 bits", () => {
-    // 10.0.0.1 = 0x0a000001; only the low byte of the sum matters for the low byte: 0x01 × 0xb1.
-    assert.equal(shHashKey(ip('10.0.0.1'), 0, 0), 0xb1);
-    assert.equal(shHashKey(ip('10.0.0.1'), 1, 0), (2 * 0xb1) & 0xff);
-    assert.equal(shHashKey(ip('10.0.0.1'), 0, 5), (0xb1 + 5) & 0xff);
+  // The expected buckets were computed by the kernel's own expression compiled in C:
+  // hash_32(v, 8) = (u32)(v * 0x61C88647) >> 24, as ip_vs_sh_hashkey() and ip_vs_dh_hashkey() use it.
+  it("hashes an address as the kernel does: hash_32(port + addr, 8), plus the offset", () => {
+    assert.equal(shHashKey(ip('10.0.0.1'), 0, 0), 39);
+    assert.equal(shHashKey(ip('10.0.0.1'), 1, 5), 142);
+    assert.equal(shHashKey(ip('10.0.0.1'), 0, 250), 33, 'the offset wraps at 256');
+    assert.equal(shHashKey(ip('198.51.100.1'), 0, 0), 96);
     // IPv6 folds its four words with xor: 2001:db8::1 → 0x20010db8 ^ 0 ^ 0 ^ 1 = 0x20010db9.
-    assert.equal(shHashKey(ip('2001:db8::1'), 0, 0), Math.imul(0x20010db9, 2654435761) & 0xff);
+    assert.equal(shHashKey(ip('2001:db8::1'), 0, 0), 63);
+    assert.deepEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'].map((a) => dhHashKey(ip(a))), [39, 137, 235, 77, 174]);
+  });
+
+  it('sends 198.51.100.1 where the kernel does: of 10.0.1.1 and 10.0.1.2 added in that order, to 10.0.1.2', () => {
+    // The list is newest first, so the even buckets (96 among them) are 10.0.1.2's. The
+    // older kernels' formula put it in bucket 177, 10.0.1.1's.
+    const svc = serviceWith('sh', ['10.0.1.1', '10.0.1.2']);
+    assert.equal(svc.schedule(packet('198.51.100.1'))?.address.text, '10.0.1.2');
+    svc.editDestination(dest(svc, '10.0.1.1'), settings({ weight: 0 }));
+    assert.equal(svc.schedule(packet('198.51.100.1'))?.address.text, '10.0.1.2', "older kernels' bucket, 177, is 10.0.1.1's: quiescent, it answered 'no destination available'");
   });
 
   it('sh fills the 256 buckets in list order, each destination for as many buckets as its weight', () => {
@@ -23,9 +35,9 @@ describe('sh and dh schedulers', () => {
     assert.equal(sh.bucket(hashTableSize - 1)?.address.text, RS1);
   });
 
-  it('sh sends a client always to the same server: 10.0.0.1 hashes to bucket 177', () => {
+  it('sh sends a client always to the same server: 10.0.0.1 hashes to bucket 39', () => {
     const svc = serviceWith('sh', [{ addr: RS1, weight: 3 }, { addr: RS2, weight: 1 }]);
-    // 177 mod 4 = 1: RS1's run.
+    // 39 mod 4 = 3: RS1's run.
     for (let sport = 1000; sport < 1010; sport++) assert.equal(svc.schedule(packet('10.0.0.1', sport))?.address.text, RS1);
   });
 
@@ -33,7 +45,7 @@ describe('sh and dh schedulers', () => {
     const plain = serviceWith('sh', [{ addr: RS1, weight: 3 }, { addr: RS2, weight: 1 }]);
     plain.editDestination(dest(plain, RS1), settings({ weight: 0 }));
     // A zero weight still takes one bucket per turn: the table is now alternate RS2, RS1.
-    assert.equal(plain.schedule(packet('10.0.0.1')), null, 'bucket 177 is RS1, quiescent');
+    assert.equal(plain.schedule(packet('10.0.0.1')), null, 'bucket 39 is RS1, quiescent');
     const fallback = serviceWith('sh', [{ addr: RS1, weight: 3 }, { addr: RS2, weight: 1 }], { flags: { flag1: true } });
     fallback.editDestination(dest(fallback, RS1), settings({ weight: 0 }));
     assert.equal(fallback.schedule(packet('10.0.0.1'))?.address.text, RS2);
@@ -48,9 +60,10 @@ describe('sh and dh schedulers', () => {
 
   it('dh picks by the packet destination address, one bucket per server, and skips none', () => {
     const svc = serviceWith('dh', [RS1, RS2]);
-    // 10.0.0.1 → bucket 177 (odd) → the second in the list, RS1; 10.0.0.2 → 0x62 (even) → RS2.
+    // 10.0.0.1 → bucket 39 (odd) → the second in the list, RS1; 10.0.0.4 → 77 (odd) → RS1;
+    // 10.0.0.5 → 174 (even) → RS2.
     assert.equal(svc.schedule(packet('1.1.1.1', 1, '10.0.0.1'))?.address.text, RS1);
-    assert.equal(svc.schedule(packet('2.2.2.2', 1, '10.0.0.2'))?.address.text, RS2);
+    assert.equal(svc.schedule(packet('1.1.1.1', 1, '10.0.0.5'))?.address.text, RS2);
     svc.editDestination(dest(svc, RS1), settings({ weight: 0 }));
     assert.equal(svc.schedule(packet('1.1.1.1', 1, '10.0.0.1')), null);
   });

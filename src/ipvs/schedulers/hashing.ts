@@ -1,18 +1,31 @@
 // Source hashing (ip_vs_sh.c) and destination hashing (ip_vs_dh.c): a 256-bucket table
 // filled by walking the destination list (sh gives each destination as many consecutive
 // buckets as its weight, dh one each), indexed by a multiplicative hash of the client
-// (sh) or of the packet's destination address (dh). The same address lands on the same
-// real server as on a kernel director with the same list.
+// (sh) or of the packet's destination address (dh). The hash is the kernel's hash_32()
+// (include/linux/hash.h, as current ip_vs_sh_hashkey() and ip_vs_dh_hashkey() use it): the
+// 32-bit product with 0x61C88647, its top 8 bits. The same address lands
+// on the same real server as on a current kernel director with the same list.
 import { foldAddr, type IpAddr } from '../address';
 import type { Destination } from '../destination';
 import { isSchedulable, RebuildingScheduler, type PacketFacts, type ScheduledService } from './scheduler';
 
-export const hashTableSize = 256;
-const goldenRatioPrime = 2654435761;
+const tableBits = 8;
+export const hashTableSize = 1 << tableBits;
+const goldenRatio32 = 0x61c88647;
 
-/** (offset + (port + address) × 2654435761) mod 256, as the kernel's unsigned arithmetic gives it. */
+/** The kernel's hash_32(value, 8): the top 8 bits of the 32-bit product with GOLDEN_RATIO_32. */
+export function hash32(value: number): number {
+  return Math.imul(value >>> 0, goldenRatio32) >>> (32 - tableBits);
+}
+
+/** ip_vs_sh_hashkey(): (offset + hash_32(port + address)) mod 256. */
 export function shHashKey(addr: IpAddr, port: number, offset: number): number {
-  return (offset + Math.imul((port + foldAddr(addr)) >>> 0, goldenRatioPrime)) & (hashTableSize - 1);
+  return (offset + hash32(port + foldAddr(addr))) & (hashTableSize - 1);
+}
+
+/** ip_vs_dh_hashkey(): hash_32 of the destination address. */
+export function dhHashKey(addr: IpAddr): number {
+  return hash32(foldAddr(addr));
 }
 
 abstract class BucketScheduler extends RebuildingScheduler {
@@ -84,7 +97,7 @@ export class DestinationHashScheduler extends BucketScheduler {
   }
 
   schedule(_svc: ScheduledService, packet: PacketFacts): Destination | null {
-    const dest = this.buckets[Math.imul(foldAddr(packet.daddr), goldenRatioPrime) & (hashTableSize - 1)] ?? null;
+    const dest = this.buckets[dhHashKey(packet.daddr)] ?? null;
     return dest !== null && dest.available && isSchedulable(dest) ? dest : null;
   }
 }
