@@ -6,7 +6,8 @@ import { summarize } from '../config/summary';
 import { secretOptionNames } from '../fencing/config';
 import type { CliIo } from './io';
 import { isWitness, type HadConfig } from '../config/model';
-import { planServices, runRefusals } from '../director/service-plan';
+import { choosePlane, hostPlaneFacts, type PlaneDecision } from '../director/plane-choice';
+import { planServices, runRefusals, type ServicePlan } from '../director/service-plan';
 import { probeFor } from '../health/probes';
 
 export interface CheckConfigOptions {
@@ -37,7 +38,8 @@ export function runCheckConfig(options: CheckConfigOptions, io: CliIo): number {
     return 1;
   }
   for (const line of summarize(result.configs)) io.stdout(line + '\n');
-  const { refused, notRun } = whatRunLeaves(result.configs);
+  const { refused, notRun, planes } = whatRunLeaves(result.configs, io.root === true);
+  for (const line of planes) io.stdout(`data plane: ${line}\n`);
   for (const line of notRun) io.stdout(`not run: ${line}\n`);
   if (refused.length > 0) {
     for (const line of refused) io.stderr(`run refuses: ${line}\n`);
@@ -49,23 +51,37 @@ export function runCheckConfig(options: CheckConfigOptions, io: CliIo): number {
 }
 
 /**
- * What `run` would refuse (a service or real server the userspace data plane cannot
- * carry: DR, TUN, fwmark, SCTP) and what it would leave out (checkers it does not run),
- * on every node that runs services.
+ * Which data plane `run` would give each virtual server on this host and why, what it
+ * would refuse (a service the plane cannot carry: DR or fwmark on the userspace relay,
+ * TUN where the kernel has no ipip), and what it would leave out (checkers it does not
+ * run), on every node that runs services.
  */
-function whatRunLeaves(configs: readonly HadConfig[]): { refused: string[]; notRun: string[] } {
+function whatRunLeaves(configs: readonly HadConfig[], root: boolean): { refused: string[]; notRun: string[]; planes: string[] } {
   const refused = new Set<string>();
   const notRun = new Set<string>();
+  const planes = new Set<string>();
   for (const config of configs) {
     if (isWitness(config)) continue;
+    const decision = choosePlane(config.global.dataPlane, hostPlaneFacts(config, root));
+    if ('error' in decision) {
+      refused.add(decision.error);
+      continue;
+    }
     for (const plan of planServices(config.virtualServers, config.virtualServerGroups).plans) {
-      for (const r of runRefusals(plan)) refused.add(r);
+      const refusals = runRefusals(plan, decision);
+      for (const r of refusals) refused.add(r);
+      if (refusals.length === 0) planes.add(`${plan.id}: ${planeOf(plan, decision)} (${decision.why})`);
       for (const m of plan.members) {
         for (const c of m.checkers) if (probeFor(c, { address: m.address, port: m.port }) === undefined) notRun.add(`${c.where.file}:${c.where.line}:${c.where.col}: ${c.kind} of ${m.id} (not supported yet: the server counts as up)`);
       }
     }
   }
-  return { refused: [...refused], notRun: [...notRun] };
+  return { refused: [...refused], notRun: [...notRun], planes: [...planes] };
+}
+
+function planeOf(plan: ServicePlan, decision: PlaneDecision): string {
+  if (decision.plane === 'userspace') return 'the userspace relay, LVS-NAT';
+  return plan.source.method === 'DR' ? 'the kernel, LVS-DR (nftables netdev ingress and fwd)' : 'the kernel, LVS-NAT (nftables dnat and conntrack)';
 }
 
 function plural(n: number, word: string): string {

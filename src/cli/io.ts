@@ -8,6 +8,8 @@ export interface CliIo {
   readonly readStdin: () => Promise<string>;
   /** Whether stdout is a terminal (a progress line is redrawn in place there). */
   readonly isTTY?: boolean;
+  /** Whether the command runs as root (check-config then asks the kernel what it takes). */
+  readonly root?: boolean;
 }
 
 /** EX_IOERR: output could not be written. */
@@ -29,6 +31,7 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     env: process.env,
     isTTY: process.stdout.isTTY === true,
+    root: process.getuid?.() === 0,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

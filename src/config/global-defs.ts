@@ -7,6 +7,7 @@ import type { Token } from './token';
 import type { Statement } from './tree';
 import {
   addressArg,
+  choiceArg,
   commandArg,
   expectArgs,
   flagArg,
@@ -41,8 +42,13 @@ export interface LvsTimeouts {
   udpS?: number;
 }
 
+/** Which data plane forwards the virtual servers' traffic (auto: the kernel when root and it has what the services need). */
+export const dataPlaneChoices = ['kernel', 'userspace', 'auto'] as const;
+export type DataPlaneChoice = (typeof dataPlaneChoices)[number];
+
 export interface GlobalDefs {
   routerId?: string;
+  dataPlane: DataPlaneChoice;
   notificationEmails: string[];
   notificationEmailFrom?: string;
   smtpServer?: IpAddress & { port: number };
@@ -70,6 +76,7 @@ export interface GlobalDefs {
 
 export function newGlobalDefs(): GlobalDefs {
   return {
+    dataPlane: 'auto',
     notificationEmails: [],
     smtpConnectTimeoutMs: 30_000,
     vrrpVersion: 2,
@@ -95,6 +102,7 @@ export const globalDefsSpec: BlockSpec<GlobalDefs> = {
   name: 'global_defs',
   keywords: {
     router_id: (s, t, cx) => set(t, 'routerId', wordArg(cx, s)),
+    data_plane: (s, t, cx) => set(t, 'dataPlane', choiceArg(cx, s, dataPlaneChoices)),
     notification_email: (s, t, cx) => {
       t.notificationEmails.push(...nameListBlock(cx, s).map((n) => n.text));
     },

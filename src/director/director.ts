@@ -1,7 +1,8 @@
-// One director: the IPVS table built from the virtual_server blocks, the userspace data
-// plane serving it, health checks deciding which real servers are in it, and the control
+// One director: the IPVS table built from the virtual_server blocks, the data plane
+// serving it (the kernel's nftables rules, or the userspace relay), health checks deciding which real servers are in it, and the control
 // API. It owns the lifecycle: start, reload (apply the difference, keep every
 // established connection), stop (stop accepting, drain, release).
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { capNetAdmin, hasCapability } from '../common/capabilities';
 import { RealClock, type Clock, type TimerHandle } from '../common/clock';
@@ -15,12 +16,15 @@ import { HealthMonitor, type HealthTarget, type ServerHealth } from '../health/m
 import { ServicePool, type DesiredDest } from '../health/pool';
 import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/probes';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
+import { nftBatch } from '../common/nft';
+import { KernelPlane, type KernelShape, type NftApply } from '../ipvs/dataplane/nftables/kernel-plane';
+import type { DataPlane } from '../ipvs/dataplane/plane';
 import { UserspacePlane, userspaceAdmit } from '../ipvs/dataplane/userspace-plane';
 import { IpvsEngine } from '../ipvs/engine';
 import { runIpvsadm } from '../ipvs/ipvsadm/execute';
 import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
 import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
-import type { VirtualService } from '../ipvs/service';
+import { serviceKeyText, type VirtualService } from '../ipvs/service';
 import { RefusedRequest, type ControlRequest, type IpvsadmResult } from './control-protocol';
 import { vipPermission, type VipPermission } from '../cluster/quorum';
 import { ClusterMember } from './cluster-member';
@@ -34,7 +38,8 @@ import { loopbackDriver } from '../vip/driver';
 import { processRunner, type CommandRunner } from '../vip/linux-driver';
 import { VmacDevices, procSysctls, type Sysctls } from '../vip/vmac-devices';
 import { selectAddressDriver } from '../vip/select';
-import { planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
+import { choosePlane, hostPlaneFacts, kernelMethod, type HostPlaneFacts, type PlaneDecision } from './plane-choice';
+import { forwardOfMethod, planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
 import { advertSource, wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireInstanceStatus } from './wire-vrrp';
 import { WireCarrier, type WireSocketOpener, type WireSocketStatus, type WireStats } from './wire-carrier';
@@ -68,6 +73,15 @@ export interface DirectorOptions {
   readonly interfaces?: InterfaceAddresses;
   /** Tests replace the interfaces' sysctl files (use_vmac). */
   readonly sysctls?: Sysctls;
+  /** What the host offers the data planes; by default, root and the kernel probe's word. */
+  readonly hostPlane?: HostPlaneFacts;
+  /** Tests replace `nft -f` for the kernel plane. */
+  readonly nftApply?: NftApply;
+}
+
+/** jhash's seed for the kernel plane: from the cluster's id, so every director of a cluster hashes a flow alike. */
+function hashSeedOf(config: HadConfig): number {
+  return createHash('sha256').update(config.cluster?.clusterId ?? config.global.routerId ?? 'hadirector').digest().readUInt32BE(0);
 }
 
 const rawVrrpSockets: WireSocketOpener = (family, iface, group, received) => openVrrpSocket({ family, interface: iface, group, received });
@@ -90,7 +104,8 @@ const withoutPositions = (value: unknown): string => JSON.stringify(value, (k, v
 
 export class Director {
   readonly engine: IpvsEngine;
-  readonly plane: UserspacePlane;
+  readonly plane: DataPlane;
+  private readonly planeDecision: PlaneDecision | { readonly error: string };
   private readonly health: HealthMonitor;
   private readonly control: ControlServer;
   private readonly metrics: Registry;
@@ -120,17 +135,25 @@ export class Director {
     this.fenceRunner = new AgentRunner(this.clock);
     this.startedWallMs = this.clock.wallMs();
     this.engine = new IpvsEngine({ clock: this.clock, rng: options.rng ?? systemRng });
-    this.plane = new UserspacePlane(
-      this.engine,
-      {
-        warn: (message, fields) => this.log.warn(message, { component: 'dataplane', ...fields }),
-        info: (message, fields) => this.log.info(message, { component: 'dataplane', ...fields }),
-      },
-      options.upstreamConnectTimeoutMs,
-      options.tcpRelay ?? 'handles',
-    );
+    const root = options.root ?? hasCapability(capNetAdmin);
+    this.planeDecision = choosePlane(options.config.global.dataPlane, options.hostPlane ?? hostPlaneFacts(options.config, root));
+    const events = {
+      warn: (message: string, fields: Record<string, unknown>) => this.log.warn(message, { component: 'dataplane', ...fields }),
+      info: (message: string, fields: Record<string, unknown>) => this.log.info(message, { component: 'dataplane', ...fields }),
+    };
+    const decision = this.planeDecision;
+    this.plane =
+      'plane' in decision && decision.plane === 'kernel'
+        ? new KernelPlane({
+            engine: this.engine,
+            apply: options.nftApply ?? ((batch) => nftBatch(batch)),
+            events,
+            hashSeed: hashSeedOf(options.config),
+            shapeOf: (svc) => this.kernelShape(svc, decision),
+          })
+        : new UserspacePlane(this.engine, events, options.upstreamConnectTimeoutMs, options.tcpRelay ?? 'handles');
     const driver = selectAddressDriver(options.config, {
-      root: options.root ?? hasCapability(capNetAdmin),
+      root,
       clock: this.clock,
       ...(options.commandRunner !== undefined ? { runner: options.commandRunner } : {}),
       warn: (message) => this.log.warn(message, { component: 'vip' }),
@@ -158,10 +181,17 @@ export class Director {
   /** Builds and starts everything, or explains every reason it cannot. */
   static async start(options: DirectorOptions): Promise<Director> {
     const director = new Director(options);
+    const decision = director.planeDecision;
+    if ('error' in decision) throw new StartError([decision.error]);
+    director.log.info(`data plane: ${decision.plane} (${decision.why})`, { component: 'dataplane' });
     const { plans, errors } = director.plan(options.config);
-    errors.push(...plans.flatMap((p) => runRefusals(p)));
+    errors.push(...plans.flatMap((p) => runRefusals(p, decision)));
     if (director.driverProblem !== undefined) errors.push(director.driverProblem);
     if (errors.length > 0) throw new StartError(errors);
+    if (director.plane instanceof KernelPlane) {
+      const leftover = await director.plane.start();
+      if (leftover !== undefined) throw new StartError([`nftables: ${leftover} (HAD_KERNEL_PLANE)`]);
+    }
     await director.makeVmacs();
     await director.vrrp.removeLeftovers();
     for (const plan of plans) director.addService(plan);
@@ -215,7 +245,9 @@ export class Director {
   /** Applies a new configuration; a refused one changes nothing and its problems are returned. */
   async reload(config: HadConfig): Promise<string[]> {
     const { plans, errors } = this.plan(config);
-    errors.push(...plans.flatMap((p) => runRefusals(p)));
+    const decision = this.planeDecision;
+    if ('error' in decision) return [decision.error];
+    errors.push(...plans.flatMap((p) => runRefusals(p, decision)));
     if (errors.length > 0) return errors;
     const wanted = new Map(plans.map((p) => [p.id, p]));
     for (const [id, active] of this.services) {
@@ -406,15 +438,16 @@ export class Director {
       configFile: this.options.configFile,
       startedAt: new Date(this.startedWallMs).toISOString(),
       uptimeS: Math.floor((this.clock.wallMs() - this.startedWallMs) / 1000),
-      dataPlane: 'userspace',
-      tcpRelay: this.plane.tcpRelay,
+      dataPlane: this.plane.kind,
+      ...('plane' in this.planeDecision ? { dataPlaneWhy: this.planeDecision.why } : {}),
+      ...(this.plane instanceof UserspacePlane ? { tcpRelay: this.plane.tcpRelay } : {}),
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       ...(this.member !== undefined ? { fencing: this.member.plane.fencing.status() } : {}),
       vrrp: this.vrrpStatus(),
       ...(this.carrier !== undefined ? { vrrpSockets: this.carrier.socketStatus() } : {}),
       ...(this.sync !== undefined ? { sync: this.sync.status() } : {}),
       connectionEntries: this.engine.conns.size,
-      relays: this.plane.liveRelays,
+      ...(this.plane instanceof UserspacePlane ? { relays: this.plane.liveRelays } : {}),
       dataPlaneEvents: { ...this.plane.counters },
       services: [...this.services.values()].map(({ plan, pool }) => ({
         service: plan.id,
@@ -447,7 +480,7 @@ export class Director {
       engine: this.engine,
       ports: names,
       printer: ipvsadmPrinter(names, () => this.clock.nowMs()),
-      admit: userspaceAdmit,
+      ...(this.plane instanceof UserspacePlane ? { admit: userspaceAdmit } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
     });
   }
@@ -576,13 +609,26 @@ export class Director {
     this.notify(lost ? plan.quorumDown : plan.quorumUp, plan.id);
   }
 
+  /**
+   * How a service goes through the kernel: the method its real servers share (the
+   * virtual_server's lb_kind while it has none), and for DR the device its VIP is on.
+   */
+  private kernelShape(svc: VirtualService, decision: Extract<PlaneDecision, { plane: 'kernel' }>): KernelShape {
+    const plan = [...this.services.values()].find((s) => serviceKeyText(s.plan.key) === serviceKeyText(svc.key))?.plan;
+    const destinations = svc.destinations.length > 0 || plan === undefined ? svc.destinations : [{ forward: forwardOfMethod(plan.source.method), key: '' }];
+    const m = kernelMethod({ key: svc.key, destinations }, decision.offer);
+    if ('refused' in m || m.method === 'nat') return m;
+    const address = svc.key.kind === 'address' ? svc.key.address.text : '';
+    const device = this.vrrp.deviceOf(address);
+    return device !== undefined ? { method: 'dr', device } : { refused: `DR needs the device the VIP comes in on, and no vrrp_instance carries ${address} (HAD_KERNEL_DR)` };
+  }
+
   private notify(command: Command | undefined, subject: string): void {
     if (command === undefined) return;
     runNotify(command, (message) => this.log.warn(message, { component: 'notify', subject }));
   }
 }
 
-/** Why the userspace plane cannot serve a planned service, at the block that says so. */
 /** Applies the difference between two wanted sets of real servers to a service. */
 export function applyDests(engine: IpvsEngine, svc: VirtualService, before: readonly DesiredDest[], after: readonly DesiredDest[]): void {
   const addr = (d: DesiredDest): IpAddr | undefined => parseIpAddr(d.address);

@@ -3,7 +3,7 @@
 // `ipvsadm -Z`, which Prometheus reads as a counter reset.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { IpvsEngine } from '../ipvs/engine';
-import type { PlaneCounters } from '../ipvs/dataplane/userspace-plane';
+import type { PlaneCounters } from '../ipvs/dataplane/plane';
 import type { ServerHealth } from '../health/monitor';
 import { serviceDisplayName } from '../ipvs/service';
 import type { SyncStatus } from './cluster-sync';

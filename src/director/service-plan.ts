@@ -9,7 +9,7 @@ import { serviceDisplayName, type ServiceKey, type ServiceProtocol, type Service
 import type { CheckerConfig } from '../health/config';
 import type { PoolMember, PoolOptions } from '../health/pool';
 import type { Command } from '../config/values';
-import { userspaceRefusal } from '../ipvs/dataplane/userspace-plane';
+import { planeRefusal, type PlaneDecision } from './plane-choice';
 
 /** A group range wider than this is refused: it would be a typo, not a farm. */
 export const groupRangeMax = 256;
@@ -34,19 +34,33 @@ export interface ServicePlan {
   readonly source: VirtualServerConfig;
 }
 
-/** Why `run` cannot serve a planned service or one of its real servers, each at its FILE:LINE:COL. */
-export function runRefusals(plan: ServicePlan): string[] {
+/**
+ * Why `run` cannot serve a planned service or one of its real servers on the plane it
+ * runs, each at its FILE:LINE:COL. The kernel plane forwards a whole service one way, so
+ * its refusal is the service's; the userspace relay refuses real server by real server.
+ */
+export function runRefusals(plan: ServicePlan, decision: PlaneDecision): string[] {
   const at = (w: { file: string; line: number; col: number }): string => `${w.file}:${w.line}:${w.col}`;
-  const service = userspaceRefusal({ key: plan.key, destinations: [] });
+  if (decision.plane === 'kernel') {
+    const members = plan.members.length > 0 ? plan.members.map((m) => ({ forward: m.settings.forward, key: `${m.address}:${m.port}` })) : [{ forward: forwardOf[plan.source.method], key: '' }];
+    const refusal = planeRefusal(decision, { key: plan.key, destinations: members });
+    return refusal === undefined ? [] : [`${at(plan.source.where)}: ${refusal}`];
+  }
+  const service = planeRefusal(decision, { key: plan.key, destinations: [] });
   if (service !== undefined) return [`${at(plan.source.where)}: ${service}`];
   return plan.members.flatMap((m, i) => {
-    const refusal = userspaceRefusal({ key: plan.key, destinations: [{ forward: m.settings.forward, key: `${m.address}:${m.port}` }] });
+    const refusal = planeRefusal(decision, { key: plan.key, destinations: [{ forward: m.settings.forward, key: `${m.address}:${m.port}` }] });
     const where = plan.source.realServers[i]?.where ?? plan.source.where;
     return refusal === undefined ? [] : [`${at(where)}: ${refusal}`];
   });
 }
 
 const forwardOf: Record<ForwardingMethod, ForwardMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
+
+/** ipvsadm's forwarding method for a virtual_server's lb_kind. */
+export function forwardOfMethod(method: ForwardingMethod): ForwardMethod {
+  return forwardOf[method];
+}
 
 function schedulerFlags(flags: readonly string[]): SchedulerFlags {
   const has = (...names: string[]): boolean => names.some((n) => flags.includes(n));

@@ -11,7 +11,7 @@ import type { Logger } from '../common/log';
 import type { NodeConfig } from '../cluster/config';
 import type { HadConfig } from '../config/model';
 import type { Command } from '../config/values';
-import type { UserspacePlane } from '../ipvs/dataplane/userspace-plane';
+import type { DataPlane } from '../ipvs/dataplane/plane';
 import { instanceBindings, syncGroupOf } from '../track/bindings';
 import { hostProbes, type TrackProbes } from '../track/probes';
 import { Trackers } from '../track/trackers';
@@ -52,7 +52,7 @@ export class VrrpInstances {
 
   constructor(
     private readonly config: HadConfig,
-    private readonly dataPlane: UserspacePlane,
+    private readonly dataPlane: DataPlane,
     private readonly driver: AddressDriver,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -224,6 +224,16 @@ export class VrrpInstances {
 
   private reportProblems(problems: readonly string[]): void {
     for (const p of problems) this.log.error(p, { component: 'vip', code: 'HAD_VIP' });
+  }
+
+  /** The device a VIP is on (its own `dev`, else its instance's interface), when an instance carries it. */
+  deviceOf(address: string): string | undefined {
+    for (const vi of this.config.vrrpInstances) {
+      const set = this.vipSet(vi);
+      const vip = set.addresses.find((a) => a.address === address);
+      if (vip !== undefined) return vip.dev ?? set.interface;
+    }
+    return undefined;
   }
 
   private vipSet(vi: VrrpInstanceConfig): VipSet {

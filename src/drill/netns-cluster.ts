@@ -15,14 +15,17 @@
 // real host. Text is enough: the drill runs the lab's own
 // file, written for loopback, in which 127.0.0.N is only ever an address and `lo` only
 // ever the interface; and rewriting the text keeps its definitions, @node lines and
-// comments as they were, which no parse and print would.
+// comments as they were, which no parse and print would. `data_plane userspace` goes
+// into global_defs: the real servers share the client's subnet, so only the relay,
+// which answers the client itself, serves them (LVS-NAT in the kernel would need their
+// route back through the director).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import type { HadConfig } from '../config/model';
-import { nftBatch, nftUnavailable } from '../lab/nft';
+import { nftBatch, nftUnavailable } from '../common/nft';
 import { nodeLog, signalPidFile } from '../lab/loopback-cluster';
 import { shiftableClocks, shiftClockOf, type ShiftableClocks } from '../lab/faketime';
 import { NetnsLab } from '../lab/netns';
@@ -96,6 +99,7 @@ export function namespacedConfig(text: string, subnet: string, prefix: string): 
       else if (block === 'tracked') line = line.replace(new RegExp(`${condition}lo(?=\\s|$)`), '$1eth0');
       else if (vipBlockOpens.test(line)) block = 'vips';
       else if (trackBlockOpens.test(line)) block = 'tracked';
+      if (/^global_defs\s*\{/.test(line)) return `${line}\n    data_plane userspace`;
       return line;
     })
     .join('\n');

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { faketimeLibrary } from '../lab/faketime';
-import { nftUnavailable } from '../lab/nft';
+import { nftUnavailable } from '../common/nft';
 import type { DrillCluster } from './cluster';
 import { defaultExpectations, type Expectations } from './verdict';
 

@@ -3,7 +3,7 @@
 // (a loopback packet passes it once). Needs root; the table is this process's alone and
 // restore() deletes it whole.
 import type { HadConfig } from '../config/model';
-import { nftBatch, nftUnavailable } from './nft';
+import { nftBatch, nftUnavailable } from '../common/nft';
 
 export class LoopbackLinkCuts {
   private readonly table = `hadirector_drill_${process.pid}`;

@@ -63,6 +63,10 @@ export interface PairSettings {
  */
 export function pairConfig(s: PairSettings): string {
   return `
+global_defs {
+    # The real server shares the client's subnet: the relay answers the client itself.
+    data_plane userspace
+}
 cluster {
     cluster_id ${s.clusterId}
     auth_key_file cluster.key

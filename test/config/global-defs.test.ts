@@ -7,6 +7,7 @@ describe('global_defs', () => {
     it("with no global_defs the defaults are keepalived's: VRRPv2, group 224.0.0.18, GARP 5 now and 5 more after 5 s", () => {
       const { config } = loadText('');
       assert.deepEqual(config.global, {
+        dataPlane: 'auto',
         notificationEmails: [],
         smtpConnectTimeoutMs: 30_000,
         vrrpVersion: 2,
@@ -115,6 +116,14 @@ describe('global_defs', () => {
       assert.deepEqual(config.global.smtpServer, { address: '2001:db8::25', family: 6, port: 25 });
     });
 
+    it('data_plane takes kernel, userspace or auto', () => {
+      for (const choice of ['kernel', 'userspace', 'auto'] as const) {
+        const result = loadText(`global_defs {\n  data_plane ${choice}\n}\n`);
+        assertClean(result);
+        assert.equal(result.config.global.dataPlane, choice);
+      }
+    });
+
     it('script_user with a user alone has no group', () => {
       const { config } = loadText('global_defs {\n  script_user nobody\n}\n');
       assert.deepEqual(config.global.scriptUser, { user: 'nobody' });
@@ -180,6 +189,7 @@ describe('global_defs', () => {
       { line: 'lvs_timeouts tcp 0', bad: '0', code: 'HAD_CFG_OUT_OF_RANGE' },
       { line: 'lvs_timeouts tcp 2678401', bad: '2678401', code: 'HAD_CFG_OUT_OF_RANGE' },
       { line: 'lvs_timeouts sctp 30', bad: 'sctp', code: 'HAD_CFG_BAD_VALUE' },
+      { line: 'data_plane fast', bad: 'fast', code: 'HAD_CFG_BAD_VALUE' },
       { line: 'lvs_timeouts tcp 30 udp', bad: 'udp', code: 'HAD_CFG_BAD_VALUE' },
     ];
     for (const c of cases) {

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { controlRequest } from '../../src/director/control-client';
 import type { DrillTraffic } from '../../src/drill/cluster';
 import { NetnsDrillCluster, drillSubnet } from '../../src/drill/netns-cluster';
-import { nftUnavailable } from '../../src/lab/nft';
+import { nftUnavailable } from '../../src/common/nft';
 import { netnsUnavailable } from '../../src/lab/netns';
 import { waitFor } from '../support/director-process';
 import { repoRoot } from '../support/paths';

@@ -11,29 +11,13 @@ import type { ForwardMethod } from '../destination';
 import { serviceDisplayName, serviceKeyText, type ServiceKey, type VirtualService } from '../service';
 import type { IpvsadmCommand } from '../ipvsadm/parse';
 import { ConnectDeadlines, DeferredShutdowns, rawListen, RawRelay, rawTcp, type RawBindings, type TcpHandle } from './raw-tcp';
+import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from './plane';
 import { TcpRelay } from './tcp-relay';
 import { UdpService } from './udp-flows';
 
 export const upstreamConnectTimeoutDefaultMs = 5000;
 /** How often a listener that could not bind is tried again while its address is held. */
 const listenRetryMs = 250;
-
-/** What the plane counts beyond the engine's own counters. */
-export interface PlaneCounters {
-  accepted: number;
-  noDestination: number;
-  upstreamRefused: number;
-  upstreamTimeout: number;
-  upstreamError: number;
-  udpDropped: number;
-}
-
-export interface PlaneEvents {
-  /** Something an operator should hear about: a listener that failed, a server that refused. */
-  warn(message: string, fields: Record<string, unknown>): void;
-  /** A listener that failed before is up now. */
-  info(message: string, fields: Record<string, unknown>): void;
-}
 
 /** What the refusal rules read of a service: a VirtualService, or a planned one. */
 export interface ServiceShape {
@@ -60,8 +44,9 @@ interface Listener {
   close(): void;
 }
 
-export class UserspacePlane {
-  readonly counters: PlaneCounters = { accepted: 0, noDestination: 0, upstreamRefused: 0, upstreamTimeout: 0, upstreamError: 0, udpDropped: 0 };
+export class UserspacePlane implements DataPlane {
+  readonly kind = 'userspace';
+  readonly counters: PlaneCounters = zeroPlaneCounters();
   private readonly listeners = new Map<string, Listener>();
   private readonly relays = new Map<Connection, TcpRelay | RawRelay>();
   /** Node's own TCP handles when present (twice as fast on new connections); net.Socket otherwise. */

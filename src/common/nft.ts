@@ -1,5 +1,5 @@
-// nftables for the lab and the drills: a batch through `nft -f -`, and whether nft can
-// run here at all.
+// nftables: a batch through `nft -f -` (applied atomically, or not at all), and whether
+// nft can run here.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -18,9 +18,9 @@ export function nftBatch(batch: string, wrap: readonly string[] = []): Promise<s
   });
 }
 
-/** Why nftables cannot cut links here, or undefined when it can. */
-export function nftUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (the cut is an nftables rule)';
+/** Why nftables cannot be used here, or undefined when it can; `purpose` says what needs it. */
+export function nftUnavailable(purpose = 'the cut is an nftables rule'): string | undefined {
+  if (process.getuid?.() !== 0) return `needs root (${purpose})`;
   if (!nftPaths.some((p) => fs.existsSync(p))) return 'needs nft (apt-get install nftables)';
   return undefined;
 }

@@ -1,0 +1,267 @@
+// The kernel plane's rules: the engine's services rendered as one nftables batch, applied
+// atomically with `nft -f`. LVS-NAT lives in an `ip` / `ip6` table: a prerouting nat chain
+// sends each service's new connections to its chain, which picks a real server into the
+// connection's ct mark (a persistence map first, then the schedule map) and DNATs to that
+// server; conntrack keeps every later packet on it. LVS-DR lives in a `netdev` table: an
+// ingress chain on the VIP's device picks a real server per flow into the packet mark,
+// remembers the flow in a map with a timeout (so a TCP stream keeps its server when the
+// set changes), and `fwd`s the packet unchanged to the server's MAC; replies go from the
+// real server straight to the client. No conntrack on the director for DR.
+//
+// A render knows what the previous one created, so it flushes what stays, deletes what
+// went, and never touches the dynamic maps (persistence, DR flows) of a service that
+// stays: a reconcile keeps every client where it was.
+import { prefixMask } from '../../address';
+import type { Destination } from '../../destination';
+import type { VirtualService } from '../../service';
+import { scheduleMap, type ScheduleMap } from './schedule-map';
+
+export const tableName = 'hadirector';
+/** How many clients a persistence map, and flows a DR flow map, hold at most (nft's default is 65535). */
+export const persistenceEntriesMax = 65_536;
+export const flowEntriesMax = 1_048_576;
+
+/** How a service's real servers are reached through the kernel plane. */
+export type KernelMethod = 'nat' | 'dr';
+
+export interface KernelService {
+  readonly svc: VirtualService;
+  readonly method: KernelMethod;
+  /** A short name unique in the table and stable while the service lives: `s1`, `s2`. */
+  readonly name: string;
+  /** DR: the device the VIP's traffic comes in on, and the real servers are reached through. */
+  readonly device?: string;
+}
+
+export interface RulesetInput {
+  readonly services: readonly KernelService[];
+  /** The mark that stands for a destination: unique in the table, stable while it lives, never 0. */
+  readonly markOf: (dest: Destination) => number;
+  /** jhash's seed, shared by the cluster, so every director hashes a flow alike. */
+  readonly hashSeed: number;
+  /** How long a DR flow is remembered after its last packet (IPVS's tcp and udp timeouts). */
+  readonly flowTimeoutS: { readonly tcp: number; readonly udp: number; readonly sctp: number };
+}
+
+/** The objects a render leaves in the kernel, `FAMILY KIND NAME`, for the next render to reconcile against. */
+export type RenderedObjects = ReadonlySet<string>;
+
+export interface Rendered {
+  readonly batch: string;
+  readonly objects: RenderedObjects;
+}
+
+type Family = 'ip' | 'ip6' | 'netdev';
+
+interface Chain {
+  readonly family: Family;
+  readonly name: string;
+  /** The hook line for a base chain. */
+  readonly hook?: string;
+  readonly rules: string[];
+}
+
+interface KernelMap {
+  readonly family: Family;
+  readonly name: string;
+  readonly kind: 'map' | 'set';
+  readonly declaration: string;
+  /** Static maps are refilled on every render; dynamic ones keep what the packet path wrote. */
+  readonly elements?: readonly string[];
+}
+
+export function renderRuleset(input: RulesetInput, previous: RenderedObjects = new Set()): Rendered {
+  const chains: Chain[] = [];
+  const maps: KernelMap[] = [];
+  const dispatch = new Map<string, Chain>();
+  const dispatchChain = (family: Family, device?: string): Chain => {
+    const name = family === 'netdev' ? `in_${device ?? ''}` : 'prerouting';
+    const key = `${family} ${name}`;
+    let chain = dispatch.get(key);
+    if (chain === undefined) {
+      const hook =
+        family === 'netdev'
+          ? `type filter hook ingress device ${quote(device ?? '')} priority 0; policy accept;`
+          : 'type nat hook prerouting priority dstnat; policy accept;';
+      chain = { family, name, hook, rules: [] };
+      dispatch.set(key, chain);
+      chains.push(chain);
+    }
+    return chain;
+  };
+  for (const ks of input.services) {
+    const family = familyOf(ks);
+    const l3: Family = ks.method === 'dr' ? 'netdev' : family === 6 ? 'ip6' : 'ip';
+    const own = `${ks.method === 'dr' ? 'd' : 's'}_${ks.name}`;
+    dispatchChain(l3, ks.device).rules.push(`${matchOf(ks)} goto ${own}`);
+    const rendered = ks.method === 'nat' ? natService(ks, own, l3, input) : drService(ks, own, input);
+    chains.push(...rendered.chains);
+    maps.push(...rendered.maps);
+  }
+  return assemble(chains, maps, previous);
+}
+
+function familyOf(ks: KernelService): 4 | 6 {
+  const key = ks.svc.key;
+  return key.kind === 'fwmark' ? key.family : key.address.family;
+}
+
+/** What selects a service's packets in the dispatch chain. */
+function matchOf(ks: KernelService): string {
+  const key = ks.svc.key;
+  if (key.kind === 'fwmark') return `meta mark ${hex(key.mark)}`;
+  const ip = key.address.family === 6 ? 'ip6' : 'ip';
+  const l4 = key.port === 0 ? `meta l4proto ${key.protocol}` : `${key.protocol} dport ${key.port}`;
+  return `${ip} daddr ${key.address.text} ${l4}`;
+}
+
+interface ServiceObjects {
+  readonly chains: Chain[];
+  readonly maps: KernelMap[];
+}
+
+/** The persistence key of the client: its address under the service's netmask. */
+function persistenceKey(svc: VirtualService, ip: 'ip' | 'ip6'): string {
+  const family = ip === 'ip6' ? 6 : 4;
+  const mask = svc.settings.netmask ?? prefixMask(family, family === 6 ? 128 : 32);
+  const full = prefixMask(family, family === 6 ? 128 : 32);
+  return mask.text === full.text ? `${ip} saddr` : `${ip} saddr & ${mask.text}`;
+}
+
+/** The schedule as a `numgen`/`jhash` map expression yielding a mark, or undefined when no one can take a connection. */
+function scheduleExpression(map: ScheduleMap | undefined, ks: KernelService, ip: 'ip' | 'ip6', input: RulesetInput): string | undefined {
+  if (map === undefined) return undefined;
+  const elements = map.slots.map((s) => `${s.from === s.to ? s.from : `${s.from}-${s.to}`} : ${hex(input.markOf(s.dest))}`).join(', ');
+  const lookup = `map { ${elements} }`;
+  switch (map.draw.kind) {
+    case 'sequence':
+      return `numgen inc mod ${map.modulus} ${lookup}`;
+    case 'random':
+      return `numgen random mod ${map.modulus} ${lookup}`;
+    case 'hash': {
+      const key = hashKey(map.draw.input, ks, ip);
+      return `jhash ${key} mod ${map.modulus} seed ${hex(input.hashSeed)} ${lookup}`;
+    }
+  }
+}
+
+function hashKey(input: 'source' | 'source-port' | 'destination', ks: KernelService, ip: 'ip' | 'ip6'): string {
+  if (input === 'destination') return `${ip} daddr`;
+  if (input === 'source') return `${ip} saddr`;
+  const key = ks.svc.key;
+  const protocol = key.kind === 'address' ? key.protocol : 'tcp';
+  return `${ip} saddr . ${protocol} sport`;
+}
+
+function natService(ks: KernelService, own: string, family: Family, input: RulesetInput): ServiceObjects {
+  const ip = family === 'ip6' ? 'ip6' : 'ip';
+  const svc = ks.svc;
+  const key = svc.key;
+  const dests = svc.destinations;
+  const live = `${own}_live`;
+  const maps: KernelMap[] = [{ family, name: live, kind: 'set', declaration: '{ type mark; }', elements: dests.map((d) => hex(input.markOf(d))) }];
+  const rules: string[] = [];
+  const persistence = svc.settings.persistenceS;
+  const persistMap = persistence !== undefined ? `${own}_p${persistence}` : undefined;
+  const client = persistenceKey(svc, ip);
+  if (persistMap !== undefined) {
+    maps.push({ family, name: persistMap, kind: 'map', declaration: `{ type ${ip === 'ip6' ? 'ipv6_addr' : 'ipv4_addr'} : mark; size ${persistenceEntriesMax}; flags dynamic,timeout; timeout ${persistence}s; }` });
+    rules.push(`ct mark set ${client} map @${persistMap}`);
+  }
+  // A mark no destination has any more (its server gone, or another rule's mark) is scheduled afresh.
+  rules.push(`ct mark != @${live} ct mark set 0`);
+  const schedule = scheduleExpression(scheduleMap(svc), ks, ip, input);
+  if (schedule !== undefined) rules.push(`ct mark 0 ct mark set ${schedule}`);
+  if (persistMap !== undefined) rules.push(`ct mark != 0 update @${persistMap} { ${client} : ct mark }`);
+  const l4 = key.kind === 'address' ? `meta l4proto ${key.protocol} ` : 'meta l4proto { tcp, udp, sctp } ';
+  for (const d of dests) {
+    const port = d.port !== 0 ? (ip === 'ip6' ? `[${d.address.text}]:${d.port}` : `${d.address.text}:${d.port}`) : d.address.text;
+    rules.push(`ct mark ${hex(input.markOf(d))} ${d.port !== 0 ? l4 : ''}counter dnat ${ip} to ${port}`);
+  }
+  // No destination available: dropped, as IPVS drops it.
+  rules.push('counter drop');
+  return { chains: [{ family, name: own, rules }], maps };
+}
+
+function drService(ks: KernelService, own: string, input: RulesetInput): ServiceObjects {
+  const svc = ks.svc;
+  const key = svc.key;
+  const ip = familyOf(ks) === 6 ? 'ip6' : 'ip';
+  const protocol = key.kind === 'address' ? key.protocol : 'tcp';
+  const device = ks.device ?? '';
+  const dests = svc.destinations;
+  const live = `${own}_live`;
+  const timeout = input.flowTimeoutS[protocol];
+  const flows = `${own}_f${timeout}`;
+  const flow = `${ip} saddr . ${protocol} sport`;
+  const address = ip === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
+  const maps: KernelMap[] = [
+    { family: 'netdev', name: live, kind: 'set', declaration: '{ type mark; }', elements: dests.map((d) => hex(input.markOf(d))) },
+    { family: 'netdev', name: flows, kind: 'map', declaration: `{ type ${address} . inet_service : mark; size ${flowEntriesMax}; flags dynamic,timeout; timeout ${timeout}s; }` },
+  ];
+  const rules: string[] = [`meta mark set ${flow} map @${flows}`];
+  const persistence = svc.settings.persistenceS;
+  const client = persistenceKey(svc, ip);
+  const persistMap = persistence !== undefined ? `${own}_p${persistence}` : undefined;
+  if (persistMap !== undefined) {
+    maps.push({ family: 'netdev', name: persistMap, kind: 'map', declaration: `{ type ${address} : mark; size ${persistenceEntriesMax}; flags dynamic,timeout; timeout ${persistence}s; }` });
+    rules.push(`meta mark != @${live} meta mark set ${client} map @${persistMap}`);
+  }
+  rules.push(`meta mark != @${live} meta mark set 0`);
+  const schedule = scheduleExpression(scheduleMap(svc), ks, ip, input);
+  if (schedule !== undefined) rules.push(`meta mark 0 meta mark set ${schedule}`);
+  // Every packet refreshes its flow (and its client's persistence): a stream keeps its server while it lasts.
+  rules.push(`meta mark != 0 update @${flows} { ${flow} : meta mark }`);
+  if (persistMap !== undefined) rules.push(`meta mark != 0 update @${persistMap} { ${client} : meta mark }`);
+  for (const d of dests) rules.push(`meta mark ${hex(input.markOf(d))} counter fwd ${ip} to ${d.address.text} device ${quote(device)}`);
+  rules.push('counter drop');
+  return { chains: [{ family: 'netdev', name: own, rules }], maps };
+}
+
+/** The batch: flush what stays, delete what went, create what is new, fill the rules and static maps. */
+function assemble(chains: readonly Chain[], maps: readonly KernelMap[], previous: RenderedObjects): Rendered {
+  const objects = new Set<string>();
+  const tables = new Set<Family>([...chains.map((c) => c.family), ...maps.map((m) => m.family)]);
+  for (const c of chains) objects.add(`${c.family} chain ${c.name}`);
+  for (const m of maps) objects.add(`${m.family} ${m.kind} ${m.name}`);
+  const lines: string[] = [];
+  for (const t of tables) lines.push(`add table ${t} ${tableName}`);
+  // Rules go first, so nothing refers to a map or chain about to be deleted.
+  for (const p of previous) {
+    const [family, kind, name] = p.split(' ') as [Family, string, string];
+    if (kind === 'chain') lines.push(`flush chain ${family} ${tableName} ${name}`);
+  }
+  for (const p of previous) {
+    if (objects.has(p)) continue;
+    const [family, kind, name] = p.split(' ') as [Family, string, string];
+    if (kind === 'chain') lines.push(`delete chain ${family} ${tableName} ${name}`);
+  }
+  for (const p of previous) {
+    if (objects.has(p)) continue;
+    const [family, kind, name] = p.split(' ') as [Family, string, string];
+    if (kind !== 'chain') lines.push(`delete ${kind} ${family} ${tableName} ${name}`);
+  }
+  for (const m of maps) {
+    const id = `${m.family} ${m.kind} ${m.name}`;
+    lines.push(`add ${m.kind} ${m.family} ${tableName} ${m.name} ${m.declaration}`);
+    if (m.elements === undefined) continue;
+    if (previous.has(id)) lines.push(`flush ${m.kind} ${m.family} ${tableName} ${m.name}`);
+    if (m.elements.length > 0) lines.push(`add element ${m.family} ${tableName} ${m.name} { ${m.elements.join(', ')} }`);
+  }
+  for (const c of chains) lines.push(c.hook !== undefined ? `add chain ${c.family} ${tableName} ${c.name} { ${c.hook} }` : `add chain ${c.family} ${tableName} ${c.name}`);
+  for (const c of chains) for (const r of c.rules) lines.push(`add rule ${c.family} ${tableName} ${c.name} ${r}`);
+  // A table left with nothing in it goes too.
+  for (const p of previous) {
+    const family = p.split(' ')[0] as Family;
+    if (!tables.has(family) && !lines.includes(`delete table ${family} ${tableName}`)) lines.push(`delete table ${family} ${tableName}`);
+  }
+  return { batch: `${lines.join('\n')}\n`, objects };
+}
+
+function hex(n: number): string {
+  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+function quote(device: string): string {
+  return `"${device.replace(/[^A-Za-z0-9_.:@-]/g, '')}"`;
+}

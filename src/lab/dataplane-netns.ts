@@ -1,0 +1,144 @@
+// A kernel data plane's world in network namespaces (root): a director, real servers and
+// clients on one bridge, set up as LVS wants them. The director holds the VIP on its eth0
+// and forwards. Each real server answers HTTP with its own name on port 8080 (reached by
+// NAT) and port 80 (reached by DR, the VIP on its lo, answering no ARP for it). NAT's
+// client reaches the real servers only through the director (their route to it points
+// there, LVS-NAT on one network); DR's client is answered by the real servers straight.
+import { spawnSync } from 'node:child_process';
+import { nftBatch } from '../common/nft';
+import { NetnsLab } from './netns';
+
+/** A real server's answer: its own name, on both ports. */
+const nameResponder = `
+const http = require('node:http');
+for (const port of [80, 8080]) http.createServer((q, s) => s.end(process.argv[1])).listen(port);
+`;
+
+/**
+ * A client for `node -e`: COUNT requests to HOST:PORT one after another, each on a new
+ * connection from one of the source addresses in turn (from port FIRST_PORT + i when
+ * FIRST_PORT is not 0, so no two share a flow); prints a JSON array of what answered
+ * (the body, or `fail`).
+ */
+const sequentialClient = `
+const http = require('node:http');
+const [host, port, count, sources, firstPort] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), process.argv[4].split(','), Number(process.argv[5])];
+const answers = [];
+function next(i) {
+  if (i >= count) return process.stdout.write(JSON.stringify(answers));
+  let body = '';
+  const req = http.get({ host, port, path: '/', agent: false, timeout: 2000, localAddress: sources[i % sources.length], ...(firstPort > 0 ? { localPort: firstPort + i } : {}) }, (res) => {
+    res.on('data', (d) => (body += d));
+    res.on('end', () => { answers.push(body); next(i + 1); });
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', () => { answers.push('fail'); next(i + 1); });
+}
+next(0);
+`;
+
+export interface DataplaneHosts {
+  readonly realServers: number;
+}
+
+export class DataplaneNetns {
+  readonly lab: NetnsLab;
+  readonly vip: string;
+  readonly realServerNames: string[] = [];
+
+  constructor(readonly subnet: string) {
+    this.lab = new NetnsLab(subnet);
+    this.vip = `${subnet}.100`;
+  }
+
+  /** director .1, NAT client .2, DR client .3, real servers rs1.. at .11.. */
+  start(hosts: DataplaneHosts): void {
+    const all: Record<string, number> = { director: 1, natclient: 2, drclient: 3 };
+    for (let i = 1; i <= hosts.realServers; i++) {
+      all[`rs${i}`] = 10 + i;
+      this.realServerNames.push(`rs${i}`);
+    }
+    this.lab.create(all);
+    const d = this.lab.ns('director');
+    sysctl(d, 'net.ipv4.ip_forward', '1');
+    sysctl(d, 'net.ipv4.conf.all.send_redirects', '0');
+    sysctl(d, 'net.ipv4.conf.eth0.send_redirects', '0');
+    run('ip', '-n', d, 'addr', 'add', `${this.vip}/32`, 'dev', 'eth0');
+    for (const rs of this.realServerNames) {
+      const ns = this.lab.ns(rs);
+      run('ip', '-n', ns, 'addr', 'add', `${this.vip}/32`, 'dev', 'lo');
+      sysctl(ns, 'net.ipv4.conf.all.arp_ignore', '1');
+      sysctl(ns, 'net.ipv4.conf.all.arp_announce', '2');
+      sysctl(ns, 'net.ipv4.conf.eth0.arp_ignore', '1');
+      sysctl(ns, 'net.ipv4.conf.eth0.arp_announce', '2');
+      run('ip', '-n', ns, 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.lab.address('director'));
+      this.lab.spawn(rs, process.execPath, ['-e', nameResponder, rs]);
+    }
+  }
+
+  /**
+   * More source addresses on a client's eth0 (for persistence and hashing across clients);
+   * the real servers answer NAT's client's through the director.
+   */
+  addClientAddresses(client: 'natclient' | 'drclient', addresses: readonly string[]): void {
+    for (const a of addresses) {
+      run('ip', '-n', this.lab.ns(client), 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+      if (client !== 'natclient') continue;
+      for (const rs of this.realServerNames) run('ip', '-n', this.lab.ns(rs), 'route', 'add', `${a}/32`, 'via', this.lab.address('director'));
+    }
+  }
+
+  /** Applies an nft batch in the director's namespace; undefined when it applied. */
+  apply(batch: string): Promise<string | undefined> {
+    return nftBatch(batch, ['ip', 'netns', 'exec', this.lab.ns('director')]);
+  }
+
+  /** The director's ruleset, as `nft -j list ruleset` gives it. */
+  rulesetJson(): unknown {
+    const r = spawnSync('ip', ['netns', 'exec', this.lab.ns('director'), 'nft', '-j', 'list', 'ruleset'], { encoding: 'utf8' });
+    return JSON.parse(r.stdout) as unknown;
+  }
+
+  /**
+   * COUNT requests from a client to the VIP, each on a new connection, from `sources` in
+   * turn, from ports FIRST_PORT onwards when given: who answered each.
+   */
+  requests(client: 'natclient' | 'drclient', port: number, count: number, options: { sources?: readonly string[]; firstPort?: number } = {}): string[] {
+    const sources = options.sources ?? [this.lab.address(client)];
+    const argv = [this.vip, String(port), String(count), sources.join(','), String(options.firstPort ?? 0)];
+    const r = spawnSync('ip', ['netns', 'exec', this.lab.ns(client), process.execPath, '-e', sequentialClient, ...argv], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (r.status !== 0) throw new Error(`client in ${client}: exit ${r.status}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as string[];
+  }
+
+  /** Whether every real server answers on both ports (asked from the director), polled until the deadline. */
+  async realServersReady(deadlineMs: number): Promise<boolean> {
+    const until = Date.now() + deadlineMs;
+    while (Date.now() < until) {
+      const ready = this.realServerNames.every((rs) =>
+        [80, 8080].every((port) => spawnSync('ip', ['netns', 'exec', this.lab.ns(rs), process.execPath, '-e', probe, String(port)], { timeout: 2000 }).status === 0),
+      );
+      if (ready) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  destroy(): void {
+    this.lab.destroy();
+  }
+}
+
+const probe = `require('node:net').connect(Number(process.argv[1]), '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1));`;
+
+function sysctl(ns: string, key: string, value: string): void {
+  run('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`);
+}
+
+function run(program: string, ...args: string[]): void {
+  const r = spawnSync(program, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${program} ${args.join(' ')}: ${r.stderr.trim()}`);
+}

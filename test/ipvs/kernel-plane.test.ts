@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/common/clock';
+import { SeededRng } from '../../src/common/rng';
+import { choosePlane, kernelMethod, type HostPlaneFacts } from '../../src/director/plane-choice';
+import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import type { ForwardMethod } from '../../src/ipvs/destination';
+import { IpvsEngine } from '../../src/ipvs/engine';
+import { KernelPlane, type KernelShape } from '../../src/ipvs/dataplane/nftables/kernel-plane';
+import type { KernelFeature, KernelOffer } from '../../src/ipvs/dataplane/nftables/probe';
+import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
+import type { ServiceKey } from '../../src/ipvs/service';
+
+const ip = (text: string): IpAddr => parseIpAddr(text) as IpAddr;
+const offer = (...missing: KernelFeature[]): KernelOffer => ({ missing: new Map(missing.map((f) => [f, `no ${f} here`])) });
+const tcp80: ServiceKey = { kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 80 };
+const shape = (key: ServiceKey, ...forwards: ForwardMethod[]) => ({ key, destinations: forwards.map((forward, i) => ({ forward, key: `192.0.2.${20 + i}:80` })) });
+
+describe('choosing the data plane', () => {
+  const cases: Array<{ choice: 'kernel' | 'userspace' | 'auto'; host: HostPlaneFacts; plane?: 'kernel' | 'userspace'; error?: RegExp }> = [
+    { choice: 'auto', host: { root: false }, plane: 'userspace' },
+    { choice: 'auto', host: { root: true, loopbackVips: true }, plane: 'userspace' },
+    { choice: 'auto', host: { root: true, offer: offer('tunnel', 'ipvs') }, plane: 'kernel' },
+    { choice: 'auto', host: { root: true, offer: offer('nat') }, plane: 'userspace' },
+    { choice: 'userspace', host: { root: true, offer: offer() }, plane: 'userspace' },
+    { choice: 'kernel', host: { root: true, offer: offer('nat') }, plane: 'kernel' },
+    { choice: 'kernel', host: { root: false }, error: /needs root/ },
+    { choice: 'kernel', host: { root: true, loopbackVips: true }, error: /loopback/ },
+    { choice: 'kernel', host: { root: true, offer: offer('nat', 'dr') }, error: /neither/ },
+  ];
+  for (const c of cases) {
+    it(`data_plane ${c.choice} with ${JSON.stringify({ ...c.host, offer: c.host.offer && [...c.host.offer.missing.keys()] })}: ${c.plane ?? 'refused'}`, () => {
+      const d = choosePlane(c.choice, c.host);
+      if (c.error !== undefined) assert.match('error' in d ? d.error : '', c.error);
+      else assert.equal('plane' in d ? d.plane : d.error, c.plane);
+    });
+  }
+
+  it('the kernel forwards a service one way: NAT, DR, or refused with the reason and a HAD_ code', () => {
+    assert.deepEqual(kernelMethod(shape(tcp80, 'masq', 'masq'), offer()), { method: 'nat' });
+    assert.deepEqual(kernelMethod(shape(tcp80, 'route'), offer()), { method: 'dr' });
+    const refused = (s: ReturnType<typeof shape>, o: KernelOffer): string => {
+      const m = kernelMethod(s, o);
+      return 'refused' in m ? m.refused : '';
+    };
+    assert.match(refused(shape(tcp80, 'tunnel'), offer('tunnel')), /TCP 192\.0\.2\.10:80: tunnelling \(TUN, -i\) cannot run here: no tunnel here \(HAD_KERNEL_TUN\)/);
+    assert.match(refused(shape(tcp80, 'masq', 'route'), offer()), /mix NAT and DR;.*HAD_KERNEL_MIXED/);
+    assert.match(refused(shape(tcp80, 'route'), offer('dr')), /no dr here \(HAD_KERNEL_DR\)/);
+    assert.match(refused(shape({ kind: 'fwmark', mark: 7, family: 4 }, 'route'), offer()), /FWM 7: a fwmark service cannot forward by DR/);
+  });
+});
+
+describe('the kernel plane', () => {
+  function setup(shapeOf: (port: number) => KernelShape, refuse?: string) {
+    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+    const batches: string[] = [];
+    const warnings: string[] = [];
+    const plane = new KernelPlane({
+      engine,
+      apply: (batch) => {
+        batches.push(batch);
+        return Promise.resolve(refuse !== undefined && batches.length > 1 ? refuse : undefined);
+      },
+      events: { warn: (m) => warnings.push(m), info: () => undefined },
+      hashSeed: 7,
+      shapeOf: (svc) => shapeOf(svc.key.kind === 'address' ? svc.key.port : 0),
+    });
+    const service = (port: number, forward: ForwardMethod) => {
+      const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+      engine.addDestination(svc, ip('192.0.2.20'), port, { forward, weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+      return svc;
+    };
+    return { engine, plane, batches, warnings, service };
+  }
+
+  it('starts by dropping what a previous run left, then renders NAT and DR services; a refused one is named', async () => {
+    const { plane, batches, service } = setup((port) => (port === 80 ? { method: 'nat' } : port === 81 ? { method: 'dr', device: 'eth0' } : { refused: 'TUN here' }));
+    assert.equal(await plane.start(), undefined);
+    assert.match(batches[0] ?? '', /add table netdev hadirector\ndelete table netdev hadirector/);
+    service(80, 'masq');
+    service(81, 'route');
+    service(82, 'tunnel');
+    assert.deepEqual(await plane.reconcile(), ['TCP 192.0.2.10:82: TUN here']);
+    const batch = batches[1] ?? '';
+    assert.match(batch, /add rule ip hadirector prerouting ip daddr 192\.0\.2\.10 tcp dport 80 goto s_v\d+/);
+    assert.match(batch, /add rule netdev hadirector in_eth0 ip daddr 192\.0\.2\.10 tcp dport 81 goto d_v\d+/);
+    assert.match(batch, /fwd ip to 192\.0\.2\.20 device "eth0"/);
+    assert.doesNotMatch(batch, /dport 82/);
+  });
+
+  it('keeps a service\'s name, and so its persistence and flow maps, across reconciles; a service gone is deleted', async () => {
+    const { engine, plane, batches, service } = setup(() => ({ method: 'dr', device: 'eth0' }));
+    const a = service(80, 'route');
+    service(81, 'route');
+    await plane.reconcile();
+    const nameOf = (port: number): string | undefined => new RegExp(`tcp dport ${port} goto (d_v\\d+)`).exec(batches[0] ?? '')?.[1];
+    const [gone, kept] = [nameOf(80), nameOf(81)];
+    assert.ok(gone !== undefined && kept !== undefined && gone !== kept);
+    engine.deleteService(engine.findService(a.key) as typeof a);
+    await plane.reconcile();
+    const second = batches[1] ?? '';
+    assert.match(second, new RegExp(`delete map netdev hadirector ${gone}_f900`), 'the removed service\'s flows go');
+    assert.doesNotMatch(second, new RegExp(`delete map netdev hadirector ${kept}_f900`), 'the other\'s stay');
+    assert.match(second, new RegExp(`add map netdev hadirector ${kept}_f900`), 'and are declared again, which keeps their entries');
+    assert.match(second, new RegExp(`tcp dport 81 goto ${kept}\n`), 'under the same name');
+  });
+
+  it('a batch nft refuses leaves the rules that were, and says so', async () => {
+    const { plane, service } = setup(() => ({ method: 'nat' }), 'Error: syntax error');
+    service(80, 'masq');
+    assert.deepEqual(await plane.reconcile(), []);
+    service(81, 'masq');
+    assert.deepEqual(await plane.reconcile(), ['nftables refused the rules (the previous ones stay): Error: syntax error']);
+  });
+});

@@ -1,0 +1,152 @@
+// The kernel plane's rules at work in network namespaces (root): the engine's services
+// rendered to nftables and applied in a director's namespace, real clients connecting
+// through the VIP. NAT and DR each place 400 new connections in the engine's order;
+// persistence keeps each client on one server; sh through jhash lands every client where
+// the engine's table, hashed as nft hashes, says; DR's replies never pass the director;
+// a reconcile keeps a DR flow's server.
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/common/clock';
+import { nftUnavailable } from '../../src/common/nft';
+import { SeededRng } from '../../src/common/rng';
+import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
+import type { Destination, ForwardMethod } from '../../src/ipvs/destination';
+import { IpvsEngine } from '../../src/ipvs/engine';
+import { DestinationMarks } from '../../src/ipvs/dataplane/nftables/marks';
+import { renderRuleset, type KernelService, type RenderedObjects } from '../../src/ipvs/dataplane/nftables/ruleset';
+import { hashedPick, scheduleMap } from '../../src/ipvs/dataplane/nftables/schedule-map';
+import { noSchedulerFlags, type SchedulerName } from '../../src/ipvs/schedulers/scheduler';
+import type { VirtualService } from '../../src/ipvs/service';
+import { DataplaneNetns } from '../../src/lab/dataplane-netns';
+import { netnsUnavailable } from '../../src/lab/netns';
+
+const subnet = '10.219.0';
+const hashSeed = 0x5eed;
+const ip = (text: string): IpAddr => parseIpAddr(text) as IpAddr;
+
+/** The engine's sequence for a numgen-drawn map, one period, as real server names. */
+function sequenceOf(svc: VirtualService, nameOf: (d: Destination) => string): string[] {
+  const map = scheduleMap(svc);
+  assert.ok(map !== undefined && map.draw.kind === 'sequence', 'a sequence map');
+  const order: string[] = [];
+  for (const slot of map.slots) for (let i = slot.from; i <= slot.to; i++) order[i] = nameOf(slot.dest);
+  return order;
+}
+
+describe('the nftables kernel plane in network namespaces (integration, root)', function () {
+  this.timeout(180_000);
+  const world = new DataplaneNetns(subnet);
+  const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+  const marks = new DestinationMarks();
+  let applied: RenderedObjects = new Set();
+  const services: KernelService[] = [];
+  const nameOf = (d: Destination): string => `rs${Number(d.address.text.split('.')[3]) - 10}`;
+
+  const service = (port: number, scheduler: SchedulerName, method: 'nat' | 'dr', weights: readonly number[], persistenceS?: number): VirtualService => {
+    const svc = engine.addService(
+      { kind: 'address', protocol: 'tcp', address: ip(world.vip), port },
+      { scheduler, flags: noSchedulerFlags, onePacket: false, ...(persistenceS !== undefined ? { persistenceS } : {}) },
+    );
+    const forward: ForwardMethod = method === 'nat' ? 'masq' : 'route';
+    weights.forEach((weight, i) => engine.addDestination(svc, ip(`${subnet}.${11 + i}`), method === 'nat' ? 8080 : 80, { forward, weight, upperThreshold: 0, lowerThreshold: 0 }));
+    services.push({ svc, method, name: `t${port}`, ...(method === 'dr' ? { device: 'eth0' } : {}) });
+    return svc;
+  };
+
+  const apply = async (): Promise<void> => {
+    const rendered = renderRuleset({ services, markOf: (d) => marks.of(d), hashSeed, flowTimeoutS: { tcp: 900, udp: 300, sctp: 900 } }, applied);
+    const problem = await world.apply(rendered.batch);
+    assert.equal(problem, undefined, `nft refused the batch:\n${rendered.batch}`);
+    applied = rendered.objects;
+  };
+
+  before(async function () {
+    const why = netnsUnavailable() ?? nftUnavailable('the kernel plane is nftables rules');
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    world.start({ realServers: 3 });
+    assert.ok(await world.realServersReady(15_000), 'the real servers answer');
+  });
+
+  after(() => world.destroy());
+
+  it('NAT: 400 new connections go in the engine\'s wrr order, weights 3:2:1', async () => {
+    const svc = service(8080, 'wrr', 'nat', [3, 2, 1]);
+    await apply();
+    const expected = sequenceOf(svc, nameOf);
+    assert.equal(expected.length, 6);
+    const answers = world.requests('natclient', 8080, 400, { firstPort: 20000 });
+    assert.deepEqual(answers, Array.from({ length: 400 }, (_, i) => expected[i % expected.length]));
+  });
+
+  it('DR: 400 new connections go in rr order, and no reply passes the director', async () => {
+    const svc = service(80, 'rr', 'dr', [1, 1, 1]);
+    await apply();
+    // Replies from the VIP seen on the director's eth0 would mean they came back through it.
+    assert.equal(await world.apply('table netdev observe {\n chain replies {\n  type filter hook ingress device "eth0" priority -10; policy accept;\n  ip saddr ' + world.vip + ' tcp sport 80 counter\n }\n}\n'), undefined);
+    const expected = sequenceOf(svc, nameOf);
+    const answers = world.requests('drclient', 80, 400, { firstPort: 20000 });
+    assert.deepEqual(answers, Array.from({ length: 400 }, (_, i) => expected[i % expected.length]));
+    const counters = counterPackets(world.rulesetJson());
+    assert.equal(counters.get('observe replies'), 0, 'no reply from the VIP came in on the director');
+    const forwarded = [...counters].filter(([k]) => k.startsWith(`hadirector d_t80 fwd`)).reduce((n, [, v]) => n + v, 0);
+    assert.ok(forwarded >= 400 * 3, `the director forwarded the clients' packets (${forwarded})`);
+  });
+
+  it('persistence keeps each client on one real server; new clients follow the rr order', async () => {
+    const svc = service(8081, 'rr', 'nat', [1, 1, 1], 300);
+    await apply();
+    const clients = ['21', '22', '23', '24'].map((n) => `${subnet}.${n}`);
+    world.addClientAddresses('natclient', clients);
+    const expected = sequenceOf(svc, nameOf);
+    const answers = world.requests('natclient', 8081, 40, { sources: clients, firstPort: 21000 });
+    clients.forEach((_, c) => {
+      const own = answers.filter((_, i) => i % clients.length === c);
+      assert.deepEqual(new Set(own), new Set([expected[c % expected.length]]), `client ${clients[c]}: ${own.join(',')}`);
+    });
+  });
+
+  it('sh through jhash: every client lands where the engine\'s table, hashed as nft hashes, says', async () => {
+    const svc = service(8082, 'sh', 'nat', [1, 2, 1]);
+    await apply();
+    const map = scheduleMap(svc);
+    assert.ok(map !== undefined);
+    const clients = Array.from({ length: 16 }, (_, i) => `${subnet}.${40 + i}`);
+    world.addClientAddresses('natclient', clients);
+    const answers = world.requests('natclient', 8082, 32, { sources: clients, firstPort: 22000 });
+    const expected = answers.map((_, i) => nameOf(hashedPick(map, hashSeed, ip(clients[i % clients.length] as string)) as Destination));
+    assert.deepEqual(answers, expected);
+    assert.ok(new Set(answers).size > 1, 'the clients spread over more than one server');
+  });
+
+  it('a reconcile that removes a real server keeps DR flows on the servers that stay', async () => {
+    const svc = services.find((s) => s.name === 't80')?.svc as VirtualService;
+    // A flow kept open across the change: its server must not move.
+    const before = world.requests('drclient', 80, 3, { firstPort: 23000 });
+    engine.removeDestination(svc, svc.destinations.find((d) => nameOf(d) === 'rs3') as Destination);
+    await apply();
+    const again = world.requests('drclient', 80, 3, { firstPort: 23000 });
+    for (let i = 0; i < 3; i++) {
+      if (before[i] !== 'rs3') assert.equal(again[i], before[i], `flow from port ${23000 + i} kept ${before[i]}`);
+      else assert.notEqual(again[i], 'rs3', 'a flow of the removed server is scheduled afresh');
+    }
+  });
+});
+
+/** Each counter's packets in `nft -j list ruleset`, by `TABLE CHAIN` (and `fwd` for a forwarding rule). */
+function counterPackets(json: unknown): Map<string, number> {
+  const out = new Map<string, number>();
+  const items = (json as { nftables?: Array<{ rule?: { table: string; chain: string; expr: unknown[] } }> }).nftables ?? [];
+  for (const item of items) {
+    const rule = item.rule;
+    if (rule === undefined) continue;
+    const exprs = rule.expr.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null);
+    const counter = exprs.find((e) => 'counter' in e)?.counter as { packets: number } | undefined;
+    if (counter === undefined) continue;
+    const fwd = exprs.some((e) => 'fwd' in e);
+    const key = `${rule.table} ${rule.chain}${fwd ? ` fwd ${out.size}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + counter.packets);
+  }
+  return out;
+}
