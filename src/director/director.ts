@@ -594,9 +594,14 @@ export class Director {
     return sid === undefined ? undefined : this.services.get(sid);
   }
 
+  /** A health change in the table, and in the plane: the kernel's rules follow the table at once. */
   private applyPool(active: ActiveService, before: DesiredDest[]): void {
     const svc = this.engine.findService(active.plan.key);
-    if (svc !== undefined) applyDests(this.engine, svc, before, active.pool.desired());
+    if (svc === undefined) return;
+    applyDests(this.engine, svc, before, active.pool.desired());
+    void this.plane.reconcile().then((problems) => {
+      for (const p of problems) this.log.error(p, { component: 'dataplane', code: 'HAD_DATAPLANE' });
+    });
   }
 
   private quorumChanged(active: ActiveService, change: 'quorum-lost' | 'quorum-gained' | undefined): void {

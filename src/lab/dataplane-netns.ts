@@ -4,7 +4,7 @@
 // NAT) and port 80 (reached by DR, the VIP on its lo, answering no ARP for it). NAT's
 // client reaches the real servers only through the director (their route to it points
 // there, LVS-NAT on one network); DR's client is answered by the real servers straight.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { nftBatch } from '../common/nft';
 import { NetnsLab } from './netns';
 
@@ -39,12 +39,15 @@ next(0);
 
 export interface DataplaneHosts {
   readonly realServers: number;
+  /** The VIP on the director's eth0 from the start (false: a director process brings it up itself). */
+  readonly vipOnDirector?: boolean;
 }
 
 export class DataplaneNetns {
   readonly lab: NetnsLab;
   readonly vip: string;
   readonly realServerNames: string[] = [];
+  private readonly responders = new Map<string, ChildProcess>();
 
   constructor(readonly subnet: string) {
     this.lab = new NetnsLab(subnet);
@@ -63,7 +66,7 @@ export class DataplaneNetns {
     sysctl(d, 'net.ipv4.ip_forward', '1');
     sysctl(d, 'net.ipv4.conf.all.send_redirects', '0');
     sysctl(d, 'net.ipv4.conf.eth0.send_redirects', '0');
-    run('ip', '-n', d, 'addr', 'add', `${this.vip}/32`, 'dev', 'eth0');
+    if (hosts.vipOnDirector !== false) run('ip', '-n', d, 'addr', 'add', `${this.vip}/32`, 'dev', 'eth0');
     for (const rs of this.realServerNames) {
       const ns = this.lab.ns(rs);
       run('ip', '-n', ns, 'addr', 'add', `${this.vip}/32`, 'dev', 'lo');
@@ -72,8 +75,22 @@ export class DataplaneNetns {
       sysctl(ns, 'net.ipv4.conf.eth0.arp_ignore', '1');
       sysctl(ns, 'net.ipv4.conf.eth0.arp_announce', '2');
       run('ip', '-n', ns, 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.lab.address('director'));
-      this.lab.spawn(rs, process.execPath, ['-e', nameResponder, rs]);
+      this.startRealServer(rs);
     }
+  }
+
+  /** A real server's responder, on ports 80 and 8080. */
+  startRealServer(rs: string): void {
+    this.responders.set(rs, this.lab.spawn(rs, process.execPath, ['-e', nameResponder, rs]));
+  }
+
+  /** Kills a real server's responder: its ports refuse from now on. */
+  async stopRealServer(rs: string): Promise<void> {
+    const child = this.responders.get(rs);
+    if (child === undefined || child.exitCode !== null || child.pid === undefined) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid, 'SIGKILL');
+    await gone;
   }
 
   /**

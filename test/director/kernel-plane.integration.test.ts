@@ -1,0 +1,123 @@
+// `hadirector run` with the kernel plane (root): a keepalived-style file (one director, a
+// vrrp_instance holding the VIP, an LVS-DR and an LVS-NAT virtual_server, TCP_CHECKs)
+// run in a namespace of its own. It becomes master, brings the VIP up, writes its
+// nftables rules, and clients in other namespaces are balanced in the engine's rr order
+// through DR and NAT; a real server killed leaves the rotation at the health check's
+// pace, and after that no request fails.
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { nftUnavailable } from '../../src/common/nft';
+import { controlRequest } from '../../src/director/control-client';
+import { ClusterLab } from '../../src/lab/cluster-lab';
+import { DataplaneNetns } from '../../src/lab/dataplane-netns';
+import { netnsUnavailable } from '../../src/lab/netns';
+import { waitFor } from '../support/director-process';
+
+const subnet = '10.221.0';
+const vip = `${subnet}.100`;
+
+const config = `
+global_defs {
+    data_plane kernel
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 61
+    priority 150
+    advert_int 0.2
+    version 3
+    virtual_ipaddress {
+        ${vip}/24
+    }
+}
+virtual_server ${vip} 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+${[1, 2, 3].map((n) => `    real_server ${subnet}.${10 + n} 80 {\n        weight 1\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`).join('\n')}
+}
+virtual_server ${vip} 8080 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+${[1, 2, 3].map((n) => `    real_server ${subnet}.${10 + n} 8080 {\n        weight ${4 - n}\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`).join('\n')}
+}
+`;
+
+interface Status {
+  readonly dataPlane?: string;
+  readonly vrrp?: ReadonlyArray<{ readonly state: string }>;
+}
+
+describe('hadirector run with the kernel data plane (integration, network namespaces, root)', function () {
+  this.timeout(120_000);
+  const world = new DataplaneNetns(subnet);
+  let lab: ClusterLab | undefined;
+
+  const status = async (): Promise<Status | undefined> => {
+    try {
+      const r = await controlRequest((lab as ClusterLab).socket('director'), { op: 'status' }, 1000);
+      return r.ok ? (r.result as Status) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  before(async function () {
+    const why = netnsUnavailable() ?? nftUnavailable('the kernel plane is nftables rules');
+    if (why !== undefined) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    world.start({ realServers: 3, vipOnDirector: false });
+    assert.ok(await world.realServersReady(15_000), 'the real servers answer');
+    lab = new ClusterLab(config);
+    lab.start('director', ['ip', 'netns', 'exec', world.lab.ns('director')]);
+    await waitFor('the director to be master on the kernel plane', async () => {
+      const s = await status();
+      return s?.vrrp?.[0]?.state === 'master' && s.dataPlane === 'kernel' ? true : undefined;
+    }, 20_000, 50);
+    await waitFor('the VIP on its eth0', () => (world.lab.addresses('director').includes(`${vip}/24`) ? true : undefined), 5000, 20);
+  });
+
+  after(async () => {
+    await lab?.stop();
+    world.destroy();
+  });
+
+  it('DR: the clients go round the real servers in rr order, newest first as IPVS lists them', () => {
+    const answers = world.requests('drclient', 80, 300, { firstPort: 30000 });
+    assert.deepEqual(answers, Array.from({ length: 300 }, (_, i) => ['rs3', 'rs2', 'rs1'][i % 3]), (lab as ClusterLab).log('director').slice(-2000));
+  });
+
+  it('NAT: wrr 3:2:1 in the engine\'s order', () => {
+    const answers = world.requests('natclient', 8080, 300, { firstPort: 30000 });
+    // IPVS's wrr over its list [rs3 w1, rs2 w2, rs1 w3]: the pass at weight 3 takes rs1,
+    // at 2 rs2 and rs1, at 1 rs3, rs2 and rs1.
+    assert.deepEqual(answers, Array.from({ length: 300 }, (_, i) => ['rs1', 'rs2', 'rs1', 'rs3', 'rs2', 'rs1'][i % 6]));
+  });
+
+  it('a real server killed leaves the rotation at the health check\'s pace, and then no request fails', async () => {
+    await world.stopRealServer('rs2');
+    const killedAt = performance.now();
+    let port = 31000;
+    let clean: number | undefined;
+    for (let round = 0; round < 40 && clean === undefined; round++) {
+      const answers = world.requests('drclient', 80, 9, { firstPort: port });
+      port += 9;
+      if (!answers.includes('fail') && !answers.includes('rs2')) clean = performance.now() - killedAt;
+    }
+    assert.ok(clean !== undefined, 'rs2 left the rotation');
+    // delay_loop 1 s, connect_timeout 1 s: the check fails within about two seconds, and the rules follow at once.
+    assert.ok(clean < 4000, `rs2 left after ${Math.round(clean)} ms`);
+    console.log(`      (rs2 out of the rotation ${Math.round(clean)} ms after it was killed)`);
+    const after = world.requests('drclient', 80, 200, { firstPort: port });
+    assert.deepEqual(new Set(after), new Set(['rs1', 'rs3']), 'DR: no failure, rs1 and rs3 only');
+    const nat = world.requests('natclient', 8080, 200, { firstPort: 32000 });
+    assert.deepEqual(new Set(nat), new Set(['rs1', 'rs3']), 'NAT: no failure, rs1 and rs3 only');
+  });
+});
+
