@@ -28,13 +28,13 @@ export interface ServiceShape {
 /** Why the userspace plane cannot carry a service or a real server, or undefined. */
 export function userspaceRefusal(svc: ServiceShape): string | undefined {
   const key = svc.key;
-  if (key.kind === 'fwmark') return `fwmark service ${key.mark} needs the kernel IPVS data plane (firewall marks are set by the kernel)`;
-  if (key.protocol === 'sctp') return `SCTP service ${serviceDisplayName(key)} needs the kernel IPVS data plane`;
-  if (key.port === 0) return `port-zero service ${serviceDisplayName(key)} needs the kernel IPVS data plane`;
+  if (key.kind === 'fwmark') return `fwmark service ${key.mark} needs the kernel data plane (data_plane kernel or auto, as root: firewall marks are set in the kernel)`;
+  if (key.protocol === 'sctp') return `SCTP service ${serviceDisplayName(key)} needs the kernel data plane (data_plane kernel or auto, as root)`;
+  if (key.port === 0) return `port-zero service ${serviceDisplayName(key)} needs the kernel data plane (data_plane kernel or auto, as root)`;
   const dest = svc.destinations.find((d) => d.forward !== 'masq');
   if (dest !== undefined) {
     const method = dest.forward === 'route' ? 'direct routing (DR, -g)' : 'tunnelling (TUN, -i)';
-    return `real server ${dest.key} of ${serviceDisplayName(key)} uses ${method}, which needs the kernel IPVS data plane; the userspace plane forwards by NAT (-m) only`;
+    return `real server ${dest.key} of ${serviceDisplayName(key)} uses ${method}, which needs the kernel data plane (data_plane kernel or auto, as root); the userspace relay forwards by NAT (-m) only`;
   }
   return undefined;
 }
@@ -310,11 +310,11 @@ export class UserspacePlane implements DataPlane {
 export function userspaceAdmit(c: IpvsadmCommand): string | undefined {
   const service = c.name === 'add-service' || c.name === 'edit-service' || c.name === 'add-server' || c.name === 'edit-server';
   if (!service) return undefined;
-  if (c.service.kind === 'fwmark') return 'hadirector: fwmark services need the kernel IPVS data plane; this director runs the userspace plane';
-  if (c.service.protocol === 'sctp') return 'hadirector: SCTP services need the kernel IPVS data plane; this director runs the userspace plane';
-  if (c.name === 'add-service' && c.service.port === 0) return 'hadirector: port-zero services need the kernel IPVS data plane; this director runs the userspace plane';
+  if (c.service.kind === 'fwmark') return 'hadirector: fwmark services need the kernel data plane; this director runs the userspace relay';
+  if (c.service.protocol === 'sctp') return 'hadirector: SCTP services need the kernel data plane; this director runs the userspace relay';
+  if (c.name === 'add-service' && c.service.port === 0) return 'hadirector: port-zero services need the kernel data plane; this director runs the userspace relay';
   if ((c.name === 'add-server' || c.name === 'edit-server') && c.dest.forward !== 'masq') {
-    return 'hadirector: the userspace data plane forwards by masquerading only: give -m (-g and -i need the kernel IPVS data plane)';
+    return 'hadirector: the userspace data plane forwards by masquerading only: give -m (-g and -i need the kernel data plane)';
   }
   return undefined;
 }
