@@ -18,6 +18,24 @@ export function nftBatch(batch: string, wrap: readonly string[] = []): Promise<s
   });
 }
 
+/** `nft -j ARGS`, parsed; undefined when nft failed or printed no JSON. */
+export function nftJson(args: readonly string[], wrap: readonly string[] = []): Promise<unknown> {
+  return new Promise((resolve) => {
+    const argv = [...wrap, 'nft', '-j', ...args];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => {
+      try {
+        resolve(code === 0 ? (JSON.parse(stdout) as unknown) : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
 /** Why nftables cannot be used here, or undefined when it can; `purpose` says what needs it. */
 export function nftUnavailable(purpose = 'the cut is an nftables rule'): string | undefined {
   if (process.getuid?.() !== 0) return `needs root (${purpose})`;

@@ -187,6 +187,12 @@ export class ClusterSync {
     step();
   }
 
+  /** The copies' live entries for `addresses` (and fwmark services), templates first: what a takeover loads. */
+  copied(addresses: readonly string[]): Iterable<SyncEntry> {
+    const wanted = new Set(addresses);
+    return this.endpoint.takeover((e) => wanted.has(e.vaddr) || e.vaddr.startsWith('fwmark:'));
+  }
+
   /**
    * Why `instance` must not preempt `holder` yet: this director's copy of the holder's
    * table is not whole (it has just started, or the holder restarted). Preempting now

@@ -16,8 +16,9 @@ import { HealthMonitor, type HealthTarget, type ServerHealth } from '../health/m
 import { ServicePool, type DesiredDest } from '../health/pool';
 import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/probes';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
-import { nftBatch } from '../common/nft';
-import { KernelPlane, type KernelShape, type NftApply } from '../ipvs/dataplane/nftables/kernel-plane';
+import { nftBatch, nftJson } from '../common/nft';
+import { KernelPlane, type KernelShape, type NftApply, type NftListMap } from '../ipvs/dataplane/nftables/kernel-plane';
+import { tableName } from '../ipvs/dataplane/nftables/ruleset';
 import type { DataPlane } from '../ipvs/dataplane/plane';
 import { UserspacePlane, userspaceAdmit } from '../ipvs/dataplane/userspace-plane';
 import { IpvsEngine } from '../ipvs/engine';
@@ -75,8 +76,9 @@ export interface DirectorOptions {
   readonly sysctls?: Sysctls;
   /** What the host offers the data planes; by default, root and the kernel probe's word. */
   readonly hostPlane?: HostPlaneFacts;
-  /** Tests replace `nft -f` for the kernel plane. */
+  /** Tests replace `nft -f` and `nft -j list map` for the kernel plane. */
   readonly nftApply?: NftApply;
+  readonly nftListMap?: NftListMap;
 }
 
 /** jhash's seed for the kernel plane: from the cluster's id, so every director of a cluster hashes a flow alike. */
@@ -147,6 +149,7 @@ export class Director {
         ? new KernelPlane({
             engine: this.engine,
             apply: options.nftApply ?? ((batch) => nftBatch(batch)),
+            listMap: options.nftListMap ?? ((name) => nftJson(['list', 'map', 'netdev', tableName, name])),
             events,
             hashSeed: hashSeedOf(options.config),
             shapeOf: (svc) => this.kernelShape(svc, decision),
@@ -364,7 +367,14 @@ export class Director {
     const peers = cluster.nodes.filter((n) => n.name !== self && !n.witness).map((n) => n.name);
     const sync = new ClusterSync(this.engine, self, peers, this.clock, this.log, { copyEntriesMax: cluster.sync.maxEntries }, cluster.sync.preemptWaitMs);
     this.sync = sync;
-    this.vrrp.beforeTakeover = (instance, addresses) => sync.takeOver(instance, addresses);
+    this.vrrp.beforeTakeover = async (instance, addresses) => {
+      sync.takeOver(instance, addresses);
+      if (!(this.plane instanceof KernelPlane)) return;
+      const startedMs = this.clock.nowMs();
+      const problems = await this.plane.restoreFlows(sync.copied(addresses));
+      for (const p of problems) this.log.error(p, { component: 'dataplane', code: 'HAD_DATAPLANE' });
+      this.log.info(`${instance}: replicated DR flows written to the kernel in ${Math.round(this.clock.nowMs() - startedMs)} ms`, { component: 'dataplane' });
+    };
     return sync;
   }
 
@@ -508,6 +518,8 @@ export class Director {
   private scheduleTick(): void {
     this.tickTimer = this.clock.setTimeout(() => {
       this.plane.expired(this.engine.tick());
+      // The kernel's DR flows into the table, where replication takes them to the backups.
+      if (this.plane instanceof KernelPlane) void this.plane.pollFlows();
       if (!this.stopping) this.scheduleTick();
     }, tickMs);
   }

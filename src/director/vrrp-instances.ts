@@ -46,7 +46,7 @@ export class VrrpInstances {
   private fifo: NotifyFifo | undefined;
   private plane: InstanceDriver | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
-  beforeTakeover: ((instance: string, addresses: readonly string[]) => void) | undefined;
+  beforeTakeover: ((instance: string, addresses: readonly string[]) => void | Promise<void>) | undefined;
   /** The VMACs of use_vmac, by instance: where their VIPs go. Real addresses only. */
   readonly vmacs: ReadonlyMap<string, VmacDevice>;
 
@@ -163,7 +163,7 @@ export class VrrpInstances {
     const askedMs = this.clock.nowMs();
     this.queue(vi.name, async () => {
       const set = this.vipSet(vi);
-      this.beforeTakeover?.(vi.name, set.addresses.map((a) => a.address));
+      await this.beforeTakeover?.(vi.name, set.addresses.map((a) => a.address));
       const startedMs = this.clock.nowMs();
       this.reportProblems(await this.driver.add(set));
       const addedMs = this.clock.nowMs();

@@ -268,6 +268,20 @@ export class IpvsEngine {
     return 'loaded';
   }
 
+  /**
+   * An entry the kernel keeps for this director (a DR flow of the kernel plane): into the
+   * table, or, when it is there, its timer set to what the kernel has left, so
+   * replication carries it as it carries the engine's own.
+   */
+  noteKernelEntry(e: AdoptedEntry): AdoptResult {
+    const result = this.adopt(e);
+    if (result !== 'present') return result;
+    const caddr = parseIpAddr(e.caddr);
+    const here = caddr === undefined ? undefined : this.conns.lookup(e.protocol, caddr, e.cport, e.vaddr, e.vport);
+    if (here !== undefined && !here.template) this.conns.rearm(here, this.options.clock.nowMs(), e.remainingMs);
+    return result;
+  }
+
   /** Runs expiry and the 2-second rate estimates up to now; returns what expired. */
   tick(): Connection[] {
     const now = this.options.clock.nowMs();

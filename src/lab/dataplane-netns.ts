@@ -8,11 +8,76 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { nftBatch } from '../common/nft';
 import { NetnsLab } from './netns';
 
-/** A real server's answer: its own name, on both ports. */
+/** A real server's answer: its own name, on both ports; an idle keep-alive connection is kept two minutes. */
 const nameResponder = `
 const http = require('node:http');
-for (const port of [80, 8080]) http.createServer((q, s) => s.end(process.argv[1])).listen(port);
+for (const port of [80, 8080]) {
+  const server = http.createServer((q, s) => s.end(process.argv[1]));
+  server.keepAliveTimeout = 120000;
+  server.listen(port);
+}
 `;
+
+/**
+ * Long-lived sessions for `node -e`: COUNT keep-alive connections to HOST:PORT from ports
+ * FIRST_PORT.., each asking once; prints one JSON line of who answered each, then asks
+ * again on every connection at each line read from stdin and prints the answers again
+ * (`fail` for a connection that broke or did not answer within 5 s).
+ */
+const sessionClient = `
+const net = require('node:net');
+const [host, port, count, firstPort] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
+const sockets = [];
+function ask(i) {
+  return new Promise((resolve) => {
+    const s = sockets[i];
+    if (s === undefined || s.destroyed) return resolve('fail');
+    let data = '';
+    const done = (answer) => { clearTimeout(timer); s.removeListener('data', onData); s.removeListener('close', onClose); resolve(answer); };
+    const onData = (d) => {
+      data += d;
+      const head = data.indexOf('\\r\\n\\r\\n');
+      if (head < 0) return;
+      const length = Number((/content-length: *(\\d+)/i.exec(data.slice(0, head)) || [])[1]);
+      if (data.length >= head + 4 + length) done(data.slice(head + 4, head + 4 + length));
+    };
+    const onClose = () => done('fail');
+    const timer = setTimeout(() => done('fail'), 5000);
+    s.on('data', onData);
+    s.on('close', onClose);
+    s.write('GET / HTTP/1.1\\r\\nHost: vip\\r\\n\\r\\n');
+  });
+}
+async function round() {
+  const answers = [];
+  for (let i = 0; i < count; i += 50) answers.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => ask(i + k)))));
+  process.stdout.write(JSON.stringify(answers) + '\\n');
+}
+async function open() {
+  for (let i = 0; i < count; i++) {
+    await new Promise((resolve) => {
+      const s = net.connect({ host, port, localPort: firstPort + i });
+      s.setEncoding('utf8');
+      s.on('error', () => undefined);
+      s.once('connect', resolve);
+      s.once('close', resolve);
+      sockets.push(s);
+    });
+  }
+  await round();
+  require('node:readline').createInterface({ input: process.stdin }).on('line', () => void round());
+}
+open();
+`;
+
+/** Long-lived connections through the VIP, asked again on demand. */
+export interface Sessions {
+  /** Who answered each connection when it opened. */
+  readonly first: string[];
+  /** Asks on every connection again: who answered each now. */
+  again(): Promise<string[]>;
+  close(): void;
+}
 
 /**
  * A client for `node -e`: COUNT requests to HOST:PORT one after another, each on a new
@@ -37,10 +102,21 @@ function next(i) {
 next(0);
 `;
 
+/**
+ * A virtual_server block over the world's real servers (rs1.. at .11..), each checked by
+ * TCP_CHECK every second: what a keepalived user would write for them.
+ */
+export function virtualServerBlock(vip: string, port: number, scheduler: string, kind: 'NAT' | 'DR', servers: ReadonlyArray<{ readonly address: string; readonly weight: number }>): string {
+  const realServers = servers.map((rs) => `    real_server ${rs.address} ${port} {\n        weight ${rs.weight}\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`);
+  return `virtual_server ${vip} ${port} {\n    delay_loop 1\n    lb_algo ${scheduler}\n    lb_kind ${kind}\n    protocol TCP\n${realServers.join('\n')}\n}\n`;
+}
+
 export interface DataplaneHosts {
   readonly realServers: number;
   /** The VIP on the director's eth0 from the start (false: a director process brings it up itself). */
   readonly vipOnDirector?: boolean;
+  /** A second director, `director2` at .5. */
+  readonly secondDirector?: boolean;
 }
 
 export class DataplaneNetns {
@@ -56,7 +132,7 @@ export class DataplaneNetns {
 
   /** director .1, NAT client .2, DR client .3, real servers rs1.. at .11.. */
   start(hosts: DataplaneHosts): void {
-    const all: Record<string, number> = { director: 1, natclient: 2, drclient: 3 };
+    const all: Record<string, number> = { director: 1, natclient: 2, drclient: 3, ...(hosts.secondDirector === true ? { director2: 5 } : {}) };
     for (let i = 1; i <= hosts.realServers; i++) {
       all[`rs${i}`] = 10 + i;
       this.realServerNames.push(`rs${i}`);
@@ -129,6 +205,46 @@ export class DataplaneNetns {
     });
     if (r.status !== 0) throw new Error(`client in ${client}: exit ${r.status}: ${r.stderr}`);
     return JSON.parse(r.stdout) as string[];
+  }
+
+  /** COUNT keep-alive connections from the client to the VIP:PORT, from ports FIRST_PORT onwards. */
+  async sessions(client: 'natclient' | 'drclient', port: number, count: number, firstPort: number): Promise<Sessions> {
+    const child = this.lab.spawn(client, process.execPath, ['-e', sessionClient, this.vip, String(port), String(count), String(firstPort)], { stdin: true });
+    const lines: string[] = [];
+    const waiting: Array<(line: string) => void> = [];
+    let pending = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const line of parts) {
+        const w = waiting.shift();
+        if (w !== undefined) w(line);
+        else lines.push(line);
+      }
+    });
+    const next = (): Promise<string[]> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`sessions in ${client}: no answer within 60 s: ${this.lab.outputOf(child).slice(-500)}`)), 60_000);
+        const take = (line: string): void => {
+          clearTimeout(timer);
+          resolve(JSON.parse(line) as string[]);
+        };
+        const ready = lines.shift();
+        if (ready !== undefined) take(ready);
+        else waiting.push(take);
+      });
+    const first = await next();
+    return {
+      first,
+      again: () => {
+        child.stdin?.write('again\n');
+        return next();
+      },
+      close: () => {
+        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      },
+    };
   }
 
   /** Whether every real server answers on both ports (asked from the director), polled until the deadline. */

@@ -170,8 +170,8 @@ export class NetnsLab {
   }
 
   /** Starts a program in a host's namespace; its output is drained (a full pipe would stall it) and its tail kept. */
-  spawn(host: string, program: string, args: readonly string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.ns(host), program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  spawn(host: string, program: string, args: readonly string[], options: { stdin?: boolean } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), program, ...args], { stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
     this.children.push(child);
     const keep = (d: Buffer): void => {
       const tail = (this.tails.get(child) ?? '') + d.toString();

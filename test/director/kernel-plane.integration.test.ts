@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { nftUnavailable } from '../../src/common/nft';
 import { controlRequest } from '../../src/director/control-client';
 import { ClusterLab } from '../../src/lab/cluster-lab';
-import { DataplaneNetns } from '../../src/lab/dataplane-netns';
+import { DataplaneNetns, virtualServerBlock } from '../../src/lab/dataplane-netns';
 import { netnsUnavailable } from '../../src/lab/netns';
 import { waitFor } from '../support/director-process';
 
@@ -31,21 +31,8 @@ vrrp_instance VI_1 {
         ${vip}/24
     }
 }
-virtual_server ${vip} 80 {
-    delay_loop 1
-    lb_algo rr
-    lb_kind DR
-    protocol TCP
-${[1, 2, 3].map((n) => `    real_server ${subnet}.${10 + n} 80 {\n        weight 1\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`).join('\n')}
-}
-virtual_server ${vip} 8080 {
-    delay_loop 1
-    lb_algo wrr
-    lb_kind NAT
-    protocol TCP
-${[1, 2, 3].map((n) => `    real_server ${subnet}.${10 + n} 8080 {\n        weight ${4 - n}\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`).join('\n')}
-}
-`;
+${virtualServerBlock(vip, 80, 'rr', 'DR', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}
+${virtualServerBlock(vip, 8080, 'wrr', 'NAT', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 4 - n })))}`;
 
 interface Status {
   readonly dataPlane?: string;

@@ -104,6 +104,41 @@ describe('the kernel plane', () => {
     assert.match(second, new RegExp(`tcp dport 81 goto ${kept}\n`), 'under the same name');
   });
 
+  it('reads the DR flow map into the engine\'s table (for replication), and writes replicated flows back with the time they had left', async () => {
+    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+    const batches: string[] = [];
+    let listed = '';
+    const plane = new KernelPlane({
+      engine,
+      apply: (batch) => {
+        batches.push(batch);
+        return Promise.resolve(undefined);
+      },
+      events: { warn: () => undefined, info: () => undefined },
+      hashSeed: 7,
+      shapeOf: () => ({ method: 'dr', device: 'eth0' }),
+      listMap: (name) => {
+        listed = name;
+        // As nft -j prints a flow map: [{elem: {val: {concat: [address, port]}, expires}}, mark].
+        return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: { concat: ['198.51.100.7', 40001] }, expires: 899 } }, 1], [{ elem: { val: { concat: ['198.51.100.8', 40002] }, expires: 30 } }, 99]] } }] });
+      },
+    });
+    const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+    engine.addDestination(svc, ip('192.0.2.20'), 80, { forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    assert.equal(await plane.pollFlows(), 1, 'the flow with a mark no destination has is left out');
+    assert.match(listed, /^d_v1_f900$/);
+    const conn = engine.conns.lookup('tcp', ip('198.51.100.7'), 40001, '192.0.2.10', 80);
+    assert.equal(conn?.daddr.text, '192.0.2.20');
+    assert.equal(conn?.state, 'ESTABLISHED');
+    const restored = await plane.restoreFlows([
+      { protocol: 'tcp', caddr: '198.51.100.9', cport: 40003, vaddr: '192.0.2.10', vport: 80, daddr: '192.0.2.20', dport: 80, state: 'ESTABLISHED', template: false, remainingMs: 600_500 },
+      { protocol: 'tcp', caddr: '198.51.100.9', cport: 40004, vaddr: '192.0.2.99', vport: 80, daddr: '192.0.2.20', dport: 80, state: 'ESTABLISHED', template: false, remainingMs: 1000 },
+    ]);
+    assert.deepEqual(restored, []);
+    assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900 { 198.51.100.9 . 40003 timeout 900s expires 601s : 0x00000001 }\n');
+  });
+
   it('a batch nft refuses leaves the rules that were, and says so', async () => {
     const { plane, service } = setup(() => ({ method: 'nat' }), 'Error: syntax error');
     service(80, 'masq');

@@ -1,17 +1,23 @@
 // The kernel data plane: the engine's services as nftables rules (ruleset.ts), applied as
 // one atomic `nft -f` batch on every change. The rules stand on every director, master or
 // backup: only the VIP's holder receives the VIP's traffic, so a new master forwards from
-// its first packet, with no rules to write at takeover. The engine stays the model (its
-// schedulers, weights, persistence); the kernel carries the packets.
+// its first packet. The master's DR flows are read into the engine's table, which
+// replication carries to the backups; at a takeover they go into the new master's flow
+// maps before the VIP comes up. The engine stays the model (its schedulers, weights,
+// persistence); the kernel carries the packets.
 import type { Connection } from '../../conn/connection';
-import type { IpvsEngine } from '../../engine';
+import { parseIpAddr } from '../../address';
+import type { AdoptedEntry, IpvsEngine } from '../../engine';
 import { serviceDisplayName, serviceKeyText, type VirtualService } from '../../service';
 import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from '../plane';
 import { DestinationMarks } from './marks';
-import { renderRuleset, tableName, type KernelMethod, type KernelService, type RenderedObjects } from './ruleset';
+import { flowMapName, hex, renderRuleset, tableName, type KernelMethod, type KernelService, type RenderedObjects } from './ruleset';
 
 /** Applies a batch: undefined when it applied, else nft's complaint. */
 export type NftApply = (batch: string) => Promise<string | undefined>;
+
+/** `nft -j list map netdev hadirector NAME`, parsed; undefined when it could not be read. */
+export type NftListMap = (name: string) => Promise<unknown>;
 
 /** How a service goes through the kernel: its method and (DR) device, or why it cannot. */
 export type KernelShape = { readonly method: KernelMethod; readonly device?: string } | { readonly refused: string };
@@ -23,7 +29,18 @@ export interface KernelPlaneOptions {
   /** jhash's seed: the same on every director of the cluster. */
   readonly hashSeed: number;
   readonly shapeOf: (svc: VirtualService) => KernelShape;
+  readonly listMap?: NftListMap;
 }
+
+/** A DR service's flow map, as the last render made it. */
+interface FlowMap {
+  readonly svc: VirtualService;
+  readonly map: string;
+  readonly timeoutS: number;
+}
+
+/** Elements written in one batch when flows are restored: a takeover of a million flows goes in steps. */
+const restoreBatchElements = 10_000;
 
 const families = ['ip', 'ip6', 'netdev'] as const;
 
@@ -36,6 +53,8 @@ export class KernelPlane implements DataPlane {
   private nextName = 1;
   private reconciling: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private flowMaps: FlowMap[] = [];
+  private polling = false;
 
   constructor(private readonly o: KernelPlaneOptions) {}
 
@@ -93,6 +112,78 @@ export class KernelPlane implements DataPlane {
     const refused = await this.o.apply(rendered.batch);
     if (refused !== undefined) return [...problems, `nftables refused the rules (the previous ones stay): ${refused}`];
     this.applied = rendered.objects;
+    this.flowMaps = services.flatMap((ks) => {
+      if (ks.method !== 'dr') return [];
+      const timeoutS = flowTimeoutOf(ks.svc, this.o.engine);
+      return [{ svc: ks.svc, map: flowMapName(ks.name, timeoutS), timeoutS }];
+    });
+    return problems;
+  }
+
+  /**
+   * Reads every DR flow map into the engine's table (where replication takes them to the
+   * other directors): run on the director's tick. One read at a time.
+   */
+  async pollFlows(): Promise<number> {
+    const list = this.o.listMap;
+    if (list === undefined || this.polling || this.closed) return 0;
+    this.polling = true;
+    let seen = 0;
+    try {
+      for (const fm of this.flowMaps) {
+        const key = fm.svc.key;
+        if (key.kind !== 'address') continue;
+        for (const flow of flowElements(await list(fm.map))) {
+          const dest = this.marks.destinationOf(flow.mark);
+          if (dest === undefined) continue;
+          this.o.engine.noteKernelEntry({
+            protocol: key.protocol === 'udp' ? 'udp' : 'tcp',
+            caddr: flow.address,
+            cport: flow.port,
+            vaddr: key.address.text,
+            vport: key.port,
+            daddr: dest.address.text,
+            dport: dest.port,
+            state: key.protocol === 'udp' ? 'UDP' : 'ESTABLISHED',
+            template: false,
+            remainingMs: flow.expiresS * 1000,
+          });
+          seen++;
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+    return seen;
+  }
+
+  /**
+   * Before this director takes the VIPs over: the flows the old master replicated go into
+   * the DR flow maps, each to its real server with the time it had left, so the first
+   * packet of an established stream finds its server. Resolves with what went wrong.
+   */
+  async restoreFlows(entries: Iterable<AdoptedEntry>): Promise<string[]> {
+    await this.reconciling;
+    const byService = new Map(this.flowMaps.map((fm) => [fm.svc.key.kind === 'address' ? `${fm.svc.key.protocol}|${fm.svc.key.address.text}|${fm.svc.key.port}` : '', fm]));
+    const elements = new Map<FlowMap, string[]>();
+    for (const e of entries) {
+      if (e.template) continue;
+      const fm = byService.get(`${e.protocol}|${e.vaddr}|${e.vport}`);
+      const daddr = parseIpAddr(e.daddr);
+      const dest = fm === undefined || daddr === undefined ? undefined : fm.svc.findDestination(daddr, e.dport);
+      if (fm === undefined || dest === undefined) continue;
+      const expiresS = Math.max(1, Math.min(fm.timeoutS, Math.ceil(e.remainingMs / 1000)));
+      const list = elements.get(fm) ?? [];
+      list.push(`${e.caddr} . ${e.cport} timeout ${fm.timeoutS}s expires ${expiresS}s : ${hex(this.marks.of(dest))}`);
+      elements.set(fm, list);
+    }
+    const problems: string[] = [];
+    for (const [fm, list] of elements) {
+      for (let i = 0; i < list.length; i += restoreBatchElements) {
+        const refused = await this.o.apply(`add element netdev ${tableName} ${fm.map} { ${list.slice(i, i + restoreBatchElements).join(', ')} }\n`);
+        if (refused !== undefined) problems.push(`nftables refused the replicated flows of ${serviceDisplayName(fm.svc.key)}: ${refused}`);
+      }
+    }
     return problems;
   }
 
@@ -105,6 +196,32 @@ export class KernelPlane implements DataPlane {
     }
     return name;
   }
+}
+
+/** How long a DR flow of the service is remembered: IPVS's tcp (or udp) timeout. */
+function flowTimeoutOf(svc: VirtualService, engine: IpvsEngine): number {
+  const t = engine.timeouts;
+  return svc.key.kind === 'address' && svc.key.protocol === 'udp' ? t.udpMs / 1000 : t.tcpMs.ESTABLISHED / 1000;
+}
+
+/** The elements of `nft -j list map` of a flow map: client address and port, mark, seconds left. */
+export function flowElements(json: unknown): Array<{ address: string; port: number; mark: number; expiresS: number }> {
+  const out: Array<{ address: string; port: number; mark: number; expiresS: number }> = [];
+  const items = (json as { nftables?: unknown[] } | undefined)?.nftables ?? [];
+  for (const item of items) {
+    const elem = (item as { map?: { elem?: unknown[] } }).map?.elem;
+    if (!Array.isArray(elem)) continue;
+    for (const pair of elem) {
+      if (!Array.isArray(pair) || pair.length !== 2) continue;
+      const [key, mark] = pair as [unknown, unknown];
+      const inner = (key as { elem?: { val?: { concat?: unknown[] }; expires?: unknown } }).elem;
+      const concat = inner?.val?.concat ?? (key as { concat?: unknown[] }).concat;
+      if (!Array.isArray(concat) || typeof concat[0] !== 'string' || typeof concat[1] !== 'number' || typeof mark !== 'number') continue;
+      const expiresS = typeof inner?.expires === 'number' ? inner.expires : 0;
+      out.push({ address: concat[0], port: concat[1], mark, expiresS });
+    }
+  }
+  return out;
 }
 
 /** Deletes the plane's tables, whether they exist or not (an `add` first makes the `delete` safe). */

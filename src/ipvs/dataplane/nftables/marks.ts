@@ -6,6 +6,8 @@ import type { Destination } from '../../destination';
 
 export class DestinationMarks {
   private readonly marks = new WeakMap<Destination, number>();
+  /** Back from a mark (read in a flow map) to its destination, for as long as it lives. */
+  private readonly byMark = new Map<number, WeakRef<Destination>>();
   private next = 1;
 
   of(dest: Destination): number {
@@ -13,7 +15,14 @@ export class DestinationMarks {
     if (mark === undefined) {
       mark = this.next++;
       this.marks.set(dest, mark);
+      this.byMark.set(mark, new WeakRef(dest));
     }
     return mark;
+  }
+
+  destinationOf(mark: number): Destination | undefined {
+    const dest = this.byMark.get(mark)?.deref();
+    if (dest === undefined) this.byMark.delete(mark);
+    return dest;
   }
 }

@@ -183,6 +183,11 @@ function natService(ks: KernelService, own: string, family: Family, input: Rules
   return { chains: [{ family, name: own, rules }], maps };
 }
 
+/** The DR flow map of the service named `name`: its timeout is in the name, so a new timeout makes a new map. */
+export function flowMapName(name: string, timeoutS: number): string {
+  return `d_${name}_f${timeoutS}`;
+}
+
 function drService(ks: KernelService, own: string, input: RulesetInput): ServiceObjects {
   const svc = ks.svc;
   const key = svc.key;
@@ -192,7 +197,7 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
   const dests = svc.destinations;
   const live = `${own}_live`;
   const timeout = input.flowTimeoutS[protocol];
-  const flows = `${own}_f${timeout}`;
+  const flows = flowMapName(ks.name, timeout);
   const flow = `${ip} saddr . ${protocol} sport`;
   const address = ip === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
   const maps: KernelMap[] = [
@@ -258,7 +263,8 @@ function assemble(chains: readonly Chain[], maps: readonly KernelMap[], previous
   return { batch: `${lines.join('\n')}\n`, objects };
 }
 
-function hex(n: number): string {
+/** A mark or a number as nft writes it: 0x and eight hex digits. */
+export function hex(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }
 
