@@ -16,7 +16,9 @@ import { HealthMonitor, type HealthTarget, type ServerHealth } from '../health/m
 import { ServicePool, type DesiredDest } from '../health/pool';
 import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/probes';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
+import { runConntrack } from '../common/conntrack';
 import { nftBatch, nftJson } from '../common/nft';
+import type { ConntrackRun } from '../ipvs/dataplane/nftables/conntrack';
 import { KernelPlane, type KernelShape, type NftApply, type NftListMap } from '../ipvs/dataplane/nftables/kernel-plane';
 import { tableName } from '../ipvs/dataplane/nftables/ruleset';
 import type { DataPlane } from '../ipvs/dataplane/plane';
@@ -79,6 +81,7 @@ export interface DirectorOptions {
   /** Tests replace `nft -f` and `nft -j list map` for the kernel plane. */
   readonly nftApply?: NftApply;
   readonly nftListMap?: NftListMap;
+  readonly conntrack?: ConntrackRun;
 }
 
 /** jhash's seed for the kernel plane: from the cluster's id, so every director of a cluster hashes a flow alike. */
@@ -150,6 +153,7 @@ export class Director {
             engine: this.engine,
             apply: options.nftApply ?? ((batch) => nftBatch(batch)),
             listMap: options.nftListMap ?? ((name) => nftJson(['list', 'map', 'netdev', tableName, name])),
+            ...(decision.offer.missing.has('conntrack') ? {} : { conntrack: options.conntrack ?? ((args) => runConntrack(args)) }),
             events,
             hashSeed: hashSeedOf(options.config),
             shapeOf: (svc) => this.kernelShape(svc, decision),
@@ -187,6 +191,8 @@ export class Director {
     const decision = director.planeDecision;
     if ('error' in decision) throw new StartError([decision.error]);
     director.log.info(`data plane: ${decision.plane} (${decision.why})`, { component: 'dataplane' });
+    const conntrack = decision.plane === 'kernel' ? decision.offer.missing.get('conntrack') : undefined;
+    if (conntrack !== undefined && options.config.cluster !== undefined) director.log.warn(conntrack, { component: 'dataplane', code: 'HAD_KERNEL_PLANE' });
     const { plans, errors } = director.plan(options.config);
     errors.push(...plans.flatMap((p) => runRefusals(p, decision)));
     if (director.driverProblem !== undefined) errors.push(director.driverProblem);
@@ -371,9 +377,9 @@ export class Director {
       sync.takeOver(instance, addresses);
       if (!(this.plane instanceof KernelPlane)) return;
       const startedMs = this.clock.nowMs();
-      const problems = await this.plane.restoreFlows(sync.copied(addresses));
+      const problems = await this.plane.restoreSessions(sync.copied(addresses));
       for (const p of problems) this.log.error(p, { component: 'dataplane', code: 'HAD_DATAPLANE' });
-      this.log.info(`${instance}: replicated DR flows written to the kernel in ${Math.round(this.clock.nowMs() - startedMs)} ms`, { component: 'dataplane' });
+      this.log.info(`${instance}: replicated sessions written to the kernel in ${Math.round(this.clock.nowMs() - startedMs)} ms`, { component: 'dataplane' });
     };
     return sync;
   }
@@ -518,8 +524,8 @@ export class Director {
   private scheduleTick(): void {
     this.tickTimer = this.clock.setTimeout(() => {
       this.plane.expired(this.engine.tick());
-      // The kernel's DR flows into the table, where replication takes them to the backups.
-      if (this.plane instanceof KernelPlane) void this.plane.pollFlows();
+      // The kernel's sessions into the table, where replication takes them to the backups.
+      if (this.plane instanceof KernelPlane) void this.plane.pollSessions();
       if (!this.stopping) this.scheduleTick();
     }, tickMs);
   }

@@ -117,6 +117,8 @@ export interface DataplaneHosts {
   readonly vipOnDirector?: boolean;
   /** A second director, `director2` at .5. */
   readonly secondDirector?: boolean;
+  /** Where the real servers send NAT's replies: the director (the default), or a floating gateway address the master holds. */
+  readonly natGateway?: string;
 }
 
 export class DataplaneNetns {
@@ -124,6 +126,7 @@ export class DataplaneNetns {
   readonly vip: string;
   readonly realServerNames: string[] = [];
   private readonly responders = new Map<string, ChildProcess>();
+  private natGateway = '';
 
   constructor(readonly subnet: string) {
     this.lab = new NetnsLab(subnet);
@@ -138,11 +141,14 @@ export class DataplaneNetns {
       this.realServerNames.push(`rs${i}`);
     }
     this.lab.create(all);
-    const d = this.lab.ns('director');
-    sysctl(d, 'net.ipv4.ip_forward', '1');
-    sysctl(d, 'net.ipv4.conf.all.send_redirects', '0');
-    sysctl(d, 'net.ipv4.conf.eth0.send_redirects', '0');
-    if (hosts.vipOnDirector !== false) run('ip', '-n', d, 'addr', 'add', `${this.vip}/32`, 'dev', 'eth0');
+    this.natGateway = hosts.natGateway ?? this.lab.address('director');
+    for (const director of Object.keys(all).filter((h) => h.startsWith('director'))) {
+      const d = this.lab.ns(director);
+      sysctl(d, 'net.ipv4.ip_forward', '1');
+      sysctl(d, 'net.ipv4.conf.all.send_redirects', '0');
+      sysctl(d, 'net.ipv4.conf.eth0.send_redirects', '0');
+    }
+    if (hosts.vipOnDirector !== false) run('ip', '-n', this.lab.ns('director'), 'addr', 'add', `${this.vip}/32`, 'dev', 'eth0');
     for (const rs of this.realServerNames) {
       const ns = this.lab.ns(rs);
       run('ip', '-n', ns, 'addr', 'add', `${this.vip}/32`, 'dev', 'lo');
@@ -150,7 +156,7 @@ export class DataplaneNetns {
       sysctl(ns, 'net.ipv4.conf.all.arp_announce', '2');
       sysctl(ns, 'net.ipv4.conf.eth0.arp_ignore', '1');
       sysctl(ns, 'net.ipv4.conf.eth0.arp_announce', '2');
-      run('ip', '-n', ns, 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.lab.address('director'));
+      run('ip', '-n', ns, 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.natGateway);
       this.startRealServer(rs);
     }
   }
@@ -177,7 +183,7 @@ export class DataplaneNetns {
     for (const a of addresses) {
       run('ip', '-n', this.lab.ns(client), 'addr', 'add', `${a}/24`, 'dev', 'eth0');
       if (client !== 'natclient') continue;
-      for (const rs of this.realServerNames) run('ip', '-n', this.lab.ns(rs), 'route', 'add', `${a}/32`, 'via', this.lab.address('director'));
+      for (const rs of this.realServerNames) run('ip', '-n', this.lab.ns(rs), 'route', 'add', `${a}/32`, 'via', this.natGateway);
     }
   }
 

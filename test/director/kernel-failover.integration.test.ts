@@ -1,11 +1,13 @@
-// DR sessions across a failover on the kernel plane (root): two directors in namespaces, a
-// cluster pair (two_node) with an LVS-DR virtual_server on the kernel plane. 500 keep-alive
-// connections are opened through the VIP and answered; the master is killed with -9; the
-// backup takes the VIP over, and each connection asks again. With replication on, the
-// master's DR flows reached the backup through hadirector's sync and went into its flow
-// map before the VIP came up: every connection goes on with its real server. With
-// replication off, the new master schedules the streams afresh and most break: the loss
-// is printed beside.
+// Sessions across a failover on the kernel plane (root): two directors in namespaces, a
+// cluster pair (two_node) with an LVS-DR and an LVS-NAT virtual_server on the kernel
+// plane; the NAT real servers answer through a gateway address the master holds beside
+// the VIP. 500 keep-alive connections through each are opened and answered; the master
+// is killed with -9; the backup takes the addresses over, and each connection asks again.
+// With replication on, the master's DR flows and NAT conntrack entries reached the backup
+// through hadirector's sync and went into its kernel before the VIP came up: every
+// connection goes on with its real server. With replication off, the new master
+// schedules DR streams afresh and has no NAT binding for the old connections: most break,
+// and the loss is printed beside.
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { nftUnavailable } from '../../src/common/nft';
@@ -55,9 +57,11 @@ vrrp_instance VI_1 {
     advert_int 0.1
     virtual_ipaddress {
         ${vip}/24
+        ${subnet}.254/24
     }
 }
-${virtualServerBlock(vip, 80, 'rr', 'DR', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}`;
+${virtualServerBlock(vip, 80, 'rr', 'DR', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}
+${virtualServerBlock(vip, 8080, 'rr', 'NAT', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}`;
 }
 
 interface Status {
@@ -66,8 +70,16 @@ interface Status {
   readonly connectionEntries?: number;
 }
 
-/** Runs the drill: 500 sessions, kill -9 of the master, ask again; what each connection answered before and after. */
-async function failover(subnet: string, replicate: boolean): Promise<{ before: string[]; after: string[]; takeoverMs: number; replicated: number }> {
+interface Outcome {
+  readonly before: string[];
+  readonly after: string[];
+}
+
+/** How many connections answered from the same real server after as before. */
+const keptOf = (o: Outcome): number => o.after.filter((a, i) => a === o.before[i] && a !== 'fail').length;
+
+/** Runs the drill: 500 sessions through DR and NAT each, kill -9 of the master, ask again; what each answered before and after. */
+async function failover(subnet: string, replicate: boolean): Promise<{ dr: Outcome; nat: Outcome; takeoverMs: number; replicated: number }> {
   const world = new DataplaneNetns(subnet);
   let lab: ClusterLab | undefined;
   const status = async (node: string): Promise<Status | undefined> => {
@@ -79,7 +91,7 @@ async function failover(subnet: string, replicate: boolean): Promise<{ before: s
     }
   };
   try {
-    world.start({ realServers: 3, vipOnDirector: false, secondDirector: true });
+    world.start({ realServers: 3, vipOnDirector: false, secondDirector: true, natGateway: `${subnet}.254` });
     assert.ok(await world.realServersReady(15_000), 'the real servers answer');
     lab = new ClusterLab(pairConfig(subnet, replicate));
     for (const d of ['director', 'director2']) lab.start(d, ['ip', 'netns', 'exec', world.lab.ns(d)]);
@@ -87,24 +99,30 @@ async function failover(subnet: string, replicate: boolean): Promise<{ before: s
       const [a, b] = [await status('director'), await status('director2')];
       return a?.vrrp?.[0]?.state === 'master' && b?.vrrp?.[0]?.state === 'backup' && a.dataPlane === 'kernel' ? true : undefined;
     }, 30_000, 50);
-    const sessions = await world.sessions('drclient', 80, connections, 40000);
+    // One connection first on each, so the master's rr has moved on from where a new
+    // master's starts: a stream scheduled afresh lands elsewhere, as it would in life.
+    world.requests('drclient', 80, 1, { firstPort: 39000 });
+    world.requests('natclient', 8080, 1, { firstPort: 39000 });
+    const dr = await world.sessions('drclient', 80, connections, 40000);
+    const nat = await world.sessions('natclient', 8080, connections, 40000);
     try {
       // The master's flows reach its table on its tick, and the backup's copy by sync.
       let replicated = 0;
       if (replicate) {
         await waitFor('the flows in the backup\'s copy', async () => {
           replicated = ((await lab?.syncStatus('director2'))?.copies ?? []).reduce((n, c) => n + c.entries, 0);
-          return replicated >= connections ? true : undefined;
+          return replicated >= 2 * connections ? true : undefined;
         }, 10_000, 100);
       }
       const killedAt = performance.now();
       await lab.kill9('director');
       await waitFor('director2 to take the VIP', async () => ((await status('director2'))?.vrrp?.[0]?.state === 'master' && world.lab.addresses('director2').includes(`${subnet}.100/24`) ? true : undefined), 20_000, 20);
       const takeoverMs = performance.now() - killedAt;
-      const after = await sessions.again();
-      return { before: sessions.first, after, takeoverMs, replicated };
+      const [drAfter, natAfter] = await Promise.all([dr.again(), nat.again()]);
+      return { dr: { before: dr.first, after: drAfter }, nat: { before: nat.first, after: natAfter }, takeoverMs, replicated };
     } finally {
-      sessions.close();
+      dr.close();
+      nat.close();
     }
   } finally {
     await lab?.stop();
@@ -112,7 +130,7 @@ async function failover(subnet: string, replicate: boolean): Promise<{ before: s
   }
 }
 
-describe('DR sessions across a failover on the kernel plane (integration, network namespaces, root)', function () {
+describe('sessions across a failover on the kernel plane (integration, network namespaces, root)', function () {
   this.timeout(180_000);
 
   before(function () {
@@ -123,17 +141,17 @@ describe('DR sessions across a failover on the kernel plane (integration, networ
     }
   });
 
-  it(`kill -9 of the master with ${connections} established DR connections: with replication every one goes on with its real server; without, the loss is shown`, async () => {
+  it(`kill -9 of the master with ${connections} established DR and ${connections} NAT connections: with replication each goes on with its real server; without, the loss is shown`, async () => {
     const kept = await failover('10.222.0', true);
-    assert.ok(!kept.before.includes('fail'), 'every connection was answered before');
-    const same = kept.after.filter((a, i) => a === kept.before[i]).length;
+    assert.ok(!kept.dr.before.includes('fail') && !kept.nat.before.includes('fail'), 'every connection was answered before');
     const lost = await failover('10.223.0', false);
-    const sameWithout = lost.after.filter((a, i) => a === lost.before[i]).length;
     console.log(
-      `      (with replication: ${same}/${connections} connections kept their real server, ${kept.replicated} flows in the backup's copy, takeover ${Math.round(kept.takeoverMs)} ms; ` +
-        `without: ${sameWithout}/${connections}, takeover ${Math.round(lost.takeoverMs)} ms)`,
+      `      (with replication: DR ${keptOf(kept.dr)}/${connections}, NAT ${keptOf(kept.nat)}/${connections} kept their real server; ${kept.replicated} entries in the backup's copy; takeover ${Math.round(kept.takeoverMs)} ms)\n` +
+        `      (without: DR ${keptOf(lost.dr)}/${connections}, NAT ${keptOf(lost.nat)}/${connections}; takeover ${Math.round(lost.takeoverMs)} ms)`,
     );
-    assert.ok(same >= connections - 1, `with replication ${same}/${connections} kept their server: ${kept.after.filter((a, i) => a !== kept.before[i]).slice(0, 10).join(',')}`);
-    assert.ok(sameWithout < connections - 1, `without replication ${sameWithout}/${connections} kept theirs: the drill shows nothing`);
+    for (const [what, o] of [['DR', kept.dr], ['NAT', kept.nat]] as const) {
+      assert.ok(keptOf(o) >= connections - 1, `${what} with replication: ${keptOf(o)}/${connections} kept their server: ${o.after.filter((a, i) => a !== o.before[i]).slice(0, 10).join(',')}`);
+    }
+    assert.ok(keptOf(lost.dr) < connections - 1 && keptOf(lost.nat) < connections - 1, 'without replication the drill shows a loss');
   });
 });

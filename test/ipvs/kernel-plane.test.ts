@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
 import { choosePlane, kernelMethod, type HostPlaneFacts } from '../../src/director/plane-choice';
@@ -126,17 +127,62 @@ describe('the kernel plane', () => {
     const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
     engine.addDestination(svc, ip('192.0.2.20'), 80, { forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
     await plane.reconcile();
-    assert.equal(await plane.pollFlows(), 1, 'the flow with a mark no destination has is left out');
+    assert.equal(await plane.pollSessions(), 1, 'the flow with a mark no destination has is left out');
     assert.match(listed, /^d_v1_f900$/);
     const conn = engine.conns.lookup('tcp', ip('198.51.100.7'), 40001, '192.0.2.10', 80);
     assert.equal(conn?.daddr.text, '192.0.2.20');
     assert.equal(conn?.state, 'ESTABLISHED');
-    const restored = await plane.restoreFlows([
+    const restored = await plane.restoreSessions([
       { protocol: 'tcp', caddr: '198.51.100.9', cport: 40003, vaddr: '192.0.2.10', vport: 80, daddr: '192.0.2.20', dport: 80, state: 'ESTABLISHED', template: false, remainingMs: 600_500 },
       { protocol: 'tcp', caddr: '198.51.100.9', cport: 40004, vaddr: '192.0.2.99', vport: 80, daddr: '192.0.2.20', dport: 80, state: 'ESTABLISHED', template: false, remainingMs: 1000 },
     ]);
     assert.deepEqual(restored, []);
     assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900 { 198.51.100.9 . 40003 timeout 900s expires 601s : 0x00000001 }\n');
+  });
+
+  it('NAT: reads conntrack\'s DNATed entries of its services into the table, and writes replicated ones back with their binding', async () => {
+    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+    const calls: string[] = [];
+    let batch = '';
+    const listing = [
+      'tcp      6 431990 ESTABLISHED src=198.51.100.7 dst=192.0.2.10 sport=40001 dport=80 src=192.0.2.20 dst=198.51.100.7 sport=8080 dport=40001 [ASSURED] mark=1 use=1',
+      'tcp      6 100 ESTABLISHED src=198.51.100.7 dst=192.0.2.99 sport=40002 dport=80 src=192.0.2.20 dst=198.51.100.7 sport=8080 dport=40002 [ASSURED] mark=1 use=1',
+      'udp      17 25 src=10.0.0.1 dst=10.0.0.2 sport=53 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=53 mark=0 use=1',
+    ].join('\n');
+    const plane = new KernelPlane({
+      engine,
+      apply: () => Promise.resolve(undefined),
+      events: { warn: () => undefined, info: () => undefined },
+      hashSeed: 7,
+      shapeOf: () => ({ method: 'nat' }),
+      conntrack: (args) => {
+        calls.push(args.join(' '));
+        if (args[0] === '-R') batch = fs.readFileSync(args[1] as string, 'utf8');
+        return Promise.resolve({ code: 0, stdout: args[0] === '-L' ? listing : '', stderr: '' });
+      },
+    });
+    const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+    engine.addDestination(svc, ip('192.0.2.20'), 8080, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    assert.equal(await plane.pollSessions(), 1, 'only the entry of a service, DNATed to one of its real servers');
+    assert.equal(engine.conns.lookup('tcp', ip('198.51.100.7'), 40001, '192.0.2.10', 80)?.daddr.text, '192.0.2.20');
+    const problems = await plane.restoreSessions([
+      { protocol: 'tcp', caddr: '198.51.100.7', cport: 40001, vaddr: '192.0.2.10', vport: 80, daddr: '192.0.2.20', dport: 8080, state: 'ESTABLISHED', template: false, remainingMs: 899_200 },
+      { protocol: 'tcp', caddr: '198.51.100.8', cport: 40003, vaddr: '192.0.2.10', vport: 80, daddr: '192.0.2.20', dport: 8080, state: 'TIME_WAIT', template: false, remainingMs: 30_000 },
+    ]);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(calls, ['-L', '-L', `-R ${calls[2]?.split(' ')[1]}`]);
+    assert.equal(
+      batch,
+      [
+        '-D -p tcp -s 198.51.100.7 -d 192.0.2.10 --sport 40001 --dport 80',
+        '-I -p tcp -s 198.51.100.7 -d 192.0.2.10 --sport 40001 --dport 80 --state ESTABLISHED -u SEEN_REPLY,ASSURED -t 900 --dst-nat 192.0.2.20:8080',
+        '-I -p tcp -s 198.51.100.8 -d 192.0.2.10 --sport 40003 --dport 80 --state TIME_WAIT -u SEEN_REPLY,ASSURED -t 30 --dst-nat 192.0.2.20:8080',
+        '',
+      ].join('\n'),
+      'a tuple the table already holds is deleted first: one failed line would stop the batch',
+    );
+    assert.ok(!fs.existsSync(calls[2]?.split(' ')[1] as string), 'the batch file is removed');
   });
 
   it('a batch nft refuses leaves the rules that were, and says so', async () => {

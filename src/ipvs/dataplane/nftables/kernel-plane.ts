@@ -5,11 +5,15 @@
 // replication carries to the backups; at a takeover they go into the new master's flow
 // maps before the VIP comes up. The engine stays the model (its schedulers, weights,
 // persistence); the kernel carries the packets.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Connection } from '../../conn/connection';
 import { parseIpAddr } from '../../address';
 import type { AdoptedEntry, IpvsEngine } from '../../engine';
 import { serviceDisplayName, serviceKeyText, type VirtualService } from '../../service';
 import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from '../plane';
+import { conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
 import { DestinationMarks } from './marks';
 import { flowMapName, hex, renderRuleset, tableName, type KernelMethod, type KernelService, type RenderedObjects } from './ruleset';
 
@@ -30,6 +34,8 @@ export interface KernelPlaneOptions {
   readonly hashSeed: number;
   readonly shapeOf: (svc: VirtualService) => KernelShape;
   readonly listMap?: NftListMap;
+  /** conntrack-tools, for NAT's connections; without it they are not replicated. */
+  readonly conntrack?: ConntrackRun;
 }
 
 /** A DR service's flow map, as the last render made it. */
@@ -54,6 +60,7 @@ export class KernelPlane implements DataPlane {
   private reconciling: Promise<unknown> = Promise.resolve();
   private closed = false;
   private flowMaps: FlowMap[] = [];
+  private natServices: VirtualService[] = [];
   private polling = false;
 
   constructor(private readonly o: KernelPlaneOptions) {}
@@ -112,6 +119,7 @@ export class KernelPlane implements DataPlane {
     const refused = await this.o.apply(rendered.batch);
     if (refused !== undefined) return [...problems, `nftables refused the rules (the previous ones stay): ${refused}`];
     this.applied = rendered.objects;
+    this.natServices = services.filter((ks) => ks.method === 'nat').map((ks) => ks.svc);
     this.flowMaps = services.flatMap((ks) => {
       if (ks.method !== 'dr') return [];
       const timeoutS = flowTimeoutOf(ks.svc, this.o.engine);
@@ -121,53 +129,90 @@ export class KernelPlane implements DataPlane {
   }
 
   /**
-   * Reads every DR flow map into the engine's table (where replication takes them to the
-   * other directors): run on the director's tick. One read at a time.
+   * Reads the kernel's sessions into the engine's table, where replication takes them to
+   * the other directors: every DR flow map, and NAT's conntrack entries. Run on the
+   * director's tick; one read at a time. Resolves with how many it saw.
    */
-  async pollFlows(): Promise<number> {
-    const list = this.o.listMap;
-    if (list === undefined || this.polling || this.closed) return 0;
+  async pollSessions(): Promise<number> {
+    if (this.polling || this.closed) return 0;
     this.polling = true;
-    let seen = 0;
     try {
-      for (const fm of this.flowMaps) {
-        const key = fm.svc.key;
-        if (key.kind !== 'address') continue;
-        for (const flow of flowElements(await list(fm.map))) {
-          const dest = this.marks.destinationOf(flow.mark);
-          if (dest === undefined) continue;
-          this.o.engine.noteKernelEntry({
-            protocol: key.protocol === 'udp' ? 'udp' : 'tcp',
-            caddr: flow.address,
-            cport: flow.port,
-            vaddr: key.address.text,
-            vport: key.port,
-            daddr: dest.address.text,
-            dport: dest.port,
-            state: key.protocol === 'udp' ? 'UDP' : 'ESTABLISHED',
-            template: false,
-            remainingMs: flow.expiresS * 1000,
-          });
-          seen++;
-        }
-      }
+      return (await this.pollFlows()) + (await this.pollConntrack());
     } finally {
       this.polling = false;
+    }
+  }
+
+  private async pollFlows(): Promise<number> {
+    const list = this.o.listMap;
+    if (list === undefined) return 0;
+    let seen = 0;
+    for (const fm of this.flowMaps) {
+      const key = fm.svc.key;
+      if (key.kind !== 'address') continue;
+      for (const flow of flowElements(await list(fm.map))) {
+        const dest = this.marks.destinationOf(flow.mark);
+        if (dest === undefined) continue;
+        const udp = key.protocol === 'udp';
+        this.o.engine.noteKernelEntry({
+          protocol: udp ? 'udp' : 'tcp',
+          caddr: flow.address,
+          cport: flow.port,
+          vaddr: key.address.text,
+          vport: key.port,
+          daddr: dest.address.text,
+          dport: dest.port,
+          state: udp ? 'UDP' : 'ESTABLISHED',
+          template: false,
+          remainingMs: flow.expiresS * 1000,
+        });
+        seen++;
+      }
     }
     return seen;
   }
 
+  private async pollConntrack(): Promise<number> {
+    const run = this.o.conntrack;
+    if (run === undefined || this.natServices.length === 0) return 0;
+    const listed = await run(['-L']);
+    if (listed.code !== 0) return 0;
+    let seen = 0;
+    for (const e of parseConntrackList(listed.stdout)) {
+      if (this.natServiceOf(e) === undefined) continue;
+      this.o.engine.noteKernelEntry({ ...e, template: false, remainingMs: e.remainingS * 1000 });
+      seen++;
+    }
+    return seen;
+  }
+
+  /** The NAT service a conntrack entry belongs to, when its real server is one of the service's. */
+  private natServiceOf(e: { protocol: string; vaddr: string; vport: number; daddr: string; dport: number }): VirtualService | undefined {
+    const daddr = parseIpAddr(e.daddr);
+    if (daddr === undefined) return undefined;
+    return this.natServices.find((svc) => {
+      const key = svc.key;
+      return key.kind === 'address' && key.protocol === e.protocol && key.address.text === e.vaddr && (key.port === e.vport || key.port === 0) && svc.findDestination(daddr, e.dport) !== undefined;
+    });
+  }
+
   /**
-   * Before this director takes the VIPs over: the flows the old master replicated go into
-   * the DR flow maps, each to its real server with the time it had left, so the first
-   * packet of an established stream finds its server. Resolves with what went wrong.
+   * Before this director takes the VIPs over: the sessions the old master replicated go
+   * into the kernel, each to its real server with the time it had left (DR flows into
+   * the flow maps, NAT connections into conntrack), so the first packet of an
+   * established connection finds its server. Resolves with what went wrong.
    */
-  async restoreFlows(entries: Iterable<AdoptedEntry>): Promise<string[]> {
+  async restoreSessions(entries: Iterable<AdoptedEntry>): Promise<string[]> {
     await this.reconciling;
+    const nat: NatEntry[] = [];
     const byService = new Map(this.flowMaps.map((fm) => [fm.svc.key.kind === 'address' ? `${fm.svc.key.protocol}|${fm.svc.key.address.text}|${fm.svc.key.port}` : '', fm]));
     const elements = new Map<FlowMap, string[]>();
     for (const e of entries) {
       if (e.template) continue;
+      if ((e.protocol === 'tcp' || e.protocol === 'udp') && this.natServiceOf(e) !== undefined) {
+        nat.push({ ...e, protocol: e.protocol, family: e.caddr.includes(':') ? 6 : 4, remainingS: e.remainingMs / 1000 });
+        continue;
+      }
       const fm = byService.get(`${e.protocol}|${e.vaddr}|${e.vport}`);
       const daddr = parseIpAddr(e.daddr);
       const dest = fm === undefined || daddr === undefined ? undefined : fm.svc.findDestination(daddr, e.dport);
@@ -184,6 +229,15 @@ export class KernelPlane implements DataPlane {
         if (refused !== undefined) problems.push(`nftables refused the replicated flows of ${serviceDisplayName(fm.svc.key)}: ${refused}`);
       }
     }
+    const run = this.o.conntrack;
+    if (nat.length > 0 && run !== undefined) {
+      const present = await run(['-L']);
+      const lines = conntrackRestoreLines(nat, present.code === 0 ? parseConntrackList(present.stdout) : []);
+      const written = await withBatchFile(lines, (file) => run(['-R', file]));
+      if (written.code !== 0) problems.push(`conntrack refused the replicated NAT connections: ${written.stderr.trim().split('\n').at(-1) ?? `exit ${written.code}`}`);
+    } else if (nat.length > 0) {
+      problems.push(`${nat.length} replicated NAT connections not written: conntrack (conntrack-tools) is not installed`);
+    }
     return problems;
   }
 
@@ -195,6 +249,18 @@ export class KernelPlane implements DataPlane {
       this.names.set(key, name);
     }
     return name;
+  }
+}
+
+/** Runs `use` with `text` in a file of its own, removed after. */
+async function withBatchFile<T>(text: string, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'hadirector-conntrack-'));
+  try {
+    const file = path.join(dir, 'batch');
+    await fs.promises.writeFile(file, text, { mode: 0o600 });
+    return await use(file);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tableName } from './ruleset';
 
-export type KernelFeature = 'nat' | 'dr' | 'tunnel' | 'ipvs';
+export type KernelFeature = 'nat' | 'dr' | 'tunnel' | 'ipvs' | 'conntrack';
 
 export interface KernelOffer {
   /** What each feature lacks here; absent when the feature is there. */
@@ -58,7 +58,12 @@ export function probeKernel(check: NftCheck = nftCheck, exists: (path: string) =
   if (dr !== undefined) missing.set('dr', `nftables DR (netdev ingress, fwd to a neighbour) refused: ${dr}`);
   if (!exists('/sys/module/ipip') && !moduleAvailable('ipip')) missing.set('tunnel', 'no ipip in this kernel (no /sys/module/ipip, and modprobe finds no ipip module)');
   if (!exists('/proc/net/ip_vs')) missing.set('ipvs', 'no IPVS in this kernel (/proc/net/ip_vs is absent)');
+  if (!toolRuns('conntrack')) missing.set('conntrack', 'no conntrack tool (apt-get install conntrack): NAT connections are not replicated');
   return { missing };
+}
+
+function toolRuns(name: string): boolean {
+  return spawnSync(name, ['--version'], { timeout: 5000 }).status === 0;
 }
 
 function moduleAvailable(name: string): boolean {

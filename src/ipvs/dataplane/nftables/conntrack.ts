@@ -1,0 +1,71 @@
+// LVS-NAT's connections live in the kernel's conntrack table, read and written with the
+// conntrack tool (conntrack-tools). The master lists them (`conntrack -L`) into its own
+// table, where replication carries them; a backup taking over writes them back in one
+// batch (`conntrack -R`), each with its NAT binding (`--dst-nat REAL_SERVER:PORT`, without
+// which the entry would not translate), its state and the time it had left, before the
+// VIP comes up. Hence hadirector's own sync rather than conntrackd: the entries travel
+// beside the DR flows and the persistence entries, on the link the cluster already
+// authenticates, and a takeover needs no second daemon.
+
+/** One conntrack entry of a NAT connection: the client's tuple, the real server in the reply, its state and what it has left. */
+export interface NatEntry {
+  readonly protocol: 'tcp' | 'udp';
+  readonly family: 4 | 6;
+  readonly caddr: string;
+  readonly cport: number;
+  readonly vaddr: string;
+  readonly vport: number;
+  readonly daddr: string;
+  readonly dport: number;
+  /** conntrack's TCP state (ESTABLISHED, TIME_WAIT…); UDP for a UDP entry. */
+  readonly state: string;
+  readonly remainingS: number;
+}
+
+/** Runs conntrack with these arguments; resolves with its exit code and output. */
+export type ConntrackRun = (args: readonly string[]) => Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }>;
+
+const linePattern = /^(tcp|udp)\s+\d+\s+(\d+)\s+(?:([A-Z_]+)\s+)?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+) .*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/;
+
+/** The NAT entries of `conntrack -L` output: those whose reply comes from another address or port than the client asked (a DNAT). */
+export function parseConntrackList(text: string): NatEntry[] {
+  const out: NatEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = linePattern.exec(line.trim());
+    if (m === null) continue;
+    const [, protocol, remaining, state, caddr, vaddr, cport, vport, raddr, , rport] = m as unknown as string[];
+    if (raddr === vaddr && rport === vport) continue;
+    out.push({
+      protocol: protocol as 'tcp' | 'udp',
+      family: (caddr as string).includes(':') ? 6 : 4,
+      caddr: caddr as string,
+      cport: Number(cport),
+      vaddr: vaddr as string,
+      vport: Number(vport),
+      daddr: raddr as string,
+      dport: Number(rport),
+      state: protocol === 'udp' ? 'UDP' : (state as string),
+      remainingS: Number(remaining),
+    });
+  }
+  return out;
+}
+
+const tupleKey = (e: Pick<NatEntry, 'protocol' | 'caddr' | 'cport' | 'vaddr' | 'vport'>): string => `${e.protocol}|${e.caddr}|${e.cport}|${e.vaddr}|${e.vport}`;
+
+/**
+ * `conntrack -R FILE` lines that write the entries: a tuple the table already holds (left from
+ * when this director last served) is deleted first, since one failed line stops the batch.
+ */
+export function conntrackRestoreLines(entries: readonly NatEntry[], present: readonly NatEntry[]): string {
+  const here = new Set(present.map(tupleKey));
+  const lines: string[] = [];
+  for (const e of entries) {
+    const tuple = `${e.family === 6 ? '-f ipv6 ' : ''}-p ${e.protocol} -s ${e.caddr} -d ${e.vaddr} --sport ${e.cport} --dport ${e.vport}`;
+    if (here.has(tupleKey(e))) lines.push(`-D ${tuple}`);
+    const state = e.protocol === 'tcp' ? ` --state ${e.state}` : '';
+    const nat = e.family === 6 ? `[${e.daddr}]:${e.dport}` : `${e.daddr}:${e.dport}`;
+    lines.push(`-I ${tuple}${state} -u SEEN_REPLY,ASSURED -t ${Math.max(1, Math.ceil(e.remainingS))} --dst-nat ${nat}`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
