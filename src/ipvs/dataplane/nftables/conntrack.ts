@@ -6,19 +6,16 @@
 // VIP comes up. Hence hadirector's own sync rather than conntrackd: the entries travel
 // beside the DR flows and the persistence entries, on the link the cluster already
 // authenticates, and a takeover needs no second daemon.
+import type { AdoptedEntry } from '../../engine';
 
-/** One conntrack entry of a NAT connection: the client's tuple, the real server in the reply, its state and what it has left. */
-export interface NatEntry {
+/**
+ * One conntrack entry of a NAT connection, as the engine's entries are keyed: the client's
+ * tuple, the real server in the reply, conntrack's state (UDP for a UDP entry) and the
+ * seconds it has left.
+ */
+export interface NatEntry extends Omit<AdoptedEntry, 'protocol' | 'template' | 'remainingMs'> {
   readonly protocol: 'tcp' | 'udp';
   readonly family: 4 | 6;
-  readonly caddr: string;
-  readonly cport: number;
-  readonly vaddr: string;
-  readonly vport: number;
-  readonly daddr: string;
-  readonly dport: number;
-  /** conntrack's TCP state (ESTABLISHED, TIME_WAIT…); UDP for a UDP entry. */
-  readonly state: string;
   readonly remainingS: number;
 }
 
