@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { measureKernelPlane } from './dataplane-netns';
 import type { BenchOptions, Benchmark } from './registry';
 
 const tools = ['wrk', 'haproxy', 'nginx'] as const;
@@ -15,7 +16,7 @@ const nginxPorts = [18101, 18102];
 const haproxyPort = 18110;
 const hadirectorPort = 18120;
 
-function which(tool: string): string | undefined {
+export function which(tool: string): string | undefined {
   for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin']) {
     const file = path.join(dir, tool);
     if (fs.existsSync(file)) return file;
@@ -51,7 +52,7 @@ function start(program: string, args: string[], log: string): ChildProcess {
   return spawn(program, args, { stdio: ['ignore', out, out] });
 }
 
-interface WrkResult {
+export interface WrkResult {
   readonly rps: number;
   readonly p99Ms: number;
 }
@@ -63,9 +64,11 @@ function latencyMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-function wrk(url: string, seconds: number, connections: number, closeEach: boolean): WrkResult {
+/** wrk for SECONDS with CONNECTIONS (each request on a new connection with closeEach), run under `wrap` (e.g. ip netns exec NS). */
+export function wrk(url: string, seconds: number, connections: number, closeEach: boolean, wrap: readonly string[] = []): WrkResult {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(closeEach ? ['-H', 'Connection: close'] : []), url];
-  const r = spawnSync(which('wrk') as string, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const argv = [...wrap, which('wrk') as string, ...args];
+  const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   const p99 = /^\s+99%\s+(\S+)/m.exec(r.stdout);
   if (rps === null || p99 === null) throw new Error(`wrk ${args.join(' ')}: unexpected output:\n${r.stdout}${r.stderr}`);
@@ -139,10 +142,6 @@ async function measure(options: BenchOptions): Promise<string[]> {
     const seconds = options.smoke ? 1 : 4;
     const pairs = options.smoke ? 1 : 5;
     const connections = options.smoke ? 4 : 50;
-    const median = (xs: number[]): number => {
-      const sorted = [...xs].sort((a, b) => a - b);
-      return sorted[Math.floor(sorted.length / 2)] as number;
-    };
     const lines: string[] = [];
     for (const closeEach of [false, true]) {
       const mode = closeEach ? 'new-connection' : 'keep-alive';
@@ -170,7 +169,13 @@ async function measure(options: BenchOptions): Promise<string[]> {
   }
 }
 
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 export const dataplaneBench: Benchmark = {
   name: 'dataplane',
-  run: (options) => measure(options),
+  // The userspace relay beside haproxy on loopback, then (as root) the kernel plane in namespaces.
+  run: async (options) => [...(await measure(options)), ...(await measureKernelPlane(options))],
 };

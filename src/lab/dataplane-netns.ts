@@ -22,7 +22,7 @@ for (const port of [80, 8080]) {
  * Long-lived sessions for `node -e`: COUNT keep-alive connections to HOST:PORT from ports
  * FIRST_PORT.., each asking once; prints one JSON line of who answered each, then asks
  * again on every connection at each line read from stdin and prints the answers again
- * (`fail` for a connection that broke or did not answer within 5 s).
+ * (`fail` for a connection that broke or did not answer within 20 s).
  */
 const sessionClient = `
 const net = require('node:net');
@@ -42,7 +42,7 @@ function ask(i) {
       if (data.length >= head + 4 + length) done(data.slice(head + 4, head + 4 + length));
     };
     const onClose = () => done('fail');
-    const timer = setTimeout(() => done('fail'), 5000);
+    const timer = setTimeout(() => done('fail'), 20000);
     s.on('data', onData);
     s.on('close', onClose);
     s.write('GET / HTTP/1.1\\r\\nHost: vip\\r\\n\\r\\n');
@@ -119,6 +119,8 @@ export interface DataplaneHosts {
   readonly secondDirector?: boolean;
   /** Where the real servers send NAT's replies: the director (the default), or a floating gateway address the master holds. */
   readonly natGateway?: string;
+  /** false: the real servers run no responder (the caller starts its own, e.g. nginx). */
+  readonly responders?: boolean;
 }
 
 export class DataplaneNetns {
@@ -157,7 +159,7 @@ export class DataplaneNetns {
       sysctl(ns, 'net.ipv4.conf.eth0.arp_ignore', '1');
       sysctl(ns, 'net.ipv4.conf.eth0.arp_announce', '2');
       run('ip', '-n', ns, 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.natGateway);
-      this.startRealServer(rs);
+      if (hosts.responders !== false) this.startRealServer(rs);
     }
   }
 
@@ -231,7 +233,7 @@ export class DataplaneNetns {
     });
     const next = (): Promise<string[]> =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`sessions in ${client}: no answer within 60 s: ${this.lab.outputOf(child).slice(-500)}`)), 60_000);
+        const timer = setTimeout(() => reject(new Error(`sessions in ${client}: no answer within 120 s: ${this.lab.outputOf(child).slice(-500)}`)), 120_000);
         const take = (line: string): void => {
           clearTimeout(timer);
           resolve(JSON.parse(line) as string[]);

@@ -1,12 +1,13 @@
 // The kernel plane's rules at work in network namespaces (root): the engine's services
 // rendered to nftables and applied in a director's namespace, real clients connecting
-// through the VIP. NAT and DR each place 400 new connections in the engine's order;
-// persistence keeps each client on one server; sh through jhash lands every client where
-// the engine's table, hashed as nft hashes, says; DR's replies never pass the director;
-// a reconcile keeps a DR flow's server.
+// through the VIP. NAT and DR each place 400 new connections in the engine's order (rr,
+// wrr); persistence keeps each client on one server for its timeout; sh and mh through
+// jhash land every client where the engine's table, hashed as nft hashes, says; DR's
+// replies never pass the director; a reconcile keeps a DR flow's server.
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { VirtualClock } from '../../src/common/clock';
-import { nftUnavailable } from '../../src/common/nft';
+import { nftJson, nftUnavailable } from '../../src/common/nft';
 import { SeededRng } from '../../src/common/rng';
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
 import type { Destination, ForwardMethod } from '../../src/ipvs/destination';
@@ -18,6 +19,7 @@ import { noSchedulerFlags, type SchedulerName } from '../../src/ipvs/schedulers/
 import type { VirtualService } from '../../src/ipvs/service';
 import { DataplaneNetns } from '../../src/lab/dataplane-netns';
 import { netnsUnavailable } from '../../src/lab/netns';
+import { waitFor } from '../support/director-process';
 
 const subnet = '10.219.0';
 const hashSeed = 0x5eed;
@@ -118,6 +120,40 @@ describe('the nftables kernel plane in network namespaces (integration, root)', 
     const expected = answers.map((_, i) => nameOf(hashedPick(map, hashSeed, ip(clients[i % clients.length] as string)) as Destination));
     assert.deepEqual(answers, expected);
     assert.ok(new Set(answers).size > 1, 'the clients spread over more than one server');
+  });
+
+  it('DR wrr 1:2:3 and NAT mh (its Maglev table over jhash): each as the engine says', async () => {
+    const wrr = service(81, 'wrr', 'dr', [1, 2, 3]);
+    const mh = service(8083, 'mh', 'nat', [1, 1, 2]);
+    await apply();
+    const expected = sequenceOf(wrr, nameOf);
+    const answers = world.requests('drclient', 81, 120, { firstPort: 24000 });
+    assert.deepEqual(answers, Array.from({ length: 120 }, (_, i) => expected[i % expected.length]));
+    const map = scheduleMap(mh);
+    assert.ok(map !== undefined && map.modulus === 4093);
+    const clients = Array.from({ length: 16 }, (_, i) => `${subnet}.${40 + i}`);
+    const picks = world.requests('natclient', 8083, 16, { sources: clients, firstPort: 24200 });
+    assert.deepEqual(picks, clients.map((c) => nameOf(hashedPick(map, hashSeed, ip(c)) as Destination)));
+  });
+
+  it('persistence lasts its timeout: a client idle longer is scheduled afresh', async () => {
+    const svc = service(8084, 'rr', 'nat', [1, 1, 1], 2);
+    await apply();
+    const expected = sequenceOf(svc, nameOf);
+    const client = [`${subnet}.21`];
+    const first = world.requests('natclient', 8084, 3, { sources: client, firstPort: 25000 });
+    assert.deepEqual(first, [expected[0], expected[0], expected[0]], 'held while it comes back within 2 s');
+    // Watched without a connection (one would refresh it): the client's entry goes after its 2 s.
+    const startedMs = performance.now();
+    const entries = async (): Promise<number> => {
+      const json = await nftJson(['list', 'map', 'ip', 'hadirector', 's_t8084_p2'], ['ip', 'netns', 'exec', world.lab.ns('director')]);
+      return ((json as { nftables?: Array<{ map?: { elem?: unknown[] } }> } | undefined)?.nftables ?? []).reduce((n, i) => n + (i.map?.elem?.length ?? 0), 0);
+    };
+    assert.equal(await entries(), 1);
+    await waitFor('the client\'s persistence entry to expire', async () => ((await entries()) === 0 ? true : undefined), 5000, 100);
+    assert.ok(performance.now() - startedMs >= 1000, 'it was kept about its timeout');
+    // The next connection takes the next server in the rr sequence.
+    assert.deepEqual(world.requests('natclient', 8084, 1, { sources: client, firstPort: 25100 }), [expected[1]]);
   });
 
   it('a reconcile that removes a real server keeps DR flows on the servers that stay', async () => {
