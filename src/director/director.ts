@@ -1,7 +1,8 @@
 // One director: the IPVS table built from the virtual_server blocks, the data plane
-// serving it (the kernel's nftables rules, or the userspace relay), health checks deciding which real servers are in it, and the control
-// API. It owns the lifecycle: start, reload (apply the difference, keep every
-// established connection), stop (stop accepting, drain, release).
+// serving it (the kernel's nftables rules, or the userspace relay), health checks
+// deciding which real servers are in it, and the control API. It owns the lifecycle:
+// start, reload (apply the difference, keep every established connection), stop (stop
+// accepting, drain, release).
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { capNetAdmin, hasCapability } from '../common/capabilities';
@@ -273,6 +274,9 @@ export class Director {
     }
     if (withoutPositions(config.cluster ?? null) !== withoutPositions(this.config.cluster ?? null)) {
       this.log.warn('the cluster block changed: it takes effect at the next restart', { component: 'director' });
+    }
+    if (config.global.dataPlane !== this.config.global.dataPlane) {
+      this.log.warn(`data_plane ${config.global.dataPlane}: it takes effect at the next restart (this run keeps the ${this.plane.kind} plane)`, { component: 'director' });
     }
     if (withoutPositions(config.vrrpInstances) !== withoutPositions(this.config.vrrpInstances)) {
       this.log.warn('a vrrp_instance changed: it takes effect at the next restart', { component: 'director' });
