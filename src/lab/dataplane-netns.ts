@@ -1,17 +1,17 @@
 // A kernel data plane's world in network namespaces (root): a director, real servers and
 // clients on one bridge, set up as LVS wants them. The director holds the VIP on its eth0
 // and forwards. Each real server answers HTTP with its own name on port 8080 (reached by
-// NAT) and port 80 (reached by DR, the VIP on its lo, answering no ARP for it). NAT's
+// NAT) and ports 80 and 81 (reached by DR, the VIP on its lo, answering no ARP for it). NAT's
 // client reaches the real servers only through the director (their route to it points
 // there, LVS-NAT on one network); DR's client is answered by the real servers straight.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { nftBatch } from '../common/nft';
 import { NetnsLab } from './netns';
 
-/** A real server's answer: its own name, on both ports; an idle keep-alive connection is kept two minutes. */
+/** A real server's answer: its own name, on every port; an idle keep-alive connection is kept two minutes. */
 const nameResponder = `
 const http = require('node:http');
-for (const port of [80, 8080]) {
+for (const port of [80, 81, 8080]) {
   const server = http.createServer((q, s) => s.end(process.argv[1]));
   server.keepAliveTimeout = 120000;
   server.listen(port);
