@@ -19,47 +19,13 @@ import { renderRuleset } from '../src/ipvs/dataplane/nftables/ruleset';
 import { noSchedulerFlags } from '../src/ipvs/schedulers/scheduler';
 import { DataplaneNetns } from '../src/lab/dataplane-netns';
 import { netnsUnavailable } from '../src/lab/netns';
-import { median, which, wrk, type WrkResult } from './dataplane';
+import { haproxyConf, median, nginxConf, which, wrk, type WrkResult } from './dataplane';
 import type { BenchOptions } from './registry';
 
 const subnet = '10.224.0';
 /** hadirector's services and the raw rules' and haproxy's, each on a port of the VIP of its own. */
 const ports = { hadirectorNat: 8080, rawNat: 8081, haproxy: 8090, hadirectorDr: 80, rawDr: 81 };
 
-const nginxConf = (dir: string, name: string): string => `
-worker_processes 1;
-error_log ${dir}/nginx-error.log;
-pid ${dir}/nginx.pid;
-user root;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server { listen 80; listen 81; listen 8080; location / { return 200 "${name}\\n"; } }
-}
-`;
-
-const haproxyConf = (vip: string, servers: readonly string[]): string => `
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend vip
-  bind ${vip}:${ports.haproxy}
-  default_backend web
-backend web
-  balance roundrobin
-${servers.map((s, i) => `  server rs${i + 1} ${s}:8080`).join('\n')}
-`;
 
 /** The raw rules: the same shapes, nothing else. */
 const rawRules = (vip: string, servers: readonly string[]): string => `
@@ -95,10 +61,10 @@ export async function measureKernelPlane(options: BenchOptions): Promise<string[
     for (const rs of world.realServerNames) {
       const own = path.join(dir, rs);
       fs.mkdirSync(own);
-      fs.writeFileSync(path.join(own, 'nginx.conf'), nginxConf(own, rs));
+      fs.writeFileSync(path.join(own, 'nginx.conf'), nginxConf(own, [`server { listen 80; listen 81; listen 8080; location / { return 200 "${rs}\\n"; } }`]));
       children.push(world.lab.spawn(rs, which('nginx') as string, ['-p', own, '-c', path.join(own, 'nginx.conf'), '-g', 'daemon off;']));
     }
-    fs.writeFileSync(path.join(dir, 'haproxy.cfg'), haproxyConf(world.vip, servers));
+    fs.writeFileSync(path.join(dir, 'haproxy.cfg'), haproxyConf(`${world.vip}:${ports.haproxy}`, servers.map((s) => `${s}:8080`)));
     children.push(world.lab.spawn('director', which('haproxy') as string, ['-db', '-f', path.join(dir, 'haproxy.cfg')]));
     const applied = await world.apply(`${hadirectorRules(world.vip, servers)}${rawRules(world.vip, servers)}`);
     if (applied !== undefined) throw new Error(`nft refused the bench's rules: ${applied}`);

@@ -75,7 +75,8 @@ export function wrk(url: string, seconds: number, connections: number, closeEach
   return { rps: Number(rps[1]), p99Ms: latencyMs(p99[1] as string) };
 }
 
-const nginxConf = (dir: string): string => `
+/** One nginx worker with its files in `dir`, serving the given `server { }` blocks. */
+export const nginxConf = (dir: string, servers: readonly string[]): string => `
 worker_processes 1;
 error_log ${dir}/nginx-error.log;
 pid ${dir}/nginx.pid;
@@ -89,11 +90,12 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-${nginxPorts.map((p, i) => `  server { listen ${base}.${i + 1}:${p}; location / { return 200 "real server ${i + 1}\\n"; } }`).join('\n')}
+${servers.map((server) => `  ${server}`).join('\n')}
 }
 `;
 
-const haproxyConf = (): string => `
+/** haproxy in tcp mode, one thread, round robin from `bind` (ADDRESS:PORT) over the servers (ADDRESS:PORT each). */
+export const haproxyConf = (bind: string, servers: readonly string[]): string => `
 global
   nbthread 1
   maxconn 8000
@@ -103,11 +105,11 @@ defaults
   timeout client 60s
   timeout server 60s
 frontend vip
-  bind ${base}.10:${haproxyPort}
+  bind ${bind}
   default_backend web
 backend web
   balance roundrobin
-${nginxPorts.map((p, i) => `  server rs${i + 1} ${base}.${i + 1}:${p}`).join('\n')}
+${servers.map((server, i) => `  server rs${i + 1} ${server}`).join('\n')}
 `;
 
 const hadirectorConf = (): string => `
@@ -127,8 +129,9 @@ async function measure(options: BenchOptions): Promise<string[]> {
   const log = path.join(dir, 'bench.log');
   const children: ChildProcess[] = [];
   try {
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir));
-    fs.writeFileSync(path.join(dir, 'haproxy.cfg'), haproxyConf());
+    const servers = nginxPorts.map((p, i) => `server { listen ${base}.${i + 1}:${p}; location / { return 200 "real server ${i + 1}\\n"; } }`);
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, servers));
+    fs.writeFileSync(path.join(dir, 'haproxy.cfg'), haproxyConf(`${base}.10:${haproxyPort}`, nginxPorts.map((p, i) => `${base}.${i + 1}:${p}`)));
     fs.writeFileSync(path.join(dir, 'hadirector.conf'), hadirectorConf());
     children.push(start(which('nginx') as string, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], log));
     children.push(start(which('haproxy') as string, ['-db', '-f', path.join(dir, 'haproxy.cfg')], log));
