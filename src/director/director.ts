@@ -28,7 +28,7 @@ import { IpvsEngine } from '../ipvs/engine';
 import { runIpvsadm } from '../ipvs/ipvsadm/execute';
 import { ipvsadmPrinter } from '../ipvs/ipvsadm/format';
 import { systemServiceNames } from '../ipvs/ipvsadm/service-names';
-import { serviceKeyText, type VirtualService } from '../ipvs/service';
+import { serviceDisplayName, type VirtualService } from '../ipvs/service';
 import { RefusedRequest, type ControlRequest, type IpvsadmResult } from './control-protocol';
 import { vipPermission, type VipPermission } from '../cluster/quorum';
 import { ClusterMember } from './cluster-member';
@@ -641,7 +641,7 @@ export class Director {
    * virtual_server's lb_kind while it has none), and for DR the device its VIP is on.
    */
   private kernelShape(svc: VirtualService, decision: Extract<PlaneDecision, { plane: 'kernel' }>): KernelShape {
-    const plan = [...this.services.values()].find((s) => serviceKeyText(s.plan.key) === serviceKeyText(svc.key))?.plan;
+    const plan = this.services.get(serviceDisplayName(svc.key))?.plan;
     const destinations = svc.destinations.length > 0 || plan === undefined ? svc.destinations : [{ forward: forwardOfMethod(plan.source.method), key: '' }];
     const m = kernelMethod({ key: svc.key, destinations }, decision.offer);
     if ('refused' in m || m.method === 'nat') return m;

@@ -107,22 +107,15 @@ export class KernelPlane implements DataPlane {
     }
     for (const key of this.names.keys()) if (!seen.has(key)) this.names.delete(key);
     const timeouts = this.o.engine.timeouts;
-    const rendered = renderRuleset(
-      {
-        services,
-        markOf: (d) => this.marks.of(d),
-        hashSeed: this.o.hashSeed,
-        flowTimeoutS: { tcp: timeouts.tcpMs.ESTABLISHED / 1000, udp: timeouts.udpMs / 1000, sctp: timeouts.tcpMs.ESTABLISHED / 1000 },
-      },
-      this.applied,
-    );
+    const flowTimeoutS = { tcp: timeouts.tcpMs.ESTABLISHED / 1000, udp: timeouts.udpMs / 1000, sctp: timeouts.tcpMs.ESTABLISHED / 1000 };
+    const rendered = renderRuleset({ services, markOf: (d) => this.marks.of(d), hashSeed: this.o.hashSeed, flowTimeoutS }, this.applied);
     const refused = await this.o.apply(rendered.batch);
     if (refused !== undefined) return [...problems, `nftables refused the rules (the previous ones stay): ${refused}`];
     this.applied = rendered.objects;
     this.natServices = services.filter((ks) => ks.method === 'nat').map((ks) => ks.svc);
     this.flowMaps = services.flatMap((ks) => {
       if (ks.method !== 'dr') return [];
-      const timeoutS = flowTimeoutOf(ks.svc, this.o.engine);
+      const timeoutS = flowTimeoutS[ks.svc.key.kind === 'address' ? ks.svc.key.protocol : 'tcp'];
       return [{ svc: ks.svc, map: flowMapName(ks.name, timeoutS), timeoutS }];
     });
     return problems;
@@ -205,7 +198,7 @@ export class KernelPlane implements DataPlane {
   async restoreSessions(entries: Iterable<AdoptedEntry>): Promise<string[]> {
     await this.reconciling;
     const nat: NatEntry[] = [];
-    const byService = new Map(this.flowMaps.map((fm) => [fm.svc.key.kind === 'address' ? `${fm.svc.key.protocol}|${fm.svc.key.address.text}|${fm.svc.key.port}` : '', fm]));
+    const byService = new Map(this.flowMaps.map((fm) => [serviceKeyText(fm.svc.key), fm]));
     const elements = new Map<FlowMap, string[]>();
     for (const e of entries) {
       if (e.template) continue;
@@ -213,7 +206,8 @@ export class KernelPlane implements DataPlane {
         nat.push({ ...e, protocol: e.protocol, family: e.caddr.includes(':') ? 6 : 4, remainingS: e.remainingMs / 1000 });
         continue;
       }
-      const fm = byService.get(`${e.protocol}|${e.vaddr}|${e.vport}`);
+      const vaddr = parseIpAddr(e.vaddr);
+      const fm = vaddr === undefined || e.protocol === 'ip' ? undefined : byService.get(serviceKeyText({ kind: 'address', protocol: e.protocol, address: vaddr, port: e.vport }));
       const daddr = parseIpAddr(e.daddr);
       const dest = fm === undefined || daddr === undefined ? undefined : fm.svc.findDestination(daddr, e.dport);
       if (fm === undefined || dest === undefined) continue;
@@ -262,12 +256,6 @@ async function withBatchFile<T>(text: string, use: (file: string) => Promise<T>)
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
-}
-
-/** How long a DR flow of the service is remembered: IPVS's tcp (or udp) timeout. */
-function flowTimeoutOf(svc: VirtualService, engine: IpvsEngine): number {
-  const t = engine.timeouts;
-  return svc.key.kind === 'address' && svc.key.protocol === 'udp' ? t.udpMs / 1000 : t.tcpMs.ESTABLISHED / 1000;
 }
 
 /** The elements of `nft -j list map` of a flow map: client address and port, mark, seconds left. */

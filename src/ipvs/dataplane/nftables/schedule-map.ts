@@ -6,8 +6,8 @@
 // hash_32), or by `numgen random` in proportion to weight (the connection-counting
 // schedulers, which nftables cannot follow packet by packet: an approximation).
 import type { Destination } from '../../destination';
-import { hashTableSize, type SourceHashScheduler } from '../../schedulers/hashing';
-import { maglevTableSize, type MaglevScheduler } from '../../schedulers/maglev';
+import { DestinationHashScheduler, hashTableSize, SourceHashScheduler } from '../../schedulers/hashing';
+import { MaglevScheduler, maglevTableSize } from '../../schedulers/maglev';
 import { RoundRobinScheduler } from '../../schedulers/rr';
 import { isSchedulable, type PacketFacts, type Scheduler } from '../../schedulers/scheduler';
 import { WeightedRoundRobinScheduler } from '../../schedulers/wrr';
@@ -53,9 +53,9 @@ export function scheduleMap(svc: VirtualService): ScheduleMap | undefined {
   const name = svc.settings.scheduler;
   if (name === 'sh' || name === 'mh') {
     const input: HashInput = svc.flags.flag2 ? 'source-port' : 'source';
-    return hashedMap(svc, name, input);
+    return hashedMap(svc, input);
   }
-  if (name === 'dh') return hashedMap(svc, 'dh', 'destination');
+  if (name === 'dh') return hashedMap(svc, 'destination');
   if (schedulable.length === 0) return undefined;
   if (name === 'rr' || name === 'wrr') {
     const g = schedulable.reduce((a, d) => gcd(a, d.weight), 0);
@@ -82,10 +82,11 @@ function sequenceMap(svc: VirtualService, name: 'rr' | 'wrr', period: number): S
   return { draw: { kind: 'sequence' }, modulus: period, slots: runs(picks), exact: true };
 }
 
-function hashedMap(svc: VirtualService, name: 'sh' | 'dh' | 'mh', input: HashInput): ScheduleMap | undefined {
-  const table = svc.scheduler as unknown as SourceHashScheduler | MaglevScheduler;
-  const size = name === 'mh' ? maglevTableSize : hashTableSize;
-  const at = (i: number): Destination | null => ('slot' in table ? (table as MaglevScheduler).slot(i) : (table as SourceHashScheduler).bucket(i));
+function hashedMap(svc: VirtualService, input: HashInput): ScheduleMap | undefined {
+  const table = svc.scheduler;
+  if (!(table instanceof MaglevScheduler || table instanceof SourceHashScheduler || table instanceof DestinationHashScheduler)) return undefined;
+  const size = table instanceof MaglevScheduler ? maglevTableSize : hashTableSize;
+  const at = (i: number): Destination | null => (table instanceof MaglevScheduler ? table.slot(i) : table.bucket(i));
   const buckets: Array<Destination | null> = [];
   for (let i = 0; i < size; i++) {
     const dest = at(i);
