@@ -20,7 +20,7 @@ import { parseIpAddr, type IpAddr } from '../ipvs/address';
 import { runConntrack } from '../common/conntrack';
 import { nftBatch, nftJson } from '../common/nft';
 import type { ConntrackRun } from '../ipvs/dataplane/nftables/conntrack';
-import { KernelPlane, type KernelShape, type NftApply, type NftListMap } from '../ipvs/dataplane/nftables/kernel-plane';
+import { KernelPlane, type KernelShape, type NftApply, type NftListCounters, type NftListMap } from '../ipvs/dataplane/nftables/kernel-plane';
 import { tableName } from '../ipvs/dataplane/nftables/ruleset';
 import type { DataPlane } from '../ipvs/dataplane/plane';
 import { UserspacePlane, userspaceAdmit } from '../ipvs/dataplane/userspace-plane';
@@ -79,9 +79,10 @@ export interface DirectorOptions {
   readonly sysctls?: Sysctls;
   /** What the host offers the data planes; by default, root and the kernel probe's word. */
   readonly hostPlane?: HostPlaneFacts;
-  /** Tests replace `nft -f` and `nft -j list map` for the kernel plane. */
+  /** Tests replace `nft -f`, `nft -j list map` and `nft -j list counters` for the kernel plane. */
   readonly nftApply?: NftApply;
   readonly nftListMap?: NftListMap;
+  readonly nftListCounters?: NftListCounters;
   readonly conntrack?: ConntrackRun;
 }
 
@@ -154,6 +155,7 @@ export class Director {
             engine: this.engine,
             apply: options.nftApply ?? ((batch) => nftBatch(batch)),
             listMap: options.nftListMap ?? ((name) => nftJson(['list', 'map', 'netdev', tableName, name])),
+            listCounters: options.nftListCounters ?? ((family) => nftJson(['list', 'counters', 'table', family, tableName])),
             ...(decision.offer.missing.has('conntrack') ? {} : { conntrack: options.conntrack ?? ((args) => runConntrack(args)) }),
             events,
             hashSeed: hashSeedOf(options.config),

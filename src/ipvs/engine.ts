@@ -68,6 +68,15 @@ export interface AdoptedEntry {
   readonly remainingMs: number;
 }
 
+/** Counts as the kernel plane reads them from its nftables counters. */
+export interface KernelCounts {
+  readonly conns: number;
+  readonly inPkts: number;
+  readonly inBytes: number;
+  readonly outPkts: number;
+  readonly outBytes: number;
+}
+
 export type AdoptResult = 'loaded' | 'present' | 'no-service' | 'no-destination' | 'table-full';
 
 /** A sync daemon as the kernel reports it, its defaults filled in. */
@@ -201,6 +210,17 @@ export class IpvsEngine {
         stats.inPkts += packets;
         stats.inBytes += bytes;
       }
+    }
+  }
+
+  /** What the kernel plane counted for a real server since its last read: into its counters and its service's. */
+  countKernel(svc: VirtualService, dest: Destination, seen: KernelCounts): void {
+    for (const stats of [dest.stats, svc.stats]) {
+      stats.conns += seen.conns;
+      stats.inPkts += seen.inPkts;
+      stats.inBytes += seen.inBytes;
+      stats.outPkts += seen.outPkts;
+      stats.outBytes += seen.outBytes;
     }
   }
 

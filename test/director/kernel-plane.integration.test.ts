@@ -87,6 +87,30 @@ describe('hadirector run with the kernel data plane (integration, network namesp
     assert.deepEqual(answers, Array.from({ length: 300 }, (_, i) => ['rs1', 'rs2', 'rs1', 'rs3', 'rs2', 'rs1'][i % 6]));
   });
 
+  it('ipvsadm -L -n --stats and -L -c show the kernel\'s counters and connections', async () => {
+    const ipvsadm = async (...args: string[]): Promise<string> => {
+      const r = await controlRequest((lab as ClusterLab).socket('director'), { op: 'ipvsadm', args }, 2000);
+      return r.ok ? (r.result as { stdout: string }).stdout : '';
+    };
+    // The counters are read on the director's second tick: wait for the 600 connections above.
+    const stats = await waitFor('the kernel\'s counters in ipvsadm -L -n --stats', async () => {
+      const text = await ipvsadm('-L', '-n', '--stats');
+      const conns = [...text.matchAll(/^(?:TCP|  ->)\s+\S+\s+(\d+)/gm)].map((m) => Number(m[1]));
+      return conns.length === 8 && conns[0] === 300 && conns[4] === 300 ? text : undefined;
+    }, 5000, 200);
+    const rows = stats.split('\n').filter((l) => /^(TCP|  ->) +\d/.test(l)).map((l) => l.trim().split(/\s+/));
+    // Rows: the DR service, its three servers, the NAT service, its three (ipvsadm sorts by address).
+    const [dr, ...drServers] = rows.slice(0, 4);
+    const [nat, ...natServers] = rows.slice(4);
+    assert.deepEqual(drServers.map((r) => r[2]), ['100', '100', '100'], 'DR: a third of the connections each');
+    assert.ok(Number(dr?.[3]) >= 300 * 3, `DR: the clients' packets counted (${dr?.[3]})`);
+    assert.deepEqual([dr?.[4], dr?.[6]], ['0', '0'], 'DR: no packet comes back through the director');
+    assert.deepEqual(natServers.map((r) => r[2]).sort(), ['100', '150', '50'], 'NAT: wrr 3:2:1');
+    assert.ok(Number(nat?.[4]) >= 300 * 2 && Number(nat?.[6]) > 0, `NAT: the replies come back through the director (${nat?.join(' ')})`);
+    const listed = await ipvsadm('-L', '-n', '-c');
+    assert.match(listed, /TCP\s+\S+\s+\S+\s+10\.221\.0\.2:\d+\s+10\.221\.0\.100:8080\s+10\.221\.0\.1[123]:8080/, 'a NAT connection from conntrack');
+  });
+
   it('a real server killed leaves the rotation at the health check\'s pace, and then no request fails', async () => {
     await world.stopRealServer('rs2');
     const killedAt = performance.now();

@@ -140,6 +140,40 @@ describe('the kernel plane', () => {
     assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900 { 198.51.100.9 . 40003 timeout 900s expires 601s : 0x00000001 }\n');
   });
 
+  it('reads each real server\'s nftables counters into its stats and its service\'s, as growth since the last read', async () => {
+    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+    const reads: Array<Record<string, [number, number]>> = [
+      { conns_1: [10, 600], in_1: [50, 5000], out_1: [40, 40_000], conns_2: [4, 240], in_2: [20, 2000], out_2: [16, 16_000] },
+      { conns_1: [15, 900], in_1: [75, 7500], out_1: [60, 60_000], conns_2: [4, 240], in_2: [20, 2000], out_2: [16, 16_000] },
+      // mark 2's counters made anew (its server gone and back): what they hold now is new.
+      { conns_1: [15, 900], in_1: [75, 7500], out_1: [60, 60_000], conns_2: [1, 60], in_2: [3, 300], out_2: [2, 2000] },
+    ];
+    const families: string[] = [];
+    const plane = new KernelPlane({
+      engine,
+      apply: () => Promise.resolve(undefined),
+      events: { warn: () => undefined, info: () => undefined },
+      hashSeed: 7,
+      shapeOf: () => ({ method: 'nat' }),
+      listCounters: (family) => {
+        families.push(family);
+        const read = reads.shift() ?? {};
+        return Promise.resolve({ nftables: [{ metainfo: {} }, ...Object.entries(read).map(([name, [packets, bytes]]) => ({ counter: { family, name, table: 'hadirector', handle: 1, packets, bytes } }))] });
+      },
+    });
+    const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+    const rs1 = engine.addDestination(svc, ip('192.0.2.20'), 8080, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    const rs2 = engine.addDestination(svc, ip('192.0.2.21'), 8080, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    for (let i = 0; i < 3; i++) await plane.pollSessions();
+    assert.deepEqual(families, ['ip', 'ip', 'ip']);
+    const counts = (d: typeof rs1) => [d.stats.conns, d.stats.inPkts, d.stats.inBytes, d.stats.outPkts, d.stats.outBytes];
+    // Marks go in the table's order, the newest server first (as ipvsadm lists them): rs2 has mark 1.
+    assert.deepEqual(counts(rs2), [15, 75, 7500, 60, 60_000]);
+    assert.deepEqual(counts(rs1), [5, 23, 2300, 18, 18_000]);
+    assert.deepEqual([svc.stats.conns, svc.stats.inPkts, svc.stats.outBytes], [20, 98, 78_000]);
+  });
+
   it('NAT: reads conntrack\'s DNATed entries of its services into the table, and writes replicated ones back with their binding', async () => {
     const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
     const calls: string[] = [];
@@ -176,13 +210,20 @@ describe('the kernel plane', () => {
       batch,
       [
         '-D -p tcp -s 198.51.100.7 -d 192.0.2.10 --sport 40001 --dport 80',
-        '-I -p tcp -s 198.51.100.7 -d 192.0.2.10 --sport 40001 --dport 80 --state ESTABLISHED -u SEEN_REPLY,ASSURED -t 900 --dst-nat 192.0.2.20:8080',
-        '-I -p tcp -s 198.51.100.8 -d 192.0.2.10 --sport 40003 --dport 80 --state TIME_WAIT -u SEEN_REPLY,ASSURED -t 30 --dst-nat 192.0.2.20:8080',
+        '-I -p tcp -s 198.51.100.7 -d 192.0.2.10 --sport 40001 --dport 80 --state ESTABLISHED -u SEEN_REPLY,ASSURED -t 900 --mark 1 --dst-nat 192.0.2.20:8080',
+        '-I -p tcp -s 198.51.100.8 -d 192.0.2.10 --sport 40003 --dport 80 --state TIME_WAIT -u SEEN_REPLY,ASSURED -t 30 --mark 1 --dst-nat 192.0.2.20:8080',
         '',
       ].join('\n'),
-      'a tuple the table already holds is deleted first: one failed line would stop the batch',
+      'a tuple the table already holds is deleted first: one failed line would stop the batch; each carries its server\'s mark here',
     );
     assert.ok(!fs.existsSync(calls[2]?.split(' ')[1] as string), 'the batch file is removed');
+    // The real server leaves its service: its connections go with it (expire_nodest_conn).
+    const rs2 = engine.addDestination(svc, ip('192.0.2.21'), 8080, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    engine.removeDestination(svc, svc.destinations.find((d) => d !== rs2) as (typeof svc.destinations)[number]);
+    svc.editDestination(rs2, { forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    assert.deepEqual(calls.slice(3), ['-D --mark 1'], 'only the server that left; a quiescent one keeps its connections');
   });
 
   it('a batch nft refuses leaves the rules that were, and says so', async () => {

@@ -80,6 +80,15 @@ describe('the nftables kernel plane in network namespaces (integration, root)', 
     assert.equal(expected.length, 6);
     const answers = world.requests('natclient', 8080, 400, { firstPort: 20000 });
     assert.deepEqual(answers, Array.from({ length: 400 }, (_, i) => expected[i % expected.length]));
+    // Each server's counters: its connections, and its packets both ways through the director.
+    const named = await namedCounters(world, 'ip');
+    svc.destinations.forEach((d, i) => {
+      const m = marks.of(d);
+      const served = answers.filter((name) => name === nameOf(d)).length;
+      assert.equal(named.get(`conns_${m}`)?.packets, served, `${nameOf(d)}'s connections (${i})`);
+      assert.ok((named.get(`in_${m}`)?.packets ?? 0) >= 3 * served, `${nameOf(d)}'s packets in`);
+      assert.ok((named.get(`out_${m}`)?.bytes ?? 0) > 0, `${nameOf(d)}'s replies came back through the director`);
+    });
   });
 
   it('DR: 400 new connections go in rr order, and no reply passes the director', async () => {
@@ -92,7 +101,12 @@ describe('the nftables kernel plane in network namespaces (integration, root)', 
     assert.deepEqual(answers, Array.from({ length: 400 }, (_, i) => expected[i % expected.length]));
     const counters = counterPackets(world.rulesetJson());
     assert.equal(counters.get('observe replies'), 0, 'no reply from the VIP came in on the director');
-    const forwarded = [...counters].filter(([k]) => k.startsWith(`hadirector d_t80 fwd`)).reduce((n, [, v]) => n + v, 0);
+    // The plane's own counters: a flow per connection, and every packet from the clients.
+    const named = await namedCounters(world);
+    const serverMarks = svc.destinations.map((d) => marks.of(d));
+    const flows = serverMarks.reduce((n, m) => n + (named.get(`conns_${m}`)?.packets ?? 0), 0);
+    const forwarded = serverMarks.reduce((n, m) => n + (named.get(`in_${m}`)?.packets ?? 0), 0);
+    assert.equal(flows, 400, 'one flow per connection');
     assert.ok(forwarded >= 400 * 3, `the director forwarded the clients' packets (${forwarded})`);
   });
 
@@ -170,7 +184,17 @@ describe('the nftables kernel plane in network namespaces (integration, root)', 
   });
 });
 
-/** Each counter's packets in `nft -j list ruleset`, by `TABLE CHAIN` (and `fwd` for a forwarding rule). */
+/** The named counters of one of the plane's tables: packets and bytes by name. */
+async function namedCounters(world: DataplaneNetns, family: 'ip' | 'netdev' = 'netdev'): Promise<Map<string, { packets: number; bytes: number }>> {
+  const json = await nftJson(['list', 'counters', 'table', family, 'hadirector'], ['ip', 'netns', 'exec', world.lab.ns('director')]);
+  const out = new Map<string, { packets: number; bytes: number }>();
+  for (const item of (json as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> } | undefined)?.nftables ?? []) {
+    if (item.counter !== undefined) out.set(item.counter.name, item.counter);
+  }
+  return out;
+}
+
+/** Each anonymous counter's packets in `nft -j list ruleset`, by `TABLE CHAIN`. */
 function counterPackets(json: unknown): Map<string, number> {
   const out = new Map<string, number>();
   const items = (json as { nftables?: Array<{ rule?: { table: string; chain: string; expr: unknown[] } }> }).nftables ?? [];
@@ -178,10 +202,9 @@ function counterPackets(json: unknown): Map<string, number> {
     const rule = item.rule;
     if (rule === undefined) continue;
     const exprs = rule.expr.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null);
-    const counter = exprs.find((e) => 'counter' in e)?.counter as { packets: number } | undefined;
-    if (counter === undefined) continue;
-    const fwd = exprs.some((e) => 'fwd' in e);
-    const key = `${rule.table} ${rule.chain}${fwd ? ` fwd ${out.size}` : ''}`;
+    const counter = exprs.find((e) => 'counter' in e)?.counter as { packets: number } | string | undefined;
+    if (counter === undefined || typeof counter === 'string') continue;
+    const key = `${rule.table} ${rule.chain}`;
     out.set(key, (out.get(key) ?? 0) + counter.packets);
   }
   return out;

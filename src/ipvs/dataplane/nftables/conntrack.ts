@@ -17,6 +17,8 @@ export interface NatEntry extends Omit<AdoptedEntry, 'protocol' | 'template' | '
   readonly protocol: 'tcp' | 'udp';
   readonly family: 4 | 6;
   readonly remainingS: number;
+  /** The connection's mark: its real server's in this director's rules. */
+  readonly mark?: number;
 }
 
 /** Runs conntrack with these arguments; resolves with its exit code and output. */
@@ -62,7 +64,8 @@ export function conntrackRestoreLines(entries: readonly NatEntry[], present: rea
     if (here.has(tupleKey(e))) lines.push(`-D ${tuple}`);
     const state = e.protocol === 'tcp' ? ` --state ${e.state}` : '';
     const nat = e.family === 6 ? `[${e.daddr}]:${e.dport}` : `${e.daddr}:${e.dport}`;
-    lines.push(`-I ${tuple}${state} -u SEEN_REPLY,ASSURED -t ${Math.max(1, Math.ceil(e.remainingS))} --dst-nat ${nat}`);
+    const mark = e.mark !== undefined ? ` --mark ${e.mark}` : '';
+    lines.push(`-I ${tuple}${state} -u SEEN_REPLY,ASSURED -t ${Math.max(1, Math.ceil(e.remainingS))}${mark} --dst-nat ${nat}`);
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

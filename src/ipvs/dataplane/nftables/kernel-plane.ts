@@ -9,19 +9,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Connection } from '../../conn/connection';
+import type { Destination } from '../../destination';
 import { parseIpAddr } from '../../address';
 import type { AdoptedEntry, IpvsEngine } from '../../engine';
 import { serviceDisplayName, serviceKeyText, type VirtualService } from '../../service';
 import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from '../plane';
 import { conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
 import { DestinationMarks } from './marks';
-import { flowMapName, hex, renderRuleset, tableName, type KernelMethod, type KernelService, type RenderedObjects } from './ruleset';
+import { counterKinds, counterName, flowMapName, hex, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
 
 /** Applies a batch: undefined when it applied, else nft's complaint. */
 export type NftApply = (batch: string) => Promise<string | undefined>;
 
 /** `nft -j list map netdev hadirector NAME`, parsed; undefined when it could not be read. */
 export type NftListMap = (name: string) => Promise<unknown>;
+
+/** `nft -j list counters table FAMILY hadirector`, parsed; undefined when it could not be read. */
+export type NftListCounters = (family: TableFamily) => Promise<unknown>;
 
 /** How a service goes through the kernel: its method and (DR) device, or why it cannot. */
 export type KernelShape = { readonly method: KernelMethod; readonly device?: string } | { readonly refused: string };
@@ -34,6 +38,8 @@ export interface KernelPlaneOptions {
   readonly hashSeed: number;
   readonly shapeOf: (svc: VirtualService) => KernelShape;
   readonly listMap?: NftListMap;
+  /** Reads the real servers' counters, for `ipvsadm -L --stats` and the metrics. */
+  readonly listCounters?: NftListCounters;
   /** conntrack-tools, for NAT's connections; without it they are not replicated. */
   readonly conntrack?: ConntrackRun;
 }
@@ -61,6 +67,11 @@ export class KernelPlane implements DataPlane {
   private closed = false;
   private flowMaps: FlowMap[] = [];
   private natServices: VirtualService[] = [];
+  private rendered: KernelService[] = [];
+  /** The marks of the NAT real servers the rules carry now. */
+  private natMarks = new Set<number>();
+  /** Each counter as last read, by `FAMILY NAME`: what the engine was given is the growth since. */
+  private lastCounts = new Map<string, Count>();
   private polling = false;
 
   constructor(private readonly o: KernelPlaneOptions) {}
@@ -111,7 +122,12 @@ export class KernelPlane implements DataPlane {
     const rendered = renderRuleset({ services, markOf: (d) => this.marks.of(d), hashSeed: this.o.hashSeed, flowTimeoutS }, this.applied);
     const refused = await this.o.apply(rendered.batch);
     if (refused !== undefined) return [...problems, `nftables refused the rules (the previous ones stay): ${refused}`];
+    const natMarks = new Set(services.flatMap((ks) => (ks.method === 'nat' ? ks.svc.destinations.map((d) => this.marks.of(d)) : [])));
+    const gone = [...this.natMarks].filter((m) => !natMarks.has(m));
     this.applied = rendered.objects;
+    this.rendered = services;
+    this.natMarks = natMarks;
+    await this.expireGone(gone);
     this.natServices = services.filter((ks) => ks.method === 'nat').map((ks) => ks.svc);
     this.flowMaps = services.flatMap((ks) => {
       if (ks.method !== 'dr') return [];
@@ -122,18 +138,62 @@ export class KernelPlane implements DataPlane {
   }
 
   /**
-   * Reads the kernel's sessions into the engine's table, where replication takes them to
-   * the other directors: every DR flow map, and NAT's conntrack entries. Run on the
-   * director's tick; one read at a time. Resolves with how many it saw.
+   * A NAT real server gone from its service takes its connections with it, as IPVS does
+   * with expire_nodest_conn: their conntrack entries are deleted, so a client's next packet
+   * is scheduled afresh (and a TCP client hears a reset) instead of going on to a server
+   * that left. A DR flow of a server gone is scheduled afresh by its rules already.
+   */
+  private async expireGone(marks: readonly number[]): Promise<void> {
+    const run = this.o.conntrack;
+    if (run === undefined) return;
+    for (const mark of marks) await run(['-D', '--mark', String(mark)]);
+  }
+
+  /**
+   * Reads the kernel into the engine: its sessions into the table, where replication takes
+   * them to the other directors and `ipvsadm -L -c` lists them (every DR flow map, NAT's
+   * conntrack entries), and the real servers' counters into their stats. Run on the
+   * director's tick; one read at a time. Resolves with how many sessions it saw.
    */
   async pollSessions(): Promise<number> {
     if (this.polling || this.closed) return 0;
     this.polling = true;
     try {
+      await this.pollCounters();
       return (await this.pollFlows()) + (await this.pollConntrack());
     } finally {
       this.polling = false;
     }
+  }
+
+  private async pollCounters(): Promise<void> {
+    const list = this.o.listCounters;
+    if (list === undefined) return;
+    const now = new Map<string, Count>();
+    for (const family of new Set(this.rendered.map(tableFamily))) {
+      for (const [name, count] of namedCounters(await list(family))) now.set(`${family} ${name}`, count);
+    }
+    const grown = (family: TableFamily, kind: CounterKind, mark: number): Count => {
+      const key = `${family} ${counterName(kind, mark)}`;
+      const count = now.get(key);
+      if (count === undefined) return noCount;
+      const last = this.lastCounts.get(key);
+      // Lower than last time: the counter was made anew (its server gone and back).
+      return last === undefined || count.packets < last.packets ? count : { packets: count.packets - last.packets, bytes: count.bytes - last.bytes };
+    };
+    for (const ks of this.rendered) {
+      const family = tableFamily(ks);
+      for (const dest of ks.svc.destinations) {
+        const mark = this.marks.of(dest);
+        const kinds = counterKinds(ks.method);
+        const conns = grown(family, 'conns', mark);
+        const into = grown(family, 'in', mark);
+        const out = kinds.includes('out') ? grown(family, 'out', mark) : noCount;
+        if (conns.packets + into.packets + out.packets === 0) continue;
+        this.o.engine.countKernel(ks.svc, dest, { conns: conns.packets, inPkts: into.packets, inBytes: into.bytes, outPkts: out.packets, outBytes: out.bytes });
+      }
+    }
+    this.lastCounts = now;
   }
 
   private async pollFlows(): Promise<number> {
@@ -172,21 +232,24 @@ export class KernelPlane implements DataPlane {
     if (listed.code !== 0) return 0;
     let seen = 0;
     for (const e of parseConntrackList(listed.stdout)) {
-      if (this.natServiceOf(e) === undefined) continue;
+      if (this.natDestinationOf(e) === undefined) continue;
       this.o.engine.noteKernelEntry({ ...e, template: false, remainingMs: e.remainingS * 1000 });
       seen++;
     }
     return seen;
   }
 
-  /** The NAT service a conntrack entry belongs to, when its real server is one of the service's. */
-  private natServiceOf(e: { protocol: string; vaddr: string; vport: number; daddr: string; dport: number }): VirtualService | undefined {
+  /** The real server of a NAT service a conntrack entry goes to, when it is one of the plane's. */
+  private natDestinationOf(e: { protocol: string; vaddr: string; vport: number; daddr: string; dport: number }): Destination | undefined {
     const daddr = parseIpAddr(e.daddr);
     if (daddr === undefined) return undefined;
-    return this.natServices.find((svc) => {
+    for (const svc of this.natServices) {
       const key = svc.key;
-      return key.kind === 'address' && key.protocol === e.protocol && key.address.text === e.vaddr && (key.port === e.vport || key.port === 0) && svc.findDestination(daddr, e.dport) !== undefined;
-    });
+      if (key.kind !== 'address' || key.protocol !== e.protocol || key.address.text !== e.vaddr || (key.port !== e.vport && key.port !== 0)) continue;
+      const dest = svc.findDestination(daddr, e.dport);
+      if (dest !== undefined) return dest;
+    }
+    return undefined;
   }
 
   /**
@@ -202,8 +265,9 @@ export class KernelPlane implements DataPlane {
     const elements = new Map<FlowMap, string[]>();
     for (const e of entries) {
       if (e.template) continue;
-      if ((e.protocol === 'tcp' || e.protocol === 'udp') && this.natServiceOf(e) !== undefined) {
-        nat.push({ ...e, protocol: e.protocol, family: e.caddr.includes(':') ? 6 : 4, remainingS: e.remainingMs / 1000 });
+      const natDest = e.protocol === 'tcp' || e.protocol === 'udp' ? this.natDestinationOf(e) : undefined;
+      if (natDest !== undefined && (e.protocol === 'tcp' || e.protocol === 'udp')) {
+        nat.push({ ...e, protocol: e.protocol, family: e.caddr.includes(':') ? 6 : 4, remainingS: e.remainingMs / 1000, mark: this.marks.of(natDest) });
         continue;
       }
       const vaddr = parseIpAddr(e.vaddr);
@@ -274,6 +338,24 @@ export function flowElements(json: unknown): Array<{ address: string; port: numb
       const expiresS = typeof inner?.expires === 'number' ? inner.expires : 0;
       out.push({ address: concat[0], port: concat[1], mark, expiresS });
     }
+  }
+  return out;
+}
+
+interface Count {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+const noCount: Count = { packets: 0, bytes: 0 };
+
+/** The named counters in `nft -j list counters`, by name. */
+export function namedCounters(json: unknown): Map<string, Count> {
+  const out = new Map<string, Count>();
+  for (const item of (json as { nftables?: unknown[] } | undefined)?.nftables ?? []) {
+    const c = (item as { counter?: { name?: unknown; packets?: unknown; bytes?: unknown } }).counter;
+    if (c === undefined || typeof c.name !== 'string' || typeof c.packets !== 'number' || typeof c.bytes !== 'number') continue;
+    out.set(c.name, { packets: c.packets, bytes: c.bytes });
   }
   return out;
 }

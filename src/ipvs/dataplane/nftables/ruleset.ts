@@ -8,9 +8,14 @@
 // set changes), and `fwd`s the packet unchanged to the server's MAC; replies go from the
 // real server straight to the client. No conntrack on the director for DR.
 //
+// Each real server has named counters (`conns_M`, `in_M`, `out_M` for its mark M), which
+// a reconcile leaves alone, so `ipvsadm -L --stats` reads the kernel's totals: NAT counts
+// a connection at its DNAT and its packets both ways in a forward chain; DR counts a flow
+// when it is scheduled and its packets at the `fwd` (its replies never pass).
+//
 // A render knows what the previous one created, so it flushes what stays, deletes what
-// went, and never touches the dynamic maps (persistence, DR flows) of a service that
-// stays: a reconcile keeps every client where it was.
+// went, and never touches the dynamic maps (persistence, DR flows) or the counters of what
+// stays: a reconcile keeps every client where it was, and every count.
 import { prefixMask } from '../../address';
 import type { Destination } from '../../destination';
 import type { VirtualService } from '../../service';
@@ -51,7 +56,9 @@ export interface Rendered {
   readonly objects: RenderedObjects;
 }
 
-type Family = 'ip' | 'ip6' | 'netdev';
+/** The plane's tables, one per nftables family. */
+export type TableFamily = 'ip' | 'ip6' | 'netdev';
+type Family = TableFamily;
 
 interface Chain {
   readonly family: Family;
@@ -64,7 +71,7 @@ interface Chain {
 interface KernelMap {
   readonly family: Family;
   readonly name: string;
-  readonly kind: 'map' | 'set';
+  readonly kind: 'map' | 'set' | 'counter';
   readonly declaration: string;
   /** Static maps are refilled on every render; dynamic ones keep what the packet path wrote. */
   readonly elements?: readonly string[];
@@ -89,16 +96,53 @@ export function renderRuleset(input: RulesetInput, previous: RenderedObjects = n
     }
     return chain;
   };
+  /** Per table, the marks whose packets its counter maps count. */
+  const counted = new Map<Family, number[]>();
   for (const ks of input.services) {
-    const family = familyOf(ks);
-    const l3: Family = ks.method === 'dr' ? 'netdev' : family === 6 ? 'ip6' : 'ip';
+    const l3 = tableFamily(ks);
     const own = `${ks.method === 'dr' ? 'd' : 's'}_${ks.name}`;
     dispatchChain(l3, ks.device).rules.push(`${matchOf(ks)} goto ${own}`);
     const rendered = ks.method === 'nat' ? natService(ks, own, l3, input) : drService(ks, own, input);
     chains.push(...rendered.chains);
     maps.push(...rendered.maps);
+    const marks = ks.svc.destinations.map((d) => input.markOf(d));
+    counted.set(l3, [...(counted.get(l3) ?? []), ...marks]);
+    for (const mark of marks) for (const kind of counterKinds(ks.method)) maps.push({ family: l3, name: counterName(kind, mark), kind: 'counter', declaration: '' });
+  }
+  for (const [family, marks] of counted) {
+    const objects = (kind: CounterKind): string[] => marks.map((m) => `${hex(m)} : "${counterName(kind, m)}"`);
+    if (family === 'netdev') {
+      maps.push({ family, name: 'conns', kind: 'map', declaration: '{ type mark : counter; }', elements: objects('conns') });
+      continue;
+    }
+    // NAT's packets, both ways, by the connection's mark: the director forwards them all.
+    maps.push({ family, name: 'in', kind: 'map', declaration: '{ type mark : counter; }', elements: objects('in') });
+    maps.push({ family, name: 'out', kind: 'map', declaration: '{ type mark : counter; }', elements: objects('out') });
+    chains.push({
+      family,
+      name: 'forward',
+      hook: 'type filter hook forward priority filter; policy accept;',
+      rules: ['ct direction original counter name ct mark map @in', 'ct direction reply counter name ct mark map @out'],
+    });
   }
   return assemble(chains, maps, previous);
+}
+
+export type CounterKind = 'conns' | 'in' | 'out';
+
+/** The counters a real server has: DR's replies never pass the director. */
+export function counterKinds(method: KernelMethod): readonly CounterKind[] {
+  return method === 'nat' ? ['conns', 'in', 'out'] : ['conns', 'in'];
+}
+
+/** The named counter of a real server's mark. */
+export function counterName(kind: CounterKind, mark: number): string {
+  return `${kind}_${mark}`;
+}
+
+/** The table a service's rules go in: DR's in netdev, NAT's in its address family's. */
+export function tableFamily(ks: KernelService): TableFamily {
+  return ks.method === 'dr' ? 'netdev' : familyOf(ks) === 6 ? 'ip6' : 'ip';
 }
 
 function familyOf(ks: KernelService): 4 | 6 {
@@ -176,7 +220,8 @@ function natService(ks: KernelService, own: string, family: Family, input: Rules
   const l4 = key.kind === 'address' ? `meta l4proto ${key.protocol} ` : 'meta l4proto { tcp, udp, sctp } ';
   for (const d of dests) {
     const port = d.port !== 0 ? (ip === 'ip6' ? `[${d.address.text}]:${d.port}` : `${d.address.text}:${d.port}`) : d.address.text;
-    rules.push(`ct mark ${hex(input.markOf(d))} ${d.port !== 0 ? l4 : ''}counter dnat ${ip} to ${port}`);
+    const mark = input.markOf(d);
+    rules.push(`ct mark ${hex(mark)} ${d.port !== 0 ? l4 : ''}counter name "${counterName('conns', mark)}" dnat ${ip} to ${port}`);
   }
   // No destination available: dropped, as IPVS drops it.
   rules.push('counter drop');
@@ -196,6 +241,7 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
   const device = ks.device ?? '';
   const dests = svc.destinations;
   const live = `${own}_live`;
+  const forward = `${own}_fwd`;
   const timeout = input.flowTimeoutS[protocol];
   const flows = flowMapName(ks.name, timeout);
   const flow = `${ip} saddr . ${protocol} sport`;
@@ -204,26 +250,39 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
     { family: 'netdev', name: live, kind: 'set', declaration: '{ type mark; }', elements: dests.map((d) => hex(input.markOf(d))) },
     { family: 'netdev', name: flows, kind: 'map', declaration: `{ type ${address} . inet_service : mark; size ${flowEntriesMax}; flags dynamic,timeout; timeout ${timeout}s; }` },
   ];
-  const rules: string[] = [`meta mark set ${flow} map @${flows}`];
   const persistence = svc.settings.persistenceS;
   const client = persistenceKey(svc, ip);
   const persistMap = persistence !== undefined ? `${own}_p${persistence}` : undefined;
+  // Every packet refreshes its flow (and its client's persistence): a stream keeps its server while it lasts.
+  const refresh = `update @${flows} { ${flow} : meta mark }${persistMap !== undefined ? ` update @${persistMap} { ${client} : meta mark }` : ''}`;
+  const rules: string[] = [`meta mark set ${flow} map @${flows}`, `meta mark != @${live} meta mark set 0`, `meta mark != 0 ${refresh} goto ${forward}`];
+  // A new flow (or one whose server went): its client's persistent server, else the schedule's.
   if (persistMap !== undefined) {
     maps.push({ family: 'netdev', name: persistMap, kind: 'map', declaration: `{ type ${address} : mark; size ${persistenceEntriesMax}; flags dynamic,timeout; timeout ${persistence}s; }` });
-    rules.push(`meta mark != @${live} meta mark set ${client} map @${persistMap}`);
+    rules.push(`meta mark set ${client} map @${persistMap}`, `meta mark != @${live} meta mark set 0`);
   }
-  rules.push(`meta mark != @${live} meta mark set 0`);
   const schedule = scheduleExpression(scheduleMap(svc), ks, ip, input);
   if (schedule !== undefined) rules.push(`meta mark 0 meta mark set ${schedule}`);
-  // Every packet refreshes its flow (and its client's persistence): a stream keeps its server while it lasts.
-  rules.push(`meta mark != 0 update @${flows} { ${flow} : meta mark }`);
-  if (persistMap !== undefined) rules.push(`meta mark != 0 update @${persistMap} { ${client} : meta mark }`);
-  for (const d of dests) rules.push(`meta mark ${hex(input.markOf(d))} counter fwd ${ip} to ${d.address.text} device ${quote(device)}`);
+  rules.push(`meta mark != 0 ${refresh} counter name meta mark map @conns goto ${forward}`);
   rules.push('counter drop');
-  return { chains: [{ family: 'netdev', name: own, rules }], maps };
+  const forwarding = dests.map((d) => {
+    const mark = input.markOf(d);
+    return `meta mark ${hex(mark)} counter name "${counterName('in', mark)}" fwd ${ip} to ${d.address.text} device ${quote(device)}`;
+  });
+  return {
+    chains: [
+      { family: 'netdev', name: own, rules },
+      { family: 'netdev', name: forward, rules: [...forwarding, 'counter drop'] },
+    ],
+    maps,
+  };
 }
 
-/** The batch: flush what stays, delete what went, create what is new, fill the rules and static maps. */
+/**
+ * The batch: flush what stays, delete what went (rules first, then what they referred to:
+ * chains, maps and sets, and last the counters the maps name), create what is new, fill
+ * the rules and static maps. Counters that stay are never touched, so they keep counting.
+ */
 function assemble(chains: readonly Chain[], maps: readonly KernelMap[], previous: RenderedObjects): Rendered {
   const objects = new Set<string>();
   const tables = new Set<Family>([...chains.map((c) => c.family), ...maps.map((m) => m.family)]);
@@ -231,34 +290,25 @@ function assemble(chains: readonly Chain[], maps: readonly KernelMap[], previous
   for (const m of maps) objects.add(`${m.family} ${m.kind} ${m.name}`);
   const lines: string[] = [];
   for (const t of tables) lines.push(`add table ${t} ${tableName}`);
-  // Rules go first, so nothing refers to a map or chain about to be deleted.
-  for (const p of previous) {
+  const before = [...previous].map((p) => {
     const [family, kind, name] = p.split(' ') as [Family, string, string];
-    if (kind === 'chain') lines.push(`flush chain ${family} ${tableName} ${name}`);
+    return { id: p, family, kind, name, stays: objects.has(p) };
+  });
+  for (const p of before) if (p.kind === 'chain') lines.push(`flush chain ${p.family} ${tableName} ${p.name}`);
+  const refilled = new Set(maps.filter((m) => m.elements !== undefined).map((m) => `${m.family} ${m.kind} ${m.name}`));
+  for (const p of before) if (p.stays && refilled.has(p.id)) lines.push(`flush ${p.kind} ${p.family} ${tableName} ${p.name}`);
+  for (const kinds of [['chain'], ['map', 'set'], ['counter']]) {
+    for (const p of before) if (!p.stays && kinds.includes(p.kind)) lines.push(`delete ${p.kind} ${p.family} ${tableName} ${p.name}`);
   }
-  for (const p of previous) {
-    if (objects.has(p)) continue;
-    const [family, kind, name] = p.split(' ') as [Family, string, string];
-    if (kind === 'chain') lines.push(`delete chain ${family} ${tableName} ${name}`);
-  }
-  for (const p of previous) {
-    if (objects.has(p)) continue;
-    const [family, kind, name] = p.split(' ') as [Family, string, string];
-    if (kind !== 'chain') lines.push(`delete ${kind} ${family} ${tableName} ${name}`);
-  }
-  for (const m of maps) {
-    const id = `${m.family} ${m.kind} ${m.name}`;
-    lines.push(`add ${m.kind} ${m.family} ${tableName} ${m.name} ${m.declaration}`);
-    if (m.elements === undefined) continue;
-    if (previous.has(id)) lines.push(`flush ${m.kind} ${m.family} ${tableName} ${m.name}`);
-    if (m.elements.length > 0) lines.push(`add element ${m.family} ${tableName} ${m.name} { ${m.elements.join(', ')} }`);
+  for (const m of [...maps].sort((a, b) => Number(b.kind === 'counter') - Number(a.kind === 'counter'))) {
+    lines.push(`add ${m.kind} ${m.family} ${tableName} ${m.name}${m.declaration !== '' ? ` ${m.declaration}` : ''}`);
+    if (m.elements !== undefined && m.elements.length > 0) lines.push(`add element ${m.family} ${tableName} ${m.name} { ${m.elements.join(', ')} }`);
   }
   for (const c of chains) lines.push(c.hook !== undefined ? `add chain ${c.family} ${tableName} ${c.name} { ${c.hook} }` : `add chain ${c.family} ${tableName} ${c.name}`);
   for (const c of chains) for (const r of c.rules) lines.push(`add rule ${c.family} ${tableName} ${c.name} ${r}`);
   // A table left with nothing in it goes too.
-  for (const p of previous) {
-    const family = p.split(' ')[0] as Family;
-    if (!tables.has(family) && !lines.includes(`delete table ${family} ${tableName}`)) lines.push(`delete table ${family} ${tableName}`);
+  for (const p of before) {
+    if (!tables.has(p.family) && !lines.includes(`delete table ${p.family} ${tableName}`)) lines.push(`delete table ${p.family} ${tableName}`);
   }
   return { batch: `${lines.join('\n')}\n`, objects };
 }
