@@ -68,6 +68,13 @@ export interface AdoptedEntry {
   readonly remainingMs: number;
 }
 
+/** How a service's persistence templates are keyed in the table, but for the client: an FTP or port-zero service's by port 0, a fwmark service's by its mark. */
+export function serviceTemplateKey(svc: VirtualService): { readonly protocol: ConnProtocol; readonly vaddr: string; readonly vport: number } {
+  const key = svc.key;
+  if (key.kind === 'fwmark') return { protocol: 'ip', vaddr: `fwmark:${key.mark}`, vport: 0 };
+  return { protocol: key.protocol, vaddr: key.address.text, vport: key.port === ftpPort ? 0 : key.port };
+}
+
 /** Counts as the kernel plane reads them from its nftables counters. */
 export interface KernelCounts {
   readonly conns: number;
@@ -378,12 +385,8 @@ export class IpvsEngine {
   private templateKey(svc: VirtualService, c: { readonly protocol: ServiceProtocol; readonly caddr: IpAddr; readonly vport: number }) {
     const snet = svc.settings.netmask === undefined ? c.caddr : maskAddr(c.caddr, svc.settings.netmask);
     const key = svc.key;
-    const servicePort = key.kind === 'address' ? key.port : 0;
-    if (key.kind === 'address' && c.vport === servicePort) {
-      return { protocol: c.protocol as ConnProtocol, snet, vaddr: key.address.text, vport: servicePort === ftpPort ? 0 : c.vport };
-    }
-    if (key.kind === 'fwmark') return { protocol: 'ip' as ConnProtocol, snet, vaddr: `fwmark:${key.mark}`, vport: 0 };
-    return { protocol: c.protocol as ConnProtocol, snet, vaddr: key.address.text, vport: 0 };
+    if (key.kind === 'address' && c.vport !== key.port) return { protocol: c.protocol as ConnProtocol, snet, vaddr: key.address.text, vport: 0 };
+    return { ...serviceTemplateKey(svc), snet };
   }
 
   /** The service a replicated entry belongs to: as a packet finds it, or, for a template, by its key. */

@@ -106,9 +106,17 @@ next(0);
  * A virtual_server block over the world's real servers (rs1.. at .11..), each checked by
  * TCP_CHECK every second: what a keepalived user would write for them.
  */
-export function virtualServerBlock(vip: string, port: number, scheduler: string, kind: 'NAT' | 'DR', servers: ReadonlyArray<{ readonly address: string; readonly weight: number }>): string {
+export function virtualServerBlock(
+  vip: string,
+  port: number,
+  scheduler: string,
+  kind: 'NAT' | 'DR',
+  servers: ReadonlyArray<{ readonly address: string; readonly weight: number }>,
+  persistenceS?: number,
+): string {
   const realServers = servers.map((rs) => `    real_server ${rs.address} ${port} {\n        weight ${rs.weight}\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`);
-  return `virtual_server ${vip} ${port} {\n    delay_loop 1\n    lb_algo ${scheduler}\n    lb_kind ${kind}\n    protocol TCP\n${realServers.join('\n')}\n}\n`;
+  const persistence = persistenceS !== undefined ? `    persistence_timeout ${persistenceS}\n` : '';
+  return `virtual_server ${vip} ${port} {\n    delay_loop 1\n    lb_algo ${scheduler}\n    lb_kind ${kind}\n    protocol TCP\n${persistence}${realServers.join('\n')}\n}\n`;
 }
 
 export interface DataplaneHosts {

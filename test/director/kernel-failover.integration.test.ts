@@ -6,7 +6,8 @@
 // the backup takes the addresses over; each connection asks again. With replication on,
 // the master's DR flows and NAT conntrack entries reached the backup through
 // hadirector's sync and went into its kernel before the VIP came up: every connection
-// goes on with its real server. With replication off, the new master schedules DR
+// goes on with its real server, and each persistent client's next connection goes to its
+// server. With replication off, the new master schedules DR
 // streams afresh and has no NAT binding for the old connections: they break, and the
 // loss is printed beside.
 import assert from 'node:assert/strict';
@@ -73,8 +74,12 @@ vrrp_instance VI_1 {
     }
 }
 ${virtualServerBlock(vip, 80, 'rr', 'DR', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}
-${virtualServerBlock(vip, 8080, 'rr', 'NAT', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}`;
+${virtualServerBlock(vip, 8080, 'rr', 'NAT', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}
+${virtualServerBlock(vip, 81, 'rr', 'DR', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })), 300)}`;
 }
+
+/** Clients of the persistent service, each on an address of its own. */
+const persistentClients = (subnet: string): string[] => Array.from({ length: 12 }, (_, i) => `${subnet}.${40 + i}`);
 
 interface Status {
   readonly dataPlane?: string;
@@ -87,11 +92,20 @@ interface Outcome {
   readonly after: string[];
 }
 
+interface Failover {
+  readonly dr: Outcome;
+  readonly nat: Outcome;
+  /** Each persistent client's server before, and the server of its new connection after. */
+  readonly persistent: Outcome;
+  readonly takeoverMs: number;
+  readonly replicated: number;
+}
+
 /** How many connections answered from the same real server after as before. */
 const keptOf = (o: Outcome): number => o.after.filter((a, i) => a === o.before[i] && a !== 'fail').length;
 
 /** Runs the drill: 500 sessions through DR and NAT each, kill -9 of the master, ask again; what each answered before and after. */
-async function failover(subnet: string, replicate: boolean): Promise<{ dr: Outcome; nat: Outcome; takeoverMs: number; replicated: number }> {
+async function failover(subnet: string, replicate: boolean): Promise<Failover> {
   const world = new DataplaneNetns(subnet);
   let lab: ClusterLab | undefined;
   const status = async (node: string): Promise<Status | undefined> => {
@@ -117,13 +131,19 @@ async function failover(subnet: string, replicate: boolean): Promise<{ dr: Outco
     world.requests('natclient', 8080, 1, { firstPort: 39000 });
     const dr = await world.sessions('drclient', 80, connections, 40000);
     const nat = await world.sessions('natclient', 8080, connections, 40000);
+    // The persistent service: one connection first, so a new master's rr, starting afresh, places each client elsewhere.
+    const clients = persistentClients(subnet);
+    world.addClientAddresses('drclient', clients);
+    world.requests('drclient', 81, 1, { firstPort: 38000 });
+    const persistentBefore = world.requests('drclient', 81, clients.length, { sources: clients, firstPort: 38100 });
     try {
-      // The master's flows reach its table on its tick, and the backup's copy by sync.
+      // The master's flows and persistent clients reach its table on its tick, and the backup's copy by sync.
       let replicated = 0;
+      const expected = 2 * connections + 2 * (clients.length + 1);
       if (replicate) {
-        await waitFor('the flows in the backup\'s copy', async () => {
+        await waitFor('the flows and persistent clients in the backup\'s copy', async () => {
           replicated = ((await lab?.syncStatus('director2'))?.copies ?? []).reduce((n, c) => n + c.entries, 0);
-          return replicated >= 2 * connections ? true : undefined;
+          return replicated >= expected ? true : undefined;
         }, 10_000, 100);
       }
       const killedAt = performance.now();
@@ -131,7 +151,8 @@ async function failover(subnet: string, replicate: boolean): Promise<{ dr: Outco
       await waitFor('director2 to take the VIP', async () => ((await status('director2'))?.vrrp?.[0]?.state === 'master' && world.lab.addresses('director2').includes(`${subnet}.100/24`) ? true : undefined), 20_000, 20);
       const takeoverMs = performance.now() - killedAt;
       const [drAfter, natAfter] = await Promise.all([dr.again(), nat.again()]);
-      return { dr: { before: dr.first, after: drAfter }, nat: { before: nat.first, after: natAfter }, takeoverMs, replicated };
+      const persistentAfter = world.requests('drclient', 81, clients.length, { sources: clients, firstPort: 38200 });
+      return { dr: { before: dr.first, after: drAfter }, nat: { before: nat.first, after: natAfter }, persistent: { before: persistentBefore, after: persistentAfter }, takeoverMs, replicated };
     } finally {
       dr.close();
       nat.close();
@@ -158,9 +179,11 @@ describe('sessions across a failover on the kernel plane (integration, network n
     assert.ok(!kept.dr.before.includes('fail') && !kept.nat.before.includes('fail'), 'every connection was answered before');
     const lost = await failover('10.223.0', false);
     console.log(
-      `      (with replication: DR ${keptOf(kept.dr)}/${connections}, NAT ${keptOf(kept.nat)}/${connections} kept their real server; ${kept.replicated} entries in the backup's copy; takeover ${Math.round(kept.takeoverMs)} ms)\n` +
-        `      (without: DR ${keptOf(lost.dr)}/${connections}, NAT ${keptOf(lost.nat)}/${connections}; takeover ${Math.round(lost.takeoverMs)} ms)`,
+      `      (with replication: DR ${keptOf(kept.dr)}/${connections}, NAT ${keptOf(kept.nat)}/${connections} kept their real server, persistent clients ${keptOf(kept.persistent)}/${kept.persistent.before.length}; ${kept.replicated} entries in the backup's copy; takeover ${Math.round(kept.takeoverMs)} ms)\n` +
+        `      (without: DR ${keptOf(lost.dr)}/${connections}, NAT ${keptOf(lost.nat)}/${connections}, persistent clients ${keptOf(lost.persistent)}/${lost.persistent.before.length}; takeover ${Math.round(lost.takeoverMs)} ms)`,
     );
+    assert.equal(keptOf(kept.persistent), kept.persistent.before.length, `every persistent client's new connection goes to its server: ${kept.persistent.before.join(',')} then ${kept.persistent.after.join(',')}`);
+    assert.ok(keptOf(lost.persistent) < lost.persistent.before.length, 'without replication the persistent clients move');
     for (const [what, o] of [['DR', kept.dr], ['NAT', kept.nat]] as const) {
       assert.ok(keptOf(o) >= connections - 1, `${what} with replication: ${keptOf(o)}/${connections} kept their server: ${o.after.filter((a, i) => a !== o.before[i]).slice(0, 10).join(',')}`);
     }

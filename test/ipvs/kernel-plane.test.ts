@@ -118,7 +118,7 @@ describe('the kernel plane', () => {
       events: { warn: () => undefined, info: () => undefined },
       hashSeed: 7,
       shapeOf: () => ({ method: 'dr', device: 'eth0' }),
-      listMap: (name) => {
+      listMap: (_family, name) => {
         listed = name;
         // As nft -j prints a flow map: [{elem: {val: {concat: [address, port]}, expires}}, mark].
         return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: { concat: ['198.51.100.7', 40001] }, expires: 899 } }, 1], [{ elem: { val: { concat: ['198.51.100.8', 40002] }, expires: 30 } }, 99]] } }] });
@@ -138,6 +138,44 @@ describe('the kernel plane', () => {
     ]);
     assert.deepEqual(restored, []);
     assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900 { 198.51.100.9 . 40003 timeout 900s expires 601s : 0x00000001 }\n');
+  });
+
+  it('reads the persistence maps into the engine\'s templates, and writes replicated ones back, so a takeover keeps each client on its server', async () => {
+    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+    const batches: string[] = [];
+    const listed: string[] = [];
+    const plane = new KernelPlane({
+      engine,
+      apply: (batch) => {
+        batches.push(batch);
+        return Promise.resolve(undefined);
+      },
+      events: { warn: () => undefined, info: () => undefined },
+      hashSeed: 7,
+      shapeOf: () => ({ method: 'nat' }),
+      listMap: (family, name) => {
+        listed.push(`${family} ${name}`);
+        // As nft -j prints a persistence map: [{elem: {val: address, expires}}, mark].
+        return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: '198.51.100.0', expires: 250 } }, 1], [{ elem: { val: '203.0.113.0', expires: 20 } }, 77]] } }] });
+      },
+    });
+    const svc = engine.addService(
+      { kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 443 },
+      { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false, persistenceS: 300, netmask: ip('255.255.255.0') },
+    );
+    engine.addDestination(svc, ip('192.0.2.20'), 443, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    assert.equal(await plane.pollSessions(), 1, 'the client whose mark no server has is left out');
+    assert.deepEqual(listed, ['ip s_v1_p300']);
+    const template = engine.conns.lookup('tcp', ip('198.51.100.0'), 0, '192.0.2.10', 443);
+    assert.ok(template?.template, 'a template, as the engine keeps a persistent client');
+    assert.equal(template?.daddr.text, '192.0.2.20');
+    const problems = await plane.restoreSessions([
+      { protocol: 'tcp', caddr: '198.51.100.0', cport: 0, vaddr: '192.0.2.10', vport: 443, daddr: '192.0.2.20', dport: 443, state: 'NONE', template: true, remainingMs: 119_400 },
+      { protocol: 'tcp', caddr: '198.51.101.0', cport: 0, vaddr: '192.0.2.10', vport: 80, daddr: '192.0.2.20', dport: 443, state: 'NONE', template: true, remainingMs: 1000 },
+    ]);
+    assert.deepEqual(problems, []);
+    assert.equal(batches.at(-1), 'add element ip hadirector s_v1_p300 { 198.51.100.0 timeout 300s expires 120s : 0x00000001 }\n');
   });
 
   it('reads each real server\'s nftables counters into its stats and its service\'s, as growth since the last read', async () => {

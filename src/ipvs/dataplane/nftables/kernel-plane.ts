@@ -11,18 +11,18 @@ import path from 'node:path';
 import type { Connection } from '../../conn/connection';
 import type { Destination } from '../../destination';
 import { parseIpAddr } from '../../address';
-import type { AdoptedEntry, IpvsEngine } from '../../engine';
+import { serviceTemplateKey, type AdoptedEntry, type IpvsEngine } from '../../engine';
 import { serviceDisplayName, serviceKeyText, type VirtualService } from '../../service';
 import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from '../plane';
 import { conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
 import { DestinationMarks } from './marks';
-import { counterKinds, counterName, flowMapName, hex, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
+import { counterKinds, counterName, flowMapName, hex, persistenceMapName, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
 
 /** Applies a batch: undefined when it applied, else nft's complaint. */
 export type NftApply = (batch: string) => Promise<string | undefined>;
 
-/** `nft -j list map netdev hadirector NAME`, parsed; undefined when it could not be read. */
-export type NftListMap = (name: string) => Promise<unknown>;
+/** `nft -j list map FAMILY hadirector NAME`, parsed; undefined when it could not be read. */
+export type NftListMap = (family: TableFamily, name: string) => Promise<unknown>;
 
 /** `nft -j list counters table FAMILY hadirector`, parsed; undefined when it could not be read. */
 export type NftListCounters = (family: TableFamily) => Promise<unknown>;
@@ -44,9 +44,10 @@ export interface KernelPlaneOptions {
   readonly conntrack?: ConntrackRun;
 }
 
-/** A DR service's flow map, as the last render made it. */
-interface FlowMap {
+/** A DR service's flow map, or a service's persistence map, as the last render made it. */
+interface SessionMap {
   readonly svc: VirtualService;
+  readonly family: TableFamily;
   readonly map: string;
   readonly timeoutS: number;
 }
@@ -65,7 +66,8 @@ export class KernelPlane implements DataPlane {
   private nextName = 1;
   private reconciling: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private flowMaps: FlowMap[] = [];
+  private flowMaps: SessionMap[] = [];
+  private persistenceMaps: SessionMap[] = [];
   private natServices: VirtualService[] = [];
   private rendered: KernelService[] = [];
   /** The marks of the NAT real servers the rules carry now. */
@@ -132,7 +134,12 @@ export class KernelPlane implements DataPlane {
     this.flowMaps = services.flatMap((ks) => {
       if (ks.method !== 'dr') return [];
       const timeoutS = flowTimeoutS[ks.svc.key.kind === 'address' ? ks.svc.key.protocol : 'tcp'];
-      return [{ svc: ks.svc, map: flowMapName(ks.name, timeoutS), timeoutS }];
+      return [{ svc: ks.svc, family: 'netdev' as const, map: flowMapName(ks.name, timeoutS), timeoutS }];
+    });
+    this.persistenceMaps = services.flatMap((ks) => {
+      const map = persistenceMapName(ks);
+      const timeoutS = ks.svc.settings.persistenceS;
+      return map === undefined || timeoutS === undefined ? [] : [{ svc: ks.svc, family: tableFamily(ks), map, timeoutS }];
     });
     return problems;
   }
@@ -160,7 +167,7 @@ export class KernelPlane implements DataPlane {
     this.polling = true;
     try {
       await this.pollCounters();
-      return (await this.pollFlows()) + (await this.pollConntrack());
+      return (await this.pollFlows()) + (await this.pollPersistence()) + (await this.pollConntrack());
     } finally {
       this.polling = false;
     }
@@ -203,9 +210,9 @@ export class KernelPlane implements DataPlane {
     for (const fm of this.flowMaps) {
       const key = fm.svc.key;
       if (key.kind !== 'address') continue;
-      for (const flow of flowElements(await list(fm.map))) {
+      for (const flow of mapElements(await list(fm.family, fm.map))) {
         const dest = this.marks.destinationOf(flow.mark);
-        if (dest === undefined) continue;
+        if (dest === undefined || flow.port === undefined) continue;
         const udp = key.protocol === 'udp';
         this.o.engine.noteKernelEntry({
           protocol: udp ? 'udp' : 'tcp',
@@ -219,6 +226,22 @@ export class KernelPlane implements DataPlane {
           template: false,
           remainingMs: flow.expiresS * 1000,
         });
+        seen++;
+      }
+    }
+    return seen;
+  }
+
+  /** Each persistence map's clients, as the engine's templates: a backup taking over keeps each client on its server. */
+  private async pollPersistence(): Promise<number> {
+    const list = this.o.listMap;
+    if (list === undefined) return 0;
+    let seen = 0;
+    for (const pm of this.persistenceMaps) {
+      for (const client of mapElements(await list(pm.family, pm.map))) {
+        const dest = this.marks.destinationOf(client.mark);
+        if (dest === undefined) continue;
+        this.o.engine.noteKernelEntry({ ...templateOf(pm.svc), caddr: client.address, daddr: dest.address.text, dport: dest.port, remainingMs: client.expiresS * 1000 });
         seen++;
       }
     }
@@ -262,9 +285,21 @@ export class KernelPlane implements DataPlane {
     await this.reconciling;
     const nat: NatEntry[] = [];
     const byService = new Map(this.flowMaps.map((fm) => [serviceKeyText(fm.svc.key), fm]));
-    const elements = new Map<FlowMap, string[]>();
+    const elements = new Map<SessionMap, string[]>();
+    const add = (map: SessionMap, element: string): void => {
+      const list = elements.get(map) ?? [];
+      list.push(element);
+      elements.set(map, list);
+    };
+    const templates = new Map(this.persistenceMaps.map((pm) => [templateText(templateOf(pm.svc)), pm]));
     for (const e of entries) {
-      if (e.template) continue;
+      if (e.template) {
+        const pm = templates.get(templateText(e));
+        const daddr = parseIpAddr(e.daddr);
+        const dest = pm === undefined || daddr === undefined ? undefined : pm.svc.findDestination(daddr, e.dport) ?? pm.svc.destinations.find((d) => d.address.text === e.daddr);
+        if (pm !== undefined && dest !== undefined) add(pm, `${e.caddr} timeout ${pm.timeoutS}s expires ${expiresS(e.remainingMs, pm.timeoutS)}s : ${hex(this.marks.of(dest))}`);
+        continue;
+      }
       const natDest = e.protocol === 'tcp' || e.protocol === 'udp' ? this.natDestinationOf(e) : undefined;
       if (natDest !== undefined && (e.protocol === 'tcp' || e.protocol === 'udp')) {
         nat.push({ ...e, protocol: e.protocol, family: e.caddr.includes(':') ? 6 : 4, remainingS: e.remainingMs / 1000, mark: this.marks.of(natDest) });
@@ -275,16 +310,14 @@ export class KernelPlane implements DataPlane {
       const daddr = parseIpAddr(e.daddr);
       const dest = fm === undefined || daddr === undefined ? undefined : fm.svc.findDestination(daddr, e.dport);
       if (fm === undefined || dest === undefined) continue;
-      const expiresS = Math.max(1, Math.min(fm.timeoutS, Math.ceil(e.remainingMs / 1000)));
-      const list = elements.get(fm) ?? [];
-      list.push(`${e.caddr} . ${e.cport} timeout ${fm.timeoutS}s expires ${expiresS}s : ${hex(this.marks.of(dest))}`);
-      elements.set(fm, list);
+      add(fm, `${e.caddr} . ${e.cport} timeout ${fm.timeoutS}s expires ${expiresS(e.remainingMs, fm.timeoutS)}s : ${hex(this.marks.of(dest))}`);
     }
     const problems: string[] = [];
-    for (const [fm, list] of elements) {
+    for (const [map, list] of elements) {
       for (let i = 0; i < list.length; i += restoreBatchElements) {
-        const refused = await this.o.apply(`add element netdev ${tableName} ${fm.map} { ${list.slice(i, i + restoreBatchElements).join(', ')} }\n`);
-        if (refused !== undefined) problems.push(`nftables refused the replicated flows of ${serviceDisplayName(fm.svc.key)}: ${refused}`);
+        const refused = await this.o.apply(`add element ${map.family} ${tableName} ${map.map} { ${list.slice(i, i + restoreBatchElements).join(', ')} }\n`);
+        const what = this.flowMaps.includes(map) ? 'flows' : 'persistent clients';
+        if (refused !== undefined) problems.push(`nftables refused the replicated ${what} of ${serviceDisplayName(map.svc.key)}: ${refused}`);
       }
     }
     const run = this.o.conntrack;
@@ -322,9 +355,30 @@ async function withBatchFile<T>(text: string, use: (file: string) => Promise<T>)
   }
 }
 
-/** The elements of `nft -j list map` of a flow map: client address and port, mark, seconds left. */
-export function flowElements(json: unknown): Array<{ address: string; port: number; mark: number; expiresS: number }> {
-  const out: Array<{ address: string; port: number; mark: number; expiresS: number }> = [];
+/** The seconds an element written back gets: what the entry had left, within 1 and the map's timeout. */
+function expiresS(remainingMs: number, timeoutS: number): number {
+  return Math.max(1, Math.min(timeoutS, Math.ceil(remainingMs / 1000)));
+}
+
+/** A service's persistence template in the engine's table, but for its client, server and time. */
+function templateOf(svc: VirtualService): Pick<AdoptedEntry, 'protocol' | 'cport' | 'vaddr' | 'vport' | 'state' | 'template'> {
+  return { ...serviceTemplateKey(svc), cport: 0, state: 'NONE', template: true };
+}
+
+const templateText = (t: Pick<AdoptedEntry, 'protocol' | 'vaddr' | 'vport'>): string => `${t.protocol} ${t.vaddr} ${t.vport}`;
+
+/** One element of a flow or persistence map as `nft -j list map` prints it. */
+export interface MapElement {
+  readonly address: string;
+  /** A flow's client port; a persistence entry has none. */
+  readonly port?: number;
+  readonly mark: number;
+  readonly expiresS: number;
+}
+
+/** The elements of `nft -j list map` of a flow map (address . port) or a persistence map (address): key, mark, seconds left. */
+export function mapElements(json: unknown): MapElement[] {
+  const out: MapElement[] = [];
   const items = (json as { nftables?: unknown[] } | undefined)?.nftables ?? [];
   for (const item of items) {
     const elem = (item as { map?: { elem?: unknown[] } }).map?.elem;
@@ -332,11 +386,14 @@ export function flowElements(json: unknown): Array<{ address: string; port: numb
     for (const pair of elem) {
       if (!Array.isArray(pair) || pair.length !== 2) continue;
       const [key, mark] = pair as [unknown, unknown];
-      const inner = (key as { elem?: { val?: { concat?: unknown[] }; expires?: unknown } }).elem;
-      const concat = inner?.val?.concat ?? (key as { concat?: unknown[] }).concat;
-      if (!Array.isArray(concat) || typeof concat[0] !== 'string' || typeof concat[1] !== 'number' || typeof mark !== 'number') continue;
+      if (typeof mark !== 'number') continue;
+      // With a timeout left, the key is wrapped: {elem: {val, expires}}.
+      const inner = (key as { elem?: { val?: unknown; expires?: unknown } } | undefined)?.elem;
+      const val = inner !== undefined ? inner.val : key;
       const expiresS = typeof inner?.expires === 'number' ? inner.expires : 0;
-      out.push({ address: concat[0], port: concat[1], mark, expiresS });
+      const concat = (val as { concat?: unknown[] } | undefined)?.concat;
+      if (typeof val === 'string') out.push({ address: val, mark, expiresS });
+      else if (Array.isArray(concat) && typeof concat[0] === 'string' && typeof concat[1] === 'number') out.push({ address: concat[0], port: concat[1], mark, expiresS });
     }
   }
   return out;

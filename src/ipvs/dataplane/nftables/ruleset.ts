@@ -100,7 +100,7 @@ export function renderRuleset(input: RulesetInput, previous: RenderedObjects = n
   const counted = new Map<Family, number[]>();
   for (const ks of input.services) {
     const l3 = tableFamily(ks);
-    const own = `${ks.method === 'dr' ? 'd' : 's'}_${ks.name}`;
+    const own = chainName(ks);
     dispatchChain(l3, ks.device).rules.push(`${matchOf(ks)} goto ${own}`);
     const rendered = ks.method === 'nat' ? natService(ks, own, l3, input) : drService(ks, own, input);
     chains.push(...rendered.chains);
@@ -206,7 +206,7 @@ function natService(ks: KernelService, own: string, family: Family, input: Rules
   const maps: KernelMap[] = [{ family, name: live, kind: 'set', declaration: '{ type mark; }', elements: dests.map((d) => hex(input.markOf(d))) }];
   const rules: string[] = [];
   const persistence = svc.settings.persistenceS;
-  const persistMap = persistence !== undefined ? `${own}_p${persistence}` : undefined;
+  const persistMap = persistenceMapName(ks);
   const client = persistenceKey(svc, ip);
   if (persistMap !== undefined) {
     maps.push({ family, name: persistMap, kind: 'map', declaration: `{ type ${ip === 'ip6' ? 'ipv6_addr' : 'ipv4_addr'} : mark; size ${persistenceEntriesMax}; flags dynamic,timeout; timeout ${persistence}s; }` });
@@ -226,6 +226,17 @@ function natService(ks: KernelService, own: string, family: Family, input: Rules
   // No destination available: dropped, as IPVS drops it.
   rules.push('counter drop');
   return { chains: [{ family, name: own, rules }], maps };
+}
+
+/** A service's persistence map (when it has persistence): its timeout is in the name, so a new timeout makes a new map. */
+export function persistenceMapName(ks: KernelService): string | undefined {
+  const persistence = ks.svc.settings.persistenceS;
+  return persistence === undefined ? undefined : `${chainName(ks)}_p${persistence}`;
+}
+
+/** A service's own chain, and the prefix of its sets and maps. */
+function chainName(ks: KernelService): string {
+  return `${ks.method === 'dr' ? 'd' : 's'}_${ks.name}`;
 }
 
 /** The DR flow map of the service named `name`: its timeout is in the name, so a new timeout makes a new map. */
@@ -252,7 +263,7 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
   ];
   const persistence = svc.settings.persistenceS;
   const client = persistenceKey(svc, ip);
-  const persistMap = persistence !== undefined ? `${own}_p${persistence}` : undefined;
+  const persistMap = persistenceMapName(ks);
   // Every packet refreshes its flow (and its client's persistence): a stream keeps its server while it lasts.
   const refresh = `update @${flows} { ${flow} : meta mark }${persistMap !== undefined ? ` update @${persistMap} { ${client} : meta mark }` : ''}`;
   const rules: string[] = [`meta mark set ${flow} map @${flows}`, `meta mark != @${live} meta mark set 0`, `meta mark != 0 ${refresh} goto ${forward}`];
