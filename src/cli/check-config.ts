@@ -81,6 +81,7 @@ function whatRunLeaves(configs: readonly HadConfig[], root: boolean): { refused:
 
 function planeOf(plan: ServicePlan, decision: PlaneDecision): string {
   if (decision.plane === 'userspace') return 'the userspace relay, LVS-NAT';
+  if (decision.plane === 'ipvs') return `the kernel's IPVS, LVS-${plan.source.method} (ipvsadm)`;
   return plan.source.method === 'DR' ? 'the kernel, LVS-DR (nftables netdev ingress and fwd)' : 'the kernel, LVS-NAT (nftables dnat and conntrack)';
 }
 

@@ -43,7 +43,7 @@ export interface LvsTimeouts {
 }
 
 /** Which data plane forwards the virtual servers' traffic (auto: the kernel when root and it has what the services need). */
-export const dataPlaneChoices = ['kernel', 'userspace', 'auto'] as const;
+export const dataPlaneChoices = ['kernel', 'ipvs', 'userspace', 'auto'] as const;
 export type DataPlaneChoice = (typeof dataPlaneChoices)[number];
 
 export interface GlobalDefs {

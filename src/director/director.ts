@@ -18,8 +18,11 @@ import { ServicePool, type DesiredDest } from '../health/pool';
 import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/probes';
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
 import { runConntrack } from '../common/conntrack';
+import type { IpvsadmRunner } from '../common/ipvsadm';
 import { nftBatch, nftJson } from '../common/nft';
 import type { ConntrackRun } from '../ipvs/dataplane/nftables/conntrack';
+import { IpvsPlane } from '../ipvs/dataplane/ipvs/ipvs-plane';
+import { syncDaemonFollows } from './sync-daemon-follows';
 import { KernelPlane, type KernelShape, type NftApply, type NftListCounters, type NftListMap } from '../ipvs/dataplane/nftables/kernel-plane';
 import { tableName } from '../ipvs/dataplane/nftables/ruleset';
 import type { DataPlane } from '../ipvs/dataplane/plane';
@@ -43,7 +46,7 @@ import { processRunner, type CommandRunner } from '../vip/linux-driver';
 import { VmacDevices, procSysctls, type Sysctls } from '../vip/vmac-devices';
 import { selectAddressDriver } from '../vip/select';
 import { choosePlane, hostPlaneFacts, kernelMethod, type HostPlaneFacts, type PlaneDecision } from './plane-choice';
-import { forwardOfMethod, planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
+import { orLbKind, planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
 import { advertSource, wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireInstanceStatus } from './wire-vrrp';
 import { WireCarrier, type WireSocketOpener, type WireSocketStatus, type WireStats } from './wire-carrier';
@@ -84,6 +87,8 @@ export interface DirectorOptions {
   readonly nftListMap?: NftListMap;
   readonly nftListCounters?: NftListCounters;
   readonly conntrack?: ConntrackRun;
+  /** Tests replace ipvsadm for the IPVS plane. */
+  readonly ipvsadm?: IpvsadmRunner;
 }
 
 /** jhash's seed for the kernel plane: from the cluster's id, so every director of a cluster hashes a flow alike. */
@@ -150,7 +155,9 @@ export class Director {
     };
     const decision = this.planeDecision;
     this.plane =
-      'plane' in decision && decision.plane === 'kernel'
+      'plane' in decision && decision.plane === 'ipvs'
+        ? new IpvsPlane({ engine: this.engine, events, ...(options.ipvsadm !== undefined ? { run: options.ipvsadm } : {}) })
+        : 'plane' in decision && decision.plane === 'kernel'
         ? new KernelPlane({
             engine: this.engine,
             apply: options.nftApply ?? ((batch) => nftBatch(batch)),
@@ -203,6 +210,11 @@ export class Director {
     if (director.plane instanceof KernelPlane) {
       const leftover = await director.plane.start();
       if (leftover !== undefined) throw new StartError([`nftables: ${leftover} (HAD_KERNEL_PLANE)`]);
+    }
+    if (director.plane instanceof IpvsPlane) {
+      const leftover = await director.plane.start(plans.map((p) => p.key), options.config.global.lvsFlush);
+      if (leftover !== undefined) throw new StartError([`ipvs: ${leftover} (HAD_IPVS_PLANE)`]);
+      director.followSyncDaemon(director.plane);
     }
     await director.makeVmacs();
     await director.vrrp.removeLeftovers();
@@ -370,6 +382,25 @@ export class Director {
     this.log.info(`no cluster block: ${plan.settings.length} vrrp_instance${plan.settings.length === 1 ? '' : 's'} run as keepalived runs them, VRRP on the wire on ${wire.carrier.describe()}; no quorum, no fencing`, { component: 'vrrp' });
     this.vrrp.startTrackers(wire);
     wire.start();
+  }
+
+  /** The IPVS plane's sync daemon follows its VRRP instance (syncDaemonFollows says which). */
+  private followSyncDaemon(plane: IpvsPlane): void {
+    const { follows, problems } = syncDaemonFollows(this.config);
+    for (const p of problems) this.log.warn(p, { component: 'dataplane', code: 'HAD_IPVS_PLANE' });
+    if (follows.size === 0) {
+      if (this.config.cluster?.sync.connections === true) this.log.warn('the IPVS plane replicates connections with the kernel\'s sync daemon, and no lvs_sync_daemon is set: a failover starts every connection afresh', { component: 'dataplane', code: 'HAD_IPVS_PLANE' });
+      return;
+    }
+    const enter = (instance: string, to: VrrpState): void => {
+      const f = follows.get(instance);
+      if (f === undefined) return;
+      void plane.syncTransition(to, f.iface, f.syncId, f.options).then((problem) => {
+        if (problem !== undefined) this.log.error(`lvs_sync_daemon: ${problem}`, { component: 'dataplane', code: 'HAD_IPVS_PLANE', instance });
+      });
+    };
+    this.vrrp.stateEntered = enter;
+    for (const instance of follows.keys()) enter(instance, 'init');
   }
 
   /** Connection-table sync with the other directors, unless this is a witness or it is turned off. */
@@ -644,7 +675,7 @@ export class Director {
    */
   private kernelShape(svc: VirtualService, decision: Extract<PlaneDecision, { plane: 'kernel' }>): KernelShape {
     const plan = this.services.get(serviceDisplayName(svc.key))?.plan;
-    const destinations = svc.destinations.length > 0 || plan === undefined ? svc.destinations : [{ forward: forwardOfMethod(plan.source.method), key: '' }];
+    const destinations = plan === undefined ? svc.destinations : orLbKind(svc.destinations, plan.source.method);
     const m = kernelMethod({ key: svc.key, destinations }, decision.offer);
     if ('refused' in m || m.method === 'nat') return m;
     const address = svc.key.kind === 'address' ? svc.key.address.text : '';

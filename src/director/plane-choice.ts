@@ -1,14 +1,16 @@
 // Which data plane a director runs, and what each plane refuses. `data_plane` asks for one;
-// the host decides what it can have: the kernel plane needs root and a kernel that takes
-// its nftables rules (the probe's word), the userspace relay needs nothing but forwards by
-// NAT only. A service the chosen plane cannot carry is refused with the reason, at the
-// block that declares it.
+// the host decides what it can have: the kernel's own IPVS needs root, /proc/net/ip_vs and
+// ipvsadm, and carries every service IPVS does; the nftables kernel plane needs root and a
+// kernel that takes its rules (the probe's word); the userspace relay needs nothing but
+// forwards by NAT only. `auto` takes the first of these the host has. A service the chosen
+// plane cannot carry is refused with the reason, at the block that declares it.
 import type { DataPlaneChoice } from '../config/global-defs';
 import type { ForwardMethod } from '../ipvs/destination';
 import type { KernelMethod } from '../ipvs/dataplane/nftables/ruleset';
 import { probeKernel, type KernelOffer } from '../ipvs/dataplane/nftables/probe';
 import type { HadConfig } from '../config/model';
 import { isLoopbackAddress } from '../vip/driver';
+import { ipvsUnavailable } from '../common/ipvsadm';
 import { userspaceRefusal, type ServiceShape } from '../ipvs/dataplane/userspace-plane';
 import { serviceDisplayName } from '../ipvs/service';
 
@@ -18,18 +20,22 @@ export interface HostPlaneFacts {
   /** Every virtual server's address is a loopback one (the loopback lab): only the relay serves clients on the director itself. */
   readonly loopbackVips?: boolean;
   readonly offer?: KernelOffer;
+  /** Why the kernel's IPVS cannot be programmed here; absent when it can. */
+  readonly ipvsMissing?: string;
 }
 
 export type PlaneDecision =
   | { readonly plane: 'userspace'; readonly why: string }
+  | { readonly plane: 'ipvs'; readonly why: string }
   | { readonly plane: 'kernel'; readonly why: string; readonly offer: KernelOffer };
 
 /** Root, and (unless the userspace relay is asked for, or every VIP is a loopback address) what the kernel takes. */
-export function hostPlaneFacts(config: HadConfig, root: boolean, probe: () => KernelOffer = probeKernel): HostPlaneFacts {
+export function hostPlaneFacts(config: HadConfig, root: boolean, probe: () => KernelOffer = probeKernel, ipvs: () => string | undefined = ipvsUnavailable): HostPlaneFacts {
   if (!root || config.global.dataPlane === 'userspace') return { root };
   const addresses = config.virtualServers.flatMap((vs) => (vs.key.kind === 'address' ? [vs.key.address] : []));
   if (addresses.length > 0 && addresses.every(isLoopbackAddress)) return { root, loopbackVips: true };
-  return { root, offer: probe() };
+  const ipvsMissing = ipvs();
+  return { root, offer: probe(), ...(ipvsMissing !== undefined ? { ipvsMissing } : {}) };
 }
 
 /** The plane for `data_plane CHOICE` on this host, or why the host cannot have what was asked. */
@@ -37,6 +43,13 @@ export function choosePlane(choice: DataPlaneChoice, host: HostPlaneFacts): Plan
   if (choice === 'userspace') return { plane: 'userspace', why: 'data_plane userspace' };
   const nat = host.offer?.missing.get('nat');
   const dr = host.offer?.missing.get('dr');
+  if (choice === 'ipvs') {
+    if (!host.root) return { error: 'data_plane ipvs needs root: ipvsadm programs the kernel (HAD_IPVS_PLANE)' };
+    if (host.loopbackVips === true) return { error: 'data_plane ipvs: every virtual server is on a loopback address; directors sharing this host would share its one IPVS table (HAD_IPVS_PLANE)' };
+    if (host.offer === undefined) return { error: 'data_plane ipvs: the kernel was not asked what it takes (HAD_IPVS_PLANE)' };
+    if (host.ipvsMissing !== undefined) return { error: `data_plane ipvs: ${host.ipvsMissing} (HAD_IPVS_PLANE)` };
+    return { plane: 'ipvs', why: 'data_plane ipvs' };
+  }
   if (choice === 'kernel') {
     if (!host.root) return { error: 'data_plane kernel needs root: the kernel plane writes nftables rules (HAD_KERNEL_PLANE)' };
     if (host.loopbackVips === true) return { error: 'data_plane kernel: every virtual server is on a loopback address, whose clients are on this host; the kernel plane forwards what comes in from the network (HAD_KERNEL_PLANE)' };
@@ -47,6 +60,7 @@ export function choosePlane(choice: DataPlaneChoice, host: HostPlaneFacts): Plan
   if (!host.root) return { plane: 'userspace', why: 'data_plane auto, not root' };
   if (host.loopbackVips === true) return { plane: 'userspace', why: 'data_plane auto, loopback VIPs: their clients are on this host' };
   if (host.offer === undefined) return { plane: 'userspace', why: 'data_plane auto, the kernel not asked' };
+  if (host.ipvsMissing === undefined) return { plane: 'ipvs', why: 'data_plane auto, root, and the kernel has IPVS' };
   if (nat !== undefined) return { plane: 'userspace', why: `data_plane auto, but ${nat}` };
   return { plane: 'kernel', why: `data_plane auto, root, and the kernel takes nftables NAT${dr === undefined ? ' and DR' : ''}`, offer: host.offer };
 }
@@ -70,6 +84,8 @@ export function kernelMethod(svc: ServiceShape, offer: KernelOffer): { readonly 
 /** Why the chosen plane cannot carry a service (or one of its real servers), or undefined. */
 export function planeRefusal(decision: PlaneDecision, svc: ServiceShape): string | undefined {
   if (decision.plane === 'userspace') return userspaceRefusal(svc);
+  // IPVS carries whatever ipvsadm can say; what it cannot is named at the reconcile.
+  if (decision.plane === 'ipvs') return undefined;
   const m = kernelMethod(svc, decision.offer);
   return 'refused' in m ? m.refused : undefined;
 }

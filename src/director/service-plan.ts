@@ -42,7 +42,7 @@ export interface ServicePlan {
 export function runRefusals(plan: ServicePlan, decision: PlaneDecision): string[] {
   const at = (w: { file: string; line: number; col: number }): string => `${w.file}:${w.line}:${w.col}`;
   if (decision.plane === 'kernel') {
-    const members = plan.members.length > 0 ? plan.members.map((m) => ({ forward: m.settings.forward, key: `${m.address}:${m.port}` })) : [{ forward: forwardOf[plan.source.method], key: '' }];
+    const members = orLbKind(plan.members.map((m) => ({ forward: m.settings.forward, key: `${m.address}:${m.port}` })), plan.source.method);
     const refusal = planeRefusal(decision, { key: plan.key, destinations: members });
     return refusal === undefined ? [] : [`${at(plan.source.where)}: ${refusal}`];
   }
@@ -57,9 +57,9 @@ export function runRefusals(plan: ServicePlan, decision: PlaneDecision): string[
 
 const forwardOf: Record<ForwardingMethod, ForwardMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
 
-/** ipvsadm's forwarding method for a virtual_server's lb_kind. */
-export function forwardOfMethod(method: ForwardingMethod): ForwardMethod {
-  return forwardOf[method];
+/** A service's real servers, or while it has none, its lb_kind standing for them: a kernel plane forwards the service one way. */
+export function orLbKind<T extends { readonly forward: ForwardMethod; readonly key: string }>(destinations: readonly T[], method: ForwardingMethod): ReadonlyArray<{ readonly forward: ForwardMethod; readonly key: string }> {
+  return destinations.length > 0 ? destinations : [{ forward: forwardOf[method], key: '' }];
 }
 
 function schedulerFlags(flags: readonly string[]): SchedulerFlags {

@@ -47,6 +47,8 @@ export class VrrpInstances {
   private plane: InstanceDriver | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
   beforeTakeover: ((instance: string, addresses: readonly string[]) => void | Promise<void>) | undefined;
+  /** Runs on every state an instance enters (the IPVS plane's sync daemon follows one). */
+  stateEntered: ((instance: string, to: VrrpState) => void) | undefined;
   /** The VMACs of use_vmac, by instance: where their VIPs go. Real addresses only. */
   readonly vmacs: ReadonlyMap<string, VmacDevice>;
 
@@ -141,6 +143,7 @@ export class VrrpInstances {
     if (to === 'master') this.takeOver(vi);
     if (from === 'master') this.letGo(vi);
     this.queue(name, () => this.notifyState(vi.notify, 'INSTANCE', name, to, priority));
+    this.stateEntered?.(name, to);
     this.followGroup(name, from, to);
   }
 

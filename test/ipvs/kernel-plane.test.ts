@@ -17,11 +17,15 @@ const tcp80: ServiceKey = { kind: 'address', protocol: 'tcp', address: ip('192.0
 const shape = (key: ServiceKey, ...forwards: ForwardMethod[]) => ({ key, destinations: forwards.map((forward, i) => ({ forward, key: `192.0.2.${20 + i}:80` })) });
 
 describe('choosing the data plane', () => {
-  const cases: Array<{ choice: 'kernel' | 'userspace' | 'auto'; host: HostPlaneFacts; plane?: 'kernel' | 'userspace'; error?: RegExp }> = [
+  const cases: Array<{ choice: 'kernel' | 'ipvs' | 'userspace' | 'auto'; host: HostPlaneFacts; plane?: 'kernel' | 'ipvs' | 'userspace'; error?: RegExp }> = [
     { choice: 'auto', host: { root: false }, plane: 'userspace' },
+    { choice: 'auto', host: { root: true, offer: offer() }, plane: 'ipvs' },
+    { choice: 'ipvs', host: { root: true, offer: offer(), ipvsMissing: 'no /proc/net/ip_vs' }, error: /data_plane ipvs: no \/proc\/net\/ip_vs \(HAD_IPVS_PLANE\)/ },
+    { choice: 'ipvs', host: { root: false }, error: /needs root/ },
+    { choice: 'kernel', host: { root: true, offer: offer() }, plane: 'kernel' },
     { choice: 'auto', host: { root: true, loopbackVips: true }, plane: 'userspace' },
-    { choice: 'auto', host: { root: true, offer: offer('tunnel', 'ipvs') }, plane: 'kernel' },
-    { choice: 'auto', host: { root: true, offer: offer('nat') }, plane: 'userspace' },
+    { choice: 'auto', host: { root: true, offer: offer('tunnel'), ipvsMissing: 'no IPVS' }, plane: 'kernel' },
+    { choice: 'auto', host: { root: true, offer: offer('nat'), ipvsMissing: 'no IPVS' }, plane: 'userspace' },
     { choice: 'userspace', host: { root: true, offer: offer() }, plane: 'userspace' },
     { choice: 'kernel', host: { root: true, offer: offer('nat') }, plane: 'kernel' },
     { choice: 'kernel', host: { root: false }, error: /needs root/ },

@@ -1,6 +1,7 @@
 // What every data plane offers the director: it is told to follow the engine's services
 // (reconcile), which addresses this node holds, which connections expired, and to stop.
-// The userspace plane relays connections itself; the kernel plane programs nftables.
+// The userspace plane relays connections itself; the kernel plane programs nftables; the
+// ipvs plane programs the kernel's own IPVS with ipvsadm.
 import type { Connection } from '../conn/connection';
 
 /** What a plane counts beyond the engine's own counters. */
@@ -23,7 +24,7 @@ export interface PlaneEvents {
 }
 
 export interface DataPlane {
-  readonly kind: 'userspace' | 'kernel';
+  readonly kind: 'userspace' | 'kernel' | 'ipvs';
   readonly counters: PlaneCounters;
   /** Makes the plane carry the engine's services as they are now; resolves with what it could not do. */
   reconcile(): Promise<string[]>;

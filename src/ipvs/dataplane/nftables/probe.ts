@@ -1,12 +1,12 @@
-// What this kernel offers the kernel plane, asked before any rule is written: each nftables
-// construct the rules use, checked with `nft -c` (parsed and validated by the kernel, not
-// applied); ipip for tunnelling; the kernel's own IPVS. A missing construct is one line
-// naming what it stops.
+// What this kernel offers the nftables kernel plane, asked before any rule is written: each
+// nftables construct the rules use, checked with `nft -c` (parsed and validated by the
+// kernel, not applied); ipip for tunnelling; the conntrack tool. A missing construct is one
+// line naming what it stops. (Whether the kernel has IPVS is common/ipvsadm.ts's question.)
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tableName } from './ruleset';
 
-export type KernelFeature = 'nat' | 'dr' | 'tunnel' | 'ipvs' | 'conntrack';
+export type KernelFeature = 'nat' | 'dr' | 'tunnel' | 'conntrack';
 
 export interface KernelOffer {
   /** What each feature lacks here; absent when the feature is there. */
@@ -57,7 +57,6 @@ export function probeKernel(check: NftCheck = nftCheck, exists: (path: string) =
   const dr = check(drProbe);
   if (dr !== undefined) missing.set('dr', `nftables DR (netdev ingress, fwd to a neighbour) refused: ${dr}`);
   if (!exists('/sys/module/ipip') && !moduleAvailable('ipip')) missing.set('tunnel', 'no ipip in this kernel (no /sys/module/ipip, and modprobe finds no ipip module)');
-  if (!exists('/proc/net/ip_vs')) missing.set('ipvs', 'no IPVS in this kernel (/proc/net/ip_vs is absent)');
   if (!toolRuns('conntrack')) missing.set('conntrack', 'no conntrack tool (apt-get install conntrack): NAT connections are not replicated');
   return { missing };
 }
