@@ -2,6 +2,7 @@ import { clusterLoadBench } from './cluster-load';
 import { configParse } from './config-parse';
 import { dataplaneBench } from './dataplane';
 import { failoverBench } from './failover';
+import { hostSampleBench } from './host-sample';
 import { ipvsBench } from './ipvs';
 import { syncBench } from './sync';
 
@@ -24,4 +25,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [clusterLoadBench.name]: clusterLoadBench,
   [failoverBench.name]: failoverBench,
   [syncBench.name]: syncBench,
+  [hostSampleBench.name]: hostSampleBench,
 };

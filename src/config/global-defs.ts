@@ -2,6 +2,7 @@
 // The VRRP defaults here (version, GARP timing) seed each vrrp_instance, which may
 // override them, so global_defs is applied before any other block wherever it stands.
 import type { SourcePos } from '../common/where';
+import { newHostHealth, readHostHealth, type HostHealthConfig } from '../host/config';
 import type { BlockSpec, ParseContext } from './keywords';
 import type { Token } from './token';
 import type { Statement } from './tree';
@@ -12,6 +13,7 @@ import {
   expectArgs,
   flagArg,
   intArg,
+  listBlock,
   nameListBlock,
   parseAddress,
   parseInteger,
@@ -72,6 +74,8 @@ export interface GlobalDefs {
   lvsSyncDaemon?: LvsSyncDaemon;
   lvsTimeouts: LvsTimeouts;
   lvsFlush: boolean;
+  /** `host_health { ... }`: always present, with its defaults when the file has none. */
+  hostHealth: HostHealthConfig;
 }
 
 export function newGlobalDefs(): GlobalDefs {
@@ -93,6 +97,7 @@ export function newGlobalDefs(): GlobalDefs {
     enableScriptSecurity: false,
     lvsTimeouts: {},
     lvsFlush: false,
+    hostHealth: newHostHealth(),
   };
 }
 
@@ -172,6 +177,15 @@ export const globalDefsSpec: BlockSpec<GlobalDefs> = {
     },
     lvs_flush: (s, t, cx) => {
       t.lvsFlush = flagArg(cx, s);
+    },
+    host_health: (s, t, cx) => {
+      const block = listBlock(cx, s);
+      const first = t.hostHealth.where;
+      if (first !== undefined) {
+        cx.diags.error('HAD_CFG_DUPLICATE', `a second 'host_health' block (the first is at ${first.file}:${first.line}:${first.col})`, s.where);
+        return;
+      }
+      t.hostHealth = readHostHealth(cx, s, block);
     },
   },
 };

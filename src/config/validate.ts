@@ -2,6 +2,7 @@
 // settings that contradict each other. Each subsystem owns the checks of its own
 // keywords; this file only runs them in order.
 import { checkClusterConfig } from '../cluster/config-checks';
+import { checkHostHealthConfig } from '../host/config-checks';
 import { checkIpvsConfig } from '../ipvs/config-checks';
 import { checkVrrpConfig } from '../vrrp/config-checks';
 import type { ParseContext } from './keywords';
@@ -12,6 +13,7 @@ export function validateConfig(config: HadConfig, cx: ParseContext): void {
   checkVrrpConfig(config, cx);
   checkIpvsConfig(config, cx);
   checkClusterConfig(config, cx);
+  checkHostHealthConfig(config, cx);
   checkScriptSecurity(config, cx);
   checkScriptsFound(config, cx);
 }

@@ -7,6 +7,7 @@ import { runtimeErrorCodes } from '../../src/director/errors';
 import { globalDefsSpec } from '../../src/config/global-defs';
 import type { BlockSpec } from '../../src/config/keywords';
 import { fenceDeviceSpec, fencingSpec } from '../../src/fencing/config';
+import { hostHealthSpec } from '../../src/host/config';
 import { dnsCheckSpec, httpCheckSpec, miscCheckSpec, smtpCheckSpec, tcpCheckSpec, urlSpec } from '../../src/health/config';
 import { realServerSpec, virtualServerSpec } from '../../src/ipvs/config';
 import { timeCheckSpec } from '../../src/time/config';
@@ -34,6 +35,7 @@ describe('user documentation', () => {
     const text = doc('configuration.md');
     const specs: Array<BlockSpec<never>> = [
       globalDefsSpec,
+      hostHealthSpec,
       vrrpScriptSpec,
       vrrpTrackFileSpec,
       vrrpTrackProcessSpec,

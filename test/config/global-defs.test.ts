@@ -24,6 +24,7 @@ describe('global_defs', () => {
         enableScriptSecurity: false,
         lvsTimeouts: {},
         lvsFlush: false,
+        hostHealth: { strategy: 'none', intervalMs: 5000, holdMs: 60_000, hysteresis: 5, rules: {} },
       });
     });
 
