@@ -32,7 +32,14 @@ vrrp_instance VI_1 {
     }
 }
 ${virtualServerBlock(vip, 80, 'rr', 'DR', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 1 })))}
-${virtualServerBlock(vip, 8080, 'wrr', 'NAT', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 4 - n })))}`;
+${virtualServerBlock(vip, 8080, 'wrr', 'NAT', [1, 2, 3].map((n) => ({ address: `${subnet}.${10 + n}`, weight: 4 - n })))}
+virtual_server ${vip} 8082 {
+    delay_loop 1
+    lb_algo wlc
+    lb_kind NAT
+    protocol TCP
+${[1, 2, 3].map((n) => `    real_server ${subnet}.${10 + n} 8080 {\n        weight 1\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }`).join('\n')}
+}`;
 
 interface Status {
   readonly dataPlane?: string;
@@ -96,12 +103,12 @@ describe('hadirector run with the kernel data plane (integration, network namesp
     const stats = await waitFor('the kernel\'s counters in ipvsadm -L -n --stats', async () => {
       const text = await ipvsadm('-L', '-n', '--stats');
       const conns = [...text.matchAll(/^(?:TCP|  ->)\s+\S+\s+(\d+)/gm)].map((m) => Number(m[1]));
-      return conns.length === 8 && conns[0] === 300 && conns[4] === 300 ? text : undefined;
+      return conns.length === 12 && conns[0] === 300 && conns[4] === 300 ? text : undefined;
     }, 5000, 200);
     const rows = stats.split('\n').filter((l) => /^(TCP|  ->) +\d/.test(l)).map((l) => l.trim().split(/\s+/));
-    // Rows: the DR service, its three servers, the NAT service, its three (ipvsadm sorts by address).
+    // Rows: the DR service, its three servers, the NAT service, its three (ipvsadm sorts by address), then the wlc one.
     const [dr, ...drServers] = rows.slice(0, 4);
-    const [nat, ...natServers] = rows.slice(4);
+    const [nat, ...natServers] = rows.slice(4, 8);
     assert.deepEqual(drServers.map((r) => r[2]), ['100', '100', '100'], 'DR: a third of the connections each');
     assert.ok(Number(dr?.[3]) >= 300 * 3, `DR: the clients' packets counted (${dr?.[3]})`);
     assert.deepEqual([dr?.[4], dr?.[6]], ['0', '0'], 'DR: no packet comes back through the director');
@@ -109,6 +116,51 @@ describe('hadirector run with the kernel data plane (integration, network namesp
     assert.ok(Number(nat?.[4]) >= 300 * 2 && Number(nat?.[6]) > 0, `NAT: the replies come back through the director (${nat?.join(' ')})`);
     const listed = await ipvsadm('-L', '-n', '-c');
     assert.match(listed, /TCP\s+\S+\s+\S+\s+10\.221\.0\.2:\d+\s+10\.221\.0\.100:8080\s+10\.221\.0\.1[123]:8080/, 'a NAT connection from conntrack');
+  });
+
+  it('wlc follows the connection counts conntrack reports: new connections go to the servers with fewer', async () => {
+    const ipvsadm = async (...args: string[]): Promise<string> => {
+      const r = await controlRequest((lab as ClusterLab).socket('director'), { op: 'ipvsadm', args }, 2000);
+      assert.ok(r.ok, JSON.stringify(r));
+      return (r.result as { stdout: string }).stdout;
+    };
+    const service = `${vip}:8082`;
+    const servers = ['rs1', 'rs2', 'rs3'];
+    const setWeights = async (weights: readonly number[]): Promise<void> => {
+      for (const [i, w] of weights.entries()) await ipvsadm('-e', '-t', service, '-r', `${subnet}.${11 + i}:8080`, '-m', '-w', String(w));
+    };
+    /** Each server's ActiveConn in ipvsadm -L -n, as the director last read conntrack. */
+    const active = async (): Promise<number[]> => {
+      const text = await ipvsadm('-L', '-n', '-t', service);
+      return servers.map((_, i) => Number(new RegExp(`${subnet}\\.${11 + i}:8080\\s+Masq\\s+\\d+\\s+(\\d+)`).exec(text)?.[1] ?? -1));
+    };
+    const open: Array<{ close(): void }> = [];
+    try {
+      // rs1 alone takes 60 long connections first.
+      await setWeights([1, 0, 0]);
+      const loaded = await world.sessions('natclient', 8082, 60, 33000);
+      open.push(loaded);
+      assert.deepEqual(new Set(loaded.first), new Set(['rs1']));
+      await setWeights([1, 1, 1]);
+      await waitFor('the 60 connections in the table', async () => ((await active())[0] === 60 ? true : undefined), 5000, 100);
+      // Then three rounds of 30, each after the director has read the last one's.
+      const placed: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        const s = await world.sessions('natclient', 8082, 30, 33100 + round * 100);
+        open.push(s);
+        placed.push(...s.first);
+        const total = 60 + 30 * (round + 1);
+        await waitFor(`round ${round + 1} in the table`, async () => ((await active()).reduce((a, b) => a + b, 0) === total ? true : undefined), 5000, 100);
+      }
+      const counts = servers.map((rs) => placed.filter((p) => p === rs).length);
+      // The engine's own wlc would place the 90 as 0, 45, 45; by weight alone, about 30 each.
+      console.log(`      (wlc on the kernel plane: the 90 new connections went ${counts.join('/')} to rs1/rs2/rs3; exact wlc 0/45/45, by weight alone about 30/30/30)`);
+      assert.ok(!placed.includes('fail'), 'every connection answered');
+      assert.ok((counts[0] ?? 90) <= 10, `rs1, already loaded, took few (${counts[0]})`);
+      assert.ok(Math.abs((counts[1] ?? 0) - (counts[2] ?? 0)) <= 12, `rs2 and rs3 shared the rest (${counts.join('/')})`);
+    } finally {
+      for (const s of open) s.close();
+    }
   });
 
   it('a real server killed leaves the rotation at the health check\'s pace, and then no request fails', async () => {

@@ -16,6 +16,7 @@ import { serviceDisplayName, serviceKeyText, type VirtualService } from '../../s
 import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from '../plane';
 import { conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
 import { DestinationMarks } from './marks';
+import { followsLoad } from './schedule-map';
 import { counterKinds, counterName, flowMapName, hex, persistenceMapName, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
 
 /** Applies a batch: undefined when it applied, else nft's complaint. */
@@ -52,6 +53,20 @@ interface SessionMap {
   readonly timeoutS: number;
 }
 
+/**
+ * A counting scheduler's map is drawn for the new connections expected before the next
+ * poll: the most its service took in one poll of the last ten (a burst is likely to come
+ * again), at least a few per server so every server the scheduler would pick has a share.
+ */
+function picksOf(svc: VirtualService, recent: readonly number[] | undefined): number | undefined {
+  if (!followsLoad(svc)) return undefined;
+  return Math.max(picksPerServerMin * svc.destinations.length, ...(recent ?? []));
+}
+
+const picksPerServerMin = 4;
+/** How many polls' new connections picksOf looks back on. */
+const recentPolls = 10;
+
 /** Elements written in one batch when flows are restored: a takeover of a million flows goes in steps. */
 const restoreBatchElements = 10_000;
 
@@ -70,6 +85,9 @@ export class KernelPlane implements DataPlane {
   private persistenceMaps: SessionMap[] = [];
   private natServices: VirtualService[] = [];
   private rendered: KernelService[] = [];
+  private lastBatch = '';
+  /** By service key: its new connections in each of the last polls, the newest last. */
+  private readonly newConnections = new Map<string, number[]>();
   /** The marks of the NAT real servers the rules carry now. */
   private natMarks = new Set<number>();
   /** Each counter as last read, by `FAMILY NAME`: what the engine was given is the growth since. */
@@ -121,12 +139,16 @@ export class KernelPlane implements DataPlane {
     for (const key of this.names.keys()) if (!seen.has(key)) this.names.delete(key);
     const timeouts = this.o.engine.timeouts;
     const flowTimeoutS = { tcp: timeouts.tcpMs.ESTABLISHED / 1000, udp: timeouts.udpMs / 1000, sctp: timeouts.tcpMs.ESTABLISHED / 1000 };
-    const rendered = renderRuleset({ services, markOf: (d) => this.marks.of(d), hashSeed: this.o.hashSeed, flowTimeoutS }, this.applied);
+    const picks = (svc: VirtualService): number | undefined => picksOf(svc, this.newConnections.get(serviceKeyText(svc.key)));
+    const rendered = renderRuleset({ services, markOf: (d) => this.marks.of(d), hashSeed: this.o.hashSeed, flowTimeoutS, picksOf: picks }, this.applied);
+    // A reconcile that changes nothing (a counting scheduler's map drawn alike) writes nothing.
+    if (rendered.batch === this.lastBatch) return problems;
     const refused = await this.o.apply(rendered.batch);
     if (refused !== undefined) return [...problems, `nftables refused the rules (the previous ones stay): ${refused}`];
     const natMarks = new Set(services.flatMap((ks) => (ks.method === 'nat' ? ks.svc.destinations.map((d) => this.marks.of(d)) : [])));
     const gone = [...this.natMarks].filter((m) => !natMarks.has(m));
     this.applied = rendered.objects;
+    this.lastBatch = rendered.batch;
     this.rendered = services;
     this.natMarks = natMarks;
     await this.expireGone(gone);
@@ -167,7 +189,10 @@ export class KernelPlane implements DataPlane {
     this.polling = true;
     try {
       await this.pollCounters();
-      return (await this.pollFlows()) + (await this.pollPersistence()) + (await this.pollConntrack());
+      const seen = (await this.pollFlows()) + (await this.pollPersistence()) + (await this.pollConntrack());
+      // The counting schedulers' maps, drawn again over the counts just read.
+      if (this.rendered.some((ks) => followsLoad(ks.svc))) await this.reconcile();
+      return seen;
     } finally {
       this.polling = false;
     }
@@ -190,16 +215,21 @@ export class KernelPlane implements DataPlane {
     };
     for (const ks of this.rendered) {
       const family = tableFamily(ks);
+      let opened = 0;
       for (const dest of ks.svc.destinations) {
         const mark = this.marks.of(dest);
         const kinds = counterKinds(ks.method);
         const conns = grown(family, 'conns', mark);
         const into = grown(family, 'in', mark);
         const out = kinds.includes('out') ? grown(family, 'out', mark) : noCount;
+        opened += conns.packets;
         if (conns.packets + into.packets + out.packets === 0) continue;
         this.o.engine.countKernel(ks.svc, dest, { conns: conns.packets, inPkts: into.packets, inBytes: into.bytes, outPkts: out.packets, outBytes: out.bytes });
       }
+      const key = serviceKeyText(ks.svc.key);
+      this.newConnections.set(key, [...(this.newConnections.get(key) ?? []), opened].slice(-recentPolls));
     }
+    for (const key of this.newConnections.keys()) if (!this.names.has(key)) this.newConnections.delete(key);
     this.lastCounts = now;
   }
 

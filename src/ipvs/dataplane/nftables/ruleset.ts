@@ -46,6 +46,8 @@ export interface RulesetInput {
   readonly hashSeed: number;
   /** How long a DR flow is remembered after its last packet (IPVS's tcp and udp timeouts). */
   readonly flowTimeoutS: { readonly tcp: number; readonly udp: number; readonly sctp: number };
+  /** For a counting scheduler (lc, wlc…): how many new connections its map is drawn for over the counts now; absent: by weight. */
+  readonly picksOf?: (svc: VirtualService) => number | undefined;
 }
 
 /** The objects a render leaves in the kernel, `FAMILY KIND NAME`, for the next render to reconcile against. */
@@ -214,7 +216,7 @@ function natService(ks: KernelService, own: string, family: Family, input: Rules
   }
   // A mark no destination has any more (its server gone, or another rule's mark) is scheduled afresh.
   rules.push(`ct mark != @${live} ct mark set 0`);
-  const schedule = scheduleExpression(scheduleMap(svc), ks, ip, input);
+  const schedule = scheduleExpression(scheduleMap(svc, input.picksOf?.(svc)), ks, ip, input);
   if (schedule !== undefined) rules.push(`ct mark 0 ct mark set ${schedule}`);
   if (persistMap !== undefined) rules.push(`ct mark != 0 update @${persistMap} { ${client} : ct mark }`);
   const l4 = key.kind === 'address' ? `meta l4proto ${key.protocol} ` : 'meta l4proto { tcp, udp, sctp } ';
@@ -272,7 +274,7 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
     maps.push({ family: 'netdev', name: persistMap, kind: 'map', declaration: `{ type ${address} : mark; size ${persistenceEntriesMax}; flags dynamic,timeout; timeout ${persistence}s; }` });
     rules.push(`meta mark set ${client} map @${persistMap}`, `meta mark != @${live} meta mark set 0`);
   }
-  const schedule = scheduleExpression(scheduleMap(svc), ks, ip, input);
+  const schedule = scheduleExpression(scheduleMap(svc, input.picksOf?.(svc)), ks, ip, input);
   if (schedule !== undefined) rules.push(`meta mark 0 meta mark set ${schedule}`);
   rules.push(`meta mark != 0 ${refresh} counter name meta mark map @conns goto ${forward}`);
   rules.push('counter drop');

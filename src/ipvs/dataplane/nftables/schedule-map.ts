@@ -3,13 +3,19 @@
 // new connection by `numgen inc` (rr, wrr: the engine's own order, so exact), by `jhash`
 // of the flow (sh, dh, mh: the engine's bucket or Maglev table, so every director with the
 // same seed maps a flow alike, though not to the kernel IPVS bucket, which hashes with
-// hash_32), or by `numgen random` in proportion to weight (the connection-counting
-// schedulers, which nftables cannot follow packet by packet: an approximation).
+// hash_32), or by `numgen random` (the connection-counting schedulers, which nftables
+// cannot follow packet by packet: an approximation). Given the real servers' counts as the
+// kernel last reported them, a counting scheduler's map is the engine's own choice for the
+// next round of new connections: its scheduler is run for that many picks over the counts,
+// each pick counted as a new active connection, and each server's share of the picks is
+// its share of the map. Without counts, the shares follow the weights.
 import type { Destination } from '../../destination';
 import { DestinationHashScheduler, hashTableSize, SourceHashScheduler } from '../../schedulers/hashing';
 import { MaglevScheduler, maglevTableSize } from '../../schedulers/maglev';
 import { RoundRobinScheduler } from '../../schedulers/rr';
-import { isSchedulable, type PacketFacts, type Scheduler } from '../../schedulers/scheduler';
+import { LeastConnectionScheduler, NeverQueueScheduler, ShortestExpectedDelayScheduler, WeightedLeastConnectionScheduler } from '../../schedulers/least-connection';
+import { isSchedulable, type PacketFacts, type Scheduler, type SchedulerName } from '../../schedulers/scheduler';
+import { WeightedFailoverScheduler, WeightedOverflowScheduler } from '../../schedulers/weighted-choice';
 import { WeightedRoundRobinScheduler } from '../../schedulers/wrr';
 import { parseIpAddr, type IpAddr } from '../../address';
 import type { VirtualService } from '../../service';
@@ -47,8 +53,30 @@ const anyAddress = parseIpAddr('0.0.0.0') as IpAddr;
 /** rr and wrr do not read the packet. */
 const anyPacket: PacketFacts = { saddr: anyAddress, sport: 0, daddr: anyAddress, dport: 0 };
 
-/** The schedule of a service's new connections as an nftables map; undefined when no one can take one. */
-export function scheduleMap(svc: VirtualService): ScheduleMap | undefined {
+/** The schedulers whose choice follows the real servers' connection counts. */
+const countingSchedulers: Partial<Record<SchedulerName, () => Scheduler>> = {
+  lc: () => new LeastConnectionScheduler(),
+  wlc: () => new WeightedLeastConnectionScheduler(),
+  sed: () => new ShortestExpectedDelayScheduler(),
+  nq: () => new NeverQueueScheduler(),
+  fo: () => new WeightedFailoverScheduler(),
+  ovf: () => new WeightedOverflowScheduler(),
+  // Locality aside (the map has no destination address to keep), both are wlc.
+  lblc: () => new WeightedLeastConnectionScheduler(),
+  lblcr: () => new WeightedLeastConnectionScheduler(),
+};
+
+/** Whether a service's map follows its real servers' counts, so it is drawn again as they change. */
+export function followsLoad(svc: VirtualService): boolean {
+  return countingSchedulers[svc.settings.scheduler] !== undefined;
+}
+
+/**
+ * The schedule of a service's new connections as an nftables map; undefined when no one can
+ * take one. `picks`: for a counting scheduler, how many new connections the map is drawn
+ * for, over the counts the destinations hold now.
+ */
+export function scheduleMap(svc: VirtualService, picks?: number): ScheduleMap | undefined {
   const schedulable = svc.destinations.filter(isSchedulable);
   const name = svc.settings.scheduler;
   if (name === 'sh' || name === 'mh') {
@@ -62,12 +90,39 @@ export function scheduleMap(svc: VirtualService): ScheduleMap | undefined {
     const period = name === 'rr' ? schedulable.length : schedulable.reduce((n, d) => n + d.weight / g, 0);
     if (period <= sequenceMax) return sequenceMap(svc, name, period);
   }
+  const counting = countingSchedulers[name];
+  if (counting !== undefined && picks !== undefined) return loadMap(svc, counting(), Math.max(1, Math.min(sequenceMax, Math.round(picks))));
   if (name === 'fo' || name === 'ovf') {
     // Both send every new connection to the highest weight while it has room.
     const top = schedulable.reduce((best, d) => (d.weight > best.weight ? d : best));
     return { draw: { kind: 'random' }, modulus: 1, slots: [{ from: 0, to: 0, dest: top }], exact: false };
   }
   return weightedMap(schedulable);
+}
+
+/** The scheduler's picks for the next `picks` new connections over the counts now, as shares of the map. */
+function loadMap(svc: VirtualService, scheduler: Scheduler, picks: number): ScheduleMap | undefined {
+  const taken = new Map<Destination, number>();
+  try {
+    for (let i = 0; i < picks; i++) {
+      const dest = scheduler.schedule(svc, anyPacket);
+      if (dest === null) break;
+      dest.activeConns++;
+      taken.set(dest, (taken.get(dest) ?? 0) + 1);
+    }
+  } finally {
+    for (const [dest, n] of taken) dest.activeConns -= n;
+  }
+  const slots: Slot[] = [];
+  let from = 0;
+  // In the table's order, so the same counts always make the same map.
+  for (const dest of svc.destinations) {
+    const share = taken.get(dest);
+    if (share === undefined) continue;
+    slots.push({ from, to: from + share - 1, dest });
+    from += share;
+  }
+  return slots.length === 0 ? undefined : { draw: { kind: 'random' }, modulus: from, slots, exact: false };
 }
 
 /** A fresh scheduler's picks over one period, as the engine would make them after a rebuild. */
