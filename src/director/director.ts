@@ -161,7 +161,7 @@ export class Director {
         ? new KernelPlane({
             engine: this.engine,
             apply: options.nftApply ?? ((batch) => nftBatch(batch)),
-            listMap: options.nftListMap ?? ((family, name) => nftJson(['list', 'map', family, tableName, name])),
+            listMap: options.nftListMap ?? ((family, kind, name) => nftJson(['list', kind, family, tableName, name])),
             listCounters: options.nftListCounters ?? ((family) => nftJson(['list', 'counters', 'table', family, tableName])),
             ...(decision.offer.missing.has('conntrack') ? {} : { conntrack: options.conntrack ?? ((args) => runConntrack(args)) }),
             events,

@@ -197,6 +197,35 @@ export class DataplaneNetns {
     }
   }
 
+  /**
+   * IPv6 beside IPv4: every host gets PREFIX::N/64 (N its IPv4 host number, in hex as
+   * written), the director forwards and holds VIP6, each real server carries VIP6 on its
+   * lo (a host answers neighbour solicitations only for its interface's own addresses, so
+   * no ARP sysctl has an IPv6 twin to set) and routes NAT's client through the director.
+   */
+  enableIpv6(prefix: string): { readonly vip6: string; readonly address6: (host: string) => string } {
+    const address6 = (host: string): string => `${prefix}::${this.lab.address(host).split('.')[3]}`;
+    const vip6 = `${prefix}::100`;
+    for (const host of this.lab.hostNames()) run('ip', '-n', this.lab.ns(host), 'addr', 'add', `${address6(host)}/64`, 'dev', 'eth0', 'nodad');
+    const director = this.lab.ns('director');
+    sysctl(director, 'net.ipv6.conf.all.forwarding', '1');
+    run('ip', '-n', director, 'addr', 'add', `${vip6}/128`, 'dev', 'eth0', 'nodad');
+    for (const rs of this.realServerNames) {
+      const ns = this.lab.ns(rs);
+      // IPv6 has no send_redirects to turn off on the director: the real servers ignore its redirects instead.
+      sysctl(ns, 'net.ipv6.conf.all.accept_redirects', '0');
+      sysctl(ns, 'net.ipv6.conf.eth0.accept_redirects', '0');
+      run('ip', '-n', ns, 'addr', 'add', `${vip6}/128`, 'dev', 'lo', 'nodad');
+      run('ip', '-n', ns, 'route', 'add', `${address6('natclient')}/128`, 'via', address6('director'));
+    }
+    return { vip6, address6 };
+  }
+
+  /** One more address on the director's eth0 (a second VIP). */
+  addDirectorAddress(address: string): void {
+    run('ip', '-n', this.lab.ns('director'), 'addr', 'add', `${address}/32`, 'dev', 'eth0');
+  }
+
   /** Applies an nft batch in the director's namespace; undefined when it applied. */
   apply(batch: string): Promise<string | undefined> {
     return nftBatch(batch, ['ip', 'netns', 'exec', this.lab.ns('director')]);
@@ -209,12 +238,12 @@ export class DataplaneNetns {
   }
 
   /**
-   * COUNT requests from a client to the VIP, each on a new connection, from `sources` in
-   * turn, from ports FIRST_PORT onwards when given: who answered each.
+   * COUNT requests from a client to the VIP (or `vip`), each on a new connection, from
+   * `sources` in turn, from ports FIRST_PORT onwards when given: who answered each.
    */
-  requests(client: 'natclient' | 'drclient', port: number, count: number, options: { sources?: readonly string[]; firstPort?: number } = {}): string[] {
+  requests(client: 'natclient' | 'drclient', port: number, count: number, options: { sources?: readonly string[]; firstPort?: number; vip?: string } = {}): string[] {
     const sources = options.sources ?? [this.lab.address(client)];
-    const argv = [this.vip, String(port), String(count), sources.join(','), String(options.firstPort ?? 0)];
+    const argv = [options.vip ?? this.vip, String(port), String(count), sources.join(','), String(options.firstPort ?? 0)];
     const r = spawnSync('ip', ['netns', 'exec', this.lab.ns(client), process.execPath, '-e', sequentialClient, ...argv], {
       encoding: 'utf8',
       timeout: 120_000,

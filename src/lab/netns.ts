@@ -145,6 +145,11 @@ export class NetnsLab {
     return `${this.prefix}-${host}`;
   }
 
+  /** Every host the lab made (not its hub). */
+  hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
   address(host: string): string {
     const n = this.hosts.get(host);
     if (n === undefined) throw new Error(`no host ${host}`);

@@ -122,7 +122,7 @@ describe('the kernel plane', () => {
       events: { warn: () => undefined, info: () => undefined },
       hashSeed: 7,
       shapeOf: () => ({ method: 'dr', device: 'eth0' }),
-      listMap: (_family, name) => {
+      listMap: (_family, _kind, name) => {
         listed = name;
         // As nft -j prints a flow map: [{elem: {val: {concat: [address, port]}, expires}}, mark].
         return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: { concat: ['198.51.100.7', 40001] }, expires: 899 } }, 1], [{ elem: { val: { concat: ['198.51.100.8', 40002] }, expires: 30 } }, 99]] } }] });
@@ -144,6 +144,42 @@ describe('the kernel plane', () => {
     assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900 { 198.51.100.9 . 40003 timeout 900s expires 601s : 0x00000001 }\n');
   });
 
+  it('IPv6 DR: one flow set per real server (nft 1.0.6 cannot write an IPv6 flow map), read and written back alike', async () => {
+    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+    const batches: string[] = [];
+    const listed: string[] = [];
+    const plane = new KernelPlane({
+      engine,
+      apply: (batch) => {
+        batches.push(batch);
+        return Promise.resolve(undefined);
+      },
+      events: { warn: () => undefined, info: () => undefined },
+      hashSeed: 7,
+      shapeOf: () => ({ method: 'dr', device: 'eth0' }),
+      listMap: (family, kind, name) => {
+        listed.push(`${family} ${kind} ${name}`);
+        // As nft -j prints a set with timeouts: {elem: {val: {concat: [address, port]}, expires}}.
+        const elem = name.endsWith('_1') ? [{ elem: { val: { concat: ['2001:db8::7', 40001] }, expires: 899 } }] : [];
+        return Promise.resolve({ nftables: [{ metainfo: {} }, { set: { name, elem } }] });
+      },
+    });
+    const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('2001:db8::10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+    engine.addDestination(svc, ip('2001:db8::20'), 80, { forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    engine.addDestination(svc, ip('2001:db8::21'), 80, { forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    await plane.reconcile();
+    assert.match(batches[0] ?? '', /add set netdev hadirector d_v1_f900_1 \{ type ipv6_addr \. inet_service; /);
+    assert.match(batches[0] ?? '', /add rule netdev hadirector d_v1 ip6 saddr \. tcp sport @d_v1_f900_2 meta mark set 0x00000002\n/);
+    assert.equal(await plane.pollSessions(), 1);
+    assert.deepEqual(listed, ['netdev set d_v1_f900_1', 'netdev set d_v1_f900_2']);
+    assert.equal(engine.conns.lookup('tcp', ip('2001:db8::7'), 40001, '2001:db8::10', 80)?.daddr.text, '2001:db8::21', 'mark 1 is the newest server, listed first');
+    assert.deepEqual(
+      await plane.restoreSessions([{ protocol: 'tcp', caddr: '2001:db8::9', cport: 40003, vaddr: '2001:db8::10', vport: 80, daddr: '2001:db8::20', dport: 80, state: 'ESTABLISHED', template: false, remainingMs: 600_500 }]),
+      [],
+    );
+    assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900_2 { 2001:db8::9 . 40003 timeout 900s expires 601s }\n');
+  });
+
   it('reads the persistence maps into the engine\'s templates, and writes replicated ones back, so a takeover keeps each client on its server', async () => {
     const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
     const batches: string[] = [];
@@ -157,7 +193,7 @@ describe('the kernel plane', () => {
       events: { warn: () => undefined, info: () => undefined },
       hashSeed: 7,
       shapeOf: () => ({ method: 'nat' }),
-      listMap: (family, name) => {
+      listMap: (family, _kind, name) => {
         listed.push(`${family} ${name}`);
         // As nft -j prints a persistence map: [{elem: {val: address, expires}}, mark].
         return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: '198.51.100.0', expires: 250 } }, 1], [{ elem: { val: '203.0.113.0', expires: 20 } }, 77]] } }] });

@@ -3,7 +3,8 @@
 // through the VIP. NAT and DR each place 400 new connections in the engine's order (rr,
 // wrr); persistence keeps each client on one server for its timeout; sh and mh through
 // jhash land every client where the engine's table, hashed as nft hashes, says; DR's
-// replies never pass the director; a reconcile keeps a DR flow's server.
+// replies never pass the director; IPv6 and fwmark services are carried alike; a
+// reconcile keeps a DR flow's server.
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { VirtualClock } from '../../src/common/clock';
@@ -41,7 +42,8 @@ describe('the nftables kernel plane in network namespaces (integration, root)', 
   const marks = new DestinationMarks();
   let applied: RenderedObjects = new Set();
   const services: KernelService[] = [];
-  const nameOf = (d: Destination): string => `rs${Number(d.address.text.split('.')[3]) - 10}`;
+  // rs1 is SUBNET.11 (and PREFIX::11 in IPv6).
+  const nameOf = (d: Destination): string => `rs${Number(d.address.text.split(/[.:]/).at(-1)) - 10}`;
 
   const service = (port: number, scheduler: SchedulerName, method: 'nat' | 'dr', weights: readonly number[], persistenceS?: number): VirtualService => {
     const svc = engine.addService(
@@ -168,6 +170,40 @@ describe('the nftables kernel plane in network namespaces (integration, root)', 
     assert.ok(performance.now() - startedMs >= 1000, 'it was kept about its timeout');
     // The next connection takes the next server in the rr sequence.
     assert.deepEqual(world.requests('natclient', 8084, 1, { sources: client, firstPort: 25100 }), [expected[1]]);
+  });
+
+  it('IPv6: NAT and DR each go in rr order, DR\'s replies straight to the client', async () => {
+    const { vip6, address6 } = world.enableIpv6('fd00:219');
+    const v6 = (port: number, method: 'nat' | 'dr'): VirtualService => {
+      const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip(vip6), port }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+      for (const rs of ['rs1', 'rs2', 'rs3']) engine.addDestination(svc, ip(address6(rs)), port, { forward: method === 'nat' ? 'masq' : 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+      services.push({ svc, method, name: `six${port}`, ...(method === 'dr' ? { device: 'eth0' } : {}) });
+      return svc;
+    };
+    const nat = v6(8080, 'nat');
+    const dr = v6(80, 'dr');
+    await apply();
+    for (const [svc, client, port] of [[nat, 'natclient', 8080], [dr, 'drclient', 80]] as const) {
+      const expected = sequenceOf(svc, nameOf);
+      const answers = world.requests(client, port, 30, { vip: vip6, sources: [address6(client)], firstPort: 26000 });
+      assert.deepEqual(answers, Array.from({ length: 30 }, (_, i) => expected[i % expected.length]), `${client} over IPv6`);
+    }
+    const counters = counterPackets(world.rulesetJson());
+    assert.equal(counters.get('observe replies'), 0, 'no reply from the IPv4 VIP came back through the director either');
+  });
+
+  it('fwmark: a NAT service takes what a firewall rule marks, over two ports, in one rr order', async () => {
+    const vip2 = `${subnet}.101`;
+    world.addDirectorAddress(vip2);
+    const marking = `table ip mark7 {\n chain pre {\n  type filter hook prerouting priority mangle; policy accept;\n  ip daddr ${vip2} tcp dport { 80, 8080 } meta mark set 7\n }\n}\n`;
+    assert.equal(await world.apply(marking), undefined);
+    const svc = engine.addService({ kind: 'fwmark', mark: 7, family: 4 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
+    for (let i = 0; i < 3; i++) engine.addDestination(svc, ip(`${subnet}.${11 + i}`), 0, { forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+    services.push({ svc, method: 'nat', name: 'f7' });
+    await apply();
+    const expected = sequenceOf(svc, nameOf);
+    const answers = [...world.requests('natclient', 80, 6, { vip: vip2, firstPort: 27000 }), ...world.requests('natclient', 8080, 6, { vip: vip2, firstPort: 27100 })];
+    assert.deepEqual(answers, Array.from({ length: 12 }, (_, i) => expected[i % expected.length]));
   });
 
   it('a reconcile that removes a real server keeps DR flows on the servers that stay', async () => {

@@ -17,13 +17,13 @@ import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents
 import { conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
 import { DestinationMarks } from './marks';
 import { followsLoad } from './schedule-map';
-import { counterKinds, counterName, flowMapName, hex, persistenceMapName, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
+import { counterKinds, counterName, flowStores, hex, persistenceMapName, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
 
 /** Applies a batch: undefined when it applied, else nft's complaint. */
 export type NftApply = (batch: string) => Promise<string | undefined>;
 
-/** `nft -j list map FAMILY hadirector NAME`, parsed; undefined when it could not be read. */
-export type NftListMap = (family: TableFamily, name: string) => Promise<unknown>;
+/** `nft -j list map|set FAMILY hadirector NAME`, parsed; undefined when it could not be read. */
+export type NftListMap = (family: TableFamily, kind: 'map' | 'set', name: string) => Promise<unknown>;
 
 /** `nft -j list counters table FAMILY hadirector`, parsed; undefined when it could not be read. */
 export type NftListCounters = (family: TableFamily) => Promise<unknown>;
@@ -45,12 +45,15 @@ export interface KernelPlaneOptions {
   readonly conntrack?: ConntrackRun;
 }
 
-/** A DR service's flow map, or a service's persistence map, as the last render made it. */
+/** A DR service's flow map or set (flowStores), or a service's persistence map, as the last render made it. */
 interface SessionMap {
   readonly svc: VirtualService;
   readonly family: TableFamily;
-  readonly map: string;
+  readonly kind: 'map' | 'set';
+  readonly name: string;
   readonly timeoutS: number;
+  /** A set of one real server's flows: that server's mark. */
+  readonly mark?: number;
 }
 
 /**
@@ -156,12 +159,12 @@ export class KernelPlane implements DataPlane {
     this.flowMaps = services.flatMap((ks) => {
       if (ks.method !== 'dr') return [];
       const timeoutS = flowTimeoutS[ks.svc.key.kind === 'address' ? ks.svc.key.protocol : 'tcp'];
-      return [{ svc: ks.svc, family: 'netdev' as const, map: flowMapName(ks.name, timeoutS), timeoutS }];
+      return flowStores(ks, timeoutS, (d) => this.marks.of(d)).map((st): SessionMap => ({ svc: ks.svc, family: 'netdev', timeoutS, ...st }));
     });
     this.persistenceMaps = services.flatMap((ks) => {
-      const map = persistenceMapName(ks);
+      const name = persistenceMapName(ks);
       const timeoutS = ks.svc.settings.persistenceS;
-      return map === undefined || timeoutS === undefined ? [] : [{ svc: ks.svc, family: tableFamily(ks), map, timeoutS }];
+      return name === undefined || timeoutS === undefined ? [] : [{ svc: ks.svc, family: tableFamily(ks), kind: 'map' as const, name, timeoutS }];
     });
     return problems;
   }
@@ -240,7 +243,7 @@ export class KernelPlane implements DataPlane {
     for (const fm of this.flowMaps) {
       const key = fm.svc.key;
       if (key.kind !== 'address') continue;
-      for (const flow of mapElements(await list(fm.family, fm.map))) {
+      for (const flow of mapElements(await list(fm.family, fm.kind, fm.name), fm.mark)) {
         const dest = this.marks.destinationOf(flow.mark);
         if (dest === undefined || flow.port === undefined) continue;
         const udp = key.protocol === 'udp';
@@ -268,7 +271,7 @@ export class KernelPlane implements DataPlane {
     if (list === undefined) return 0;
     let seen = 0;
     for (const pm of this.persistenceMaps) {
-      for (const client of mapElements(await list(pm.family, pm.map))) {
+      for (const client of mapElements(await list(pm.family, pm.kind, pm.name))) {
         const dest = this.marks.destinationOf(client.mark);
         if (dest === undefined) continue;
         this.o.engine.noteKernelEntry({ ...templateOf(pm.svc), caddr: client.address, daddr: dest.address.text, dport: dest.port, remainingMs: client.expiresS * 1000 });
@@ -314,7 +317,8 @@ export class KernelPlane implements DataPlane {
   async restoreSessions(entries: Iterable<AdoptedEntry>): Promise<string[]> {
     await this.reconciling;
     const nat: NatEntry[] = [];
-    const byService = new Map(this.flowMaps.map((fm) => [serviceKeyText(fm.svc.key), fm]));
+    const byService = new Map<string, SessionMap[]>();
+    for (const fm of this.flowMaps) byService.set(serviceKeyText(fm.svc.key), [...(byService.get(serviceKeyText(fm.svc.key)) ?? []), fm]);
     const elements = new Map<SessionMap, string[]>();
     const add = (map: SessionMap, element: string): void => {
       const list = elements.get(map) ?? [];
@@ -336,16 +340,20 @@ export class KernelPlane implements DataPlane {
         continue;
       }
       const vaddr = parseIpAddr(e.vaddr);
-      const fm = vaddr === undefined || e.protocol === 'ip' ? undefined : byService.get(serviceKeyText({ kind: 'address', protocol: e.protocol, address: vaddr, port: e.vport }));
+      const stores = vaddr === undefined || e.protocol === 'ip' ? undefined : byService.get(serviceKeyText({ kind: 'address', protocol: e.protocol, address: vaddr, port: e.vport }));
       const daddr = parseIpAddr(e.daddr);
-      const dest = fm === undefined || daddr === undefined ? undefined : fm.svc.findDestination(daddr, e.dport);
-      if (fm === undefined || dest === undefined) continue;
-      add(fm, `${e.caddr} . ${e.cport} timeout ${fm.timeoutS}s expires ${expiresS(e.remainingMs, fm.timeoutS)}s : ${hex(this.marks.of(dest))}`);
+      const dest = stores === undefined || daddr === undefined ? undefined : stores[0]?.svc.findDestination(daddr, e.dport);
+      if (stores === undefined || dest === undefined) continue;
+      const mark = this.marks.of(dest);
+      const fm = stores.find((st) => st.kind === 'map' || st.mark === mark);
+      if (fm === undefined) continue;
+      const flow = `${e.caddr} . ${e.cport} timeout ${fm.timeoutS}s expires ${expiresS(e.remainingMs, fm.timeoutS)}s`;
+      add(fm, fm.kind === 'map' ? `${flow} : ${hex(mark)}` : flow);
     }
     const problems: string[] = [];
     for (const [map, list] of elements) {
       for (let i = 0; i < list.length; i += restoreBatchElements) {
-        const refused = await this.o.apply(`add element ${map.family} ${tableName} ${map.map} { ${list.slice(i, i + restoreBatchElements).join(', ')} }\n`);
+        const refused = await this.o.apply(`add element ${map.family} ${tableName} ${map.name} { ${list.slice(i, i + restoreBatchElements).join(', ')} }\n`);
         const what = this.flowMaps.includes(map) ? 'flows' : 'persistent clients';
         if (refused !== undefined) problems.push(`nftables refused the replicated ${what} of ${serviceDisplayName(map.svc.key)}: ${refused}`);
       }
@@ -397,7 +405,7 @@ function templateOf(svc: VirtualService): Pick<AdoptedEntry, 'protocol' | 'cport
 
 const templateText = (t: Pick<AdoptedEntry, 'protocol' | 'vaddr' | 'vport'>): string => `${t.protocol} ${t.vaddr} ${t.vport}`;
 
-/** One element of a flow or persistence map as `nft -j list map` prints it. */
+/** One element of a flow or persistence map or set as `nft -j list` prints it. */
 export interface MapElement {
   readonly address: string;
   /** A flow's client port; a persistence entry has none. */
@@ -406,17 +414,20 @@ export interface MapElement {
   readonly expiresS: number;
 }
 
-/** The elements of `nft -j list map` of a flow map (address . port) or a persistence map (address): key, mark, seconds left. */
-export function mapElements(json: unknown): MapElement[] {
+/**
+ * The elements of `nft -j list map|set` of a flow store (address . port) or a persistence
+ * map (address): key, mark, seconds left. A set's elements are all `setMark`'s.
+ */
+export function mapElements(json: unknown, setMark?: number): MapElement[] {
   const out: MapElement[] = [];
   const items = (json as { nftables?: unknown[] } | undefined)?.nftables ?? [];
   for (const item of items) {
-    const elem = (item as { map?: { elem?: unknown[] } }).map?.elem;
+    const object = (item as { map?: { elem?: unknown[] }; set?: { elem?: unknown[] } }).map ?? (item as { set?: { elem?: unknown[] } }).set;
+    const elem = object?.elem;
     if (!Array.isArray(elem)) continue;
-    for (const pair of elem) {
-      if (!Array.isArray(pair) || pair.length !== 2) continue;
-      const [key, mark] = pair as [unknown, unknown];
-      if (typeof mark !== 'number') continue;
+    for (const entry of elem) {
+      const [key, mark] = setMark !== undefined ? [entry, setMark] : Array.isArray(entry) && entry.length === 2 ? (entry as [unknown, unknown]) : [undefined, undefined];
+      if (typeof mark !== 'number' || key === undefined) continue;
       // With a timeout left, the key is wrapped: {elem: {val, expires}}.
       const inner = (key as { elem?: { val?: unknown; expires?: unknown } } | undefined)?.elem;
       const val = inner !== undefined ? inner.val : key;

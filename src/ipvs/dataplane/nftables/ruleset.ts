@@ -241,9 +241,27 @@ function chainName(ks: KernelService): string {
   return `${ks.method === 'dr' ? 'd' : 's'}_${ks.name}`;
 }
 
-/** The DR flow map of the service named `name`: its timeout is in the name, so a new timeout makes a new map. */
-export function flowMapName(name: string, timeoutS: number): string {
-  return `d_${name}_f${timeoutS}`;
+/**
+ * Where a DR service remembers its flows: one map from the flow to its server's mark, or,
+ * for IPv6, one set of flows per real server. nft 1.0.6 (Debian 12's) cannot write a map
+ * keyed by an IPv6 address and a port: it refuses the rule or, with the port first, stores
+ * the address shifted. Sets keyed so are written right, at the cost of one lookup per
+ * real server. The timeout is in the name, so a new timeout makes new ones.
+ */
+export interface FlowStore {
+  readonly name: string;
+  readonly kind: 'map' | 'set';
+  /** A set's server. */
+  readonly mark?: number;
+}
+
+export function flowStores(ks: KernelService, timeoutS: number, markOf: (dest: Destination) => number): FlowStore[] {
+  const base = `d_${ks.name}_f${timeoutS}`;
+  if (familyOf(ks) === 4) return [{ name: base, kind: 'map' }];
+  return ks.svc.destinations.map((d) => {
+    const mark = markOf(d);
+    return { name: `${base}_${mark}`, kind: 'set', mark };
+  });
 }
 
 function drService(ks: KernelService, own: string, input: RulesetInput): ServiceObjects {
@@ -256,19 +274,23 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
   const live = `${own}_live`;
   const forward = `${own}_fwd`;
   const timeout = input.flowTimeoutS[protocol];
-  const flows = flowMapName(ks.name, timeout);
+  const stores = flowStores(ks, timeout, input.markOf);
   const flow = `${ip} saddr . ${protocol} sport`;
   const address = ip === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
+  const dynamic = `size ${flowEntriesMax}; flags dynamic,timeout; timeout ${timeout}s;`;
   const maps: KernelMap[] = [
     { family: 'netdev', name: live, kind: 'set', declaration: '{ type mark; }', elements: dests.map((d) => hex(input.markOf(d))) },
-    { family: 'netdev', name: flows, kind: 'map', declaration: `{ type ${address} . inet_service : mark; size ${flowEntriesMax}; flags dynamic,timeout; timeout ${timeout}s; }` },
+    ...stores.map((st): KernelMap => ({ family: 'netdev', name: st.name, kind: st.kind, declaration: `{ type ${address} . inet_service${st.kind === 'map' ? ' : mark' : ''}; ${dynamic} }` })),
   ];
   const persistence = svc.settings.persistenceS;
   const client = persistenceKey(svc, ip);
   const persistMap = persistenceMapName(ks);
+  const lookup = stores.map((st) => (st.kind === 'map' ? `meta mark set ${flow} map @${st.name}` : `${flow} @${st.name} meta mark set ${hex(st.mark ?? 0)}`));
   // Every packet refreshes its flow (and its client's persistence): a stream keeps its server while it lasts.
-  const refresh = `update @${flows} { ${flow} : meta mark }${persistMap !== undefined ? ` update @${persistMap} { ${client} : meta mark }` : ''}`;
-  const rules: string[] = [`meta mark set ${flow} map @${flows}`, `meta mark != @${live} meta mark set 0`, `meta mark != 0 ${refresh} goto ${forward}`];
+  const persistRefresh = persistMap !== undefined ? ` update @${persistMap} { ${client} : meta mark }` : '';
+  const remember = (then: string): string[] =>
+    stores.map((st) => (st.kind === 'map' ? `meta mark != 0 update @${st.name} { ${flow} : meta mark }${persistRefresh} ${then}` : `meta mark ${hex(st.mark ?? 0)} update @${st.name} { ${flow} }${persistRefresh} ${then}`));
+  const rules: string[] = [...lookup, `meta mark != @${live} meta mark set 0`, ...remember(`goto ${forward}`)];
   // A new flow (or one whose server went): its client's persistent server, else the schedule's.
   if (persistMap !== undefined) {
     maps.push({ family: 'netdev', name: persistMap, kind: 'map', declaration: `{ type ${address} : mark; size ${persistenceEntriesMax}; flags dynamic,timeout; timeout ${persistence}s; }` });
@@ -276,7 +298,7 @@ function drService(ks: KernelService, own: string, input: RulesetInput): Service
   }
   const schedule = scheduleExpression(scheduleMap(svc, input.picksOf?.(svc)), ks, ip, input);
   if (schedule !== undefined) rules.push(`meta mark 0 meta mark set ${schedule}`);
-  rules.push(`meta mark != 0 ${refresh} counter name meta mark map @conns goto ${forward}`);
+  rules.push(...remember(`counter name meta mark map @conns goto ${forward}`));
   rules.push('counter drop');
   const forwarding = dests.map((d) => {
     const mark = input.markOf(d);
