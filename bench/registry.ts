@@ -4,6 +4,7 @@ import { dataplaneBench } from './dataplane';
 import { failoverBench } from './failover';
 import { hostSampleBench } from './host-sample';
 import { ipvsBench } from './ipvs';
+import { kernelPollBench } from './kernel-poll';
 import { syncBench } from './sync';
 
 export interface BenchOptions {
@@ -26,4 +27,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   [failoverBench.name]: failoverBench,
   [syncBench.name]: syncBench,
   [hostSampleBench.name]: hostSampleBench,
+  [kernelPollBench.name]: kernelPollBench,
 };

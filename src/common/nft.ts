@@ -18,6 +18,18 @@ export function nftBatch(batch: string, wrap: readonly string[] = []): Promise<s
   });
 }
 
+/** `nft ARGS` as nft prints it; undefined when nft failed. */
+export function nftText(args: readonly string[], wrap: readonly string[] = []): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const argv = [...wrap, 'nft', ...args];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => resolve(code === 0 ? Buffer.concat(chunks).toString() : undefined));
+  });
+}
+
 /** `nft -j ARGS`, parsed; undefined when nft failed or printed no JSON. */
 export function nftJson(args: readonly string[], wrap: readonly string[] = []): Promise<unknown> {
   return new Promise((resolve) => {

@@ -19,7 +19,7 @@ import { probeFor as defaultProbeFor, type Probe, type Target } from '../health/
 import { parseIpAddr, type IpAddr } from '../ipvs/address';
 import { runConntrack } from '../common/conntrack';
 import type { IpvsadmRunner } from '../common/ipvsadm';
-import { nftBatch, nftJson } from '../common/nft';
+import { nftBatch, nftJson, nftText } from '../common/nft';
 import type { ConntrackRun } from '../ipvs/dataplane/nftables/conntrack';
 import { IpvsPlane } from '../ipvs/dataplane/ipvs/ipvs-plane';
 import { syncDaemonFollows } from './sync-daemon-follows';
@@ -161,7 +161,7 @@ export class Director {
         ? new KernelPlane({
             engine: this.engine,
             apply: options.nftApply ?? ((batch) => nftBatch(batch)),
-            listMap: options.nftListMap ?? ((family, kind, name) => nftJson(['list', kind, family, tableName, name])),
+            listMap: options.nftListMap ?? ((family, kind, name) => nftText(['list', kind, family, tableName, name])),
             listCounters: options.nftListCounters ?? ((family) => nftJson(['list', 'counters', 'table', family, tableName])),
             ...(decision.offer.missing.has('conntrack') ? {} : { conntrack: options.conntrack ?? ((args) => runConntrack(args)) }),
             events,

@@ -64,4 +64,12 @@ describe('benchmarks at smoke size', () => {
     const [line] = await bench.run({ smoke: true });
     assert.match(line ?? '', /^sync 1,000: burst of 1,000 changes carried at [\d,]+ entries\/s .* live: 1,000 connections made at [\d,]+\/s, the copy whole -?[\d,]+ ms after the last, .* snapshot of 1,000 to a fresh copy [\d,]+ ms; heap per entry: measured from 100,000 entries .*; [\d,]+ batches sent, [\d,]+ resent; a takeover: addresses up after [\d,]+ ms \(a first slice loaded, the rest found in the copies\), all 2,000 entries loaded after [\d,]+ ms$/);
   });
+
+  it('kernel-poll reads a flow map and conntrack table into the engine, or says why it cannot', async function () {
+    this.timeout(120_000);
+    const bench = benchmarks['kernel-poll'];
+    assert.ok(bench !== undefined);
+    const [line] = await bench.run({ smoke: true });
+    assert.match(line ?? '', /^kernel-poll (flows=1000 nat=1000 first poll \d+ ms \(2000 entries, [\d.]+ us each, event loop blocked at most \d+ ms\), second \d+ ms \(blocked at most \d+ ms\); table 2000 entries, heap [+-][\d.]+ MiB|: skipped \(.*\))$/);
+  });
 });

@@ -6,7 +6,7 @@ import { choosePlane, kernelMethod, type HostPlaneFacts } from '../../src/direct
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
 import type { ForwardMethod } from '../../src/ipvs/destination';
 import { IpvsEngine } from '../../src/ipvs/engine';
-import { KernelPlane, type KernelShape } from '../../src/ipvs/dataplane/nftables/kernel-plane';
+import { KernelPlane, mapElements, type KernelShape } from '../../src/ipvs/dataplane/nftables/kernel-plane';
 import type { KernelFeature, KernelOffer } from '../../src/ipvs/dataplane/nftables/probe';
 import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
 import type { ServiceKey } from '../../src/ipvs/service';
@@ -124,8 +124,11 @@ describe('the kernel plane', () => {
       shapeOf: () => ({ method: 'dr', device: 'eth0' }),
       listMap: (_family, _kind, name) => {
         listed = name;
-        // As nft -j prints a flow map: [{elem: {val: {concat: [address, port]}, expires}}, mark].
-        return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: { concat: ['198.51.100.7', 40001] }, expires: 899 } }, 1], [{ elem: { val: { concat: ['198.51.100.8', 40002] }, expires: 30 } }, 99]] } }] });
+        // As nft prints a flow map.
+        return Promise.resolve(
+          `table netdev hadirector {\n\tmap ${name} {\n\t\ttype ipv4_addr . inet_service : mark\n\t\tsize 1048576\n\t\tflags dynamic,timeout\n\t\ttimeout 15m\n` +
+            `\t\telements = { 198.51.100.7 . 40001 expires 14m59s976ms : 0x00000001,\n\t\t\t     198.51.100.8 . 40002 timeout 1m expires 30s : 0x00000063 }\n\t}\n}\n`,
+        );
       },
     });
     const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('192.0.2.10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
@@ -144,6 +147,16 @@ describe('the kernel plane', () => {
     assert.equal(batches.at(-1), 'add element netdev hadirector d_v1_f900 { 198.51.100.9 . 40003 timeout 900s expires 601s : 0x00000001 }\n');
   });
 
+  it('reads nft\'s elements as it prints them: keys, marks, timeouts and what is left', () => {
+    const text = `table netdev hadirector {\n\tmap f {\n\t\telements = { 10.0.0.1 . 22 timeout 1m40s expires 1d1h1m1s500ms : 0x00000003,\n\t\t\t     ::ffff:1.2.3.4 . 5 : 0x00000010,\n\t\t\t     bad . x : 0x1 }\n\t}\n}\n`;
+    assert.deepEqual([...mapElements(text)], [
+      { address: '10.0.0.1', port: 22, mark: 3, expiresS: 90_062 },
+      { address: '::ffff:1.2.3.4', port: 5, mark: 16, expiresS: 0 },
+    ]);
+    assert.deepEqual([...mapElements('table netdev hadirector {\n\tset s {\n\t\telements = { 2001:db8::1 . 80 expires 2s }\n\t}\n}\n', 7)], [{ address: '2001:db8::1', port: 80, mark: 7, expiresS: 2 }]);
+    assert.deepEqual([...mapElements('table netdev hadirector {\n\tmap f {\n\t}\n}\n')], [], 'an empty map prints no elements line');
+  });
+
   it('IPv6 DR: one flow set per real server (nft 1.0.6 cannot write an IPv6 flow map), read and written back alike', async () => {
     const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
     const batches: string[] = [];
@@ -159,9 +172,9 @@ describe('the kernel plane', () => {
       shapeOf: () => ({ method: 'dr', device: 'eth0' }),
       listMap: (family, kind, name) => {
         listed.push(`${family} ${kind} ${name}`);
-        // As nft -j prints a set with timeouts: {elem: {val: {concat: [address, port]}, expires}}.
-        const elem = name.endsWith('_1') ? [{ elem: { val: { concat: ['2001:db8::7', 40001] }, expires: 899 } }] : [];
-        return Promise.resolve({ nftables: [{ metainfo: {} }, { set: { name, elem } }] });
+        // As nft prints a flow set: one real server's flows, no mark.
+        const elements = name.endsWith('_1') ? '\t\telements = { 2001:db8::7 . 40001 expires 14m59s }\n' : '';
+        return Promise.resolve(`table netdev hadirector {\n\tset ${name} {\n\t\ttype ipv6_addr . inet_service\n${elements}\t}\n}\n`);
       },
     });
     const svc = engine.addService({ kind: 'address', protocol: 'tcp', address: ip('2001:db8::10'), port: 80 }, { scheduler: 'rr', flags: noSchedulerFlags, onePacket: false });
@@ -195,8 +208,8 @@ describe('the kernel plane', () => {
       shapeOf: () => ({ method: 'nat' }),
       listMap: (family, _kind, name) => {
         listed.push(`${family} ${name}`);
-        // As nft -j prints a persistence map: [{elem: {val: address, expires}}, mark].
-        return Promise.resolve({ nftables: [{ metainfo: {} }, { map: { name, elem: [[{ elem: { val: '198.51.100.0', expires: 250 } }, 1], [{ elem: { val: '203.0.113.0', expires: 20 } }, 77]] } }] });
+        // As nft prints a persistence map.
+        return Promise.resolve(`table ip hadirector {\n\tmap ${name} {\n\t\ttype ipv4_addr : mark\n\t\telements = { 198.51.100.0 expires 4m10s : 0x00000001, 203.0.113.0 expires 20s : 0x0000004d }\n\t}\n}\n`);
       },
     });
     const svc = engine.addService(

@@ -28,13 +28,21 @@ const linePattern = /^(tcp|udp)\s+\d+\s+(\d+)\s+(?:([A-Z_]+)\s+)?src=(\S+) dst=(
 
 /** The NAT entries of `conntrack -L` output: those whose reply comes from another address or port than the client asked (a DNAT). */
 export function parseConntrackList(text: string): NatEntry[] {
-  const out: NatEntry[] = [];
-  for (const line of text.split('\n')) {
-    const m = linePattern.exec(line.trim());
+  return [...conntrackEntries(text)];
+}
+
+/** parseConntrackList's entries one by one, so a caller can let other work run between them. */
+export function* conntrackEntries(text: string): Generator<NatEntry> {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const m = linePattern.exec(text.slice(start, end).trim());
+    start = end + 1;
     if (m === null) continue;
     const [, protocol, remaining, state, caddr, vaddr, cport, vport, raddr, , rport] = m as unknown as string[];
     if (raddr === vaddr && rport === vport) continue;
-    out.push({
+    yield {
       protocol: protocol as 'tcp' | 'udp',
       family: (caddr as string).includes(':') ? 6 : 4,
       caddr: caddr as string,
@@ -45,9 +53,8 @@ export function parseConntrackList(text: string): NatEntry[] {
       dport: Number(rport),
       state: protocol === 'udp' ? 'UDP' : (state as string),
       remainingS: Number(remaining),
-    });
+    };
   }
-  return out;
 }
 
 const tupleKey = (e: Pick<NatEntry, 'protocol' | 'caddr' | 'cport' | 'vaddr' | 'vport'>): string => `${e.protocol}|${e.caddr}|${e.cport}|${e.vaddr}|${e.vport}`;

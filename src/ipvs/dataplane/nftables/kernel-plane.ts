@@ -8,13 +8,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Connection } from '../../conn/connection';
 import type { Destination } from '../../destination';
 import { parseIpAddr } from '../../address';
 import { serviceTemplateKey, type AdoptedEntry, type IpvsEngine } from '../../engine';
 import { serviceDisplayName, serviceKeyText, type VirtualService } from '../../service';
 import { zeroPlaneCounters, type DataPlane, type PlaneCounters, type PlaneEvents } from '../plane';
-import { conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
+import { conntrackEntries, conntrackRestoreLines, parseConntrackList, type ConntrackRun, type NatEntry } from './conntrack';
 import { DestinationMarks } from './marks';
 import { followsLoad } from './schedule-map';
 import { counterKinds, counterName, flowStores, hex, persistenceMapName, renderRuleset, tableFamily, tableName, type CounterKind, type KernelMethod, type KernelService, type RenderedObjects, type TableFamily } from './ruleset';
@@ -22,8 +23,8 @@ import { counterKinds, counterName, flowStores, hex, persistenceMapName, renderR
 /** Applies a batch: undefined when it applied, else nft's complaint. */
 export type NftApply = (batch: string) => Promise<string | undefined>;
 
-/** `nft -j list map|set FAMILY hadirector NAME`, parsed; undefined when it could not be read. */
-export type NftListMap = (family: TableFamily, kind: 'map' | 'set', name: string) => Promise<unknown>;
+/** `nft list map|set FAMILY hadirector NAME` as nft prints it; undefined when it could not be read. */
+export type NftListMap = (family: TableFamily, kind: 'map' | 'set', name: string) => Promise<string | undefined>;
 
 /** `nft -j list counters table FAMILY hadirector`, parsed; undefined when it could not be read. */
 export type NftListCounters = (family: TableFamily) => Promise<unknown>;
@@ -70,6 +71,17 @@ const picksPerServerMin = 4;
 /** How many polls' new connections picksOf looks back on. */
 const recentPolls = 10;
 
+/**
+ * Entries read into the table between two turns of the event loop: a poll of a full table
+ * must not hold up the heartbeats and adverts that share the loop.
+ */
+const entriesPerTurn = 500;
+
+/** How often the director asks for a poll (its tick). */
+const pollIntervalMs = 1000;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Elements written in one batch when flows are restored: a takeover of a million flows goes in steps. */
 const restoreBatchElements = 10_000;
 
@@ -96,6 +108,7 @@ export class KernelPlane implements DataPlane {
   /** Each counter as last read, by `FAMILY NAME`: what the engine was given is the growth since. */
   private lastCounts = new Map<string, Count>();
   private polling = false;
+  private pollsToSkip = 0;
 
   constructor(private readonly o: KernelPlaneOptions) {}
 
@@ -189,7 +202,12 @@ export class KernelPlane implements DataPlane {
    */
   async pollSessions(): Promise<number> {
     if (this.polling || this.closed) return 0;
+    if (this.pollsToSkip > 0) {
+      this.pollsToSkip--;
+      return 0;
+    }
     this.polling = true;
+    const startedMs = performance.now();
     try {
       await this.pollCounters();
       const seen = (await this.pollFlows()) + (await this.pollPersistence()) + (await this.pollConntrack());
@@ -198,6 +216,9 @@ export class KernelPlane implements DataPlane {
       return seen;
     } finally {
       this.polling = false;
+      // A full table takes seconds to list: the next polls wait for twice that, so listing
+      // takes at most a third of the time (and of nft's and conntrack's CPU).
+      this.pollsToSkip = Math.floor((2 * (performance.now() - startedMs)) / pollIntervalMs);
     }
   }
 
@@ -243,7 +264,9 @@ export class KernelPlane implements DataPlane {
     for (const fm of this.flowMaps) {
       const key = fm.svc.key;
       if (key.kind !== 'address') continue;
-      for (const flow of mapElements(await list(fm.family, fm.kind, fm.name), fm.mark)) {
+      let read = 0;
+      for (const flow of mapElements((await list(fm.family, fm.kind, fm.name)) ?? '', fm.mark)) {
+        if (++read % entriesPerTurn === 0) await nextTurn();
         const dest = this.marks.destinationOf(flow.mark);
         if (dest === undefined || flow.port === undefined) continue;
         const udp = key.protocol === 'udp';
@@ -271,7 +294,9 @@ export class KernelPlane implements DataPlane {
     if (list === undefined) return 0;
     let seen = 0;
     for (const pm of this.persistenceMaps) {
-      for (const client of mapElements(await list(pm.family, pm.kind, pm.name))) {
+      let read = 0;
+      for (const client of mapElements((await list(pm.family, pm.kind, pm.name)) ?? '')) {
+        if (++read % entriesPerTurn === 0) await nextTurn();
         const dest = this.marks.destinationOf(client.mark);
         if (dest === undefined) continue;
         this.o.engine.noteKernelEntry({ ...templateOf(pm.svc), caddr: client.address, daddr: dest.address.text, dport: dest.port, remainingMs: client.expiresS * 1000 });
@@ -287,7 +312,9 @@ export class KernelPlane implements DataPlane {
     const listed = await run(['-L']);
     if (listed.code !== 0) return 0;
     let seen = 0;
-    for (const e of parseConntrackList(listed.stdout)) {
+    let read = 0;
+    for (const e of conntrackEntries(listed.stdout)) {
+      if (++read % entriesPerTurn === 0) await nextTurn();
       if (this.natDestinationOf(e) === undefined) continue;
       this.o.engine.noteKernelEntry({ ...e, template: false, remainingMs: e.remainingS * 1000 });
       seen++;
@@ -405,7 +432,7 @@ function templateOf(svc: VirtualService): Pick<AdoptedEntry, 'protocol' | 'cport
 
 const templateText = (t: Pick<AdoptedEntry, 'protocol' | 'vaddr' | 'vport'>): string => `${t.protocol} ${t.vaddr} ${t.vport}`;
 
-/** One element of a flow or persistence map or set as `nft -j list` prints it. */
+/** One element of a flow or persistence map or set as `nft list` prints it. */
 export interface MapElement {
   readonly address: string;
   /** A flow's client port; a persistence entry has none. */
@@ -415,29 +442,37 @@ export interface MapElement {
 }
 
 /**
- * The elements of `nft -j list map|set` of a flow store (address . port) or a persistence
- * map (address): key, mark, seconds left. A set's elements are all `setMark`'s.
+ * The elements of `nft list map|set` of a flow store (`ADDRESS . PORT [timeout T] [expires
+ * E] [: MARK]`) or a persistence map (`ADDRESS [...] : MARK`), one by one. A set's
+ * elements are all `setMark`'s. nft's text rather than its JSON: a million flows are
+ * read a few at a time, where JSON.parse would hold the event loop for seconds.
  */
-export function mapElements(json: unknown, setMark?: number): MapElement[] {
-  const out: MapElement[] = [];
-  const items = (json as { nftables?: unknown[] } | undefined)?.nftables ?? [];
-  for (const item of items) {
-    const object = (item as { map?: { elem?: unknown[] }; set?: { elem?: unknown[] } }).map ?? (item as { set?: { elem?: unknown[] } }).set;
-    const elem = object?.elem;
-    if (!Array.isArray(elem)) continue;
-    for (const entry of elem) {
-      const [key, mark] = setMark !== undefined ? [entry, setMark] : Array.isArray(entry) && entry.length === 2 ? (entry as [unknown, unknown]) : [undefined, undefined];
-      if (typeof mark !== 'number' || key === undefined) continue;
-      // With a timeout left, the key is wrapped: {elem: {val, expires}}.
-      const inner = (key as { elem?: { val?: unknown; expires?: unknown } } | undefined)?.elem;
-      const val = inner !== undefined ? inner.val : key;
-      const expiresS = typeof inner?.expires === 'number' ? inner.expires : 0;
-      const concat = (val as { concat?: unknown[] } | undefined)?.concat;
-      if (typeof val === 'string') out.push({ address: val, mark, expiresS });
-      else if (Array.isArray(concat) && typeof concat[0] === 'string' && typeof concat[1] === 'number') out.push({ address: concat[0], port: concat[1], mark, expiresS });
-    }
+export function* mapElements(text: string, setMark?: number): Generator<MapElement> {
+  const opened = text.indexOf('elements = {');
+  if (opened === -1) return;
+  const closed = text.indexOf('}', opened);
+  const body = text.slice(opened + 'elements = {'.length, closed === -1 ? text.length : closed);
+  const element = /([^,]+)/g;
+  for (let m = element.exec(body); m !== null; m = element.exec(body)) {
+    const [key, data] = (m[1] as string).split(' : ');
+    const words = (key ?? '').trim().split(/\s+/);
+    const mark = data !== undefined ? Number(data.trim()) : setMark;
+    const address = words[0];
+    if (address === undefined || address === '' || mark === undefined || !Number.isInteger(mark)) continue;
+    const port = words[1] === '.' ? Number(words[2]) : undefined;
+    if (port !== undefined && !Number.isInteger(port)) continue;
+    const expires = words.indexOf('expires');
+    const expiresS = expires === -1 ? 0 : durationS(words[expires + 1] ?? '');
+    yield port !== undefined ? { address, port, mark, expiresS } : { address, mark, expiresS };
   }
-  return out;
+}
+
+/** nft's duration (`1d2h3m4s5ms`, any part left out) in whole seconds. */
+function durationS(text: string): number {
+  const unitS: Record<string, number> = { d: 86_400, h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)(ms|d|h|m|s)/g)) total += Number(n) * (unitS[unit as string] ?? 0);
+  return Math.round(total);
 }
 
 interface Count {
