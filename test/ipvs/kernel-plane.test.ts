@@ -6,7 +6,7 @@ import { choosePlane, kernelMethod, type HostPlaneFacts } from '../../src/direct
 import { parseIpAddr, type IpAddr } from '../../src/ipvs/address';
 import type { ForwardMethod } from '../../src/ipvs/destination';
 import { IpvsEngine } from '../../src/ipvs/engine';
-import { KernelPlane, mapElements, type KernelShape } from '../../src/ipvs/dataplane/nftables/kernel-plane';
+import { KernelPlane, mapElements, type KernelPlaneOptions, type KernelShape } from '../../src/ipvs/dataplane/nftables/kernel-plane';
 import type { KernelFeature, KernelOffer } from '../../src/ipvs/dataplane/nftables/probe';
 import { noSchedulerFlags } from '../../src/ipvs/schedulers/scheduler';
 import type { ServiceKey } from '../../src/ipvs/service';
@@ -53,6 +53,24 @@ describe('choosing the data plane', () => {
     assert.match(refused(shape({ kind: 'fwmark', mark: 7, family: 4 }, 'route'), offer()), /FWM 7: a fwmark service cannot forward by DR/);
   });
 });
+
+/** An engine and a kernel plane over it whose batches are recorded, all applied. */
+function planeWorld(shape: KernelShape, extra: Pick<KernelPlaneOptions, 'listMap' | 'listCounters' | 'conntrack'> = {}) {
+  const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
+  const batches: string[] = [];
+  const plane = new KernelPlane({
+    engine,
+    apply: (batch) => {
+      batches.push(batch);
+      return Promise.resolve(undefined);
+    },
+    events: { warn: () => undefined, info: () => undefined },
+    hashSeed: 7,
+    shapeOf: () => shape,
+    ...extra,
+  });
+  return { engine, plane, batches };
+}
 
 describe('the kernel plane', () => {
   function setup(shapeOf: (port: number) => KernelShape, refuse?: string) {
@@ -110,18 +128,8 @@ describe('the kernel plane', () => {
   });
 
   it('reads the DR flow map into the engine\'s table (for replication), and writes replicated flows back with the time they had left', async () => {
-    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
-    const batches: string[] = [];
     let listed = '';
-    const plane = new KernelPlane({
-      engine,
-      apply: (batch) => {
-        batches.push(batch);
-        return Promise.resolve(undefined);
-      },
-      events: { warn: () => undefined, info: () => undefined },
-      hashSeed: 7,
-      shapeOf: () => ({ method: 'dr', device: 'eth0' }),
+    const { engine, plane, batches } = planeWorld({ method: 'dr', device: 'eth0' }, {
       listMap: (_family, _kind, name) => {
         listed = name;
         // As nft prints a flow map.
@@ -158,18 +166,8 @@ describe('the kernel plane', () => {
   });
 
   it('IPv6 DR: one flow set per real server (nft 1.0.6 cannot write an IPv6 flow map), read and written back alike', async () => {
-    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
-    const batches: string[] = [];
     const listed: string[] = [];
-    const plane = new KernelPlane({
-      engine,
-      apply: (batch) => {
-        batches.push(batch);
-        return Promise.resolve(undefined);
-      },
-      events: { warn: () => undefined, info: () => undefined },
-      hashSeed: 7,
-      shapeOf: () => ({ method: 'dr', device: 'eth0' }),
+    const { engine, plane, batches } = planeWorld({ method: 'dr', device: 'eth0' }, {
       listMap: (family, kind, name) => {
         listed.push(`${family} ${kind} ${name}`);
         // As nft prints a flow set: one real server's flows, no mark.
@@ -194,18 +192,8 @@ describe('the kernel plane', () => {
   });
 
   it('reads the persistence maps into the engine\'s templates, and writes replicated ones back, so a takeover keeps each client on its server', async () => {
-    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
-    const batches: string[] = [];
     const listed: string[] = [];
-    const plane = new KernelPlane({
-      engine,
-      apply: (batch) => {
-        batches.push(batch);
-        return Promise.resolve(undefined);
-      },
-      events: { warn: () => undefined, info: () => undefined },
-      hashSeed: 7,
-      shapeOf: () => ({ method: 'nat' }),
+    const { engine, plane, batches } = planeWorld({ method: 'nat' }, {
       listMap: (family, _kind, name) => {
         listed.push(`${family} ${name}`);
         // As nft prints a persistence map.
@@ -232,7 +220,6 @@ describe('the kernel plane', () => {
   });
 
   it('reads each real server\'s nftables counters into its stats and its service\'s, as growth since the last read', async () => {
-    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
     const reads: Array<Record<string, [number, number]>> = [
       { conns_1: [10, 600], in_1: [50, 5000], out_1: [40, 40_000], conns_2: [4, 240], in_2: [20, 2000], out_2: [16, 16_000] },
       { conns_1: [15, 900], in_1: [75, 7500], out_1: [60, 60_000], conns_2: [4, 240], in_2: [20, 2000], out_2: [16, 16_000] },
@@ -240,12 +227,7 @@ describe('the kernel plane', () => {
       { conns_1: [15, 900], in_1: [75, 7500], out_1: [60, 60_000], conns_2: [1, 60], in_2: [3, 300], out_2: [2, 2000] },
     ];
     const families: string[] = [];
-    const plane = new KernelPlane({
-      engine,
-      apply: () => Promise.resolve(undefined),
-      events: { warn: () => undefined, info: () => undefined },
-      hashSeed: 7,
-      shapeOf: () => ({ method: 'nat' }),
+    const { engine, plane } = planeWorld({ method: 'nat' }, {
       listCounters: (family) => {
         families.push(family);
         const read = reads.shift() ?? {};
@@ -266,7 +248,6 @@ describe('the kernel plane', () => {
   });
 
   it('NAT: reads conntrack\'s DNATed entries of its services into the table, and writes replicated ones back with their binding', async () => {
-    const engine = new IpvsEngine({ clock: new VirtualClock(), rng: new SeededRng(1) });
     const calls: string[] = [];
     let batch = '';
     const listing = [
@@ -274,12 +255,7 @@ describe('the kernel plane', () => {
       'tcp      6 100 ESTABLISHED src=198.51.100.7 dst=192.0.2.99 sport=40002 dport=80 src=192.0.2.20 dst=198.51.100.7 sport=8080 dport=40002 [ASSURED] mark=1 use=1',
       'udp      17 25 src=10.0.0.1 dst=10.0.0.2 sport=53 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=53 mark=0 use=1',
     ].join('\n');
-    const plane = new KernelPlane({
-      engine,
-      apply: () => Promise.resolve(undefined),
-      events: { warn: () => undefined, info: () => undefined },
-      hashSeed: 7,
-      shapeOf: () => ({ method: 'nat' }),
+    const { engine, plane } = planeWorld({ method: 'nat' }, {
       conntrack: (args) => {
         calls.push(args.join(' '));
         if (args[0] === '-R') batch = fs.readFileSync(args[1] as string, 'utf8');
