@@ -12,6 +12,7 @@ import { runGenhash } from './genhash';
 import { runIpvsSim } from './ipvs-sim';
 import { runDaemon } from './run';
 import { runLab } from '../lab/lab';
+import { runNetnsLab } from '../lab/lab-netns';
 import { runDrill } from '../drill/run';
 import { scenarios } from '../drill/scenarios';
 import { processIo, type CliIo } from './io';
@@ -90,14 +91,19 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, loggerFor: (o:
 
   program
     .command('lab')
-    .description('run the whole cluster of a configuration on loopback (no root): every node, its real servers, a status line each per second')
+    .description('run the whole cluster of a configuration on loopback (no root; with --netns, in network namespaces on the kernel plane): every node, its real servers, a status line each per second')
     .option('-f, --file <file>', 'configuration file', path.resolve(__dirname, '..', '..', '..', 'config', 'hadirector.conf'))
     .addOption(new Option('--duration <seconds>', 'stop by itself after this long (default: at Ctrl-C)').argParser(parseSeconds))
+    .option('--netns', 'run the cluster in network namespaces of its own (root), forwarded by the kernel plane (nftables): LVS-NAT, and an LVS-DR twin of the web service the lab adds')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .action(async (opts: { file: string; duration?: number }) => {
-      const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      setExit(await runLab({ file: opts.file, cwd: io.cwd, out: io.stdout, interrupted, ...(opts.duration !== undefined ? { durationS: opts.duration } : {}) }));
+    .action(async (opts: { file: string; duration?: number; netns?: boolean }) => {
+      const netns = opts.netns === true;
+      // In namespaces a SIGTERM too must end in stop(): the namespaces outlive the process.
+      const signals: NodeJS.Signals[] = netns ? ['SIGINT', 'SIGTERM'] : ['SIGINT'];
+      const interrupted = new Promise<void>((resolve) => signals.forEach((signal) => process.once(signal, () => resolve())));
+      const options = { file: opts.file, cwd: io.cwd, out: io.stdout, interrupted, ...(opts.duration !== undefined ? { durationS: opts.duration } : {}) };
+      setExit(await (netns ? runNetnsLab(options) : runLab(options)));
     });
 
   program

@@ -1,13 +1,13 @@
 // The embedded lab: the whole cluster of a configuration on loopback, without root
 // (loopback-cluster.ts), and a client that probes each VIP. It prints a status line per
 // node and per VIP every second, and stops everything on Ctrl-C (or after --duration).
-import dgram from 'node:dgram';
-import http from 'node:http';
+// lab-netns.ts runs the same rounds over the cluster in network namespaces (root).
 import path from 'node:path';
 import { controlRequest } from '../director/control-client';
 import type { SyncStatus } from '../director/cluster-sync';
 import { describeCopy } from '../sync/endpoint';
 import { LoopbackCluster } from './loopback-cluster';
+import { httpAsk, udpAsk } from './vip-probe';
 
 export interface LabOptions {
   readonly file: string;
@@ -19,7 +19,10 @@ export interface LabOptions {
   readonly interrupted: Promise<void>;
 }
 
+const roundEveryMs = 1000;
+
 interface NodeStatus {
+  dataPlane?: string;
   cluster?: { view: { id: number; members: string[]; quorate: boolean; dc?: string }; deposed?: string };
   vrrp?: Array<{ instance: string; state: string; gate: { open: boolean; reason: string } }>;
   fencing?: { pending: string[]; fenced: string[] };
@@ -27,38 +30,8 @@ interface NodeStatus {
   sync?: SyncStatus;
 }
 
-function get(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const req = http.get({ host, port, path: '/', agent: false, timeout: 500 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(`${body.trim()} (${Date.now() - started} ms)`));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer')));
-    req.on('error', (err) => resolve(`DOWN: ${err.message}`));
-  });
-}
-
-/** One datagram to a UDP VIP: the real server's answer, or why none came. */
-function udpAsk(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = dgram.createSocket('udp4');
-    const done = (text: string): void => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(text);
-    };
-    const timer = setTimeout(() => done('DOWN: no answer'), 500);
-    socket.on('message', (msg) => done(`${msg.toString('utf8').replace(/ #\d+$/, '')} (${Date.now() - started} ms)`));
-    socket.on('error', (err) => done(`DOWN: ${err.message}`));
-    socket.send('#1', port, host);
-  });
-}
-
-async function nodeLine(name: string, socket: string): Promise<string> {
+/** A node's status line; with `plane`, the data plane a director forwards with. */
+async function nodeLine(name: string, socket: string, plane: boolean): Promise<string> {
   try {
     const r = await controlRequest(socket, { op: 'status' }, 1000);
     if (!r.ok) return `${name}: ${r.error}`;
@@ -69,9 +42,36 @@ async function nodeLine(name: string, socket: string): Promise<string> {
     const f = s.fencing;
     const fencing = f === undefined || f.pending.length + f.fenced.length === 0 ? '' : ` | ${[...f.pending.map((n) => `fencing ${n}`), ...f.fenced.map((n) => `${n} fenced`)].join(', ')}`;
     const copies = (s.sync?.copies ?? []).map((c) => `copy of ${c.peer}: ${describeCopy(c)}`).join(', ');
-    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing} | ${s.connectionEntries ?? 0} connection entries${copies !== '' ? ` | ${copies}` : ''}`;
+    // A witness forwards nothing, whatever plane it would have chosen.
+    const dataPlane = plane && s.dataPlane !== undefined && (s.vrrp ?? []).length > 0 ? ` | ${s.dataPlane} plane` : '';
+    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing}${dataPlane} | ${s.connectionEntries ?? 0} connection entries${copies !== '' ? ` | ${copies}` : ''}`;
   } catch {
     return `${name}: not answering`;
+  }
+}
+
+/** What the status rounds show of a running lab: its nodes, and a line per virtual service. */
+export interface LabRounds {
+  readonly nodes: readonly string[];
+  socket(node: string): string;
+  /** Show each node's data plane. */
+  readonly plane: boolean;
+  /** Each virtual service asked once: `VIP NAME...: answer`. */
+  vipLines(): Promise<string[]>;
+}
+
+/** Every second, until interrupted or past the duration: a line per node and per virtual service. */
+export async function statusRounds(o: LabOptions, lab: LabRounds): Promise<void> {
+  const until = o.durationS === undefined ? Infinity : Date.now() + o.durationS * 1000;
+  let stop = false;
+  void o.interrupted.then(() => (stop = true));
+  while (!stop && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, roundEveryMs));
+    // Ctrl-C reached the nodes too: a round now would only find them gone.
+    if (stop) break;
+    const lines = await Promise.all(lab.nodes.map((n) => nodeLine(n, lab.socket(n), lab.plane)));
+    lines.push(...(await lab.vipLines()));
+    o.out(`--- ${new Date().toISOString()}\n${lines.join('\n')}\n`);
   }
 }
 
@@ -84,17 +84,12 @@ export async function runLab(o: LabOptions): Promise<number> {
   try {
     await cluster.start();
     o.out(`lab: ${cluster.nodes.length} nodes (${cluster.nodes.join(', ')}), ${cluster.reals.size} real servers, ${cluster.vips.size} virtual services; logs and control sockets in ${cluster.dir}; Ctrl-C stops\n`);
-    const until = o.durationS === undefined ? Infinity : Date.now() + o.durationS * 1000;
-    let stop = false;
-    void o.interrupted.then(() => (stop = true));
-    while (!stop && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      // Ctrl-C reached the nodes too: a round now would only find them gone.
-      if (stop) break;
-      const lines = await Promise.all(cluster.nodes.map((n) => nodeLine(n, cluster.socket(n))));
-      for (const [name, v] of cluster.vips) lines.push(`VIP ${name}${v.udp === true ? ' UDP' : ''}: ${v.udp === true ? await udpAsk(v.host, v.port) : await get(v.host, v.port)}`);
-      o.out(`--- ${new Date().toISOString()}\n${lines.join('\n')}\n`);
-    }
+    const vipLines = async (): Promise<string[]> => {
+      const lines: string[] = [];
+      for (const [name, v] of cluster.vips) lines.push(`VIP ${name}${v.udp === true ? ' UDP' : ''}: ${v.udp === true ? await udpAsk(v.host, v.port) : await httpAsk(v.host, v.port)}`);
+      return lines;
+    };
+    await statusRounds(o, { nodes: cluster.nodes, socket: (n) => cluster.socket(n), plane: false, vipLines });
     return 0;
   } finally {
     await cluster.stop();
