@@ -7,7 +7,7 @@ import { secretOptionNames } from '../fencing/config';
 import type { CliIo } from './io';
 import { isWitness, type HadConfig } from '../config/model';
 import { choosePlane, hostPlaneFacts, type PlaneDecision } from '../director/plane-choice';
-import { planServices, runRefusals, type ServicePlan } from '../director/service-plan';
+import { carriedPlan, planServices, type ServicePlan } from '../director/service-plan';
 import { probeFor } from '../health/probes';
 
 export interface CheckConfigOptions {
@@ -68,7 +68,7 @@ function whatRunLeaves(configs: readonly HadConfig[], root: boolean): { refused:
       continue;
     }
     for (const plan of planServices(config.virtualServers, config.virtualServerGroups).plans) {
-      const refusals = runRefusals(plan, decision);
+      const refusals = carriedPlan(plan, decision).refusals;
       for (const r of refusals) refused.add(r);
       if (refusals.length === 0) planes.add(`${plan.id}: ${planeOf(plan, decision)} (${decision.why})`);
       for (const m of plan.members) {

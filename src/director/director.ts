@@ -46,7 +46,7 @@ import { processRunner, type CommandRunner } from '../vip/linux-driver';
 import { VmacDevices, procSysctls, type Sysctls } from '../vip/vmac-devices';
 import { selectAddressDriver } from '../vip/select';
 import { choosePlane, hostPlaneFacts, kernelMethod, type HostPlaneFacts, type PlaneDecision } from './plane-choice';
-import { orLbKind, planServices, runRefusals, type RealServerPlan, type ServicePlan } from './service-plan';
+import { carriedPlan, orLbKind, planServices, type RealServerPlan, type ServicePlan } from './service-plan';
 import { advertSource, wireSettings, type InterfaceAddresses } from './wire-settings';
 import { WireVrrp, type WireInstanceStatus } from './wire-vrrp';
 import { WireCarrier, type WireSocketOpener, type WireSocketStatus, type WireStats } from './wire-carrier';
@@ -203,8 +203,9 @@ export class Director {
     director.log.info(`data plane: ${decision.plane} (${decision.why})`, { component: 'dataplane' });
     const conntrack = decision.plane === 'kernel' ? decision.offer.missing.get('conntrack') : undefined;
     if (conntrack !== undefined && options.config.cluster !== undefined) director.log.warn(conntrack, { component: 'dataplane', code: 'HAD_KERNEL_PLANE' });
-    const { plans, errors } = director.plan(options.config);
-    errors.push(...plans.flatMap((p) => runRefusals(p, decision)));
+    const planned = director.plan(options.config);
+    const errors = planned.errors;
+    const plans = director.carried(planned.plans, decision);
     if (director.driverProblem !== undefined) errors.push(director.driverProblem);
     if (errors.length > 0) throw new StartError(errors);
     if (director.plane instanceof KernelPlane) {
@@ -268,11 +269,11 @@ export class Director {
 
   /** Applies a new configuration; a refused one changes nothing and its problems are returned. */
   async reload(config: HadConfig): Promise<string[]> {
-    const { plans, errors } = this.plan(config);
+    const planned = this.plan(config);
     const decision = this.planeDecision;
     if ('error' in decision) return [decision.error];
-    errors.push(...plans.flatMap((p) => runRefusals(p, decision)));
-    if (errors.length > 0) return errors;
+    if (planned.errors.length > 0) return planned.errors;
+    const plans = this.carried(planned.plans, decision);
     const wanted = new Map(plans.map((p) => [p.id, p]));
     for (const [id, active] of this.services) {
       if (wanted.has(id)) continue;
@@ -382,6 +383,21 @@ export class Director {
     this.log.info(`no cluster block: ${plan.settings.length} vrrp_instance${plan.settings.length === 1 ? '' : 's'} run as keepalived runs them, VRRP on the wire on ${wire.carrier.describe()}; no quorum, no fencing`, { component: 'vrrp' });
     this.vrrp.startTrackers(wire);
     wire.start();
+  }
+
+  /**
+   * The services this plane can carry, the real servers it cannot left out; what it leaves
+   * out is said once, each at its place, and the rest runs (as keepalived runs the rest of
+   * a file with a virtual_server it cannot set up).
+   */
+  private carried(plans: readonly ServicePlan[], decision: PlaneDecision): ServicePlan[] {
+    const out: ServicePlan[] = [];
+    for (const p of plans) {
+      const c = carriedPlan(p, decision);
+      for (const r of c.refusals) this.log.warn(`${r}: not run on the ${decision.plane} plane`, { component: 'dataplane', code: 'HAD_PLANE_REFUSED' });
+      if (c.plan !== undefined) out.push(c.plan);
+    }
+    return out;
   }
 
   /** The IPVS plane's sync daemon follows its VRRP instance (syncDaemonFollows says which). */

@@ -11,6 +11,10 @@ export const runtimeErrorCodes = [
   'HAD_FENCE_FAILED',
   'HAD_FENCE_NO_DEVICE',
   'HAD_VIP',
+  'HAD_PLANE_REFUSED',
+  'HAD_KERNEL_PLANE',
+  'HAD_IPVS_PLANE',
+  'HAD_DATAPLANE',
 ] as const;
 
 export type RuntimeErrorCode = (typeof runtimeErrorCodes)[number];

@@ -35,24 +35,29 @@ export interface ServicePlan {
 }
 
 /**
- * Why `run` cannot serve a planned service or one of its real servers on the plane it
- * runs, each at its FILE:LINE:COL. The kernel plane forwards a whole service one way, so
- * its refusal is the service's; the userspace relay refuses real server by real server.
+ * What `run` serves of a planned service on the plane it runs: the plan without the real
+ * servers the plane refuses, or none when it refuses the service (or every real server of
+ * it); and each refusal at its FILE:LINE:COL. The kernel plane forwards a whole service
+ * one way, so its refusal is the service's; the userspace relay refuses real server by
+ * real server. The director runs what is left and says what it left out.
  */
-export function runRefusals(plan: ServicePlan, decision: PlaneDecision): string[] {
+export function carriedPlan(plan: ServicePlan, decision: PlaneDecision): { readonly plan?: ServicePlan; readonly refusals: string[] } {
   const at = (w: { file: string; line: number; col: number }): string => `${w.file}:${w.line}:${w.col}`;
-  if (decision.plane === 'kernel') {
+  if (decision.plane !== 'userspace') {
     const members = orLbKind(plan.members.map((m) => ({ forward: m.settings.forward, key: `${m.address}:${m.port}` })), plan.source.method);
     const refusal = planeRefusal(decision, { key: plan.key, destinations: members });
-    return refusal === undefined ? [] : [`${at(plan.source.where)}: ${refusal}`];
+    return refusal === undefined ? { plan, refusals: [] } : { refusals: [`${at(plan.source.where)}: ${refusal}`] };
   }
   const service = planeRefusal(decision, { key: plan.key, destinations: [] });
-  if (service !== undefined) return [`${at(plan.source.where)}: ${service}`];
-  return plan.members.flatMap((m, i) => {
+  if (service !== undefined) return { refusals: [`${at(plan.source.where)}: ${service}`] };
+  const refusals: string[] = [];
+  const members = plan.members.filter((m, i) => {
     const refusal = planeRefusal(decision, { key: plan.key, destinations: [{ forward: m.settings.forward, key: `${m.address}:${m.port}` }] });
-    const where = plan.source.realServers[i]?.where ?? plan.source.where;
-    return refusal === undefined ? [] : [`${at(where)}: ${refusal}`];
+    if (refusal !== undefined) refusals.push(`${at(plan.source.realServers[i]?.where ?? plan.source.where)}: ${refusal}`);
+    return refusal === undefined;
   });
+  if (members.length === 0 && plan.members.length > 0) return { refusals };
+  return { plan: members.length === plan.members.length ? plan : { ...plan, members }, refusals };
 }
 
 const forwardOf: Record<ForwardingMethod, ForwardMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
