@@ -1,9 +1,11 @@
 // `hadirector status` for a terminal: the director, its cluster view (members, quorum,
 // DC), whether it stands down, each peer's state, round trip, clock offset and links, the
 // datagrams dropped, the NTP checks, fencing (is it the DC, whom it fences or fenced),
-// connection-table sync (each peer's lag, each copy), each VRRP instance (with its wire
-// statistics when it runs VRRP on the wire), and each virtual service's quorum. `--json` prints the answer as it is.
+// connection-table sync (each peer's lag, each copy), the host (its colour, each fact, the
+// last sample), each VRRP instance (why it is in FAULT; its wire statistics when it runs
+// VRRP on the wire), and each virtual service's quorum. `--json` prints the answer as it is.
 import type { SyncStatus } from '../director/cluster-sync';
+import type { HostStatus } from '../director/host-monitor';
 import { describeCopy } from '../sync/endpoint';
 
 interface LinkLike {
@@ -40,7 +42,8 @@ interface StatusLike {
   };
   fencing?: { mode: string; leading: boolean; pending: string[]; marks: Array<{ node: string; epoch: number; state: string }> };
   sync?: SyncStatus;
-  vrrp?: Array<{ instance: string; stats?: Record<string, number> }>;
+  host?: HostStatus;
+  vrrp?: Array<{ instance: string; faults?: string[]; stats?: Record<string, number> }>;
   vrrpSockets?: Array<{ socket: string; drops: Record<string, number> }>;
   services?: Array<{ service: string; quorum: { held: boolean; liveWeight: number; needed: number }; realServers: Array<{ server: string; up: boolean }> }>;
 }
@@ -85,8 +88,10 @@ export function formatStatus(value: unknown): string {
     lines.push(`fencing (mode ${f.mode}): ${f.leading ? 'this node is the DC: it fences' : 'not the DC'}${marks.length > 0 ? `; ${marks}` : ''}`);
   }
   if (s.sync !== undefined) lines.push(...syncLines(s.sync));
+  if (s.host !== undefined) lines.push(...hostLines(s.host));
   for (const v of s.vrrp ?? []) {
     lines.push(`vrrp ${v.instance}`);
+    if (v.faults !== undefined && v.faults.length > 0) lines.push(`  FAULT: ${v.faults.join('; ')}`);
     if (v.stats !== undefined) lines.push(`  ${wireLine(v.stats)}`);
   }
   for (const sock of s.vrrpSockets ?? []) {
@@ -114,5 +119,33 @@ function syncLines(y: SyncStatus): string[] {
   const lines = [`sync: ${y.lastSeq} batches sent (${sent}), ${y.pendingChanges} changes waiting`];
   for (const p of y.peers) lines.push(`  to ${p.peer}: ${p.batches} batches behind (${p.changes} changes, ${p.ms.toFixed(0)} ms)`);
   for (const c of y.copies) lines.push(`  copy of ${c.peer}: ${describeCopy(c)}${c.refused > 0 ? `, ${c.refused} refused at max_entries` : ''}`);
+  return lines;
+}
+
+const factUnit: Record<string, string> = { memory: '%', swap: '%', cpu: '%', disk: '%', load: ' per CPU', interface_down: ' down' };
+
+/** The host: its colour and what it does to the instances, each fact, and the last sample's cost and readings. */
+function hostLines(h: HostStatus): string[] {
+  const acts = h.fault ? 'instances in FAULT' : h.priorityDelta !== 0 ? `priority ${h.priorityDelta}` : 'fit';
+  const lines = [`host ${h.colour.toUpperCase()} since ${h.since}, strategy ${h.strategy}: ${acts}${h.reasons.length > 0 ? ` (${h.reasons.join('; ')})` : ''}`];
+  if (h.heldUntil !== undefined) lines.push(`  held until ${h.heldUntil} (hold ${h.holdMs / 1000} s)`);
+  for (const f of h.facts) {
+    const value = f.value === undefined ? 'unread' : `${f.value}${factUnit[f.fact] ?? ''}${f.detail !== undefined ? ` (${f.detail})` : ''}`;
+    lines.push(`  ${f.fact} ${value}: ${f.colour === undefined ? 'not judged' : `${f.colour} since ${f.since ?? '?'}`}`);
+  }
+  const last = h.lastSample;
+  if (last === undefined) {
+    lines.push(`  no sample yet (every ${h.intervalMs / 1000} s)`);
+    return lines;
+  }
+  const load = last.loadPerCpu === undefined ? '' : `; load per CPU ${last.loadPerCpu.join(' ')}`;
+  const up = last.uptimeS === undefined ? '' : `; host up ${duration(last.uptimeS)}`;
+  const misses = h.skipped + h.failed > 0 ? `, ${h.skipped} skipped (still sampling), ${h.failed} failed` : '';
+  lines.push(`  sampled ${last.at} in ${last.durationMs} ms, heap ${last.heapDeltaBytes >= 0 ? '+' : ''}${(last.heapDeltaBytes / 1024).toFixed(1)} KiB; ${h.samples} samples every ${h.intervalMs / 1000} s${misses}${load}${up}`);
+  for (const fs of last.fileSystems) lines.push(`  file system of ${fs.path}: ${fs.mount ?? '?'} ${fs.usedPercent === undefined ? 'unread' : `${fs.usedPercent}% used`}`);
+  for (const i of last.interfaces) {
+    const parts = [i.link, ...(i.speedMbps !== undefined ? [`${i.speedMbps} Mb/s`] : []), ...(i.mac !== undefined ? [i.mac] : []), ...(i.addresses.length > 0 ? [i.addresses.join(' ')] : [])];
+    lines.push(`  link ${i.name}: ${parts.join(', ')}`);
+  }
   return lines;
 }

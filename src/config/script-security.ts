@@ -31,6 +31,7 @@ function commands(config: HadConfig): Command[] {
     ...config.vrrpScripts.map((s) => s.script),
     ...config.vrrpInstances.flatMap((i) => notify(i.notify)),
     ...config.vrrpSyncGroups.flatMap((g) => notify(g.notify)),
+    config.global.hostHealth.notify,
     ...config.virtualServers.flatMap((vs) => [vs.quorumUp, vs.quorumDown, ...vs.realServers.flatMap((rs) => [rs.notifyUp, rs.notifyDown, ...rs.checkers.map((c) => (c.kind === 'MISC_CHECK' ? c.path : undefined))])]),
   ].filter((c): c is Command => c !== undefined && c.argv.length > 0);
 }

@@ -19,11 +19,11 @@ import { Timers } from './timers';
 const statusHistory = 10;
 const component = { component: 'fencing' };
 
-/** What the coordinator needs of the cluster: the view, its members' epochs, who holds VIPs, who left cleanly, who is heard on the wire. */
-export function fencingView(facts: ClusterFacts, epochs: ReadonlyMap<string, number>, holders: readonly string[], wireHeard: readonly string[]): ViewFacts {
+/** What the coordinator needs of the cluster: the view, its members' epochs, who holds VIPs, who left cleanly, who is heard on the wire, whether this node can serve. */
+export function fencingView(facts: ClusterFacts, epochs: ReadonlyMap<string, number>, holders: readonly string[], wireHeard: readonly string[], unfit?: string): ViewFacts {
   const view = facts.view;
   const left = [...facts.peers].flatMap(([peer, p]) => (p.left ? [peer] : []));
-  return { members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, epochs, holders, left, settled: facts.settled, wireHeard, ...(view.dc !== undefined ? { dc: view.dc } : {}) };
+  return { members: view.members, quorate: view.quorate, majority: 2 * view.votes > view.expectedVotes, epochs, holders, left, settled: facts.settled, wireHeard, ...(view.dc !== undefined ? { dc: view.dc } : {}), ...(unfit !== undefined ? { unfit } : {}) };
 }
 
 export interface ClusterFencingOptions {

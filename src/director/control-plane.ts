@@ -126,6 +126,8 @@ export class ControlPlane {
   /** Until when each other node counts as heard on the wire (four of its advert intervals after its last advert). */
   private readonly wireHeardUntil = new Map<string, number>();
   private readonly wireTimer: Timers<'wireHeard'>;
+  /** Per instance, why its trackers and host health hold it in FAULT (empty: they do not). */
+  private readonly trackedFaults = new Map<string, readonly string[]>();
   private draining = false;
   private factsDirty = false;
   private running = false;
@@ -216,7 +218,19 @@ export class ControlPlane {
   /** What an instance's trackers read: before start too. */
   tracked(instance: string, priority: number, faults: readonly string[]): void {
     const agent = this.agents.get(instance);
-    if (agent !== undefined) this.dispatch({ agent, event: { kind: 'tracked', priority, faults } });
+    if (agent === undefined) return;
+    const wasUnfit = this.unfit() !== undefined;
+    this.trackedFaults.set(instance, faults);
+    // The coordinator hears it with the facts: unfit, it starts no fence in a race.
+    if (this.running && wasUnfit !== (this.unfit() !== undefined)) this.factsDirty = true;
+    this.dispatch({ agent, event: { kind: 'tracked', priority, faults } });
+  }
+
+  /** Why this node can serve no instance: its trackers or host health hold every one in FAULT. */
+  private unfit(): string | undefined {
+    if (this.agents.size === 0) return undefined;
+    const faults = [...this.agents.keys()].map((name) => this.trackedFaults.get(name) ?? []);
+    return faults.some((f) => f.length === 0) ? undefined : [...new Set(faults.flat())].join('; ');
   }
 
   /** A sync group sibling took over or let go: the instance does the same. */
@@ -298,10 +312,11 @@ export class ControlPlane {
     return this.node.status();
   }
 
-  instances(): Array<{ name: string; instance: string; state: VrrpState; gate: GateVerdict; foreignRouters?: string[] }> {
+  instances(): Array<{ name: string; instance: string; state: VrrpState; gate: GateVerdict; faults?: string[]; foreignRouters?: string[] }> {
     return [...this.agents.values()].map((a) => {
       const foreign = [...(this.wireSpeakers.get(a.name) ?? [])].flatMap(([address, w]) => (w.kind === 'foreign' ? [address] : []));
-      return { name: a.name, instance: a.describe(), state: a.instance.state, gate: a.gateVerdict, ...(foreign.length > 0 ? { foreignRouters: foreign } : {}) };
+      const faults = a.instance.faultReasons;
+      return { name: a.name, instance: a.describe(), state: a.instance.state, gate: a.gateVerdict, ...(faults.length > 0 ? { faults } : {}), ...(foreign.length > 0 ? { foreignRouters: foreign } : {}) };
     });
   }
 
@@ -402,7 +417,7 @@ export class ControlPlane {
         this.factsDirty = false;
         this.queue.push({ event: { kind: 'claimsChanged', claims: this.claims() } });
         const facts = this.node.facts();
-        this.fencing.viewChanged(fencingView(facts, this.node.epochs(), this.holders(facts), [...this.wireHeardUntil.keys()]));
+        this.fencing.viewChanged(fencingView(facts, this.node.epochs(), this.holders(facts), [...this.wireHeardUntil.keys()], this.unfit()));
         for (const agent of this.agents.values()) this.queue.push({ agent, event: { kind: 'clusterChanged', facts } });
       }
     } finally {

@@ -2,9 +2,11 @@
 // serving it (the kernel's nftables rules, or the userspace relay), health checks
 // deciding which real servers are in it, and the control API. It owns the lifecycle:
 // start, reload (apply the difference, keep every established connection), stop (stop
-// accepting, drain, release).
+// accepting, drain, release). It watches its own host too (host-monitor.ts): a sick host
+// puts its instances in FAULT or lowers their priority, as a tracker does.
 import { createHash } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { capNetAdmin, hasCapability } from '../common/capabilities';
 import { RealClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Logger } from '../common/log';
@@ -39,6 +41,10 @@ import { ControlServer } from './control-server';
 import { directorMetrics } from './metrics';
 import { runNotify } from './notify';
 import { VrrpInstances } from './vrrp-instances';
+import { clockSchedule, cronSchedule, HostMonitor, type HostStatus } from './host-monitor';
+import type { HostFactSource } from '../host/facts';
+import { SiHostFactSource } from '../host/si-source';
+import type { HostHealthConfig } from '../host/config';
 import { AgentRunner } from '../fencing/agents/runner';
 import { ClusterSync } from './cluster-sync';
 import { loopbackDriver } from '../vip/driver';
@@ -89,7 +95,13 @@ export interface DirectorOptions {
   readonly conntrack?: ConntrackRun;
   /** Tests replace ipvsadm for the IPVS plane. */
   readonly ipvsadm?: IpvsadmRunner;
+  /** Where host facts come from: systeminformation by default; tests give a script. */
+  readonly hostFacts?: HostFactSource;
+  /** The directory whose file system holds the logs (journald's or syslog's): /var/log by default. */
+  readonly logDir?: string;
 }
+
+export const logDirDefault = '/var/log';
 
 /** jhash's seed for the kernel plane: from the cluster's id, so every director of a cluster hashes a flow alike. */
 function hashSeedOf(config: HadConfig): number {
@@ -139,6 +151,7 @@ export class Director {
   private readonly vmacs: VmacDevices;
   private readonly driverProblem: string | undefined;
   private readonly fenceRunner: AgentRunner;
+  private readonly host: HostMonitor;
 
   private constructor(private readonly options: DirectorOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -179,6 +192,7 @@ export class Director {
     this.vrrp = new VrrpInstances(options.config, this.plane, typeof driver === 'string' ? loopbackDriver : driver, this.clock, this.log, (command, subject) =>
       this.notify(command, subject),
     );
+    this.host = this.hostMonitor(options);
     this.vmacs = new VmacDevices([...this.vrrp.vmacs.values()], options.commandRunner ?? processRunner, options.sysctls ?? procSysctls);
     this.health = new HealthMonitor(this.clock, options.rng ?? systemRng, {
       changed: (id, up, reason) => this.serverChanged(id, up, reason),
@@ -192,7 +206,57 @@ export class Director {
       quorum: () => [...this.services.values()].map((s) => ({ service: s.plan.id, held: s.pool.hasQuorum, liveWeight: s.pool.liveWeight() })),
       sync: () => this.sync?.status(),
       wire: () => this.wireStatus(),
+      host: () => this.host.status(),
     });
+  }
+
+  /**
+   * The host's sampler and judge. Watched: the file systems of the config, the state (the
+   * control socket's directory), the logs and notify_fifo; the links of every instance's
+   * interface and VIP device. Samples follow cron's seconds on the real clock, and the
+   * injected clock in tests.
+   */
+  private hostMonitor(options: DirectorOptions): HostMonitor {
+    const config = options.config;
+    const fifo = config.global.notifyFifo?.argv[0];
+    const paths = [path.dirname(path.resolve(options.configFile)), path.dirname(path.resolve(options.controlPath)), options.logDir ?? logDirDefault, ...(fifo !== undefined ? [path.dirname(path.resolve(fifo))] : [])];
+    const interfaces = isWitness(config)
+      ? []
+      : config.vrrpInstances.flatMap((vi) => [vi.interface, ...[...vi.virtualIpAddresses, ...vi.virtualIpAddressesExcluded].map((v) => v.dev)]).filter((n): n is string => n !== undefined);
+    const onClock = clockSchedule(this.clock);
+    return new HostMonitor({
+      config: config.global.hostHealth,
+      clock: this.clock,
+      source: options.hostFacts ?? new SiHostFactSource(),
+      paths: [...new Set(paths)],
+      interfaces: [...new Set(interfaces)],
+      schedule: options.clock === undefined ? cronSchedule(onClock) : onClock,
+      log: this.log,
+      events: {
+        decided: () => this.vrrp.hostChanged(this.host.shell.extraWeight()),
+        colourChanged: (_from, to, causes) => this.hostColourChanged(to, causes),
+      },
+    });
+  }
+
+  /** notify_fifo's line, and host_health's notify script: `HOST NODE COLOUR CAUSES`. */
+  private hostColourChanged(colour: string, causes: readonly string[]): void {
+    const word = colour.toUpperCase();
+    this.vrrp.hostColour(this.config.node, word, causes);
+    const notify = this.config.global.hostHealth.notify;
+    if (notify !== undefined) runNotify({ ...notify, argv: [...notify.argv, 'HOST', this.config.node, word, causes.join('; ')] }, (m) => this.log.warn(m, { component: 'host', subject: this.config.node }));
+  }
+
+  /**
+   * The first sample, before any instance starts, so a sick host starts in FAULT; with
+   * strategy none it decides nothing, so the start does not wait for it (the first
+   * sample of systeminformation takes half a second to read the CPU).
+   */
+  private async firstHostSample(health: HostHealthConfig): Promise<void> {
+    this.vrrp.openFifo();
+    const first = this.host.sample();
+    if (health.strategy !== 'none') await first;
+    this.host.start();
   }
 
   /** Builds and starts everything, or explains every reason it cannot. */
@@ -229,10 +293,12 @@ export class Director {
       throw new StartError(listenErrors);
     }
     try {
+      await director.firstHostSample(options.config.global.hostHealth);
       if (options.config.cluster !== undefined) await director.joinCluster(options.config.cluster, options.config.node);
       else director.runWithoutCluster(options.config);
       await director.control.start();
     } catch (err) {
+      director.host.stop();
       await director.member?.stop('crash');
       director.wire?.close();
       director.carrier?.close();
@@ -297,6 +363,7 @@ export class Director {
       this.log.warn('a vrrp_instance changed: it takes effect at the next restart', { component: 'director' });
     }
     this.config = config;
+    this.host.reload(config.global.hostHealth);
     const listenErrors = await this.plane.reconcile();
     this.log.info('configuration reloaded', { component: 'director', services: plans.length });
     return listenErrors;
@@ -451,6 +518,8 @@ export class Director {
     this.stopping = true;
     this.omega();
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    // No host word after this: the instances are about to release, not to go to FAULT.
+    this.host.stop();
     // The last changes to the table go before priority 0, so the backup taking over has them.
     this.sync?.flushNow();
     // Priority 0 first, so a backup takes over after its skew time, not a full timeout;
@@ -475,6 +544,7 @@ export class Director {
    * two seconds at most; nothing else is stopped in order.
    */
   async crashStop(): Promise<void> {
+    this.host.stop();
     const plane = this.member?.plane;
     try {
       plane?.release();
@@ -496,6 +566,11 @@ export class Director {
     }
   }
 
+  /** The host section of status: its colour, each fact, the last sample. */
+  hostStatus(): HostStatus {
+    return this.host.status();
+  }
+
   healthView(): ServerHealth[] {
     return this.health.view();
   }
@@ -513,6 +588,7 @@ export class Director {
       ...(this.member !== undefined ? { cluster: this.member.status(), vips: this.vipPermission() } : {}),
       ...(this.member !== undefined ? { fencing: this.member.plane.fencing.status() } : {}),
       vrrp: this.vrrpStatus(),
+      host: this.hostStatus(),
       ...(this.carrier !== undefined ? { vrrpSockets: this.carrier.socketStatus() } : {}),
       ...(this.sync !== undefined ? { sync: this.sync.status() } : {}),
       connectionEntries: this.engine.conns.size,
@@ -527,7 +603,7 @@ export class Director {
   }
 
   /** Each instance: the cluster's agents (with keepalived's statistics when on the wire too), or the wire's machines. */
-  private vrrpStatus(): Array<{ readonly name: string; readonly instance: string; readonly state: VrrpState; readonly stats?: WireStats }> {
+  private vrrpStatus(): Array<{ readonly name: string; readonly instance: string; readonly state: VrrpState; readonly faults?: string[]; readonly stats?: WireStats }> {
     const carrier = this.carrier;
     if (this.member === undefined) return this.wire?.status() ?? [];
     return this.member.plane.instances().map((i) => {

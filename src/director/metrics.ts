@@ -10,6 +10,8 @@ import type { SyncStatus } from './cluster-sync';
 import type { WireInstanceStatus } from './wire-vrrp';
 import type { WireSocketStatus } from './wire-carrier';
 import { dropReasons } from '../vrrp/wire/receive';
+import { colourRank } from '../host/colour';
+import type { HostStatus } from './host-monitor';
 
 export interface MetricsSources {
   readonly engine: IpvsEngine;
@@ -20,6 +22,8 @@ export interface MetricsSources {
   readonly sync?: () => SyncStatus | undefined;
   /** VRRP on the wire (with no cluster block, or beside one): keepalived's per-instance statistics. */
   readonly wire?: () => { instances: WireInstanceStatus[]; sockets: WireSocketStatus[] } | undefined;
+  /** Host health: the facts of the last sample and what they are judged. */
+  readonly host?: () => HostStatus | undefined;
 }
 
 export function directorMetrics(src: MetricsSources): Registry {
@@ -215,5 +219,41 @@ export function directorMetrics(src: MetricsSources): Registry {
   perPeer('hadirector_sync_copy_entries', "Entries in this director's copy of each peer's connection table.", copies, (c) => c.entries);
   perPeer('hadirector_sync_copy_behind_batches', "Batches of each peer's stream this director's copy has seen but not applied.", copies, (c) => c.lagBatches);
   perPeer('hadirector_sync_copy_in_sync', "1 when this director's copy of a peer's connection table is whole and current.", copies, (c) => (c.inSync ? 1 : 0));
+  hostGauges(registers, () => src.host?.());
   return registry;
+}
+
+/** Host health as gauges: colours as 0 green, 1 yellow, 2 red. */
+function hostGauges(registers: Registry[], host: () => HostStatus | undefined): void {
+  const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge, h: HostStatus) => void): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        const h = host();
+        if (h !== undefined) fill(this, h);
+      },
+    });
+  };
+  gauge('hadirector_host_fact_value', "Each host fact as last sampled: memory, swap, cpu and disk in percent, load per CPU (5 minutes), interface_down a count of watched links down.", ['fact'], (g, h) => {
+    for (const f of h.facts) if (f.value !== undefined) g.set({ fact: f.fact }, f.value);
+  });
+  gauge('hadirector_host_fact_colour', 'Each judged host fact: 0 green, 1 yellow, 2 red.', ['fact'], (g, h) => {
+    for (const f of h.facts) if (f.colour !== undefined) g.set({ fact: f.fact }, colourRank[f.colour]);
+  });
+  gauge('hadirector_host_colour', "The host's colour, the worst of its facts': 0 green, 1 yellow, 2 red.", [], (g, h) => g.set(colourRank[h.colour]));
+  gauge('hadirector_host_fault', "1 while host health holds this node's instances in FAULT.", [], (g, h) => g.set(h.fault ? 1 : 0));
+  gauge('hadirector_host_priority_delta', "What host health adds to every instance's priority (0 or negative; progressive).", [], (g, h) => g.set(h.priorityDelta));
+  gauge('hadirector_host_sample_duration_milliseconds', 'How long the last host sample took.', [], (g, h) => {
+    if (h.lastSample !== undefined) g.set(h.lastSample.durationMs);
+  });
+  gauge('hadirector_host_filesystem_used_percent', 'Used space of the file system holding each watched path (config, state, logs).', ['path', 'mount'], (g, h) => {
+    for (const fs of h.lastSample?.fileSystems ?? []) if (fs.usedPercent !== undefined) g.set({ path: fs.path, mount: fs.mount ?? '' }, fs.usedPercent);
+  });
+  gauge('hadirector_host_interface_up', 'Each watched interface (VRRP and VIP): 1 up, 0 down, -1 unknown (lo, tunnels).', ['interface'], (g, h) => {
+    for (const i of h.lastSample?.interfaces ?? []) g.set({ interface: i.name }, i.link === 'up' ? 1 : i.link === 'down' ? 0 : -1);
+  });
 }

@@ -3,9 +3,9 @@
 // the addresses up and down around that. What an instance does on a change runs in
 // order, one change after the other: on taking over, addresses, listeners, gratuitous
 // ARP, then notify scripts; on letting go, listeners, addresses, then notify scripts.
-// Trackers move priorities and raise FAULT; a sync group's members follow one another,
-// and the group has its own notify scripts. notify_fifo gets a line for every change of
-// an instance or group.
+// Trackers move priorities and raise FAULT, and so does host health, as one more tracker;
+// a sync group's members follow one another, and the group has its own notify scripts.
+// notify_fifo gets a line for every change of an instance or group, and of the host.
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
 import type { NodeConfig } from '../cluster/config';
@@ -15,7 +15,7 @@ import type { DataPlane } from '../ipvs/dataplane/plane';
 import { instanceBindings, syncGroupOf } from '../track/bindings';
 import { hostProbes, type TrackProbes } from '../track/probes';
 import { Trackers } from '../track/trackers';
-import { trackedPriority, type TrackBinding } from '../track/weights';
+import { noExtraWeight, trackedPriority, type ExtraWeight, type TrackBinding } from '../track/weights';
 import type { NotifyScripts, VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig } from '../vrrp/config';
 import { commandFound } from '../config/script-security';
 import { nodeConfigFs } from '../config/config-fs';
@@ -43,6 +43,8 @@ export class VrrpInstances {
   private readonly bindings = new Map<string, TrackBinding[]>();
   private readonly groupStates = new Map<string, VrrpState>();
   private trackers: Trackers | undefined;
+  /** What host health adds to every instance: a weight, and FAULT reasons. */
+  private host: ExtraWeight = noExtraWeight;
   private fifo: NotifyFifo | undefined;
   private plane: InstanceDriver | undefined;
   /** Runs first when an instance takes over, before its addresses come up (connection sync loads its entries). */
@@ -117,11 +119,7 @@ export class VrrpInstances {
   startTrackers(plane: InstanceDriver): void {
     this.plane = plane;
     if (!this.runsInstances()) return;
-    const fifoPath = this.config.global.notifyFifo?.argv[0];
-    if (fifoPath !== undefined) {
-      this.fifo = new NotifyFifo(fifoPath, (m) => this.log.warn(m, { component: 'vrrp' }));
-      this.fifo.open();
-    }
+    this.openFifo();
     const scriptRuns = (script: VrrpScriptConfig) => script.script !== undefined && commandFound(script.script, isProgram);
     for (const vi of this.config.vrrpInstances) this.bindings.set(vi.name, instanceBindings(this.config, vi, this.driver.kind === 'linux', scriptRuns));
     this.trackers = new Trackers(this.config, [...this.bindings.values()].flat(), this.clock, this.probes, {
@@ -133,6 +131,25 @@ export class VrrpInstances {
     // First readings before the first state, so a failed tracker starts the instance in FAULT.
     this.trackers.start();
     this.applyTracking();
+  }
+
+  /** notify_fifo, before the first line (the host's first sample may write one before the instances start). */
+  openFifo(): void {
+    const fifoPath = this.config.global.notifyFifo?.argv[0];
+    if (fifoPath === undefined || this.fifo !== undefined || !this.runsInstances()) return;
+    this.fifo = new NotifyFifo(fifoPath, (m) => this.log.warn(m, { component: 'vrrp' }));
+    this.fifo.open();
+  }
+
+  /** Host health's word: every instance takes it as one more tracker's (before its start too). */
+  hostChanged(host: ExtraWeight): void {
+    this.host = host;
+    this.applyTracking();
+  }
+
+  /** The host changed colour: `HOST "NODE" COLOUR` and its causes, on notify_fifo. */
+  hostColour(node: string, colour: string, causes: readonly string[]): void {
+    this.fifo?.write(`HOST "${node}" ${colour.toUpperCase()}${causes.length > 0 ? ` ${causes.join('; ')}` : ''}`);
   }
 
   /** An instance changed state (the control plane's word): addresses, listeners, scripts, the group. */
@@ -185,11 +202,11 @@ export class VrrpInstances {
   }
 
   private applyTracking(): void {
-    const trackers = this.trackers;
-    if (trackers === undefined) return;
+    const plane = this.plane;
+    if (plane === undefined || !this.runsInstances()) return;
     for (const vi of this.config.vrrpInstances) {
-      const outcome = trackedPriority(vi.priority, this.bindings.get(vi.name) ?? [], (b) => trackers.reading(b.kind, b.name));
-      this.plane?.tracked(vi.name, outcome.priority, outcome.faults);
+      const outcome = trackedPriority(vi.priority, this.bindings.get(vi.name) ?? [], (b) => this.trackers?.reading(b.kind, b.name), this.host);
+      plane.tracked(vi.name, outcome.priority, outcome.faults);
     }
   }
 

@@ -18,6 +18,8 @@ export interface WireInstanceStatus {
   /** One line: state, priority, interval. */
   readonly instance: string;
   readonly state: VrrpState;
+  /** Why it is held in FAULT (trackers, host health), when it is. */
+  readonly faults?: string[];
   readonly stats: WireStats;
 }
 
@@ -80,7 +82,10 @@ export class WireVrrp {
   }
 
   status(): WireInstanceStatus[] {
-    return [...this.instances].map(([name, r]) => ({ name, instance: r.machine.describe(), state: r.machine.state, stats: this.carrier.stats(name) as WireStats }));
+    return [...this.instances].map(([name, r]) => {
+      const faults = r.machine.faultReasons;
+      return { name, instance: r.machine.describe(), state: r.machine.state, ...(faults.length > 0 ? { faults } : {}), stats: this.carrier.stats(name) as WireStats };
+    });
   }
 
   /** What each interface socket dropped before any instance saw it. */

@@ -14,7 +14,8 @@
 // timer armed, one running an agent has its attempt timer armed, and every operation
 // ends (success, failure or cancel) within its delay plus the sum of its devices'
 // timeouts and retries; a deposed node runs no operation and starts none; a node that
-// left cleanly is not fenced for leaving.
+// left cleanly is not fenced for leaving; without a majority, a node that can serve
+// nothing (all its instances in FAULT) starts no automatic fence.
 import type { Clock } from '../common/clock';
 import type { Rng } from '../common/rng';
 import { winsFenceRace } from '../cluster/quorum';
@@ -82,6 +83,11 @@ export interface ViewFacts {
    * a known state, and is not fenced for its silence in the cluster.
    */
   readonly wireHeard: readonly string[];
+  /**
+   * Why this node can serve nothing (every instance held in FAULT by its trackers or host
+   * health), if so.
+   */
+  readonly unfit?: string;
 }
 
 export type FenceTimer = `${'delay' | 'attempt' | 'retry' | 'grace'} ${string}`;
@@ -278,8 +284,10 @@ export class FencingCoordinator {
       if (mark !== undefined && (mark.epoch === 0 || mark.epoch !== view.epochs.get(m))) this.fencedMarks.delete(m);
       actions.push(...this.cancel(m, `${m} is back in the view`));
     }
-    if (!this.isLeading) {
-      for (const [target, op] of this.running) if (op.record.origin === 'automatic' && op.phase === 'delay') actions.push(...this.cancel(target, 'this node is no longer the DC of a quorate view'));
+    const aside = this.standsAside;
+    if (!this.isLeading || aside !== undefined) {
+      const why = aside ?? 'this node is no longer the DC of a quorate view';
+      for (const [target, op] of this.running) if (op.record.origin === 'automatic' && op.phase === 'delay') actions.push(...this.cancel(target, why));
       return actions;
     }
     for (const node of view.wireHeard) {
@@ -295,7 +303,7 @@ export class FencingCoordinator {
    * heard, whose state no one here knows: not one heard speaking VRRP on the wire.
    */
   private fenceAbsent(): FencingAction[] {
-    if (!this.isLeading) return [];
+    if (!this.isLeading || this.standsAside !== undefined) return [];
     const members = new Set(this.view.members);
     const actions: FencingAction[] = [];
     for (const node of this.o.directors) {
@@ -433,7 +441,18 @@ export class FencingCoordinator {
     if (!this.retrying.has(target)) return [];
     this.retrying.delete(target);
     const away = !this.view.members.includes(target) && !this.fencedMarks.has(target) && !this.leftCleanly.has(target);
-    return this.isLeading && away && !this.running.has(target) ? this.start(target, this.o.config.action, 'automatic').actions : [];
+    return this.isLeading && this.standsAside === undefined && away && !this.running.has(target) ? this.start(target, this.o.config.action, 'automatic').actions : [];
+  }
+
+  /**
+   * Why this node starts no automatic fence in a view without a majority: it can serve
+   * nothing. Of two sides fencing each other the one that can serve must win, and what
+   * each last heard of the other may be older than a FAULT (a holder whose host went red
+   * as the link was cut is still a holder to its peer, and each would yield to the other).
+   * With a majority there is no rival, and the DC fences whatever its instances' state.
+   */
+  private get standsAside(): string | undefined {
+    return !this.view.majority && this.view.unfit !== undefined ? `this node can serve nothing (${this.view.unfit}): the side that can serve fences` : undefined;
   }
 
   /** One agent run ended: the next device, another try, the next level, or the end. */

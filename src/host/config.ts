@@ -7,7 +7,7 @@ import type { SourcePos } from '../common/where';
 import { applyBlock, type BlockSpec, type ParseContext } from '../config/keywords';
 import type { Token } from '../config/token';
 import type { Statement } from '../config/tree';
-import { choiceArg, durationArg, expectArgs, parseChoice, parseInteger, set } from '../config/values';
+import { choiceArg, commandArg, durationArg, expectArgs, parseChoice, parseInteger, set, type Command } from '../config/values';
 import type { HostFactName } from './facts';
 
 /**
@@ -39,6 +39,8 @@ export interface HostHealthConfig {
   hysteresis: number;
   /** Only facts with a rule are judged; the others are sampled and shown. */
   rules: Partial<Record<HostFactName, FactRule>>;
+  /** Run on each change of the host's colour with `HOST NODE COLOUR REASONS` after its own arguments. */
+  notify?: Command;
 }
 
 export const hostHealthIntervalMsDefault = 5000;
@@ -67,6 +69,7 @@ export const hostHealthSpec: BlockSpec<HostHealthConfig> = {
     strategy: (s, t, cx) => set(t, 'strategy', choiceArg(cx, s, hostHealthStrategies)),
     interval: (s, t, cx) => set(t, 'intervalMs', durationArg(cx, s, intervalRangeMs)),
     hold: (s, t, cx) => set(t, 'holdMs', durationArg(cx, s, holdRangeMs)),
+    notify: (s, t, cx) => set(t, 'notify', commandArg(cx, s)),
     hysteresis: (s, t, cx) => {
       if (expectArgs(cx, s, 1)) set(t, 'hysteresis', parseDecimal(cx, s, s.args[0] as Token, percentRange));
     },

@@ -3,7 +3,8 @@
 // is up, a negative one while it is down; `reverse` turns the adjustment's sign. A file
 // tracker adds its value times the weight (weight 0: any value but 0 means FAULT; a sum
 // of -254 or less means FAULT too). The address owner's priority (255) never moves, and
-// any other stays within 1..254.
+// any other stays within 1..254. Another source (host health) may add its own weight and
+// FAULT reasons: they count as one more tracker's, inside the same clamp.
 
 export type TrackKind = 'interface' | 'script' | 'file' | 'process';
 
@@ -24,11 +25,19 @@ export interface TrackOutcome {
   readonly faults: readonly string[];
 }
 
+/** What a source other than the trackers adds: a weight (0 or negative), and reasons for FAULT. */
+export interface ExtraWeight {
+  readonly weight: number;
+  readonly faults: readonly string[];
+}
+
+export const noExtraWeight: ExtraWeight = { weight: 0, faults: [] };
+
 export const ownerPriority = 255;
 const lowestFileSum = -254;
 
-export function trackedPriority(base: number, bindings: readonly TrackBinding[], read: (b: TrackBinding) => TrackReading | undefined): TrackOutcome {
-  let sum = 0;
+export function trackedPriority(base: number, bindings: readonly TrackBinding[], read: (b: TrackBinding) => TrackReading | undefined, extra: ExtraWeight = noExtraWeight): TrackOutcome {
+  let sum = extra.weight;
   const faults: string[] = [];
   for (const b of bindings) {
     const reading = read(b);
@@ -51,6 +60,7 @@ export function trackedPriority(base: number, bindings: readonly TrackBinding[],
       sum += b.weight * sign;
     }
   }
+  faults.push(...extra.faults);
   if (base === ownerPriority) return { priority: base, faults };
   return { priority: Math.min(ownerPriority - 1, Math.max(1, base + sum)), faults };
 }

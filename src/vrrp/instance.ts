@@ -230,6 +230,11 @@ export class VrrpInstance {
     return this.priority;
   }
 
+  /** Why the instance is held in FAULT, one reason per source (quorum, trackers and host health, deposed). */
+  get faultReasons(): string[] {
+    return [...this.faults.values()];
+  }
+
   private onShutdown(): VrrpAction[] {
     const was = this.current;
     if (was === 'init') return [];

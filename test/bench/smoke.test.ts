@@ -19,7 +19,7 @@ describe('benchmarks at smoke size', () => {
   });
 
   it('dataplane compares hadirector with haproxy in both modes, or says which tool is missing', async function () {
-    this.timeout(60_000);
+    this.timeout(120_000);
     const bench = benchmarks['dataplane'];
     assert.ok(bench !== undefined);
     const missing = missingTools();

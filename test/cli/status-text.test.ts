@@ -95,3 +95,64 @@ describe('hadirector status, as text, with no cluster block', () => {
     );
   });
 });
+
+describe('hadirector status, as text: the host', () => {
+  it('shows the colour and what it does, the hold, each fact (judged or not, read or not), the last sample and each watched file system and link', () => {
+    const text = formatStatus({
+      node: 'd1',
+      pid: 1,
+      uptimeS: 5,
+      connectionEntries: 0,
+      host: {
+        strategy: 'migrate_on_red',
+        colour: 'yellow',
+        since: '2026-01-01T00:00:10.000Z',
+        fault: true,
+        priorityDelta: 0,
+        heldUntil: '2026-01-01T00:01:10.000Z',
+        reasons: [],
+        facts: [
+          { fact: 'memory', value: 84, colour: 'yellow', since: '2026-01-01T00:00:10.000Z' },
+          { fact: 'swap', value: 0 },
+          { fact: 'disk', value: 91, detail: '/var/log on /', colour: 'yellow', since: '2026-01-01T00:00:00.000Z' },
+          { fact: 'interface_down', colour: 'green', since: '2026-01-01T00:00:00.000Z' },
+        ],
+        intervalMs: 5000,
+        holdMs: 60_000,
+        paths: ['/var/log'],
+        interfaces: ['eth0'],
+        samples: 3,
+        skipped: 1,
+        failed: 0,
+        lastSample: {
+          at: '2026-01-01T00:00:10.000Z',
+          durationMs: 41.5,
+          heapDeltaBytes: 2048,
+          loadPerCpu: [0.5, 0.25, 0.1],
+          uptimeS: 90_061,
+          fileSystems: [{ path: '/var/log', mount: '/', usedPercent: 91 }],
+          interfaces: [{ name: 'eth0', link: 'down', addresses: [] }],
+        },
+      },
+      vrrp: [{ instance: 'VI_1 fault priority=100 interval=1000ms', faults: ['host health yellow: held until 2026-01-01T00:01:10.000Z'] }],
+    });
+    assert.equal(
+      text,
+      [
+        'node d1 (pid 1), up 5s, 0 connection entries',
+        'host YELLOW since 2026-01-01T00:00:10.000Z, strategy migrate_on_red: instances in FAULT',
+        '  held until 2026-01-01T00:01:10.000Z (hold 60 s)',
+        '  memory 84%: yellow since 2026-01-01T00:00:10.000Z',
+        '  swap 0%: not judged',
+        '  disk 91% (/var/log on /): yellow since 2026-01-01T00:00:00.000Z',
+        '  interface_down unread: green since 2026-01-01T00:00:00.000Z',
+        '  sampled 2026-01-01T00:00:10.000Z in 41.5 ms, heap +2.0 KiB; 3 samples every 5 s, 1 skipped (still sampling), 0 failed; load per CPU 0.5 0.25 0.1; host up 1d 1h 1m 1s',
+        '  file system of /var/log: / 91% used',
+        '  link eth0: down',
+        'vrrp VI_1 fault priority=100 interval=1000ms',
+        '  FAULT: host health yellow: held until 2026-01-01T00:01:10.000Z',
+        '',
+      ].join('\n'),
+    );
+  });
+});

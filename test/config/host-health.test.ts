@@ -64,6 +64,12 @@ describe('host_health (global_defs)', () => {
     assert.deepEqual(yellow, { yellow: 1, where: { file: mainFile, line: 3, col: 9 } });
   });
 
+  it('notify is a command, as keepalived writes one (quoted program and arguments, then user and group)', () => {
+    const result = loadText(healthText(`notify "/usr/local/bin/host-changed --quiet" hadirector daemon`, 'memory 90 95'));
+    assertClean(result);
+    assert.deepEqual(result.config.global.hostHealth.notify, { argv: ['/usr/local/bin/host-changed', '--quiet'], user: 'hadirector', group: 'daemon', where: { file: mainFile, line: 3, col: 16 } });
+  });
+
   it('equal yellow and red thresholds are allowed: the fact goes straight to red', () => {
     const result = loadText(healthText('memory 90 90'));
     assertClean(result);

@@ -6,7 +6,7 @@
 //   new self=d1 directors=d1,d2 [action=off] [mode=self_release] [delay_base=MS]
 //       [delay_max=MS] [retry_after=MS] [seed=N] [priorities=d1:150,d2:100]
 //   view members=d1,w1 [dc=d1] [quorate=no] [majority=no] [holders=d2] [epochs=d2:7]
-//       [left=d2] [settled=yes] [wire=d2]
+//       [left=d2] [settled=yes] [wire=d2] [unfit=WHY]
 //   left NODE   revoked NODE   deposed REASON   reinstated   stop
 //   fence NODE [off|reboot|on]   confirm NODE   clear NODE   agent N ok|fail DETAIL
 //   advance 500ms
@@ -100,7 +100,8 @@ class FencingHarness implements ScriptHarness {
         const epochs = new Map(members.map((m) => [m, 1]));
         for (const [m, e] of pairs(w.get('epochs'))) epochs.set(m, e);
         const dc = w.get('dc');
-        return { kind: 'viewChanged', view: { members, quorate: w.get('quorate') !== 'no', majority: w.get('majority') !== 'no', epochs, holders: list(w.get('holders')), left: list(w.get('left')), settled: w.get('settled') === 'yes', wireHeard: list(w.get('wire')), ...(dc !== undefined ? { dc } : {}) } };
+        const unfit = w.get('unfit');
+        return { kind: 'viewChanged', view: { members, quorate: w.get('quorate') !== 'no', majority: w.get('majority') !== 'no', epochs, holders: list(w.get('holders')), left: list(w.get('left')), settled: w.get('settled') === 'yes', wireHeard: list(w.get('wire')), ...(dc !== undefined ? { dc } : {}), ...(unfit !== undefined ? { unfit } : {}) } };
       }
       case 'left':
         return { kind: 'peerLeft', node };

@@ -57,9 +57,9 @@ describe('cluster simulation', function () {
       assert.deepEqual(r.violations, [], `seed ${seed} (${describeOptions(options)}); replay: ${replayCommand(options)}`);
       for (const k of Object.keys(totals) as Array<keyof SimStats>) totals[k] += r.stats[k];
     }
-    // None of it is vacuous: fences complete, power fences are taken over from, nodes leave cleanly, two-node links are cut.
-    const seen = `${totals.fencesCompleted} fences completed, ${totals.takeoversAfterPowerFence} takeovers after a power fence, ${totals.cleanStops} clean stops, ${totals.twoNodeCuts} two-node cuts, ${totals.depositions} depositions, ${totals.syncEntriesChecked} synced entries checked`;
-    assert.ok(totals.fencesCompleted > 50 && totals.takeoversAfterPowerFence > 5 && totals.cleanStops > 50 && totals.twoNodeCuts > 50 && totals.depositions > 50 && totals.syncEntriesChecked > 10_000, seen);
+    // None of it is vacuous: fences complete, power fences are taken over from, nodes leave cleanly, two-node links are cut, red hosts hand over.
+    const seen = `${totals.fencesCompleted} fences completed, ${totals.takeoversAfterPowerFence} takeovers after a power fence, ${totals.cleanStops} clean stops, ${totals.twoNodeCuts} two-node cuts, ${totals.depositions} depositions, ${totals.syncEntriesChecked} synced entries checked, ${totals.hostChanges} host colours drawn, ${totals.hostRedMasters} masters handed over for their host`;
+    assert.ok(totals.fencesCompleted > 50 && totals.takeoversAfterPowerFence > 5 && totals.cleanStops > 50 && totals.twoNodeCuts > 50 && totals.depositions > 50 && totals.syncEntriesChecked > 10_000 && totals.hostChanges > 100 && totals.hostRedMasters > 10, seen);
   });
 
   for (const breaks of simBreaks) {

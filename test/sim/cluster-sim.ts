@@ -22,6 +22,10 @@
 //     silent holder is not fenced yet);
 //   - with sync, a takeover keeps every entry the new master's copy had applied
 //     (sync-watch.ts);
+//   - host health (migrate_on_red, hosts going red and green by chaos): a director whose
+//     host holds its instances in FAULT holds no VIP, and takes none within the hold time
+//     after its host left red; a fence agent runs only against a director its fencer does
+//     not hear (not in its view): never for being red or in FAULT;
 //   - after the heal, within its bound: every node in one view, one master, no node
 //     standing down, the copies in sync.
 import { VirtualClock } from '../../src/common/clock';
@@ -40,6 +44,8 @@ import { NodeClock, VirtualNetwork } from './network';
 import { describeOptions, type SimOptions } from './options';
 import { simClusterConfig, simInstance, simPlane } from './sim-plane';
 import { simEngine, simVip, SyncWatch } from './sync-watch';
+import { memoryOf, SimHost, simHostHealth } from './sim-host';
+import type { HostColour } from '../../src/host/config';
 
 export { defaultSimNodes, defaultSimTiming, optionsFromSeed, replayCommand, describeOptions } from './options';
 export type { SimOptions } from './options';
@@ -66,6 +72,10 @@ export interface SimStats {
   calmChecks: number;
   syncChecks: number;
   syncEntriesChecked: number;
+  /** Host health: colours drawn for a host, masters that went to FAULT for their host, fences started against a red host. */
+  hostChanges: number;
+  hostRedMasters: number;
+  hostRedFences: number;
   convergedMs: number;
 }
 
@@ -102,6 +112,9 @@ export const emptyStats = (): SimStats => ({
   calmChecks: 0,
   syncChecks: 0,
   syncEntriesChecked: 0,
+  hostChanges: 0,
+  hostRedMasters: 0,
+  hostRedFences: 0,
   convergedMs: 0,
 });
 
@@ -129,6 +142,13 @@ interface SimNode {
   reachable?: string;
   /** Fence operations it runs: target → since when. */
   readonly fencing: Map<string, number>;
+  /** The host it runs on, which a restart does not change: its memory is in this colour. */
+  hostColour: HostColour;
+  /** The director's host-health shell, while it runs. */
+  host: SimHost | null;
+  /** When this run's host last left red, and since when its instances have been fit. */
+  hostRedEndedMs?: number;
+  hostFitSinceMs?: number;
 }
 
 /** The machines, with a rule broken on purpose (the controls). */
@@ -170,6 +190,8 @@ export function runClusterSim(o: SimOptions): SimResult {
 class Simulation {
   private readonly clock = new VirtualClock();
   private readonly rng: SeededRng;
+  /** Host colours have a stream of their own: drawing them leaves the seed's other faults as they were. */
+  private readonly hostRng: SeededRng;
   private readonly net: VirtualNetwork;
   private readonly trace: string[] = [];
   private readonly violations: string[] = [];
@@ -196,9 +218,10 @@ class Simulation {
 
   constructor(private readonly o: SimOptions) {
     this.rng = new SeededRng(o.seed);
+    this.hostRng = new SeededRng(o.seed ^ 0x4057);
     this.net = new VirtualNetwork(this.clock, this.rng);
     this.watch = new SyncWatch(this.clock);
-    this.nodes = o.nodes.map((n) => ({ name: n.name, director: !n.witness, clock: new NodeClock(this.clock), plane: null, engine: null, sync: null, epoch: 10_000, fencing: new Map(), down: 'stopped' }));
+    this.nodes = o.nodes.map((n) => ({ name: n.name, director: !n.witness, clock: new NodeClock(this.clock), plane: null, engine: null, sync: null, epoch: 10_000, fencing: new Map(), down: 'stopped', hostColour: 'green', host: null }));
     this.directors = o.nodes.filter((n) => !n.witness).length;
     this.totalVotes = o.nodes.reduce((s, n) => s + n.votes, 0);
     this.quorumVotes = o.twoNode ? 1 : Math.floor(this.totalVotes / 2) + 1;
@@ -354,6 +377,7 @@ class Simulation {
       },
     });
     s.plane = plane;
+    this.attachHost(s, plane, member?.priority ?? 0);
     plane.start();
     sync?.start({
       sendSync: (body) => {
@@ -361,6 +385,37 @@ class Simulation {
         plane.sendSync(body);
       },
     });
+  }
+
+  /** The director's host health, its first sample before the instance starts (as the daemon's). */
+  private attachHost(s: SimNode, plane: ControlPlane, priority: number): void {
+    const health = this.o.hostHealth;
+    delete s.hostRedEndedMs;
+    s.hostFitSinceMs = -Infinity;
+    if (health === undefined || !s.director) return;
+    const instances = this.o.breaks === 'red-keeps-vips' ? { tracked: (instance: string, p: number) => plane.tracked(instance, p, []) } : plane;
+    s.host = new SimHost(instances, s.clock, simHostHealth(health.intervalMs, health.holdMs), [{ name: 'VI_1', priority }], () => memoryOf[s.hostColour], {
+      colourChanged: (from, to) => {
+        this.note(`${s.name}: host ${from} -> ${to}`);
+        if (from === 'red') s.hostRedEndedMs = this.clock.nowMs();
+      },
+      decided: (fault) => {
+        if (fault) delete s.hostFitSinceMs;
+        else s.hostFitSinceMs ??= this.clock.nowMs();
+      },
+    });
+  }
+
+  /** Chaos, now and then: a director's host turns red, yellow or green. */
+  private hostChaos(): void {
+    if (this.hostRng.next() >= 0.3) return;
+    const directors = this.nodes.filter((n) => n.director);
+    const s = directors[Math.floor(this.hostRng.next() * directors.length)];
+    if (s === undefined) return;
+    const roll = this.hostRng.next();
+    s.hostColour = roll < 0.5 ? 'red' : roll < 0.65 ? 'yellow' : 'green';
+    this.stats.hostChanges++;
+    this.note(`${s.name}: its host's memory goes ${s.hostColour} (${memoryOf[s.hostColour]}%)`);
   }
 
   private logFor(s: SimNode): LogSink {
@@ -374,7 +429,11 @@ class Simulation {
 
   private instanceChanged(s: SimNode, instance: string, from: string, to: string, reason: string): void {
     this.note(`${s.name}: ${instance} ${from} -> ${to} (${reason})`);
+    if (from === 'master' && to === 'fault' && reason.startsWith('host health')) this.stats.hostRedMasters++;
     if (to !== 'master') return;
+    const hold = this.o.hostHealth?.holdMs ?? 0;
+    if (s.host?.shell.decision().fault === true) this.violation(`${s.name} takes VI_1 while its host holds it in FAULT`);
+    if (s.hostRedEndedMs !== undefined && this.clock.nowMs() - s.hostRedEndedMs < hold) this.violation(`${s.name} takes VI_1 ${Math.round(this.clock.nowMs() - s.hostRedEndedMs)} ms after its host left red (hold ${hold} ms)`);
     this.stats.takeovers++;
     const previous = this.lastMaster;
     if (previous !== undefined && previous !== s.name && this.fencedNow.get(previous) === 'powered-off') this.stats.takeoversAfterPowerFence++;
@@ -399,6 +458,9 @@ class Simulation {
         const plane = fencer.plane;
         if (plane?.deposed !== undefined) this.violation(`${fencer.name} starts a fence agent against ${target} while it stands down (${plane.deposed})`);
         if (plane?.node.facts().peers.get(target)?.left === true) this.violation(`${fencer.name} starts a fence agent against ${target}, whose leave it heard`);
+        const red = this.nodes.find((n) => n.name === target)?.host?.shell.decision().fault === true;
+        if (red) this.stats.hostRedFences++;
+        if (plane?.node.view.members.includes(target) === true) this.violation(`${fencer.name} starts a fence agent against ${target}, which is in its view (heard)${red ? ', and whose host holds it in FAULT' : ''}`);
         const roll = f?.faults === true ? this.rng.next() : 0;
         const latencyMs = 50 + Math.floor(this.rng.next() * 450);
         const kind = roll < 0.7 ? 'ok' : roll < 0.8 ? 'fail' : roll < 0.9 ? 'hang' : 'late';
@@ -449,6 +511,8 @@ class Simulation {
     s.engine = null;
     s.down = why;
     s.fencing.clear();
+    s.host?.stop();
+    s.host = null;
     s.clock.freeze(-Infinity);
     delete s.masterWithoutQuorumSince;
     s.clock.clearAll();
@@ -532,6 +596,7 @@ class Simulation {
       s.clock.wallOffsetMs += (this.rng.next() - 0.5) * 4000;
       this.note(`${s.name}: wall clock jumped to ${s.clock.wallOffsetMs.toFixed(0)} ms off`);
     }
+    if (o.hostHealth !== undefined) this.hostChaos();
     if (o.freezes && this.rng.next() < 0.25) {
       const running = this.nodes.filter((n) => n.plane !== null && !n.clock.frozen);
       const master = this.master();
@@ -578,6 +643,7 @@ class Simulation {
       const holding = plane.isHolding('VI_1');
       const view = plane.node.view;
       if (holding && plane.deposed !== undefined) this.violation(`${s.name} holds VI_1 while it stands down (${plane.deposed})`);
+      if (holding && s.host?.shell.decision().fault === true) this.violation(`${s.name} holds VI_1 while its host holds it in FAULT (${s.host.shell.describe()})`);
       if (!holding || view.quorate || s.clock.frozen || this.o.breaks === 'ignore-quorum') delete s.masterWithoutQuorumSince;
       else {
         s.masterWithoutQuorumSince ??= now;
@@ -637,9 +703,15 @@ class Simulation {
     if (directors.every((d) => this.fencedNow.has(d.name))) this.violation(`two_node: both directors fenced (${directors.map((d) => `${d.name} ${this.fencedNow.get(d.name) ?? ''}`).join(', ')})`);
   }
 
+  /** Whether the node's host has let its instances be fit for at least `forMs`. */
+  private hostFitFor(s: SimNode, forMs: number): boolean {
+    return s.hostFitSinceMs !== undefined && this.clock.nowMs() - s.hostFitSinceMs >= forMs;
+  }
+
   /** After a calm phase: each connected group agrees, and a quorate one has its master. */
   private checkAgreement(): void {
     this.stats.calmChecks++;
+    const hostTakeoverMs = 3 * 1000 + 1000;
     for (const n of this.nodes) this.note(`calm: ${n.plane === null ? `${n.name} ${n.down ?? 'down'}` : n.plane.node.describe()}${n.plane?.isHolding('VI_1') === true ? ' MASTER' : ''}`);
     const seen = new Set<string>();
     for (const s of this.nodes) {
@@ -663,7 +735,9 @@ class Simulation {
       const known = (d: SimNode) => group.some((g) => g.plane?.fencing.isFenced(d.name) === true || g.plane?.node.facts().peers.get(d.name)?.left === true);
       const unfenced = this.nodes.filter((d) => d.director && !group.includes(d) && !known(d));
       const waitingForFence = this.o.fencing?.mode === 'power' && masters.length === 0 && unfenced.length > 0;
-      if (masters.length !== 1 && !waitingForFence) this.violation(`quorate group [${expected}] has ${masters.length} masters of VI_1 after a calm phase: [${masters.join(',')}]`);
+      // Every director's host holds it in FAULT, or let it go less than Master_Down ago.
+      const hostsUnfit = masters.length === 0 && !directors.some((d) => this.hostFitFor(d, hostTakeoverMs));
+      if (masters.length !== 1 && !waitingForFence && !hostsUnfit) this.violation(`quorate group [${expected}] has ${masters.length} masters of VI_1 after a calm phase: [${masters.join(',')}]`);
     }
   }
 
@@ -674,6 +748,8 @@ class Simulation {
    */
   private heal(): void {
     this.net.heal();
+    // Every host well again; a director comes back after its hold time.
+    for (const s of this.nodes) s.hostColour = 'green';
     this.net.conditions = { loss: 0, duplicate: 0, minDelayMs: 1, maxDelayMs: 5 };
     if (this.quietFromMs > this.clock.nowMs()) this.runFor(this.quietFromMs - this.clock.nowMs());
     let why: string | undefined = 'not started';

@@ -1,6 +1,6 @@
 // What one run of the cluster simulation is, drawn from its seed: how many directors,
 // a witness or not, two_node, the fencing mode and agent (power or isolation, faulty or
-// not), freezes, clean stops, connection sync, loss and partitions. A seed names a run
+// not), freezes, clean stops, connection sync, loss and partitions, host health. A seed names a run
 // exactly: `npm run sim -- --seed S` replays it, and `replayCommand` is that line.
 import type { MemberConfig } from '../../src/cluster/membership';
 import { SeededRng } from '../../src/common/rng';
@@ -21,9 +21,11 @@ export type SimBreak =
   /** Masters keep their VIPs without quorum (no_quorum_policy ignore). */
   | 'ignore-quorum'
   /** Each node counts every vote as its own. */
-  | 'selfish-votes';
+  | 'selfish-votes'
+  /** Host health's FAULT never reaches the instances. */
+  | 'red-keeps-vips';
 
-export const simBreaks: readonly SimBreak[] = ['fence-clean-leaves', 'deposed-keeps-fencing', 'deposed-keeps-vips', 'gate-trusts-deadlines', 'skip-sync-load', 'ignore-quorum', 'selfish-votes'];
+export const simBreaks: readonly SimBreak[] = ['fence-clean-leaves', 'deposed-keeps-fencing', 'deposed-keeps-vips', 'gate-trusts-deadlines', 'skip-sync-load', 'ignore-quorum', 'selfish-votes', 'red-keeps-vips'];
 
 export interface SimFencing {
   readonly mode: 'power' | 'self_release';
@@ -34,6 +36,12 @@ export interface SimFencing {
   readonly delayMaxMs: number;
   readonly timeoutMs: number;
   readonly retries: number;
+}
+
+/** Host health on every director: migrate_on_red, the host's colour changed by chaos. */
+export interface SimHostHealth {
+  readonly intervalMs: number;
+  readonly holdMs: number;
 }
 
 export interface SimOptions {
@@ -52,6 +60,8 @@ export interface SimOptions {
   readonly maxLoss: number;
   /** The share of chaos events that cut the network. */
   readonly partitionRate: number;
+  /** Host health on, with hosts going red and green at times drawn from the seed. */
+  readonly hostHealth?: SimHostHealth;
   readonly breaks?: SimBreak;
 }
 
@@ -89,19 +99,28 @@ export function optionsFromSeed(seed: number, over: Partial<SimOptions> = {}): S
         retries,
       }
     : undefined;
+  const links = r.next() < 0.5 ? ['ring0'] : ['ring0', 'ring1'];
+  const freezes = r.next() < 0.7;
+  const cleanStops = r.next() < 0.7;
+  const sync = r.next() < 0.5;
+  const maxLoss = [0, 0.05, 0.2, 0.3][Math.floor(r.next() * 4)] as number;
+  const partitionRate = 0.1 + r.next() * 0.3;
+  // Drawn after every older choice, so a seed keeps the cluster and faults it had.
+  const hostHealth: SimHostHealth | undefined = r.next() < 0.7 ? { intervalMs: [1000, 2000, 5000][Math.floor(r.next() * 3)] as number, holdMs: 2000 + Math.floor(r.next() * 18_000) } : undefined;
   return {
     seed,
     durationMs: simDurationDefaultMs,
     nodes,
-    links: r.next() < 0.5 ? ['ring0'] : ['ring0', 'ring1'],
+    links,
     timing,
     twoNode,
     ...(fencing !== undefined ? { fencing } : {}),
-    freezes: r.next() < 0.7,
-    cleanStops: r.next() < 0.7,
-    sync: r.next() < 0.5,
-    maxLoss: [0, 0.05, 0.2, 0.3][Math.floor(r.next() * 4)] as number,
-    partitionRate: 0.1 + r.next() * 0.3,
+    freezes,
+    cleanStops,
+    sync,
+    maxLoss,
+    partitionRate,
+    ...(hostHealth !== undefined ? { hostHealth } : {}),
     ...over,
   };
 }
@@ -119,6 +138,7 @@ export function describeOptions(o: SimOptions): string {
     ...(o.freezes ? ['freezes'] : []),
     ...(o.cleanStops ? ['clean stops'] : []),
     ...(o.sync ? ['sync'] : []),
+    ...(o.hostHealth !== undefined ? [`host health every ${o.hostHealth.intervalMs / 1000} s, hold ${(o.hostHealth.holdMs / 1000).toFixed(1)} s`] : []),
     ...(o.breaks !== undefined ? [`BROKEN: ${o.breaks}`] : []),
   ].join(', ');
 }

@@ -54,6 +54,7 @@ function main(): number {
       `  fencing: ${t.fenceAgentRuns} agent runs (${t.agentFaults} faulty), ${t.fencesCompleted} fences completed (${t.poweredOff} powered off, ${t.isolated} cut off, ${t.repairs} repaired), ${t.depositions} times a node stood down\n` +
       `  VRRP: ${t.takeovers} takeovers, ${t.takeoversAfterPowerFence} after a power fence; ${t.viewChanges} view changes\n` +
       `  sync: ${t.syncChecks} takeovers checked for ${t.syncEntriesChecked} synced entries\n` +
+      `  host health: ${t.hostChanges} host colours drawn, ${t.hostRedMasters} masters handed over for their host, ${t.hostRedFences} fences of a director in FAULT for its host (each one unheard)\n` +
       `  checked after each of ${t.events} events, ${t.calmChecks} calm checks, ${t.datagrams} datagrams; converged after the heal within ${(convergedMaxMs / 1000).toFixed(1)}s at most\n`,
   );
   return failing.length === 0 ? 0 : 1;

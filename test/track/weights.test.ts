@@ -43,4 +43,12 @@ describe('tracked priority (keepalived weight semantics)', () => {
   it('sums several trackers, and ignores one not yet read', () => {
     assert.equal(outcome(100, [b('script', 'a', 10), b('process', 'p', -25), b('file', 'f', 1), b('script', 'new', -50)], { a: { up: true }, p: { up: false }, f: { value: 3 } }).priority, 88);
   });
+
+  it("another source's weight (host health) counts inside the same clamp, its FAULT reasons after the trackers'; the owner's 255 never moves", () => {
+    const host = { weight: -60, faults: ['host red: memory red 95'] };
+    assert.deepEqual(trackedPriority(100, [b('script', 'a', 20)], () => ({ up: true }), { weight: -60, faults: [] }), { priority: 60, faults: [] });
+    assert.equal(trackedPriority(50, [], () => undefined, { weight: -200, faults: [] }).priority, 1);
+    assert.deepEqual(trackedPriority(100, [b('script', 'a', 0)], () => ({ up: false }), host), { priority: 40, faults: ['track_script a is down', 'host red: memory red 95'] });
+    assert.deepEqual(trackedPriority(255, [], () => undefined, host), { priority: 255, faults: ['host red: memory red 95'] });
+  });
 });
