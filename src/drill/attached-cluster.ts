@@ -77,7 +77,7 @@ export class AttachedCluster implements DrillCluster {
   /** What the drill cannot do to a cluster it did not start. */
   cannot(scenario: string): string | undefined {
     if (scenario === 'realserver-kill') return 'needs real servers of the drill\'s own (a running cluster\'s are not its to close)';
-    if (scenario === 'bad-reload') return 'edits the configuration file, which a running cluster\'s is not the drill\'s to break';
+    if (scenario === 'bad-reload' || scenario === 'host-red') return 'edits the configuration file, which a running cluster\'s is not the drill\'s to break';
     if (scenario === 'clock-jump') return 'needs nodes the drill started (under libfaketime)';
     return undefined;
   }

@@ -82,6 +82,8 @@ export interface DrillReport {
   readonly keepsConnections?: boolean;
   /** Whether the directors copy their connection tables (sync), so a session should survive a takeover. */
   readonly sync?: boolean;
+  /** host_health's hold time: a director whose host was red takes no VIP back before it. */
+  readonly hostHoldMs?: number;
   /** The client's neighbour entry for the VIP, when the drill runs in namespaces. */
   readonly neighbours?: readonly NeighbourSample[];
   readonly events: readonly DrillEvent[];

@@ -294,6 +294,7 @@ async function runScenario(cluster: DrillCluster, drill: Drillable, mdi: number,
     ...(flows !== undefined ? { flows: flows.samples } : {}),
     keepsConnections: dataPlane !== undefined && dataPlane !== 'userspace',
     sync: cluster.config.cluster?.sync.connections ?? false,
+    hostHoldMs: cluster.config.global.hostHealth.holdMs,
     ...(sampler.neighbours.length > 0 ? { neighbours: sampler.neighbours } : {}),
     events: [...events, ...sampler.fences].sort((a, b) => a.tMs - b.tMs),
   };

@@ -29,6 +29,7 @@ const expectationKeys: Readonly<Record<string, { key: keyof Expectations; type: 
   no_fence: { key: 'noFence', type: 'boolean' },
   takeover: { key: 'takeover', type: 'boolean' },
   skew_alert: { key: 'skewAlert', type: 'boolean' },
+  returns_after_hold: { key: 'returnsAfterHold', type: 'boolean' },
 };
 
 const stepsMax = 100;

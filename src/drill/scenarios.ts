@@ -36,6 +36,8 @@ export interface FaultDone {
   /** The directors it sent a signal to (bad-reload: SIGHUP). */
   readonly signalled?: readonly string[];
   readonly detail: string;
+  /** The configuration's text before the fault changed it, for the heal to put back. */
+  readonly restore?: string;
 }
 
 export interface Scenario {
@@ -196,7 +198,59 @@ export const scenarios: readonly Scenario[] = [
       return `real server ${real} started again`;
     },
   },
+  {
+    name: 'host-red',
+    summary: "turn the master's host red (host_health's memory threshold set below what the host uses, by SIGHUP): its instances go FAULT and hand the VIP over with priority 0, no one is fenced; then the threshold goes back and, after the hold time, the VIP returns",
+    expectations: { ...defaultExpectations, takeover: true, noFence: true, returnsAfterHold: true },
+    fault: async (hands, { master }) => {
+      const before = fs.readFileSync(hands.configFile, 'utf8');
+      fs.writeFileSync(hands.configFile, withRedHost(before, master));
+      await hands.signal(master, 'SIGHUP');
+      return { node: master, signalled: [master], detail: `${master}'s host_health memory red at 1 % used (SIGHUP to ${master})`, restore: before };
+    },
+    heal: async (hands, { node, restore }) => {
+      if (restore !== undefined) fs.writeFileSync(hands.configFile, restore);
+      await hands.signal(node as string, 'SIGHUP');
+      const holdMs = hands.config.global.hostHealth.holdMs;
+      const back = await backOn(hands, node as string, holdMs + hostReturnMarginMs);
+      return `${node}'s threshold back (SIGHUP); ${back === undefined ? `the VIP not back on ${node} within the hold time (${holdMs} ms) + ${hostReturnMarginMs} ms` : `the VIP back on ${node} ${back} ms later (hold ${holdMs} ms)`}`;
+    },
+  },
 ];
+
+/** The lines host-red puts in the master's host_health: memory red at 1 % used, which any host is past. */
+const redLines = (node: string): string[] => [`        @${node} strategy migrate_on_red`, `        @${node} memory 0 1`];
+
+/**
+ * The configuration with the master's host red: in its host_health block (or a block of
+ * its own in global_defs), after what the block says, so the lines win.
+ */
+export function withRedHost(text: string, node: string): string {
+  const lines = text.split('\n');
+  const opens = lines.findIndex((l) => /^\s*host_health\s*\{\s*$/.test(l));
+  if (opens !== -1) {
+    const closes = lines.findIndex((l, i) => i > opens && /^\s*\}\s*$/.test(l));
+    if (closes !== -1) return [...lines.slice(0, closes), ...redLines(node), ...lines.slice(closes)].join('\n');
+  }
+  const block = ['    host_health {', ...redLines(node), '    }'];
+  const globals = lines.findIndex((l) => /^\s*global_defs\s*\{\s*$/.test(l));
+  if (globals !== -1) return [...lines.slice(0, globals + 1), ...block, ...lines.slice(globals + 1)].join('\n');
+  return ['global_defs {', ...block, '}', ...lines].join('\n');
+}
+
+/** Polls until `node` holds the VIP in a settled cluster again; how long it took, or undefined past the deadline. */
+async function backOn(hands: DrillHands, node: string, deadlineMs: number): Promise<number | undefined> {
+  const started = Date.now();
+  for (let i = 0; i < 1000 && Date.now() - started < deadlineMs; i++) {
+    if ((await hands.settled()) === node) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return undefined;
+}
+
+
+/** How long past host_health's hold time host-red waits for the VIP to come back. */
+const hostReturnMarginMs = 15_000;
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

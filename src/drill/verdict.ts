@@ -35,6 +35,8 @@ export interface DrillFigures {
   readonly flowsLost?: number;
   /** The longest a change waited for a peer's acknowledgement (connection sync). */
   readonly maxSyncLagMs?: number;
+  /** From the heal to the first sample of the faulted director holding the VIP again. */
+  readonly returnMs?: number;
 }
 
 export interface Expectations {
@@ -51,9 +53,11 @@ export interface Expectations {
   readonly skewAlert: boolean;
   /** Whether every persistent client must stay on its real server, when the directors sync their tables. */
   readonly sessionsKept: boolean;
+  /** Whether the faulted director must take the VIP back after the heal, and not before host_health's hold time. */
+  readonly returnsAfterHold: boolean;
 }
 
-export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false, skewAlert: false, sessionsKept: true };
+export const defaultExpectations: Expectations = { maxDoubleHolderMs: 0, outageMarginMs: 1000, fenceBeforeTakeover: false, noFence: false, takeover: false, skewAlert: false, sessionsKept: true, returnsAfterHold: false };
 
 export interface Judgement {
   readonly expectation: string;
@@ -77,6 +81,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
   const connections = report.connections === undefined ? undefined : sessionFigures(report.connections, faultMs);
   const flows = report.flows === undefined ? undefined : sessionFigures(report.flows, faultMs);
   const lags = report.directors.flatMap((s) => (s.syncLagMs !== undefined ? [s.syncLagMs] : []));
+  const back = heal === undefined || fault?.node === undefined ? undefined : report.directors.find((s) => s.tMs >= heal.tMs && s.node === fault.node && s.holdsVip === true);
   return {
     ...(detected !== undefined ? { detectMs: detected.tMs - faultMs } : {}),
     ...(fenced !== undefined ? { fenceMs: fenced.tMs - faultMs } : {}),
@@ -92,6 +97,7 @@ export function drillFigures(report: DrillReport): DrillFigures {
     ...(connections !== undefined ? { connectionsKept: connections.kept, connectionsLost: connections.lost } : {}),
     ...(flows !== undefined ? { flowsKept: flows.kept, flowsLost: flows.lost } : {}),
     ...(lags.length > 0 ? { maxSyncLagMs: Math.max(...lags) } : {}),
+    ...(back !== undefined && heal !== undefined ? { returnMs: back.tMs - heal.tMs } : {}),
   };
 }
 
@@ -132,6 +138,11 @@ export function judge(report: DrillReport, expect: Expectations): { figures: Dri
   // A relay in the director ends with it: only a data plane that keeps connections is asked to.
   if (expect.sessionsKept && report.sync === true && report.keepsConnections === true && report.connections !== undefined) judgements.push(kept('connection', report.connections));
   if (expect.noFence) judgements.push({ expectation: 'no fence (a clean stop is no failure)', ok: f.fences === 0, detail: `${f.fences} fence(s)` });
+  if (expect.returnsAfterHold) {
+    const holdMs = report.hostHoldMs ?? 0;
+    const ok = f.returnMs !== undefined && f.returnMs >= holdMs;
+    judgements.push({ expectation: 'the VIP back after the hold time', ok, detail: f.returnMs === undefined ? 'not back after the heal' : `back ${f.returnMs} ms after the heal (hold ${holdMs} ms)` });
+  }
   return { figures: f, judgements };
 }
 

@@ -23,6 +23,7 @@ const roundEveryMs = 1000;
 
 interface NodeStatus {
   dataPlane?: string;
+  host?: { colour: string; fault: boolean; reasons: string[]; heldUntil?: string; facts: Array<{ fact: string; colour?: string; value?: number }> };
   cluster?: { view: { id: number; members: string[]; quorate: boolean; dc?: string }; deposed?: string };
   vrrp?: Array<{ instance: string; state: string; gate: { open: boolean; reason: string } }>;
   fencing?: { pending: string[]; fenced: string[] };
@@ -44,10 +45,18 @@ async function nodeLine(name: string, socket: string, plane: boolean): Promise<s
     const copies = (s.sync?.copies ?? []).map((c) => `copy of ${c.peer}: ${describeCopy(c)}`).join(', ');
     // A witness forwards nothing, whatever plane it would have chosen.
     const dataPlane = plane && s.dataPlane !== undefined && (s.vrrp ?? []).length > 0 ? ` | ${s.dataPlane} plane` : '';
-    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing}${dataPlane} | ${s.connectionEntries ?? 0} connection entries${copies !== '' ? ` | ${copies}` : ''}`;
+    return `${name}: ${view}${vrrp !== '' ? ` | ${vrrp}` : ''}${fencing}${dataPlane}${hostMark(s.host)} | ${s.connectionEntries ?? 0} connection entries${copies !== '' ? ` | ${copies}` : ''}`;
   } catch {
     return `${name}: not answering`;
   }
+}
+
+/** A host that is not green, or still held after being red: `| host RED (memory 95)`; nothing for a green one. */
+export function hostMark(host: NodeStatus['host']): string {
+  if (host === undefined || (host.colour === 'green' && host.heldUntil === undefined)) return '';
+  const off = host.facts.filter((f) => f.colour !== undefined && f.colour !== 'green').map((f) => `${f.fact} ${f.colour}${f.value !== undefined ? ` ${Math.round(f.value)}` : ''}`);
+  const held = host.heldUntil !== undefined ? `, held until ${host.heldUntil.slice(11, 19)}` : '';
+  return ` | host ${host.colour.toUpperCase()}${off.length > 0 ? ` (${off.join(', ')})` : ''}${held}`;
 }
 
 /** What the status rounds show of a running lab: its nodes, and a line per virtual service. */

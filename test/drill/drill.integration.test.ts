@@ -27,18 +27,18 @@ import { repoRoot } from '../support/paths';
 import { decodePng } from '../support/png';
 
 describe('hadirector drill on the loopback lab (integration)', function () {
-  this.timeout(240_000);
+  this.timeout(320_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-drill-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const root = process.getuid?.() === 0;
 
-  it('master-kill, master-term, master-freeze, link-cut, clock-jump, witness-loss, rolling-restart, bad-reload and realserver-kill pass; the reports show the fence before the takeover, and no fence for a clean stop', () => {
+  it('master-kill, master-term, master-freeze, link-cut, clock-jump, witness-loss, rolling-restart, bad-reload, realserver-kill and host-red pass; the reports show the fence before the takeover, and no fence for a clean stop or a red host', () => {
     if (!root) console.log('      (link-cut left out: it needs root for its nftables rule)');
     const faketime = faketimeLibrary() !== undefined;
     if (!faketime) console.log('      (clock-jump left out: it needs libfaketime; apt-get install faketime)');
-    const names = ['master-kill', 'master-term', 'master-freeze', ...(root ? ['link-cut'] : []), ...(faketime ? ['clock-jump'] : []), 'witness-loss', 'rolling-restart', 'bad-reload', 'realserver-kill'];
-    const r = spawnSync(bin, ['drill', ...names, '--report', dir], { encoding: 'utf8', timeout: 230_000 });
+    const names = ['master-kill', 'master-term', 'master-freeze', ...(root ? ['link-cut'] : []), ...(faketime ? ['clock-jump'] : []), 'witness-loss', 'rolling-restart', 'bad-reload', 'realserver-kill', 'host-red'];
+    const r = spawnSync(bin, ['drill', ...names, '--report', dir], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^scenario +detect +fence +takeover +outage +failed +sessions +connections +udp flows +double holder +skew alert +verdict$/m);
     assert.match(r.stdout, /^master-kill +\d+ ms +\d+ ms +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +0\/4 +4\/0 +0 ms +- +pass$/m);
@@ -50,10 +50,16 @@ describe('hadirector drill on the loopback lab (integration)', function () {
     assert.match(r.stdout, /^witness-loss +\d+ ms +- +- +\d+ ms +\d+\/\d+ +8\/0 +4\/0 +4\/0 +0 ms +- +pass$/m);
     assert.match(r.stdout, /^rolling-restart +- +- +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +\d\/\d +4\/0 +0 ms +- +pass$/m);
     assert.match(r.stdout, /^bad-reload +- +- +- +\d+ ms +\d+\/\d+ +8\/0 +4\/0 +4\/0 +0 ms +- +pass$/m);
+    assert.match(r.stdout, /^host-red +- +- +\d+ ms +\d+ ms +\d+\/\d+ +8\/0 +\d\/\d +4\/0 +0 ms +- +pass$/m);
+    const red = JSON.parse(fs.readFileSync(path.join(dir, 'host-red', 'report.json'), 'utf8')) as DrillReport;
+    const redFigures = drillFigures(red);
+    assert.ok((redFigures.takeoverMs ?? Infinity) < red.masterDownIntervalMs, `a red host hands over at once, with priority 0 (${redFigures.takeoverMs} ms)`);
+    assert.ok((redFigures.returnMs ?? 0) >= (red.hostHoldMs ?? Infinity), `the VIP comes back after the hold time (${redFigures.returnMs} ms, hold ${red.hostHoldMs} ms)`);
+    assert.equal(redFigures.fences, 0, 'no one fences the red host');
     const reload = JSON.parse(fs.readFileSync(path.join(dir, 'bad-reload', 'report.json'), 'utf8')) as DrillReport;
     assert.match(reload.events.find((e) => e.kind === 'heal')?.detail ?? '', /refused before by d[12], d[12]$/, 'both directors refused the broken file');
     assert.doesNotMatch(fs.readFileSync(path.join(repoRoot(), 'config', 'hadirector.conf'), 'utf8'), /VI_DRILL_BROKEN/, 'the original file is untouched');
-    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-|bad-|link-|clock-)/.test(l)).join('\n       ')})`);
+    console.log(`      (${r.stdout.split('\n').filter((l) => /^(scenario|master-|realserver-|witness-|rolling-|bad-|link-|clock-|host-)/.test(l)).join('\n       ')})`);
 
     const kill = JSON.parse(fs.readFileSync(path.join(dir, 'master-kill', 'report.json'), 'utf8')) as DrillReport;
     const picture = decodePng(fs.readFileSync(path.join(dir, 'master-kill', 'timeline.png')));

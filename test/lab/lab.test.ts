@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { controlRequest } from '../../src/director/control-client';
+import { hostMark } from '../../src/lab/lab';
 import { bin, waitFor } from '../support/director-process';
 
 describe('hadirector lab (the loopback cluster of config/hadirector.conf)', function () {
@@ -82,5 +83,14 @@ describe('hadirector lab (the loopback cluster of config/hadirector.conf)', func
       assert.deepEqual(lines.filter((line) => / error /.test(line.slice(0, 40))), [], `${node}.log`);
     }
     fs.rmSync(logs, { recursive: true, force: true });
+  });
+});
+
+describe("the lab's mark for a node's host", () => {
+  it('says nothing of a green host; names the colour, the facts off green and a hold still running', () => {
+    assert.equal(hostMark(undefined), '');
+    assert.equal(hostMark({ colour: 'green', fault: false, reasons: [], facts: [{ fact: 'memory', colour: 'green', value: 40 }] }), '');
+    assert.equal(hostMark({ colour: 'red', fault: true, reasons: ['memory red 95'], facts: [{ fact: 'memory', colour: 'red', value: 95.4 }, { fact: 'cpu', value: 3 }] }), ' | host RED (memory red 95)');
+    assert.equal(hostMark({ colour: 'green', fault: true, reasons: [], heldUntil: '2026-12-07T21:50:10.000Z', facts: [] }), ' | host GREEN, held until 21:50:10');
   });
 });
