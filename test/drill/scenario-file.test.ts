@@ -46,7 +46,7 @@ describe('drill scenario files', () => {
       "b.yaml:2:1: unknown key 'colour' (there are name, summary, expect, steps)",
       "b.yaml:1:7: name: a word of letters, digits, '.', '-' or '_', at most 64",
       'b.yaml:4:13: expect: no_fence is true or false',
-      "b.yaml:5:3: expect: no expectation 'speed' (there are double_holder_ms, outage_margin_ms, fence_before_takeover, no_fence, takeover, skew_alert)",
+      "b.yaml:5:3: expect: no expectation 'speed' (there are double_holder_ms, outage_margin_ms, fence_before_takeover, no_fence, takeover, skew_alert, returns_after_hold)",
       "b.yaml:7:5: fault: no scenario 'cable-pull' (there are master-kill, master-freeze, link-cut)",
       "b.yaml:8:5: wait: a duration (2s, 500ms) up to 600s, 'takeover' or 'settled', not 'forever'",
       "b.yaml:9:5: no step 'dance' (there are wait, fault, heal, assert)",
