@@ -1,15 +1,11 @@
 // The system's ipvsadm, run with arguments and a stdin (what `-R` reads), and whether the
 // kernel's IPVS can be programmed here. Debian's ipvsadm loads ip_vs itself when asked,
 // but /proc/net/ip_vs only exists once the module is in: that is the sign IPVS is there.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { capNetAdmin, hasCapability } from './capabilities';
+import { runProgram, type ProgramResult } from './program';
 
-export interface IpvsadmResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type IpvsadmResult = ProgramResult;
 
 /** Runs ipvsadm with `args`, `stdin` written to it; never rejects. */
 export type IpvsadmRunner = (args: readonly string[], stdin: string) => Promise<IpvsadmResult>;
@@ -21,32 +17,7 @@ export const ipvsadmOutputBytesMax = 64 * 1024 * 1024;
 
 /** Runs `ipvsadm ARGS` (with `wrap` before it, e.g. `ip netns exec NS`); never rejects. */
 export function spawnIpvsadm(args: readonly string[], stdin: string, wrap: readonly string[] = []): Promise<IpvsadmResult> {
-  return new Promise((resolve) => {
-    const argv = [...wrap, 'ipvsadm', ...args];
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let bytes = 0;
-    const take = (d: Buffer, into: 'stdout' | 'stderr'): void => {
-      bytes += d.length;
-      if (bytes > ipvsadmOutputBytesMax) {
-        child.kill();
-        return;
-      }
-      if (into === 'stdout') stdout += d.toString();
-      else stderr += d.toString();
-    };
-    child.stdout.on('data', (d: Buffer) => take(d, 'stdout'));
-    child.stderr.on('data', (d: Buffer) => take(d, 'stderr'));
-    // ipvsadm that exits before reading all of stdin closes the pipe: its exit says why.
-    child.stdin.on('error', () => undefined);
-    child.on('error', (err) => resolve({ code: 127, stdout, stderr: err.message }));
-    child.on('close', (code) => {
-      if (bytes > ipvsadmOutputBytesMax) resolve({ code: 1, stdout: '', stderr: `ipvsadm printed more than ${ipvsadmOutputBytesMax} bytes` });
-      else resolve({ code: code ?? 1, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+  return runProgram([...wrap, 'ipvsadm', ...args], { stdin, outputBytesMax: ipvsadmOutputBytesMax });
 }
 
 /** Why the kernel's IPVS cannot be programmed here, or undefined when it can. */

@@ -31,21 +31,13 @@ export function nftText(args: readonly string[], wrap: readonly string[] = []): 
 }
 
 /** `nft -j ARGS`, parsed; undefined when nft failed or printed no JSON. */
-export function nftJson(args: readonly string[], wrap: readonly string[] = []): Promise<unknown> {
-  return new Promise((resolve) => {
-    const argv = [...wrap, 'nft', '-j', ...args];
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('error', () => resolve(undefined));
-    child.on('close', (code) => {
-      try {
-        resolve(code === 0 ? (JSON.parse(stdout) as unknown) : undefined);
-      } catch {
-        resolve(undefined);
-      }
-    });
-  });
+export async function nftJson(args: readonly string[], wrap: readonly string[] = []): Promise<unknown> {
+  const text = await nftText(['-j', ...args], wrap);
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why nftables cannot be used here, or undefined when it can; `purpose` says what needs it. */

@@ -26,6 +26,9 @@ export interface HostEvents {
 const component = { component: 'host' };
 const round = (value: number): number => Math.round(value * 100) / 100;
 
+/** A time on the clock (ms) as the wall clock's ISO text: what status and reasons show. */
+const wallIso = (clock: Clock, ms: number): string => new Date(clock.wallMs() - (clock.nowMs() - ms)).toISOString();
+
 /** `memory red 95.2 (detail)`: a fact as the machine's reasons write it. */
 function factPhrase(f: { fact: HostFactName; colour: HostColour; value?: number; detail?: string }): string {
   return `${f.fact} ${f.colour}${f.value === undefined ? '' : ` ${round(f.value)}`}${f.detail === undefined ? '' : ` (${f.detail})`}`;
@@ -77,7 +80,7 @@ export class HostHealthShell {
     const d = this.machine.decision();
     if (!d.fault) return { weight: d.priorityDelta, faults: [] };
     // Wall time, not "N s more": the reason is written once and read later.
-    const held = d.heldUntilMs === undefined ? [] : [`held until ${new Date(this.clock.wallMs() - (this.clock.nowMs() - d.heldUntilMs)).toISOString()}`];
+    const held = d.heldUntilMs === undefined ? [] : [`held until ${wallIso(this.clock, d.heldUntilMs)}`];
     return { weight: d.priorityDelta, faults: [`host health ${d.colour}: ${[...causesOf(d), ...held].join('; ')}`] };
   }
 
@@ -295,8 +298,7 @@ export class HostMonitor {
   }
 
   status(): HostStatus {
-    const clock = this.o.clock;
-    const wall = (ms: number): string => new Date(clock.wallMs() - (clock.nowMs() - ms)).toISOString();
+    const wall = (ms: number): string => wallIso(this.o.clock, ms);
     const d = this.shell.decision();
     const judged = new Map(d.facts.map((f) => [f.fact, f]));
     const facts = hostFactNames.map((name): FactStatus => {

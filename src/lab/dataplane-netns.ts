@@ -152,21 +152,11 @@ export class DataplaneNetns {
     }
     this.lab.create(all);
     this.natGateway = hosts.natGateway ?? this.lab.address('director');
-    for (const director of Object.keys(all).filter((h) => h.startsWith('director'))) {
-      const d = this.lab.ns(director);
-      sysctl(d, 'net.ipv4.ip_forward', '1');
-      sysctl(d, 'net.ipv4.conf.all.send_redirects', '0');
-      sysctl(d, 'net.ipv4.conf.eth0.send_redirects', '0');
-    }
+    for (const director of Object.keys(all).filter((h) => h.startsWith('director'))) this.lab.lvsDirector(director);
     if (hosts.vipOnDirector !== false) run('ip', '-n', this.lab.ns('director'), 'addr', 'add', `${this.vip}/32`, 'dev', 'eth0');
     for (const rs of this.realServerNames) {
-      const ns = this.lab.ns(rs);
-      run('ip', '-n', ns, 'addr', 'add', `${this.vip}/32`, 'dev', 'lo');
-      sysctl(ns, 'net.ipv4.conf.all.arp_ignore', '1');
-      sysctl(ns, 'net.ipv4.conf.all.arp_announce', '2');
-      sysctl(ns, 'net.ipv4.conf.eth0.arp_ignore', '1');
-      sysctl(ns, 'net.ipv4.conf.eth0.arp_announce', '2');
-      run('ip', '-n', ns, 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.natGateway);
+      this.lab.drRealServer(rs, [this.vip]);
+      run('ip', '-n', this.lab.ns(rs), 'route', 'add', `${this.lab.address('natclient')}/32`, 'via', this.natGateway);
       if (hosts.responders !== false) this.startRealServer(rs);
     }
   }
@@ -208,13 +198,12 @@ export class DataplaneNetns {
     const vip6 = `${prefix}::100`;
     for (const host of this.lab.hostNames()) run('ip', '-n', this.lab.ns(host), 'addr', 'add', `${address6(host)}/64`, 'dev', 'eth0', 'nodad');
     const director = this.lab.ns('director');
-    sysctl(director, 'net.ipv6.conf.all.forwarding', '1');
+    this.lab.sysctl('director', 'net.ipv6.conf.all.forwarding', '1');
     run('ip', '-n', director, 'addr', 'add', `${vip6}/128`, 'dev', 'eth0', 'nodad');
     for (const rs of this.realServerNames) {
       const ns = this.lab.ns(rs);
       // IPv6 has no send_redirects to turn off on the director: the real servers ignore its redirects instead.
-      sysctl(ns, 'net.ipv6.conf.all.accept_redirects', '0');
-      sysctl(ns, 'net.ipv6.conf.eth0.accept_redirects', '0');
+      for (const dev of ['all', 'eth0']) this.lab.sysctl(rs, `net.ipv6.conf.${dev}.accept_redirects`, '0');
       run('ip', '-n', ns, 'addr', 'add', `${vip6}/128`, 'dev', 'lo', 'nodad');
       run('ip', '-n', ns, 'route', 'add', `${address6('natclient')}/128`, 'via', address6('director'));
     }
@@ -311,10 +300,6 @@ export class DataplaneNetns {
 }
 
 const probe = `require('node:net').connect(Number(process.argv[1]), '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1));`;
-
-function sysctl(ns: string, key: string, value: string): void {
-  run('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`);
-}
 
 function run(program: string, ...args: string[]): void {
   const r = spawnSync(program, args, { encoding: 'utf8' });

@@ -217,25 +217,16 @@ export class NetnsCluster {
   /** The hosts as LVS-NAT and LVS-DR on one network want them (see the top of this file). */
   private prepareKernelHosts(): void {
     const gateway = this.kernel?.gateway ?? '';
-    const sysctl = (host: string, key: string, value: string): void => inNamespace(this.lab.ns(host), 'sysctl', '-q', '-w', `${key}=${value}`);
-    for (const node of this.config.cluster?.nodes.filter((n) => !n.witness) ?? []) {
-      sysctl(node.name, 'net.ipv4.ip_forward', '1');
-      sysctl(node.name, 'net.ipv4.conf.all.send_redirects', '0');
-      sysctl(node.name, 'net.ipv4.conf.eth0.send_redirects', '0');
-    }
+    for (const node of this.config.cluster?.nodes.filter((n) => !n.witness) ?? []) this.lab.lvsDirector(node.name);
     // A takeover's gratuitous ARP within a second of the last update would be ignored
     // (the neighbour locktime): the client's entry for the VIP and the real servers' for
     // the gateway would lag the master until the next burst.
-    sysctl(clientHost, 'net.ipv4.neigh.eth0.locktime', '0');
+    this.lab.sysctl(clientHost, 'net.ipv4.neigh.eth0.locktime', '0');
     for (const source of this.natSources) inNamespace(this.lab.ns(clientHost), 'ip', 'addr', 'add', `${source}/24`, 'dev', 'eth0');
     const drVips = new Set([...this.services.values()].filter((s) => s.method === 'DR').map((s) => s.host));
     for (const host of new Set(this.layout.realHosts.values())) {
-      sysctl(host, 'net.ipv4.neigh.eth0.locktime', '0');
-      for (const vip of drVips) inNamespace(this.lab.ns(host), 'ip', 'addr', 'add', `${vip}/32`, 'dev', 'lo');
-      for (const dev of ['all', 'eth0']) {
-        sysctl(host, `net.ipv4.conf.${dev}.arp_ignore`, '1');
-        sysctl(host, `net.ipv4.conf.${dev}.arp_announce`, '2');
-      }
+      this.lab.sysctl(host, 'net.ipv4.neigh.eth0.locktime', '0');
+      this.lab.drRealServer(host, drVips);
       for (const source of this.natSources) inNamespace(this.lab.ns(host), 'ip', 'route', 'add', `${source}/32`, 'via', gateway);
     }
   }

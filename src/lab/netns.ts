@@ -214,6 +214,25 @@ export class NetnsLab {
     ip('-n', this.ns(host), 'neigh', 'replace', address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'stale');
   }
 
+  sysctl(host: string, key: string, value: string): void {
+    execFileSync('ip', ['netns', 'exec', this.ns(host), 'sysctl', '-q', '-w', `${key}=${value}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
+  /** A host as an LVS director on one network with its clients and real servers: it forwards, and sends no ICMP redirects. */
+  lvsDirector(host: string): void {
+    this.sysctl(host, 'net.ipv4.ip_forward', '1');
+    for (const dev of ['all', 'eth0']) this.sysctl(host, `net.ipv4.conf.${dev}.send_redirects`, '0');
+  }
+
+  /** A host as an LVS-DR real server: the VIPs on its lo, and no ARP answer for them. */
+  drRealServer(host: string, vips: Iterable<string>): void {
+    for (const vip of vips) ip('-n', this.ns(host), 'addr', 'add', `${vip}/32`, 'dev', 'lo');
+    for (const dev of ['all', 'eth0']) {
+      this.sysctl(host, `net.ipv4.conf.${dev}.arp_ignore`, '1');
+      this.sysctl(host, `net.ipv4.conf.${dev}.arp_announce`, '2');
+    }
+  }
+
   link(host: string, state: 'up' | 'down'): void {
     ip('-n', this.ns(host), 'link', 'set', 'eth0', state);
   }

@@ -98,7 +98,6 @@ export class KernelPlane implements DataPlane {
   private closed = false;
   private flowMaps: SessionMap[] = [];
   private persistenceMaps: SessionMap[] = [];
-  private natServices: VirtualService[] = [];
   private rendered: KernelService[] = [];
   private lastBatch = '';
   /** By service key: its new connections in each of the last polls, the newest last. */
@@ -168,7 +167,6 @@ export class KernelPlane implements DataPlane {
     this.rendered = services;
     this.natMarks = natMarks;
     await this.expireGone(gone);
-    this.natServices = services.filter((ks) => ks.method === 'nat').map((ks) => ks.svc);
     this.flowMaps = services.flatMap((ks) => {
       if (ks.method !== 'dr') return [];
       const timeoutS = flowTimeoutS[ks.svc.key.kind === 'address' ? ks.svc.key.protocol : 'tcp'];
@@ -210,7 +208,9 @@ export class KernelPlane implements DataPlane {
     const startedMs = performance.now();
     try {
       await this.pollCounters();
-      const seen = (await this.pollFlows()) + (await this.pollPersistence()) + (await this.pollConntrack());
+      // Each persistence map's clients become the engine's templates, so a backup taking over keeps each client on its server.
+      const templates = (pm: SessionMap, client: MapElement, dest: Destination): AdoptedEntry => ({ ...templateOf(pm.svc), caddr: client.address, daddr: dest.address.text, dport: dest.port, remainingMs: client.expiresS * 1000 });
+      const seen = (await this.readStores(this.flowMaps, flowEntry)) + (await this.readStores(this.persistenceMaps, templates)) + (await this.pollConntrack());
       // The counting schedulers' maps, drawn again over the counts just read.
       if (this.rendered.some((ks) => followsLoad(ks.svc))) await this.reconcile();
       return seen;
@@ -257,49 +257,23 @@ export class KernelPlane implements DataPlane {
     this.lastCounts = now;
   }
 
-  private async pollFlows(): Promise<number> {
+  /**
+   * Reads each flow store or persistence map into the engine's table: an entry per element
+   * whose mark is a live real server's (`entryOf` says which), a few hundred at a turn of
+   * the event loop. Resolves with how many.
+   */
+  private async readStores(stores: readonly SessionMap[], entryOf: (store: SessionMap, element: MapElement, dest: Destination) => AdoptedEntry | undefined): Promise<number> {
     const list = this.o.listMap;
     if (list === undefined) return 0;
     let seen = 0;
-    for (const fm of this.flowMaps) {
-      const key = fm.svc.key;
-      if (key.kind !== 'address') continue;
+    for (const store of stores) {
       let read = 0;
-      for (const flow of mapElements((await list(fm.family, fm.kind, fm.name)) ?? '', fm.mark)) {
+      for (const element of mapElements((await list(store.family, store.kind, store.name)) ?? '', store.mark)) {
         if (++read % entriesPerTurn === 0) await nextTurn();
-        const dest = this.marks.destinationOf(flow.mark);
-        if (dest === undefined || flow.port === undefined) continue;
-        const udp = key.protocol === 'udp';
-        this.o.engine.noteKernelEntry({
-          protocol: udp ? 'udp' : 'tcp',
-          caddr: flow.address,
-          cport: flow.port,
-          vaddr: key.address.text,
-          vport: key.port,
-          daddr: dest.address.text,
-          dport: dest.port,
-          state: udp ? 'UDP' : 'ESTABLISHED',
-          template: false,
-          remainingMs: flow.expiresS * 1000,
-        });
-        seen++;
-      }
-    }
-    return seen;
-  }
-
-  /** Each persistence map's clients, as the engine's templates: a backup taking over keeps each client on its server. */
-  private async pollPersistence(): Promise<number> {
-    const list = this.o.listMap;
-    if (list === undefined) return 0;
-    let seen = 0;
-    for (const pm of this.persistenceMaps) {
-      let read = 0;
-      for (const client of mapElements((await list(pm.family, pm.kind, pm.name)) ?? '')) {
-        if (++read % entriesPerTurn === 0) await nextTurn();
-        const dest = this.marks.destinationOf(client.mark);
-        if (dest === undefined) continue;
-        this.o.engine.noteKernelEntry({ ...templateOf(pm.svc), caddr: client.address, daddr: dest.address.text, dport: dest.port, remainingMs: client.expiresS * 1000 });
+        const dest = this.marks.destinationOf(element.mark);
+        const entry = dest === undefined ? undefined : entryOf(store, element, dest);
+        if (entry === undefined) continue;
+        this.o.engine.noteKernelEntry(entry);
         seen++;
       }
     }
@@ -308,7 +282,7 @@ export class KernelPlane implements DataPlane {
 
   private async pollConntrack(): Promise<number> {
     const run = this.o.conntrack;
-    if (run === undefined || this.natServices.length === 0) return 0;
+    if (run === undefined || !this.rendered.some((ks) => ks.method === 'nat')) return 0;
     const listed = await run(['-L']);
     if (listed.code !== 0) return 0;
     let seen = 0;
@@ -326,8 +300,9 @@ export class KernelPlane implements DataPlane {
   private natDestinationOf(e: { protocol: string; vaddr: string; vport: number; daddr: string; dport: number }): Destination | undefined {
     const daddr = parseIpAddr(e.daddr);
     if (daddr === undefined) return undefined;
-    for (const svc of this.natServices) {
+    for (const { svc, method } of this.rendered) {
       const key = svc.key;
+      if (method !== 'nat') continue;
       if (key.kind !== 'address' || key.protocol !== e.protocol || key.address.text !== e.vaddr || (key.port !== e.vport && key.port !== 0)) continue;
       const dest = svc.findDestination(daddr, e.dport);
       if (dest !== undefined) return dest;
@@ -423,6 +398,25 @@ async function withBatchFile<T>(text: string, use: (file: string) => Promise<T>)
 /** The seconds an element written back gets: what the entry had left, within 1 and the map's timeout. */
 function expiresS(remainingMs: number, timeoutS: number): number {
   return Math.max(1, Math.min(timeoutS, Math.ceil(remainingMs / 1000)));
+}
+
+/** A DR flow as the engine's entry: the client's tuple, the server its mark names, the time it has left. */
+function flowEntry(fm: SessionMap, flow: MapElement, dest: Destination): AdoptedEntry | undefined {
+  const key = fm.svc.key;
+  if (key.kind !== 'address' || flow.port === undefined) return undefined;
+  const udp = key.protocol === 'udp';
+  return {
+    protocol: udp ? 'udp' : 'tcp',
+    caddr: flow.address,
+    cport: flow.port,
+    vaddr: key.address.text,
+    vport: key.port,
+    daddr: dest.address.text,
+    dport: dest.port,
+    state: udp ? 'UDP' : 'ESTABLISHED',
+    template: false,
+    remainingMs: flow.expiresS * 1000,
+  };
 }
 
 /** A service's persistence template in the engine's table, but for its client, server and time. */
