@@ -102,7 +102,7 @@ async function measure(options: BenchOptions): Promise<string[]> {
     await plane.close(0);
     return [
       `kernel-poll flows=${n} nat=${n} first poll ${first.ms.toFixed(0)} ms (${first.seen} entries, ${((first.ms / (2 * n)) * 1000).toFixed(1)} us each, event loop blocked at most ${first.blockedMs.toFixed(0)} ms), ` +
-        `second ${second.ms.toFixed(0)} ms (blocked at most ${second.blockedMs.toFixed(0)} ms); table ${engine.conns.size} entries, heap +${heapMiB.toFixed(1)} MiB`,
+        `second ${second.ms.toFixed(0)} ms (blocked at most ${second.blockedMs.toFixed(0)} ms); table ${engine.conns.size} entries, heap ${heapMiB >= 0 ? '+' : ''}${heapMiB.toFixed(1)} MiB`,
     ];
   } finally {
     execFileSync('ip', ['netns', 'del', ns]);
