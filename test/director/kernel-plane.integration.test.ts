@@ -154,10 +154,11 @@ describe('hadirector run with the kernel data plane (integration, network namesp
       }
       const counts = servers.map((rs) => placed.filter((p) => p === rs).length);
       // The engine's own wlc would place the 90 as 0, 45, 45; by weight alone, about 30 each.
+      // The map is the engine's picks in order, so it places them so even between two reads.
       console.log(`      (wlc on the kernel plane: the 90 new connections went ${counts.join('/')} to rs1/rs2/rs3; exact wlc 0/45/45, by weight alone about 30/30/30)`);
       assert.ok(!placed.includes('fail'), 'every connection answered');
-      assert.ok((counts[0] ?? 90) <= 10, `rs1, already loaded, took few (${counts[0]})`);
-      assert.ok(Math.abs((counts[1] ?? 0) - (counts[2] ?? 0)) <= 12, `rs2 and rs3 shared the rest (${counts.join('/')})`);
+      assert.ok((counts[0] ?? 90) <= 2, `rs1, already loaded, took next to none (${counts[0]})`);
+      assert.ok(Math.abs((counts[1] ?? 0) - (counts[2] ?? 0)) <= 4, `rs2 and rs3 shared the rest (${counts.join('/')})`);
     } finally {
       for (const s of open) s.close();
     }

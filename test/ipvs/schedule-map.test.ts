@@ -1,6 +1,6 @@
 // The kernel plane's schedule maps: rr and wrr as the engine's sequence, the counting
-// schedulers by weight without counts, and with counts as the engine's own picks for the
-// next round of new connections.
+// schedulers by weight without counts, and with counts as the engine's own picks, in order,
+// for the next round of new connections.
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock';
 import { SeededRng } from '../../src/common/rng';
@@ -52,6 +52,17 @@ describe('kernel plane schedule maps', () => {
     (rs[1] as Destination).activeConns = 60;
     (rs[2] as Destination).activeConns = 60;
     assert.deepEqual(shares(scheduleMap(svc, 12), rs), [4, 4, 4]);
+  });
+
+  it('wlc with counts: drawn in order, so each new connection goes where the engine\'s next pick would', () => {
+    const { svc, rs } = service('wlc', [1, 1, 1]);
+    (rs[0] as Destination).activeConns = 60;
+    (rs[2] as Destination).activeConns = 2;
+    const map = scheduleMap(svc, 6);
+    assert.equal(map?.draw.kind, 'sequence');
+    // rs2 catches up with rs3 first; then, tied, the first in IPVS's list (the newest, rs3) goes first.
+    const order = Array.from({ length: 6 }, (_, n) => rs.indexOf(map?.slots.find((s) => s.from <= n && n <= s.to)?.dest as Destination));
+    assert.deepEqual(order, [1, 1, 2, 1, 2, 1]);
   });
 
   it('ovf: the highest weight until its connections pass its weight, then the next', () => {

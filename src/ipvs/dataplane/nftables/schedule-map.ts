@@ -3,12 +3,12 @@
 // new connection by `numgen inc` (rr, wrr: the engine's own order, so exact), by `jhash`
 // of the flow (sh, dh, mh: the engine's bucket or Maglev table, so every director with the
 // same seed maps a flow alike, though not to the kernel IPVS bucket, which hashes with
-// hash_32), or by `numgen random` (the connection-counting schedulers, which nftables
-// cannot follow packet by packet: an approximation). Given the real servers' counts as the
-// kernel last reported them, a counting scheduler's map is the engine's own choice for the
-// next round of new connections: its scheduler is run for that many picks over the counts,
-// each pick counted as a new active connection, and each server's share of the picks is
-// its share of the map. Without counts, the shares follow the weights.
+// hash_32), or by `numgen random` (weighted shares). The connection-counting schedulers
+// cannot be followed packet by packet in nftables; given the real servers' counts as the
+// kernel last reported them, a counting scheduler's map is the engine's own choices for the
+// next round of new connections, in order: its scheduler is run for that many picks over
+// the counts, each pick counted as a new active connection. Without counts, the shares
+// follow the weights.
 import type { Destination } from '../../destination';
 import { DestinationHashScheduler, hashTableSize, SourceHashScheduler } from '../../schedulers/hashing';
 import { MaglevScheduler, maglevTableSize } from '../../schedulers/maglev';
@@ -91,7 +91,7 @@ export function scheduleMap(svc: VirtualService, picks?: number): ScheduleMap | 
     if (period <= sequenceMax) return sequenceMap(svc, name, period);
   }
   const counting = countingSchedulers[name];
-  if (counting !== undefined && picks !== undefined) return loadMap(svc, counting(), Math.max(1, Math.min(sequenceMax, Math.round(picks))));
+  if (counting !== undefined && picks !== undefined) return loadMap(counting(), svc, Math.max(1, Math.min(sequenceMax, Math.round(picks))));
   if (name === 'fo' || name === 'ovf') {
     // Both send every new connection to the highest weight while it has room.
     const top = schedulable.reduce((best, d) => (d.weight > best.weight ? d : best));
@@ -100,29 +100,24 @@ export function scheduleMap(svc: VirtualService, picks?: number): ScheduleMap | 
   return weightedMap(schedulable);
 }
 
-/** The scheduler's picks for the next `picks` new connections over the counts now, as shares of the map. */
-function loadMap(svc: VirtualService, scheduler: Scheduler, picks: number): ScheduleMap | undefined {
-  const taken = new Map<Destination, number>();
+/**
+ * The scheduler's next `picks` choices over the counts now, in order: drawn by sequence, the
+ * kernel makes the engine's own choices connection by connection until the counts are read
+ * again and the map is drawn anew (a new rule's sequence starts at its first number).
+ */
+function loadMap(scheduler: Scheduler, svc: VirtualService, picks: number): ScheduleMap | undefined {
+  const chosen: Destination[] = [];
   try {
     for (let i = 0; i < picks; i++) {
       const dest = scheduler.schedule(svc, anyPacket);
       if (dest === null) break;
       dest.activeConns++;
-      taken.set(dest, (taken.get(dest) ?? 0) + 1);
+      chosen.push(dest);
     }
   } finally {
-    for (const [dest, n] of taken) dest.activeConns -= n;
+    for (const dest of chosen) dest.activeConns--;
   }
-  const slots: Slot[] = [];
-  let from = 0;
-  // In the table's order, so the same counts always make the same map.
-  for (const dest of svc.destinations) {
-    const share = taken.get(dest);
-    if (share === undefined) continue;
-    slots.push({ from, to: from + share - 1, dest });
-    from += share;
-  }
-  return slots.length === 0 ? undefined : { draw: { kind: 'random' }, modulus: from, slots, exact: false };
+  return chosen.length === 0 ? undefined : { draw: { kind: 'sequence' }, modulus: chosen.length, slots: runs(chosen), exact: false };
 }
 
 /** A fresh scheduler's picks over one period, as the engine would make them after a rebuild. */
