@@ -53,8 +53,8 @@ describe('benchmarks at smoke size', () => {
     const bench = benchmarks['failover'];
     assert.ok(bench !== undefined);
     const lines = await bench.run({ smoke: true });
-    assert.match(lines[0] ?? '', /^failover advert=1000ms deadtime=2000ms kill-9 runs=1 p50=\d+ms max=\d+ms aim=3609ms$/);
-    assert.match(lines[1] ?? '', /^failover advert=1000ms deadtime=2000ms sigterm runs=1 p50=\d+ms max=\d+ms aim=609ms$/);
+    assert.match(lines[0] ?? '', /^failover advert=100ms deadtime=300ms kill-9 runs=1 p50=\d+ms max=\d+ms aim=361ms$/);
+    assert.match(lines[1] ?? '', /^failover advert=100ms deadtime=300ms sigterm runs=1 p50=\d+ms max=\d+ms aim=61ms$/);
   });
 
   it('sync carries a burst and a live stream to a copy in another process, and a fresh copy pulls a snapshot', async function () {

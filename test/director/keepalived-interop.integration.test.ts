@@ -29,6 +29,8 @@ const vmacMac = '00:00:5e:00:01:3d';
 const keepalivedPaths = ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/bin/keepalived'];
 /** What process start-up, iproute2 and the polling add to a takeover, at most. */
 const marginMs = 700;
+/** VRRPv3's advert interval here: sub-second, as v3 allows (v2 counts whole seconds). */
+const v3AdvertS = 0.5;
 
 interface Pair {
   readonly version: 2 | 3;
@@ -195,7 +197,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   }
 
   for (const version of [2, 3] as const) {
-    const advertS = 1;
+    const advertS = version === 3 ? v3AdvertS : 1;
     const mdi = (priority: number) => masterDownIntervalMs(version, advertS * 1000, priority);
     const skew = (priority: number) => skewTimeMs(version, advertS * 1000, priority);
 
@@ -263,17 +265,17 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   }
 
   it('nopreempt on both: a returning higher priority (either daemon) stays backup while the other holds', async () => {
-    const pair: Pair = { version: 3, advertS: 1, ka: { priority: 100, nopreempt: true }, hd: { priority: 150, nopreempt: true } };
+    const pair: Pair = { version: 3, advertS: v3AdvertS, ka: { priority: 100, nopreempt: true }, hd: { priority: 150, nopreempt: true } };
     start('ka', pair);
     await heldBy('ka', 10_000);
     start('hd', pair);
-    await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, 1000, 150) + 2000));
+    await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, v3AdvertS * 1000, 150) + 2000));
     assert.equal(holder(), 'ka', 'hadirector (150, nopreempt) does not take it from keepalived (100)');
     await crash('ka');
     await heldBy('hd', 10_000);
     const kaHigh: Pair = { ...pair, ka: { priority: 200, nopreempt: true } };
     start('ka', kaHigh);
-    await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, 1000, 200) + 2000));
+    await new Promise((resolve) => setTimeout(resolve, masterDownIntervalMs(3, v3AdvertS * 1000, 200) + 2000));
     assert.equal(holder(), 'hd', 'keepalived (200, nopreempt) does not take it from hadirector (150)');
   });
 
@@ -282,7 +284,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'status' }, 2000);
       return r.ok ? (r.result as { vrrp: WireInstanceStatus[] }).vrrp[0]?.stats : undefined;
     };
-    const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 200, checksumAsV2: true } };
+    const pair: Pair = { version: 3, advertS: v3AdvertS, ka: { priority: 150 }, hd: { priority: 200, checksumAsV2: true } };
     start('ka', pair);
     await heldBy('ka', 10_000);
     start('hd', pair);
@@ -299,32 +301,32 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       const r = await controlRequest(path.join(dir, 'hd.sock'), { op: 'status' }, 2000).catch(() => undefined);
       return r?.ok === true ? (r.result as { vrrp: WireInstanceStatus[] }).vrrp[0]?.stats : undefined;
     };
-    const pair: Pair = { version: 3, advertS: 1, unicast: true, ka: { priority: 150, oldUnicastChecksum: true }, hd: { priority: 100 } };
+    const pair: Pair = { version: 3, advertS: v3AdvertS, unicast: true, ka: { priority: 150, oldUnicastChecksum: true }, hd: { priority: 100 } };
     const hdLog = () => net.outputOf(running.get('hd') as ChildProcess);
     start('ka', pair);
     await heldBy('ka', 10_000);
     start('hd', pair);
     await waitFor('hadirector to take up the old form', () => (/VI_1: 10\.214\.0\.1 sends the old unicast VRRPv3 checksum/.test(hdLog()) ? true : undefined), 10_000, 20);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await new Promise((resolve) => setTimeout(resolve, 4 * v3AdvertS * 1000));
     assert.equal(holder(), 'ka');
     const heard = await stats();
     assert.ok((heard?.advert_rcvd ?? 0) >= 3, 'hadirector hears keepalived');
     assert.equal(heard?.chk_err, 0);
     const crashedAt = Date.now();
     await crash('ka');
-    const took = await heldBy('hd', masterDownIntervalMs(3, 1000, 100) + 5000, crashedAt);
-    assert.ok(took <= masterDownIntervalMs(3, 1000, 100) + marginMs, `took ${took} ms`);
+    const took = await heldBy('hd', masterDownIntervalMs(3, v3AdvertS * 1000, 100) + 5000, crashedAt);
+    assert.ok(took <= masterDownIntervalMs(3, v3AdvertS * 1000, 100) + marginMs, `took ${took} ms`);
     // keepalived back at 150 hears hadirector's adverts (now in the old form) and preempts it.
     start('ka', pair);
-    const preempted = await heldBy('ka', masterDownIntervalMs(3, 1000, 150) + 5000);
+    const preempted = await heldBy('ka', masterDownIntervalMs(3, v3AdvertS * 1000, 150) + 5000);
     const kaLog = net.outputOf(running.get('ka') as ChildProcess);
     console.log(`      (old_unicast_checksum: hadirector heard ${heard?.advert_rcvd} adverts, chk_err 0; took over after ${took} ms; keepalived back preempted after ${preempted} ms, its invalid checksums: ${(kaLog.match(/Invalid VRRPv3 checksum/g) ?? []).length})`);
     assert.doesNotMatch(kaLog, /Invalid VRRPv3 checksum/, "keepalived finds hadirector's adverts in its own form");
   });
 
   it(`use_vmac on both: the VIP lives on ${vmacName} with MAC ${vmacMac}; the client's neighbour entry is the VMAC after every takeover and the client reaches the VIP across kill -9, preemption and SIGTERM`, async () => {
-    const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150, vmac: true }, hd: { priority: 100, vmac: true } };
-    const mdi = masterDownIntervalMs(3, 1000, 100);
+    const pair: Pair = { version: 3, advertS: v3AdvertS, ka: { priority: 150, vmac: true }, hd: { priority: 100, vmac: true } };
+    const mdi = masterDownIntervalMs(3, v3AdvertS * 1000, 100);
     const onVmac = (who: 'ka' | 'hd'): boolean => net.addresses(who, 4, vmacName).includes(`${VIP}/24`);
     const vmacHolder = (): string => (['ka', 'hd'] as const).filter(onVmac).join('+') || 'none';
     const heldOnVmac = async (who: 'ka' | 'hd', deadlineMs: number, t0 = Date.now()): Promise<number> => {
@@ -365,7 +367,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     assert.equal(net.neighbour('cl', VIP), vmacMac, "hadirector's ARP request before its reply does not teach the client eth0's MAC for the VIP");
 
     start('ka', pair);
-    const preempted = await heldOnVmac('ka', masterDownIntervalMs(3, 1000, 150) + 5000);
+    const preempted = await heldOnVmac('ka', masterDownIntervalMs(3, v3AdvertS * 1000, 150) + 5000);
     await clientOnVmac();
     await clientReaches('ka');
     console.log(`      (use_vmac: keepalived back at 150 preempts after ${preempted} ms; the client's entry was the VMAC and the client reaches it)`);
@@ -376,7 +378,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
   });
 
   describe('with a cluster block on the hadirector side (itself and a witness)', () => {
-    const mdi = (priority: number) => masterDownIntervalMs(3, 1000, priority);
+    const mdi = (priority: number) => masterDownIntervalMs(3, v3AdvertS * 1000, priority);
     const hdLog = () => net.outputOf(running.get('hd') as ChildProcess);
     const fenceHistory = async (who: Who = 'hd'): Promise<unknown[]> => {
       const r = await controlRequest(path.join(dir, `${who}.sock`), { op: 'fence', action: 'history' }, 2000);
@@ -390,7 +392,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     }
 
     it('keepalived master, hadirector backup: kill -9 keepalived, hadirector takes over within Master_Down_Interval and fences no one', async () => {
-      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 100 } };
+      const pair: Pair = { version: 3, advertS: v3AdvertS, ka: { priority: 150 }, hd: { priority: 100 } };
       primeClient();
       start('ka', pair);
       await heldBy('ka', 10_000);
@@ -409,7 +411,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     });
 
     it('hadirector master, keepalived backup: SIGTERM hadirector, keepalived takes over within the skew time; keepalived preempts a lower hadirector', async () => {
-      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 100 }, hd: { priority: 150 } };
+      const pair: Pair = { version: 3, advertS: v3AdvertS, ka: { priority: 100 }, hd: { priority: 150 } };
       primeClient();
       await startCluster(pair);
       await heldBy('hd', 10_000);
@@ -418,8 +420,8 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
       assert.equal(holder(), 'hd', 'keepalived stays backup');
       await clientFollows('hd');
       const back = await handOver('hd', 'ka');
-      console.log(`      (cluster block: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skewTimeMs(3, 1000, 100).toFixed(0)} ms)`);
-      assert.ok(back <= skewTimeMs(3, 1000, 100) + marginMs, `took ${back} ms`);
+      console.log(`      (cluster block: hadirector stopped (priority 0): keepalived holds the VIP after ${back} ms; skew time ${skewTimeMs(3, v3AdvertS * 1000, 100).toFixed(0)} ms)`);
+      assert.ok(back <= skewTimeMs(3, v3AdvertS * 1000, 100) + marginMs, `took ${back} ms`);
       await clientFollows('ka');
       // keepalived at 200 against hadirector at 150 back: hadirector stays backup.
       await stop('ka', 'SIGTERM');
@@ -431,7 +433,7 @@ describe('hadirector and keepalived as one VRRP pair (integration, network names
     });
 
     it('without quorum (its witness gone) hadirector takes nothing from a dead keepalived master', async () => {
-      const pair: Pair = { version: 3, advertS: 1, ka: { priority: 150 }, hd: { priority: 100 } };
+      const pair: Pair = { version: 3, advertS: v3AdvertS, ka: { priority: 150 }, hd: { priority: 100 } };
       start('ka', pair);
       await heldBy('ka', 10_000);
       await startCluster(pair);

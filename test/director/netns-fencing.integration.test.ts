@@ -5,7 +5,7 @@
 // each time exactly one director must end fenced, the VIP holder must survive and go on
 // serving the client, and the fenced one, put back and cleared, rejoins. Then the master
 // is frozen (SIGSTOP) and resumed, for a while shorter and longer than the fence takes:
-// never both fenced. NETNS_CUTS and NETNS_FREEZES change how many rounds: 30 and 10 keep
+// never both fenced. NETNS_CUTS and NETNS_FREEZES change how many rounds: 12 and 6 keep
 // the whole suite within its time; NETNS_CUTS=100 NETNS_FREEZES=20 is the longer run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,8 +18,8 @@ import { waitFor } from '../support/director-process';
 
 const subnet = '10.214.0';
 const VIP = `${subnet}.100`;
-const cuts = Number(process.env['NETNS_CUTS'] ?? 30);
-const freezes = Number(process.env['NETNS_FREEZES'] ?? 10);
+const cuts = Number(process.env['NETNS_CUTS'] ?? 12);
+const freezes = Number(process.env['NETNS_FREEZES'] ?? 6);
 const timing = { heartbeatMs: 50, deadtimeMs: 250, delayMaxMs: 300 };
 /** When the losing side would fire at the latest: deadtime, its delay and its yield (three delay_max), and some slack. */
 const raceOverMs = timing.deadtimeMs + 3 * timing.delayMaxMs + 500;

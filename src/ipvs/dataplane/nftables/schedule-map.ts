@@ -91,7 +91,7 @@ export function scheduleMap(svc: VirtualService, picks?: number): ScheduleMap | 
     if (period <= sequenceMax) return sequenceMap(svc, name, period);
   }
   const counting = countingSchedulers[name];
-  if (counting !== undefined && picks !== undefined) return loadMap(counting(), svc, Math.max(1, Math.min(sequenceMax, Math.round(picks))));
+  if (counting !== undefined && picks !== undefined) return loadMap(svc, counting(), Math.max(1, Math.min(sequenceMax, Math.round(picks))));
   if (name === 'fo' || name === 'ovf') {
     // Both send every new connection to the highest weight while it has room.
     const top = schedulable.reduce((best, d) => (d.weight > best.weight ? d : best));
@@ -105,7 +105,7 @@ export function scheduleMap(svc: VirtualService, picks?: number): ScheduleMap | 
  * kernel makes the engine's own choices connection by connection until the counts are read
  * again and the map is drawn anew (a new rule's sequence starts at its first number).
  */
-function loadMap(scheduler: Scheduler, svc: VirtualService, picks: number): ScheduleMap | undefined {
+function loadMap(svc: VirtualService, scheduler: Scheduler, picks: number): ScheduleMap | undefined {
   const chosen: Destination[] = [];
   try {
     for (let i = 0; i < picks; i++) {
