@@ -395,12 +395,18 @@ export class ClusterNode {
 
   /**
    * Whether the node is known fenced in its current run: by this node, or by a peer in our
-   * view whose latest heartbeat says so (the DC that fenced it, usually).
+   * view whose latest heartbeat says so (the DC that fenced it, usually). A fence in a run
+   * this node never heard (the target restarted while we could not hear it) counts when
+   * it completed after our partition last heard the target, by more than a heartbeat's
+   * travel: the target has not been heard since it was powered off.
    */
   private fencedByPartition(node: string): boolean {
     const epoch = this.detector.epochOf(node);
     const names = (m: FenceMark) => m.state === 'fenced' && m.node === node && (m.epoch === 0 || epoch === undefined || m.epoch === epoch);
-    return this.claims.fences.some(names) || this.memberHeartbeats().some(([, hb]) => hb.fences.some(names));
+    if (this.claims.fences.some(names)) return true;
+    const heardMs = this.lastHeardByPartitionMs(node);
+    const since = (hb: PeerHeartbeat, m: FenceMark) => m.state === 'fenced' && m.node === node && m.agoMs !== undefined && hb.atMs - m.agoMs - this.o.timing.intervalMs > heardMs;
+    return this.memberHeartbeats().some(([, hb]) => hb.fences.some((m) => names(m) || since(hb, m)));
   }
 
   /** The latest heartbeat of each other member of the view: what the partition says. */

@@ -58,6 +58,8 @@ export interface FenceMark {
   readonly node: string;
   readonly epoch: number;
   readonly state: 'fencing' | 'fenced';
+  /** A fenced mark: how long before sending the fence completed (a span, so skew does not matter). */
+  readonly agoMs?: number;
 }
 
 export interface ViewFacts {
@@ -248,7 +250,8 @@ export class FencingCoordinator {
   marks(): FenceMark[] {
     const out: FenceMark[] = [];
     for (const [node, op] of this.running) if (op.action !== 'on') out.push({ node, epoch: op.epoch, state: 'fencing' });
-    for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced' });
+    const nowMs = this.clock.nowMs();
+    for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced', agoMs: Math.max(0, Math.round(nowMs - m.atMs)) });
     return out;
   }
 

@@ -100,7 +100,7 @@ export function encodeEnvelope(envelope: Envelope, key: ClusterKey): Buffer {
     envelope.sync !== undefined
       ? { ...envelope, sync: syncToWire(envelope.sync) }
       : hb !== undefined && hb.fences.length > 0
-        ? { ...envelope, heartbeat: { ...hb, fences: hb.fences.map((f) => ({ node: f.node, epoch: f.epoch, state: fenceStates.indexOf(f.state) })) } }
+        ? { ...envelope, heartbeat: { ...hb, fences: hb.fences.map((f) => ({ node: f.node, epoch: f.epoch, state: fenceStates.indexOf(f.state), ...(f.agoMs !== undefined ? { agoMs: f.agoMs } : {}) })) } }
         : envelope;
   // Our own objects already have the message's shape (enums as numbers): no fromObject
   // conversion, which would copy every nested message first.
@@ -142,7 +142,10 @@ function fenceMark(v: unknown): FenceMark | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const f = v as Record<string, unknown>;
   const state = fenceStates[f['state'] as number];
-  return isName(f['node']) && isCount(f['epoch']) && state !== undefined ? { node: f['node'], epoch: f['epoch'], state } : undefined;
+  if (!isName(f['node']) || !isCount(f['epoch']) || state === undefined) return undefined;
+  const ago = f['agoMs'];
+  if (ago === undefined || ago === 0 || state !== 'fenced') return { node: f['node'], epoch: f['epoch'], state };
+  return isCount(ago) && ago <= 0xffffffff ? { node: f['node'], epoch: f['epoch'], state, agoMs: ago } : undefined;
 }
 
 function isDeparture(v: unknown): v is Departure {

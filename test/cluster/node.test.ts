@@ -4,7 +4,8 @@
 //   new self=d1 [nodes=d1:150,d2:100,w1:0:witness] [links=ring0] [two_node]
 //       [interval=1000] [deadtime=3000] [initdead=6000] [quarantine=MS]
 //   start   claims [holds=VI_1] [fences=d2@7:fenced]   link NAME up|down   cleared
-//   heartbeat from=d2 [epoch=5] [link=ring0] [holds=VI_1] [fences=d1@1:fencing] [left=d3@1]
+//   heartbeat from=d2 [epoch=5] [link=ring0] [holds=VI_1] [fences=d1@1:fencing,d3@2:fenced:AGO_MS] [left=d3@1]
+//   fenced (prints the peers this node counts as fenced in their current run)
 //   leave from=d2 [epoch=5]   straggler from=d2 (a heartbeat numbered before its leave)
 //   advance 500ms   freeze 5000ms (nothing runs meanwhile; what fell due runs after)
 //   leaving (this node leaves)
@@ -22,8 +23,8 @@ function list(value: string | undefined): string[] {
 function marks(value: string | undefined): FenceMark[] {
   return list(value).map((m) => {
     const [node, rest] = m.split('@') as [string, string];
-    const [epoch, state] = rest.split(':');
-    return { node, epoch: Number(epoch), state: state === 'fencing' ? 'fencing' : 'fenced' };
+    const [epoch, state, ago] = rest.split(':');
+    return { node, epoch: Number(epoch), state: state === 'fencing' ? 'fencing' : 'fenced', ...(ago !== undefined ? { agoMs: Number(ago) } : {}) };
   });
 }
 
@@ -86,6 +87,10 @@ class NodeHarness implements ScriptHarness {
         return [...this.step({ kind: 'linkState', link: args[0] ?? 'ring0', up: args[1] === 'up' }), this.describeLine()];
       case 'cleared':
         return [...this.step({ kind: 'cleared' }), this.describeLine()];
+      case 'fenced': {
+        const facts = this.node?.facts();
+        return [`fenced: [${[...(facts?.peers ?? new Map())].filter(([, p]) => p.fenced).map(([name]) => name).join(',')}]`];
+      }
       case 'leaving':
         return [...this.step({ kind: 'leave' }), this.describeLine()];
       case 'heartbeat':

@@ -28,6 +28,12 @@ describe('cluster datagrams: the receive gate', () => {
     assert.deepEqual(receiver().accept(encodeEnvelope(e, key)), e);
   });
 
+  it('carries fence marks, a fenced one with how long ago the fence completed', () => {
+    const fences = [{ node: 'w1', epoch: 7, state: 'fencing' as const }, { node: 'd1', epoch: 2 ** 40, state: 'fenced' as const, agoMs: 1500 }];
+    const e = envelope({ heartbeat: { ...(envelope().heartbeat as NonNullable<Envelope['heartbeat']>), fences } });
+    assert.deepEqual(receiver().accept(encodeEnvelope(e, key)), e);
+  });
+
   it('drops and counts by reason: bad tag, foreign cluster, unknown node, itself, other version', () => {
     const r = receiver();
     const other = Buffer.from('another key of thirty-two bytes!');
