@@ -53,6 +53,9 @@ export interface FenceRecord {
   durationMs?: number;
 }
 
+/** A fence mark's age on the wire is a uint32: an older fence is said to be this old, which no one takes for recent. */
+const agoMaxMs = 0xffffffff;
+
 /** What this node says of another's fencing in its heartbeats: the boot epoch it is about (0: unknown). */
 export interface FenceMark {
   readonly node: string;
@@ -251,7 +254,7 @@ export class FencingCoordinator {
     const out: FenceMark[] = [];
     for (const [node, op] of this.running) if (op.action !== 'on') out.push({ node, epoch: op.epoch, state: 'fencing' });
     const nowMs = this.clock.nowMs();
-    for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced', agoMs: Math.max(0, Math.round(nowMs - m.atMs)) });
+    for (const [node, m] of this.fencedMarks) out.push({ node, epoch: m.epoch, state: 'fenced', agoMs: Math.min(agoMaxMs, Math.max(0, Math.round(nowMs - m.atMs))) });
     return out;
   }
 
