@@ -114,8 +114,9 @@ describe('hadirector run with the kernel data plane (integration, network namesp
     assert.deepEqual([dr?.[4], dr?.[6]], ['0', '0'], 'DR: no packet comes back through the director');
     assert.deepEqual(natServers.map((r) => r[2]).sort(), ['100', '150', '50'], 'NAT: wrr 3:2:1');
     assert.ok(Number(nat?.[4]) >= 300 * 2 && Number(nat?.[6]) > 0, `NAT: the replies come back through the director (${nat?.join(' ')})`);
-    const listed = await ipvsadm('-L', '-n', '-c');
-    assert.match(listed, /TCP\s+\S+\s+\S+\s+10\.221\.0\.2:\d+\s+10\.221\.0\.100:8080\s+10\.221\.0\.1[123]:8080/, 'a NAT connection from conntrack');
+    // The counters are read first in a poll, conntrack's entries after them: the listing may lag the stats by a moment.
+    const natEntry = /TCP\s+\S+\s+\S+\s+10\.221\.0\.2:\d+\s+10\.221\.0\.100:8080\s+10\.221\.0\.1[123]:8080/;
+    await waitFor('a NAT connection from conntrack in ipvsadm -L -n -c', async () => (natEntry.test(await ipvsadm('-L', '-n', '-c')) ? true : undefined), 5000, 200);
   });
 
   it('wlc follows the connection counts conntrack reports: new connections go to the servers with fewer', async () => {
