@@ -264,7 +264,11 @@ export class IpvsEngine {
       // A template left from when this director last served, older than the copy's (a
       // template is refreshed by every connection made under it): the client's server
       // is the copy's. Its connections keep theirs; new ones follow the new template.
-      if (!e.template || !here.template || here.expiresAtMs - now >= e.remainingMs) return 'present';
+      // Refreshes travel once they add a quarter of the timeout, so the copy may be that
+      // much behind its master: only an own template fresher by more is surely newer.
+      // One that sends the client where the copy does is kept as it is.
+      const sameServer = here.dest.address.text === e.daddr && here.dport === e.dport;
+      if (!e.template || !here.template || sameServer || here.expiresAtMs - now >= e.remainingMs + here.timeoutMs / 4) return 'present';
       this.conns.remove(here);
     }
     const svc = this.serviceOfEntry(e, caddr);

@@ -74,9 +74,9 @@ export class SyncWatch {
       this.entriesChecked++;
       const here = engine.find(e.protocol, ip(e.caddr), e.cport, e.vaddr, e.vport);
       if (here === undefined) problems.push(`${master} took over from ${previous} without ${entryKey(e)} (batch ${s.seq}, its copy had applied ${copy.appliedSeq})`);
-      // A template of its own that outlives the copy's: this director served the client
-      // later (both were master, fencing off), and the freshest template rightly wins.
-      else if (here.template && e.template && here.expiresAtMs >= s.expiresAtMs) continue;
+      // A template of its own that outlives the copy's by more than a refresh may lag: this
+      // director served the client later (both were master, fencing off), and rightly keeps it.
+      else if (here.template && e.template && here.expiresAtMs >= s.expiresAtMs + here.timeoutMs / 4) continue;
       else if (here.daddr.text !== e.daddr) problems.push(`${master} took over from ${previous} with ${entryKey(e)} on ${here.daddr.text}, not ${e.daddr}`);
       if (problems.length >= 3) break;
     }
