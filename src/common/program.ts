@@ -1,5 +1,5 @@
 // A program run without a shell, its standard input written and its whole output
-// collected, for the tools the data planes drive (conntrack, ipvsadm). Never rejects: a
+// collected, for the tools the data planes drive (nft, conntrack, ipvsadm). Never rejects: a
 // program that cannot start is exit 127 with the reason on stderr.
 import { spawn } from 'node:child_process';
 
@@ -20,25 +20,26 @@ export interface ProgramOptions {
 export function runProgram(argv: readonly string[], o: ProgramOptions = {}): Promise<ProgramResult> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: [o.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
+    // Decoded once at the end: a character split across two chunks stays whole.
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
     let bytes = 0;
     const over = (): boolean => o.outputBytesMax !== undefined && bytes > o.outputBytesMax;
-    const take = (d: Buffer, into: 'stdout' | 'stderr'): void => {
+    const take = (d: Buffer, into: Buffer[]): void => {
       bytes += d.length;
       if (over()) {
         child.kill();
         return;
       }
-      if (into === 'stdout') stdout += d.toString();
-      else stderr += d.toString();
+      into.push(d);
     };
-    child.stdout?.on('data', (d: Buffer) => take(d, 'stdout'));
-    child.stderr?.on('data', (d: Buffer) => take(d, 'stderr'));
-    child.on('error', (err) => resolve({ code: 127, stdout, stderr: err.message }));
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString();
+    child.stdout?.on('data', (d: Buffer) => take(d, stdout));
+    child.stderr?.on('data', (d: Buffer) => take(d, stderr));
+    child.on('error', (err) => resolve({ code: 127, stdout: text(stdout), stderr: err.message }));
     child.on('close', (code) => {
       if (over()) resolve({ code: 1, stdout: '', stderr: `${argv.join(' ')} printed more than ${o.outputBytesMax} bytes` });
-      else resolve({ code: code ?? 1, stdout, stderr });
+      else resolve({ code: code ?? 1, stdout: text(stdout), stderr: text(stderr) });
     });
     if (o.stdin !== undefined) {
       // A program that exits before reading all of it closes the pipe: its exit says why.

@@ -248,7 +248,6 @@ async function backOn(hands: DrillHands, node: string, deadlineMs: number): Prom
   return undefined;
 }
 
-
 /** How long past host_health's hold time host-red waits for the VIP to come back. */
 const hostReturnMarginMs = 15_000;
 
